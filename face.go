@@ -39,3 +39,29 @@ type Quality struct {
 	Brightness float64 `json:"brightness"`
 	Sharpness  float64 `json:"sharpness"`
 }
+
+// Point3 is a 3-D landmark: X, Y in image pixels, Z in the same scale
+// relative to the face's centre (negative towards the camera).
+type Point3 struct{ X, Y, Z float64 }
+
+// FaceObservation is everything the face pipeline measures of one face in
+// one image. Fields a caller did not ask for stay zero/nil.
+type FaceObservation struct {
+	Box   Rect    // detector box in pixels
+	Score float64 // detector confidence 0..1
+	// Keypoints are the 5 alignment points: left eye centre, right eye
+	// centre, nose tip, left mouth corner, right mouth corner ("left" = image left).
+	Keypoints []Point
+	Landmarks []Point  // 68 points (iBUG 300-W order)
+	Mesh      []Point3 // 468 FaceMesh points, when requested
+	Pose      Pose
+	Quality   Quality
+	// Embedding is the L2-normalised identity vector of the configured model.
+	Embedding []float32
+	// LiveScore is the passive anti-spoofing probability that the crop is a
+	// live face (0..1), when requested.
+	LiveScore float64
+	// EyesOpen is the probability both eyes are open (0..1), when requested.
+	EyesOpen float64
+	Flags    []string // quality flags: too_dark, too_bright, blurry, too_small, extreme_pose, cut_off
+}

@@ -1,0 +1,99 @@
+package livenessd
+
+import "time"
+
+// Status is a liveness session's state. CREATED -> IN_PROGRESS ->
+// SUCCEEDED | FAILED; any non-final state becomes EXPIRED after ExpiresAt.
+type Status string
+
+const (
+	StatusCreated    Status = "CREATED"
+	StatusInProgress Status = "IN_PROGRESS"
+	StatusSucceeded  Status = "SUCCEEDED"
+	StatusFailed     Status = "FAILED"
+	StatusExpired    Status = "EXPIRED"
+)
+
+// Final reports whether no further transition is allowed.
+func (s Status) Final() bool {
+	return s == StatusSucceeded || s == StatusFailed || s == StatusExpired
+}
+
+// Challenge types, named as in the Rekognition streaming API.
+const (
+	ChallengeMovementAndLight = "FaceMovementAndLightChallenge"
+	ChallengeMovement         = "FaceMovementChallenge"
+)
+
+// Oval is the target the face must move into, in ratios of the frame:
+// centre and size (width, height) of the ellipse.
+type Oval struct {
+	CenterX float64 `json:"centerX"`
+	CenterY float64 `json:"centerY"`
+	Width   float64 `json:"width"`
+	Height  float64 `json:"height"`
+}
+
+// RGB is an 8-bit colour.
+type RGB [3]uint8
+
+// ColorStep is one screen colour of the light challenge and how long it is
+// shown.
+type ColorStep struct {
+	Color    RGB           `json:"color"`
+	Duration time.Duration `json:"durationMs"`
+}
+
+// Challenge is what the server asks of one session's capture. It is drawn
+// from crypto/rand when the session is created and never chosen by a client.
+type Challenge struct {
+	ID      string      `json:"id"`
+	Type    string      `json:"type"`
+	Version string      `json:"version"`
+	Oval    Oval        `json:"oval"`
+	Colors  []ColorStep `json:"colors"`
+}
+
+// Settings are the options given when a session is created.
+type Settings struct {
+	AuditImagesLimit int `json:"auditImagesLimit"`
+}
+
+// Session is one liveness check. Tenant is the id of the API key that
+// created it; no other key may see it.
+type Session struct {
+	ID        string
+	Tenant    string
+	Status    Status
+	Settings  Settings
+	Challenge Challenge
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// ClientTokenHash is the SHA-256 of the short-lived capture token given
+	// to the browser; only the hash is stored.
+	ClientTokenHash []byte
+	Result          *Result
+	UpdatedAt       time.Time
+}
+
+// Result is the verdict of a finished capture.
+type Result struct {
+	Status     Status  `json:"status"`
+	Confidence float64 `json:"confidence"` // 0-100
+	IsLive     bool    `json:"isLive"`
+	// ReferenceImage is the best frame's face as JPEG bytes.
+	ReferenceImage []byte             `json:"-"`
+	ReferenceBox   BoundingBox        `json:"referenceBox"`
+	AuditImages    []AuditImage       `json:"-"`
+	Signals        map[string]float64 `json:"signals"`
+	Validations    []string           `json:"validationsPassed"` // face_detected, quality_check, anti_spoofing, challenge_response
+	Reason         string             `json:"reason,omitempty"`  // why it failed, e.g. "Poor lighting conditions"
+	Message        string             `json:"message"`
+	Timestamp      time.Time          `json:"timestamp"`
+}
+
+// AuditImage is one extra frame kept for review, JPEG bytes.
+type AuditImage struct {
+	JPEG []byte
+	Box  BoundingBox
+}
