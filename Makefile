@@ -5,7 +5,7 @@ BIN := bin/livenessd
 export LIVENESS_MODELS_DIR ?= $(CURDIR)/var/models
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-go models bench golden vet fuzz clean
+.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser
 
 all: build
 
@@ -26,7 +26,12 @@ vet:
 test-go: models
 	LIVENESS_REQUIRE_MODELS=1 $(GO) test -race -count=1 -timeout 20m ./...
 
-test: vet test-go
+test: vet test-go test-browser
+
+# Headless Chromium against a real livenessd (installs chromium, ffmpeg and
+# the pinned playwright-core when missing); screenshots in test-artifacts/browser/.
+test-browser: models
+	scripts/test-browser.sh
 
 bench: models
 	scripts/bench.sh

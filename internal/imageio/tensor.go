@@ -44,13 +44,14 @@ func ToTensor(dst []float32, img image.Image, in infer.ImageInput) error {
 	case *image.Gray:
 		pix, stride, step = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, 1
 	}
+	if pix != nil && step == 4 {
+		fill4(dst, pix, stride, w, h, ch, in.Layout == infer.NCHW, ri, bi, scale, off)
+		return nil
+	}
 	px := func(x, y int) (r, g, bb uint8) {
 		if pix != nil {
-			p := pix[y*stride+x*step:]
-			if step == 1 {
-				return p[0], p[0], p[0]
-			}
-			return p[0], p[1], p[2]
+			v := pix[y*stride+x]
+			return v, v, v
 		}
 		c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
 		return c.R, c.G, c.B
@@ -81,6 +82,48 @@ func ToTensor(dst []float32, img image.Image, in infer.ImageInput) error {
 		}
 	}
 	return nil
+}
+
+// fill4 is ToTensor's loop for 4-byte RGBA-ordered pixels.
+func fill4(dst []float32, pix []uint8, stride, w, h, ch int, nchw bool, ri, bi int, scale, off [3]float32) {
+	plane := w * h
+	if ch == 1 {
+		s, o := scale[0], off[0]
+		for y := range h {
+			row := pix[y*stride : y*stride+4*w]
+			d := dst[y*w : y*w+w]
+			for x := range d {
+				p := row[4*x : 4*x+3 : 4*x+3]
+				d[x] = Luma(p[0], p[1], p[2])*s + o
+			}
+		}
+		return
+	}
+	s0, s1, s2 := scale[0], scale[1], scale[2]
+	o0, o1, o2 := off[0], off[1], off[2]
+	for y := range h {
+		row := pix[y*stride : y*stride+4*w]
+		if nchw {
+			d0 := dst[y*w : y*w+w]
+			d1 := dst[plane+y*w : plane+y*w+w]
+			d2 := dst[2*plane+y*w : 2*plane+y*w+w]
+			for x := range d0 {
+				p := row[4*x : 4*x+3 : 4*x+3]
+				d0[x] = float32(p[ri])*s0 + o0
+				d1[x] = float32(p[1])*s1 + o1
+				d2[x] = float32(p[bi])*s2 + o2
+			}
+			continue
+		}
+		d := dst[3*y*w : 3*y*w+3*w]
+		for x := range w {
+			p := row[4*x : 4*x+3 : 4*x+3]
+			q := d[3*x : 3*x+3 : 3*x+3]
+			q[0] = float32(p[ri])*s0 + o0
+			q[1] = float32(p[1])*s1 + o1
+			q[2] = float32(p[bi])*s2 + o2
+		}
+	}
 }
 
 // NewInput allocates a batch-1 input tensor for in with img's size and fills

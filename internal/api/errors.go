@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// Error kinds of the HTTP layer that the root package does not have. Each
+// wraps the closest root kind so code outside the table still classifies it.
+var (
+	// ErrNoSourceFace: no face in the source image (compare-faces
+	// sourceImage, verify-with-document's document).
+	ErrNoSourceFace = fmt.Errorf("source image: %w", livenessd.ErrNoFace)
+	// ErrNoTargetFace: no face in the target image (compare-faces
+	// targetImage, the session's reference image).
+	ErrNoTargetFace = fmt.Errorf("target image: %w", livenessd.ErrNoFace)
+	// ErrUnsupportedMediaType: the request's Content-Type is not accepted.
+	ErrUnsupportedMediaType = fmt.Errorf("unsupported content type: %w", livenessd.ErrInvalidRequest)
+	// ErrRouteNotFound: no endpoint at this method and path.
+	ErrRouteNotFound = errors.New("no such endpoint")
+)
+
+// Error carries an explicit client message and details for one response.
+// Handlers return it wrapped around a kind; the table still decides status
+// and code from the kind.
+type Error struct {
+	Err     error
+	Message string         // shown to the client instead of the kind's message
+	Details map[string]any // merged into the body's details
+}
+
+func (e *Error) Error() string {
+	if e.Message != "" {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// errorKind is one row of the error table.
+type errorKind struct {
+	err     error
+	status  int
+	code    int
+	message string
+}
+
+// Error codes. 1006-1011 and 5001 are the seed's; the rest are ours
+// (docs/API.md lists them all).
+const (
+	CodeInvalidRequest     = 1001
+	CodeUnsupportedMedia   = 1002
+	CodeUnauthorized       = 1003
+	CodeBodyTooLarge       = 1004
+	CodeRateLimited        = 1005
+	CodeCreateFailed       = 1006
+	CodeSessionExpired     = 1007
+	CodeSessionNotFound    = 1008
+	CodeLowConfidence      = 1009
+	CodeFaceMatchFailed    = 1010
+	CodeLowSimilarity      = 1011
+	CodeSessionUsed        = 1012
+	CodeResultsNotReady    = 1013
+	CodeNoSourceFace       = 1014
+	CodeNoTargetFace       = 1015
+	CodeInvalidImage       = 1016
+	CodeUnsupportedImage   = 1017
+	CodeImageTooSmall      = 1018
+	CodeImageTooLarge      = 1019
+	CodeTooManyPixels      = 1020
+	CodeNoFace             = 1021
+	CodeMultipleFaces      = 1022
+	CodeRouteNotFound      = 1023
+	CodeInternal           = 5000
+	CodeServiceUnavailable = 5001
+)
+
+// errorTable maps error kinds to status, code and message: the one place
+// where errors become HTTP. Order matters: more specific kinds first.
+// Anything unmatched is a 500 with code 5000 and a generic message.
+var errorTable = []errorKind{
+	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Unsupported content type"},
+	{ErrRouteNotFound, http.StatusNotFound, CodeRouteNotFound, "No such endpoint"},
+	{ErrNoSourceFace, http.StatusUnprocessableEntity, CodeNoSourceFace, "No face detected in the source image"},
+	{ErrNoTargetFace, http.StatusUnprocessableEntity, CodeNoTargetFace, "No face detected in the target image"},
+	{livenessd.ErrNoFace, http.StatusUnprocessableEntity, CodeNoFace, "No face detected"},
+	{livenessd.ErrMultipleFaces, http.StatusUnprocessableEntity, CodeMultipleFaces, "More than one face detected"},
+	{livenessd.ErrImageTooLarge, http.StatusRequestEntityTooLarge, CodeImageTooLarge, "Image too large"},
+	{livenessd.ErrTooManyPixels, http.StatusRequestEntityTooLarge, CodeTooManyPixels, "Image has too many pixels"},
+	{livenessd.ErrImageTooSmall, http.StatusBadRequest, CodeImageTooSmall, "Image too small"},
+	{livenessd.ErrUnsupportedImage, http.StatusBadRequest, CodeUnsupportedImage, "Unsupported image format"},
+	{livenessd.ErrInvalidImage, http.StatusBadRequest, CodeInvalidImage, "Image could not be decoded"},
+	{livenessd.ErrInvalidRequest, http.StatusBadRequest, CodeInvalidRequest, "Invalid request"},
+	{livenessd.ErrUnauthorized, http.StatusUnauthorized, CodeUnauthorized, "Missing or invalid API key"},
+	{livenessd.ErrBodyTooLarge, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "Request body too large"},
+	{livenessd.ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited, "Rate limit exceeded"},
+	{livenessd.ErrSessionCreate, http.StatusInternalServerError, CodeCreateFailed, "Liveness session creation failed"},
+	{livenessd.ErrSessionExpired, http.StatusBadRequest, CodeSessionExpired, "Liveness session expired"},
+	{livenessd.ErrSessionNotFound, http.StatusNotFound, CodeSessionNotFound, "Liveness session not found"},
+	{livenessd.ErrSessionUsed, http.StatusConflict, CodeSessionUsed, "Liveness session already used"},
+	{livenessd.ErrSessionNotReady, http.StatusConflict, CodeResultsNotReady, "Liveness session has no result yet"},
+	{livenessd.ErrLowConfidence, http.StatusUnprocessableEntity, CodeLowConfidence, "Liveness confidence too low"},
+	{livenessd.ErrLowSimilarity, http.StatusUnprocessableEntity, CodeLowSimilarity, "Face similarity too low"},
+	{livenessd.ErrFaceMatch, http.StatusInternalServerError, CodeFaceMatchFailed, "Face matching failed"},
+	{livenessd.ErrOverloaded, http.StatusServiceUnavailable, CodeServiceUnavailable, "Liveness service temporarily unavailable"},
+	{livenessd.ErrModels, http.StatusServiceUnavailable, CodeServiceUnavailable, "Liveness service temporarily unavailable"},
+}
+
+var internalKind = errorKind{nil, http.StatusInternalServerError, CodeInternal, "Internal server error"}
+
+// classify returns the table row for err.
+func classify(err error) errorKind {
+	for _, k := range errorTable {
+		if errors.Is(err, k.err) {
+			return k
+		}
+	}
+	return internalKind
+}
+
+// ErrorBody is the JSON body of every error response (the seed's shape).
+type ErrorBody struct {
+	ErrorCode int            `json:"errorCode"`
+	Message   string         `json:"message"`
+	Status    int            `json:"status"`
+	Timestamp string         `json:"timestamp"`
+	Details   map[string]any `json:"details"`
+}
+
+// WriteError answers with err in the seed's error body, classified by the
+// error table, for handlers mounted with Handle (e.g. a capture endpoint
+// refusing a request before a WebSocket upgrade).
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeError(w, r, err)
+}
+
+// writeError writes err as the seed's error body. Server errors are logged
+// with the full chain and answered with the kind's generic message; client
+// errors are logged at debug level and answered with their message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	k := classify(err)
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away; nobody reads the answer.
+		k = errorKind{nil, 499, CodeInternal, "Client closed request"}
+	}
+	body := ErrorBody{
+		ErrorCode: k.code,
+		Message:   k.message,
+		Status:    k.status,
+		Timestamp: s.now().UTC().Format(time.RFC3339),
+		Details:   map[string]any{},
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		for key, v := range ae.Details {
+			body.Details[key] = v
+		}
+		if ae.Message != "" && k.status < 500 {
+			body.Message = ae.Message
+		}
+	}
+	if k.status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
+			"status", k.status, "code", k.code, "err", err)
+	} else {
+		if ae == nil || ae.Message == "" {
+			// Client errors say what was wrong (the chain names the field
+			// and the limit); server errors never leak internals.
+			body.Message = clientMessage(k, err)
+		}
+		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path,
+			"status", k.status, "code", k.code, "err", err)
+	}
+	h := w.Header()
+	switch k.status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="livenessd"`)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		h.Set("Retry-After", strconv.Itoa(s.retryAfterSeconds()))
+	}
+	status := k.status
+	if status == 499 {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"errorCode":5000,"message":"Internal server error","status":500}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// clientMessage is the kind's message followed by what the error chain adds
+// to it ("Invalid request: settings: field ... must be int"), without
+// repeating the kind's own text at the end of the chain.
+func clientMessage(k errorKind, err error) string {
+	msg := err.Error()
+	if k.err != nil {
+		kind := k.err.Error()
+		if msg == kind {
+			return k.message
+		}
+		msg = strings.TrimSuffix(msg, ": "+kind)
+	}
+	return k.message + ": " + msg
+}

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/session"
+)
+
+// clientError reports whether err maps to a 4xx of the error table: a
+// parser of outside bytes must never produce a 500.
+func clientError(err error) bool {
+	k := classify(err)
+	return k.status >= 400 && k.status < 500
+}
+
+func FuzzCreateSessionRequest(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"settings":{"auditImagesLimit":4}}`, `{"settings":{"auditImagesLimit":0}}`,
+		`{"settings":{"auditImagesLimit":5}}`, `{"settings":null}`, `{"settings":{"auditImagesLimit":1e309}}`,
+		`{"settings":{"auditImagesLimit":"4"}}`, `{"settings":`, `[]`, `null`, `{"x":1}`, `{} {}`, "",
+		"{\"settings\":{\"auditImagesLimit\":-9223372036854775808}}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := parseCreateSession(bytes.NewReader(b))
+		if err != nil {
+			if !errors.Is(err, livenessd.ErrInvalidRequest) || !clientError(err) {
+				t.Fatalf("error %v is not an invalid request", err)
+			}
+			return
+		}
+		if st.AuditImagesLimit < 0 || st.AuditImagesLimit > session.MaxAuditImages {
+			t.Fatalf("accepted auditImagesLimit %d", st.AuditImagesLimit)
+		}
+	})
+}
+
+func FuzzCompareRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"sourceImage":"AAAA","targetImage":"BBBB"}`,
+		`{"sourceImage":"data:image/jpeg;base64,/9j/4AAQ","targetImage":"iVBORw0KGgo=","threshold":90}`,
+		`{"sourceImage":"a","targetImage":"b","threshold":0}`, `{"sourceImage":"a","targetImage":"b","threshold":100.5}`,
+		`{"sourceImage":"a"}`, `{"sourceImage":1,"targetImage":2}`, `{"sourceImage":"\u0000","targetImage":"\ud800"}`,
+		`{"sourceImage":"a","targetImage":"b","threshold":"90"}`, `{"sourceImage":"a","targetImage":"b","extra":true}`, `{`, "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := parseCompare(bytes.NewReader(b))
+		if err != nil {
+			if !errors.Is(err, livenessd.ErrInvalidRequest) || !clientError(err) {
+				t.Fatalf("error %v is not an invalid request", err)
+			}
+			return
+		}
+		if req.SourceImage == nil || *req.SourceImage == "" || req.TargetImage == nil || *req.TargetImage == "" {
+			t.Fatal("accepted a request without both images")
+		}
+		if req.Threshold != nil && !(*req.Threshold > 0 && *req.Threshold <= 100) {
+			t.Fatalf("accepted threshold %v", *req.Threshold)
+		}
+	})
+}
+
+func FuzzDocumentRequest(f *testing.F) {
+	for _, s := range []string{`{"document":"AAAA"}`, `{"document":"AAAA","threshold":80}`, `{"document":""}`, `{}`, `{"document":null}`, `x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := parseDocumentJSON(bytes.NewReader(b))
+		if err != nil {
+			if !clientError(err) {
+				t.Fatalf("error %v is not a client error", err)
+			}
+			return
+		}
+		if req.Document == nil || *req.Document == "" {
+			t.Fatal("accepted a request without a document")
+		}
+	})
+}
+
+// TestBodyErrorKinds: a body over its MaxBytesReader limit is 413, never
+// a malformed-JSON 400.
+func TestBodyErrorKinds(t *testing.T) {
+	err := bodyError(&http.MaxBytesError{Limit: 10}, "x")
+	if k := classify(err); k.status != http.StatusRequestEntityTooLarge || k.code != CodeBodyTooLarge {
+		t.Fatalf("MaxBytesError -> %d %d", k.status, k.code)
+	}
+}
+
+// TestErrorTable: every row has a distinct kind, a 4xx/5xx status and a
+// message; codes are shared only by rows with the same status.
+func TestErrorTable(t *testing.T) {
+	status := map[int]int{}
+	for _, k := range errorTable {
+		if k.err == nil || k.status < 400 || k.message == "" {
+			t.Errorf("bad row %+v", k)
+		}
+		if s, ok := status[k.code]; ok && s != k.status {
+			t.Errorf("code %d used with statuses %d and %d", k.code, s, k.status)
+		}
+		status[k.code] = k.status
+	}
+}

@@ -1,0 +1,176 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/session"
+)
+
+// bodyError turns a body read error into an error kind: a body over its
+// limit is ErrBodyTooLarge (413), anything else malformed JSON (400).
+func bodyError(err error, what string) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fmt.Errorf("%s: body over %d bytes: %w", what, mbe.Limit, livenessd.ErrBodyTooLarge)
+	}
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: empty body: %w", what, livenessd.ErrInvalidRequest)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: malformed JSON: unexpected end of input: %w", what, livenessd.ErrInvalidRequest)
+	}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("%s: malformed JSON at byte %d: %v: %w", what, se.Offset, se, livenessd.ErrInvalidRequest)
+	case errors.As(err, &te):
+		return fmt.Errorf("%s: field %q must be %s, not %s: %w", what, te.Field, te.Type, te.Value, livenessd.ErrInvalidRequest)
+	}
+	return fmt.Errorf("%s: %v: %w", what, err, livenessd.ErrInvalidRequest)
+}
+
+// decodeStrict decodes exactly one JSON value from r into dst: unknown
+// fields and trailing data are refused.
+func decodeStrict(r io.Reader, dst any, what string) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return bodyError(err, what)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return bodyError(err, what)
+		}
+		return fmt.Errorf("%s: data after the JSON object: %w", what, livenessd.ErrInvalidRequest)
+	}
+	return nil
+}
+
+// mediaType returns the request's media type ("" without a Content-Type).
+func mediaType(r *http.Request) (string, map[string]string, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return "", nil, nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "", nil, fmt.Errorf("Content-Type %q: %v: %w", ct, err, ErrUnsupportedMediaType)
+	}
+	return mt, params, nil
+}
+
+func requireJSON(r *http.Request) error {
+	mt, _, err := mediaType(r)
+	if err != nil {
+		return err
+	}
+	if mt != "application/json" {
+		return fmt.Errorf("Content-Type %q, want application/json: %w", r.Header.Get("Content-Type"), ErrUnsupportedMediaType)
+	}
+	return nil
+}
+
+// createSessionRequest is the body of POST /v1/liveness/session.
+type createSessionRequest struct {
+	Settings *struct {
+		AuditImagesLimit *int `json:"auditImagesLimit"`
+	} `json:"settings"`
+}
+
+// parseCreateSession reads the create-session body. auditImagesLimit must
+// be 0..4 (as AWS, which refuses rather than clamps); absent means 0.
+func parseCreateSession(r io.Reader) (livenessd.Settings, error) {
+	var req createSessionRequest
+	if err := decodeStrict(r, &req, "create session"); err != nil {
+		return livenessd.Settings{}, err
+	}
+	var st livenessd.Settings
+	if req.Settings != nil && req.Settings.AuditImagesLimit != nil {
+		n := *req.Settings.AuditImagesLimit
+		if n < 0 || n > session.MaxAuditImages {
+			return st, &Error{
+				Err:     fmt.Errorf("settings.auditImagesLimit %d outside 0..%d: %w", n, session.MaxAuditImages, livenessd.ErrInvalidRequest),
+				Message: fmt.Sprintf("settings.auditImagesLimit must be between 0 and %d, got %d", session.MaxAuditImages, n),
+				Details: map[string]any{"field": "settings.auditImagesLimit", "min": 0, "max": session.MaxAuditImages},
+			}
+		}
+		st.AuditImagesLimit = n
+	}
+	return st, nil
+}
+
+// compareRequest is the body of POST /v1/liveness/compare-faces.
+type compareRequest struct {
+	SourceImage *string  `json:"sourceImage"`
+	TargetImage *string  `json:"targetImage"`
+	Threshold   *float64 `json:"threshold"`
+}
+
+// parseCompare reads the compare-faces body; both images are required and
+// the threshold, when given, must be within (0, 100].
+func parseCompare(r io.Reader) (compareRequest, error) {
+	var req compareRequest
+	if err := decodeStrict(r, &req, "compare faces"); err != nil {
+		return req, err
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"sourceImage", req.SourceImage}, {"targetImage", req.TargetImage}} {
+		if f.v == nil || *f.v == "" {
+			return req, &Error{
+				Err:     fmt.Errorf("%s missing: %w", f.name, livenessd.ErrInvalidRequest),
+				Message: f.name + " is required (base64-encoded JPEG, PNG or WebP)",
+				Details: map[string]any{"field": f.name},
+			}
+		}
+	}
+	if err := checkThreshold(req.Threshold); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+func checkThreshold(t *float64) error {
+	if t == nil {
+		return nil
+	}
+	if math.IsNaN(*t) || *t <= 0 || *t > 100 {
+		return &Error{
+			Err:     fmt.Errorf("threshold %v outside (0, 100]: %w", *t, livenessd.ErrInvalidRequest),
+			Message: fmt.Sprintf("threshold must be greater than 0 and at most 100, got %v", *t),
+			Details: map[string]any{"field": "threshold", "exclusiveMinimum": 0, "maximum": 100},
+		}
+	}
+	return nil
+}
+
+// documentRequest is the JSON body of POST /v1/liveness/verify-with-document.
+type documentRequest struct {
+	Document  *string  `json:"document"`
+	Threshold *float64 `json:"threshold"`
+}
+
+func parseDocumentJSON(r io.Reader) (documentRequest, error) {
+	var req documentRequest
+	if err := decodeStrict(r, &req, "verify with document"); err != nil {
+		return req, err
+	}
+	if req.Document == nil || *req.Document == "" {
+		return req, &Error{
+			Err:     fmt.Errorf("document missing: %w", livenessd.ErrInvalidRequest),
+			Message: "document is required (base64-encoded JPEG, PNG or WebP of the ID document)",
+			Details: map[string]any{"field": "document"},
+		}
+	}
+	return req, checkThreshold(req.Threshold)
+}

@@ -1,0 +1,423 @@
+// Package api is livenessd's HTTP API: the seed's /v1/liveness endpoints,
+// Bearer API key auth, one error table mapping error kinds to the seed's
+// error body, rate limits, load shedding, health and the OpenAPI document.
+// Other transports (the capture WebSocket, the Amplify endpoint, web
+// assets) are mounted with Server.Handle.
+package api
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/imageio"
+	"github.com/livenessd/livenessd/internal/session"
+	"github.com/livenessd/livenessd/internal/workpool"
+)
+
+// Defaults of Config.
+const (
+	DefaultSimilarityThreshold = 90.0
+	DefaultLivenessThreshold   = 90.0
+	// DefaultMaxJSONBody bounds JSON bodies: two base64 images of 15 MB
+	// (4/3 * 15 MB = 20 MB each) plus slack.
+	DefaultMaxJSONBody = 42 << 20
+	// DefaultMaxMultipartBody bounds multipart bodies: one 15 MB document
+	// plus form overhead.
+	DefaultMaxMultipartBody = 16 << 20
+	// DefaultMaxSmallBody bounds bodies of endpoints without images.
+	DefaultMaxSmallBody = 64 << 10
+	DefaultRetryAfter   = 2 * time.Second
+)
+
+// Authenticator turns a Bearer key into a tenant id (auth.Keyring).
+type Authenticator interface {
+	Authenticate(ctx context.Context, key string) (tenant string, err error)
+}
+
+// FaceComparer compares the most prominent face of source with the largest
+// face of target (face.Pipeline through internal/api/apiface). Errors wrap
+// ErrNoSourceFace / ErrNoTargetFace when an image has no face.
+type FaceComparer interface {
+	CompareFaces(ctx context.Context, source, target image.Image, threshold float64) (*FaceComparison, error)
+}
+
+// FaceComparison is the outcome of a comparison.
+type FaceComparison struct {
+	Similarity      float64 // 0-100, calibrated
+	Confidence      float64 // 0-100
+	Threshold       float64
+	IsMatch         bool
+	Source, Target  FaceDetail
+	SourceFaceCount int
+	TargetFaceCount int
+}
+
+// FaceDetail describes one compared face, as in the response.
+type FaceDetail struct {
+	BoundingBox livenessd.BoundingBox `json:"boundingBox"`
+	Confidence  float64               `json:"confidence"` // detector confidence 0-100
+	Quality     livenessd.Quality     `json:"quality"`
+	Pose        livenessd.Pose        `json:"pose"`
+}
+
+// Config configures a Server. Sessions and Auth are required.
+type Config struct {
+	Sessions *session.Service
+	Auth     Authenticator
+	// Faces compares faces; nil answers compare endpoints with 503 5001.
+	Faces FaceComparer
+	// Pool bounds concurrent comparisons; nil makes one with 2 slots.
+	Pool *workpool.Pool
+	// RateLimit is requests per second per tenant (token bucket); 0 disables.
+	RateLimit float64
+	// RateBurst is the bucket size (default 2*RateLimit, at least 1).
+	RateBurst int
+	// SimilarityThreshold is compare-faces' default threshold (90).
+	SimilarityThreshold float64
+	// LivenessThreshold is the confidence a session needs (reported in
+	// 1009 details; the verdict itself is the analysis').
+	LivenessThreshold float64
+	ImageLimits       imageio.Limits // default imageio.DefaultLimits()
+	MaxJSONBody       int64          // default DefaultMaxJSONBody
+	MaxMultipartBody  int64          // default DefaultMaxMultipartBody
+	RetryAfter        time.Duration  // Retry-After on 429/503 (default 2 s)
+	// Ready, when set, is called by /readyz in addition to the store ping.
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server serves the API. It is an http.Handler.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	limiter  *rateLimiter
+	draining atomic.Bool
+
+	mu     sync.Mutex
+	routes []string // patterns of the API's own routes (checked against openapi.json)
+	extra  []string // patterns mounted with Handle
+}
+
+// New returns a Server with every API route registered.
+func New(cfg Config) (*Server, error) {
+	if cfg.Sessions == nil {
+		return nil, errors.New("api: Sessions required")
+	}
+	if cfg.Auth == nil {
+		return nil, errors.New("api: Auth required")
+	}
+	if cfg.Pool == nil {
+		cfg.Pool = workpool.New(2, 2*time.Second)
+	}
+	if cfg.SimilarityThreshold == 0 {
+		cfg.SimilarityThreshold = DefaultSimilarityThreshold
+	}
+	if cfg.LivenessThreshold == 0 {
+		cfg.LivenessThreshold = DefaultLivenessThreshold
+	}
+	if cfg.ImageLimits == (imageio.Limits{}) {
+		cfg.ImageLimits = imageio.DefaultLimits()
+	}
+	if cfg.MaxJSONBody <= 0 {
+		cfg.MaxJSONBody = DefaultMaxJSONBody
+	}
+	if cfg.MaxMultipartBody <= 0 {
+		cfg.MaxMultipartBody = DefaultMaxMultipartBody
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = DefaultRetryAfter
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.RateLimit > 0 {
+		burst := cfg.RateBurst
+		if burst <= 0 {
+			burst = max(1, int(2*cfg.RateLimit))
+		}
+		s.limiter = newRateLimiter(cfg.RateLimit, burst, cfg.Now)
+	}
+	s.routesInit()
+	return s, nil
+}
+
+func (s *Server) routesInit() {
+	s.route("POST /v1/liveness/session", s.authed(s.serveCreateSession))
+	s.route("GET /v1/liveness/session/{sessionId}/results", s.authed(s.serveResults))
+	s.route("POST /v1/liveness/verify/{sessionId}", s.authed(s.serveVerify))
+	s.route("POST /v1/liveness/verify-with-document/{sessionId}", s.authed(s.serveVerifyWithDocument))
+	s.route("POST /v1/liveness/compare-faces", s.authed(s.serveCompareFaces))
+	s.route("GET /healthz", s.serveHealthz)
+	s.route("GET /readyz", s.serveReadyz)
+	s.route("GET /openapi.json", s.serveOpenAPI)
+	// Anything else under /v1/ gets the seed's error body, not a text 404.
+	s.mux.Handle("/v1/", s.wrap(s.handler(func(w http.ResponseWriter, r *http.Request) error {
+		return fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, ErrRouteNotFound)
+	})))
+}
+
+// handlerFunc is a handler that returns its error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handler(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := f(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) route(pattern string, f handlerFunc) {
+	s.mu.Lock()
+	s.routes = append(s.routes, pattern)
+	s.mu.Unlock()
+	s.mux.Handle(pattern, s.wrap(s.handler(f)))
+}
+
+// Handle mounts h at pattern (a net/http ServeMux pattern such as
+// "GET /v1/liveness/session/{sessionId}/stream" or "/sdk/"), behind the
+// server's panic recovery and access log but without API key auth: the
+// mounted handler checks its own credential (clientToken, SigV4...) or
+// wraps itself with RequireAPIKey.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mu.Lock()
+	s.extra = append(s.extra, pattern)
+	s.mu.Unlock()
+	s.mux.Handle(pattern, s.wrap(h))
+}
+
+// RequireAPIKey wraps h with the API's Bearer key check and rate limit;
+// the tenant is then available through TenantFromContext.
+func (s *Server) RequireAPIKey(h http.Handler) http.Handler {
+	return s.handler(s.authed(func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}))
+}
+
+// Routes returns the patterns of the API's own routes.
+func (s *Server) Routes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.routes...)
+}
+
+// MountedRoutes returns the patterns mounted with Handle.
+func (s *Server) MountedRoutes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.extra...)
+}
+
+// SetDraining makes /readyz answer 503 (graceful shutdown: load balancers
+// stop sending new requests while the server drains).
+func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+func (s *Server) retryAfterSeconds() int {
+	return max(1, int((s.cfg.RetryAfter+time.Second-1)/time.Second))
+}
+
+type ctxKey int
+
+const tenantKey ctxKey = 0
+
+// TenantFromContext returns the authenticated tenant of a request.
+func TenantFromContext(ctx context.Context) (string, bool) {
+	t, ok := ctx.Value(tenantKey).(string)
+	return t, ok && t != ""
+}
+
+// authed checks the Bearer key and the tenant's rate limit before f.
+func (s *Server) authed(f handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		key, err := bearer(r)
+		if err != nil {
+			return err
+		}
+		tenant, err := s.cfg.Auth.Authenticate(r.Context(), key)
+		if err != nil {
+			return err
+		}
+		if s.limiter != nil && !s.limiter.allow(tenant) {
+			return fmt.Errorf("tenant over %.3g requests/s: %w", s.cfg.RateLimit, livenessd.ErrRateLimited)
+		}
+		return f(w, r.WithContext(context.WithValue(r.Context(), tenantKey, tenant)))
+	}
+}
+
+func bearer(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", fmt.Errorf("missing Authorization header: %w", livenessd.ErrUnauthorized)
+	}
+	scheme, key, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+		return "", fmt.Errorf("Authorization header is not \"Bearer <key>\": %w", livenessd.ErrUnauthorized)
+	}
+	return strings.TrimSpace(key), nil
+}
+
+// wrap adds panic recovery and the access log.
+func (s *Server) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
+					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if !rec.wroteHeader && !rec.hijacked {
+					s.writeError(rec, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			if !rec.hijacked {
+				s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path,
+					"status", rec.statusCode(), "bytes", rec.bytes, "dur_ms", time.Since(start).Milliseconds())
+			}
+		}()
+		h.ServeHTTP(rec, r)
+	})
+}
+
+// recorder captures the status for the access log. It keeps Flush and
+// Hijack (WebSocket upgrades) working and exposes Unwrap for
+// http.ResponseController.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+	hijacked    bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = http.StatusOK, true
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) statusCode() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("api: response writer cannot hijack")
+	}
+	c, rw, err := hj.Hijack()
+	if err == nil {
+		r.hijacked = true
+		r.status = http.StatusSwitchingProtocols
+	}
+	return c, rw, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return fmt.Errorf("shutting down: %w", livenessd.ErrOverloaded)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Sessions.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %v: %w", err, livenessd.ErrOverloaded)
+	}
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
+			return fmt.Errorf("not ready: %v: %w", err, livenessd.ErrOverloaded)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// rateLimiter is a token bucket per tenant.
+type rateLimiter struct {
+	rate  float64
+	burst float64
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRateLimiter(rate float64, burst int, now func() time.Time) *rateLimiter {
+	return &rateLimiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+}
+
+func (l *rateLimiter) allow(tenant string) bool {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[tenant]
+	if !ok {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[tenant] = b
+	}
+	if dt := now.Sub(b.last).Seconds(); dt > 0 {
+		b.tokens = min(l.burst, b.tokens+dt*l.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

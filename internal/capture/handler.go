@@ -1,0 +1,531 @@
+package capture
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/imageio"
+	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/session"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxFrameBytes  = 400_000
+	DefaultMaxFrames      = 300
+	DefaultMaxDuration    = 30 * time.Second
+	DefaultMessageRate    = 40 // messages per second, sustained
+	DefaultReadTimeout    = 5 * time.Second
+	DefaultWriteTimeout   = 5 * time.Second
+	DefaultMaxCaptures    = 8
+	DefaultFPS            = 15
+	DefaultMaxFramePixels = 1280 * 720
+)
+
+// Close codes of protocol v1 (docs/PROTOCOL.md).
+const (
+	CodeBadMessage = 4400
+	CodeNotFound   = 4404
+	CodeTimeout    = 4408
+	CodeUsed       = 4409
+	CodeExpired    = 4410
+	CodeTooLarge   = 4413
+	CodeRate       = 4429
+	CodeServer     = 1011
+)
+
+// Limiter bounds concurrent work. *semaphore.Weighted from
+// golang.org/x/sync implements it.
+type Limiter interface {
+	Acquire(ctx context.Context, n int64) error
+	TryAcquire(n int64) bool
+	Release(n int64)
+}
+
+// Config wires the handler. Captures and Observer are required.
+type Config struct {
+	Captures session.Captures
+	Observer liveness.Observer
+	Analysis liveness.Config
+	// CheckToken authorises the clientToken for the session; nil compares
+	// SHA-256(token) with Session.ClientTokenHash in constant time.
+	CheckToken func(sess *livenessd.Session, token string) error
+	// Captures bounds concurrent captures (DefaultMaxCaptures); past it the
+	// upgrade is refused with 503, code 5001 and Retry-After.
+	CaptureSlots Limiter
+	// Work bounds concurrent frame analyses across the server; shared with
+	// the other inference users. Nil means no bound beyond CaptureSlots.
+	Work Limiter
+	// OriginPatterns are the allowed browser origins (path.Match patterns
+	// of host[:port]); empty allows only the request's own host.
+	OriginPatterns []string
+	MaxFrameBytes  int64
+	MaxFrames      int
+	MaxDuration    time.Duration
+	MessageRate    float64
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	Logger         *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if c.MaxFrames <= 0 {
+		c.MaxFrames = DefaultMaxFrames
+	}
+	if c.MaxDuration <= 0 {
+		c.MaxDuration = DefaultMaxDuration
+	}
+	if c.MessageRate <= 0 {
+		c.MessageRate = DefaultMessageRate
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CaptureSlots == nil {
+		c.CaptureSlots = NewLimiter(DefaultMaxCaptures)
+	}
+	if c.CheckToken == nil {
+		c.CheckToken = CheckToken
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	c.Analysis.MaxFrames = c.MaxFrames
+	return c
+}
+
+// CheckToken compares SHA-256(token) with the session's stored hash in
+// constant time. Errors: livenessd.ErrUnauthorized.
+func CheckToken(sess *livenessd.Session, token string) error {
+	sum := sha256.Sum256([]byte(token))
+	if token == "" || len(sess.ClientTokenHash) != len(sum) || subtle.ConstantTimeCompare(sum[:], sess.ClientTokenHash) != 1 {
+		return fmt.Errorf("capture: client token: %w", livenessd.ErrUnauthorized)
+	}
+	return nil
+}
+
+// Handler serves the capture WebSocket.
+type Handler struct{ cfg Config }
+
+// NewHandler returns the capture WebSocket handler. Mount it on
+// "GET /v1/liveness/session/{id}/stream"; the id is read with
+// r.PathValue("id") or, when unset, from the path.
+func NewHandler(cfg Config) http.Handler {
+	return &Handler{cfg: cfg.withDefaults()}
+}
+
+func sessionID(r *http.Request) string {
+	if id := r.PathValue("id"); id != "" {
+		return id
+	}
+	p := strings.TrimSuffix(r.URL.Path, "/stream")
+	return p[strings.LastIndexByte(p, '/')+1:]
+}
+
+// ServeHTTP upgrades, authorises, and runs one capture.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cfg := h.cfg
+	if !cfg.CaptureSlots.TryAcquire(1) {
+		w.Header().Set("Retry-After", "2")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]any{"code": 5001, "message": "Liveness service error", "details": "too many captures in progress"})
+		return
+	}
+	defer cfg.CaptureSlots.Release(1)
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{Subprotocol},
+		OriginPatterns: cfg.OriginPatterns,
+	})
+	if err != nil {
+		cfg.Logger.Debug("capture: upgrade refused", "err", err)
+		return // Accept wrote the HTTP error
+	}
+	defer conn.CloseNow()
+	// The reader applies the size limit itself, so an oversized frame gets
+	// the protocol's 4413 rather than the library's bare 1009.
+	conn.SetReadLimit(-1)
+	ctx, cancel := context.WithTimeout(r.Context(), cfg.MaxDuration)
+	defer cancel()
+	c := &captureConn{h: h, conn: conn, id: sessionID(r), out: make(chan any, 16), log: cfg.Logger}
+	c.serve(ctx, r.Context(), r.URL.Query().Get("token"))
+}
+
+// captureConn is one capture: a reader goroutine, a writer goroutine, and
+// the analysis on the serving goroutine.
+type captureConn struct {
+	h    *Handler
+	conn *websocket.Conn
+	id   string
+	out  chan any
+	log  *slog.Logger
+
+	begun     bool
+	closeOnce sync.Once
+}
+
+// event is what the reader hands to the analysis, in arrival order.
+type event struct {
+	frame []byte
+	at    time.Duration
+	msg   *ClientMessage
+	err   *protoError
+}
+
+type protoError struct {
+	code int
+	msg  string
+}
+
+func (e *protoError) Error() string { return e.msg }
+
+// serve runs the capture under ctx (bounded by MaxDuration); the reader
+// runs under base (the request's context) so that when ctx runs out the
+// error can still be sent before the connection closes: cancelling a Read
+// closes the connection at once.
+func (c *captureConn) serve(ctx, base context.Context, token string) {
+	cfg := c.h.cfg
+	writerDone := make(chan struct{})
+	go c.writer(ctx, writerDone)
+	rctx, rcancel := context.WithCancel(base)
+	// Order matters: the writer drains (result, close frame) before the
+	// reader's context goes, since cancelling a Read closes the connection.
+	defer func() {
+		close(c.out)
+		<-writerDone
+		rcancel()
+	}()
+
+	sess, err := cfg.Captures.BeginCapture(ctx, c.id, func(s *livenessd.Session) error { return cfg.CheckToken(s, token) })
+	if err != nil {
+		c.fail(ctx, beginError(err))
+		return
+	}
+	c.begun = true
+	c.send(challengeMsg(sess.Challenge, LimitsMsg{
+		MaxFrameBytes: cfg.MaxFrameBytes, MaxFrames: cfg.MaxFrames,
+		MaxDurationMs: cfg.MaxDuration.Milliseconds(), FPS: DefaultFPS,
+	}))
+	run := liveness.NewRun(cfg.Observer, sess.Challenge, sess.Settings, cfg.Analysis)
+	events := make(chan event, 8)
+	go c.reader(rctx, events)
+	idle := time.NewTimer(cfg.ReadTimeout)
+	defer idle.Stop()
+
+	var lastGuide liveness.Guidance
+	var lastInOval bool
+	var lastSent time.Time
+	nframes := 0
+	var lastAt time.Duration = -1
+	limits := imageio.Limits{MaxBytes: cfg.MaxFrameBytes, MaxPixels: DefaultMaxFramePixels, MinSide: 64}
+	for {
+		var ev event
+		select {
+		case ev = <-events:
+		default:
+			select {
+			case <-ctx.Done():
+				c.fail(ctx, &protoError{CodeTimeout, "capture took too long"})
+				return
+			case <-idle.C:
+				c.fail(ctx, &protoError{CodeTimeout, "no message within the read timeout"})
+				return
+			case ev = <-events:
+			}
+		}
+		idle.Reset(cfg.ReadTimeout)
+		switch {
+		case ev.err != nil:
+			c.fail(ctx, ev.err)
+			return
+		case ev.frame != nil:
+			nframes++
+			if nframes > cfg.MaxFrames {
+				c.fail(ctx, &protoError{CodeTooLarge, fmt.Sprintf("more than %d frames", cfg.MaxFrames)})
+				return
+			}
+			if ev.at <= lastAt {
+				c.fail(ctx, &protoError{CodeBadMessage, "frame timestamps must increase"})
+				return
+			}
+			lastAt = ev.at
+			img, err := imageio.Decode(ev.frame, limits)
+			if err != nil {
+				code := CodeBadMessage
+				if errors.Is(err, livenessd.ErrImageTooLarge) || errors.Is(err, livenessd.ErrTooManyPixels) {
+					code = CodeTooLarge
+				}
+				c.fail(ctx, &protoError{code, "frame: " + err.Error()})
+				return
+			}
+			if cfg.Work != nil {
+				if err := cfg.Work.Acquire(ctx, 1); err != nil {
+					c.fail(ctx, &protoError{CodeTimeout, "server busy"})
+					return
+				}
+			}
+			g, inOval, flash, err := run.AddFrame(ctx, liveness.Frame{Index: nframes - 1, At: ev.at, Image: img})
+			if cfg.Work != nil {
+				cfg.Work.Release(1)
+			}
+			if err != nil {
+				c.log.Error("capture: analysis", "session", c.id, "err", err)
+				c.fail(ctx, &protoError{CodeServer, "analysis failed"})
+				return
+			}
+			if g != lastGuide || inOval != lastInOval {
+				if time.Since(lastSent) >= 200*time.Millisecond || flash {
+					c.send(GuidanceMsg{Type: "guidance", Code: string(g), InOval: inOval})
+					lastGuide, lastInOval, lastSent = g, inOval, time.Now()
+				}
+			}
+			if flash {
+				c.send(StatusMsg{Type: "flash"})
+			}
+		case ev.msg != nil:
+			switch ev.msg.Type {
+			case MsgColor:
+				if !run.Flashed() {
+					c.fail(ctx, &protoError{CodeBadMessage, "colour before flash"})
+					return
+				}
+				run.ColorShown(liveness.ColorShown{Index: ev.msg.Index, At: ev.msg.AtDuration()})
+			case MsgEnd:
+				if !run.Flashed() {
+					c.fail(ctx, &protoError{CodeBadMessage, "end before flash"})
+					return
+				}
+				run.End(ev.msg.AtDuration())
+				c.finish(ctx, run)
+				return
+			}
+		}
+	}
+}
+
+// finish runs the fusion, stores the verdict and tells the client the
+// status only.
+func (c *captureConn) finish(ctx context.Context, run *liveness.Run) {
+	res, err := run.Finish(ctx)
+	if err != nil {
+		c.fail(ctx, &protoError{CodeServer, "analysis failed"})
+		return
+	}
+	if err := c.h.cfg.Captures.Complete(context.WithoutCancel(ctx), c.id, res); err != nil {
+		c.log.Error("capture: store result", "session", c.id, "err", err)
+		c.fail(ctx, &protoError{CodeServer, "could not store the result"})
+		return
+	}
+	c.begun = false // completed: nothing to abort
+	c.send(StatusMsg{Type: "result", Status: string(res.Status)})
+	c.send(closeMsg{code: websocket.StatusNormalClosure, reason: "done"})
+}
+
+// beginError maps BeginCapture's errors to protocol errors.
+func beginError(err error) *protoError {
+	switch {
+	case errors.Is(err, livenessd.ErrSessionNotFound), errors.Is(err, livenessd.ErrUnauthorized):
+		return &protoError{CodeNotFound, "session not found"}
+	case errors.Is(err, livenessd.ErrSessionExpired):
+		return &protoError{CodeExpired, "session expired"}
+	case errors.Is(err, livenessd.ErrSessionUsed):
+		return &protoError{CodeUsed, "session already used"}
+	}
+	return &protoError{CodeServer, "server error"}
+}
+
+// fail aborts the session (when the capture had begun), sends the error
+// and closes.
+func (c *captureConn) fail(ctx context.Context, e *protoError) {
+	if c.begun {
+		if err := c.h.cfg.Captures.Abort(context.WithoutCancel(ctx), c.id, e.msg); err != nil {
+			c.log.Error("capture: abort", "session", c.id, "err", err)
+		}
+		c.begun = false
+	}
+	c.send(ErrorMsg{Type: "error", Code: e.code, Message: e.msg})
+	c.send(closeMsg{code: websocket.StatusCode(e.code), reason: truncate(e.msg, 100)})
+}
+
+type closeMsg struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+// send queues a message for the writer; it never blocks the analysis for
+// long: a client that does not read is cut off by the write timeout.
+func (c *captureConn) send(m any) {
+	select {
+	case c.out <- m:
+	case <-time.After(c.h.cfg.WriteTimeout):
+		c.conn.CloseNow()
+	}
+}
+
+// writer is the only goroutine writing to the connection.
+func (c *captureConn) writer(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	closed := false
+	for m := range c.out {
+		if closed {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.h.cfg.WriteTimeout)
+		var err error
+		switch m := m.(type) {
+		case closeMsg:
+			err = c.conn.Close(m.code, m.reason)
+			closed = true
+		default:
+			var b []byte
+			if b, err = json.Marshal(m); err == nil {
+				err = c.conn.Write(wctx, websocket.MessageText, b)
+			}
+		}
+		cancel()
+		if err != nil && !closed {
+			c.conn.CloseNow()
+			closed = true
+		}
+	}
+}
+
+// reader is the only goroutine reading: it enforces the message rate
+// (the serving loop enforces the idle deadline), parses, and hands events over in order.
+func (c *captureConn) reader(ctx context.Context, events chan<- event) {
+	cfg := c.h.cfg
+	emit := func(ev event) bool {
+		select {
+		case events <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	bucket := cfg.MessageRate * 2
+	last := time.Now()
+	for {
+		typ, b, err := c.readMessage(ctx)
+		if errors.Is(err, errTooLarge) {
+			emit(event{err: &protoError{CodeTooLarge, fmt.Sprintf("message larger than %d bytes", cfg.MaxFrameBytes+8)}})
+			return
+		}
+		if err != nil {
+			var pe *protoError
+			switch {
+			case websocket.CloseStatus(err) != -1:
+				pe = &protoError{CodeBadMessage, "client closed the connection"}
+			default:
+				pe = &protoError{CodeBadMessage, "connection lost"}
+			}
+			emit(event{err: pe})
+			return
+		}
+		now := time.Now()
+		bucket = min(cfg.MessageRate*2, bucket+now.Sub(last).Seconds()*cfg.MessageRate)
+		last = now
+		if bucket < 1 {
+			emit(event{err: &protoError{CodeRate, "too many messages"}})
+			return
+		}
+		bucket--
+		var ev event
+		switch typ {
+		case websocket.MessageBinary:
+			at, jpg, err := ParseFrame(b)
+			if err != nil {
+				ev.err = &protoError{CodeBadMessage, err.Error()}
+			} else {
+				ev.frame, ev.at = jpg, at
+			}
+		default:
+			m, err := ParseClientMessage(b)
+			if err != nil {
+				ev.err = &protoError{CodeBadMessage, err.Error()}
+			} else if m.Type == MsgHello {
+				continue
+			} else {
+				ev.msg = &m
+			}
+		}
+		if !emit(ev) || ev.err != nil {
+			return
+		}
+	}
+}
+
+var errTooLarge = errors.New("capture: message too large")
+
+// readMessage reads one message of at most MaxFrameBytes+8 bytes (text
+// messages: maxTextBytes) without buffering more than that.
+func (c *captureConn) readMessage(ctx context.Context) (websocket.MessageType, []byte, error) {
+	typ, r, err := c.conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	limit := c.h.cfg.MaxFrameBytes + 8
+	if typ == websocket.MessageText {
+		limit = maxTextBytes
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return 0, nil, err
+	}
+	if int64(len(b)) > limit {
+		return 0, nil, errTooLarge
+	}
+	return typ, b, nil
+}
+
+// NewLimiter returns a counting semaphore of n slots.
+func NewLimiter(n int) Limiter { return &chanLimiter{ch: make(chan struct{}, n)} }
+
+type chanLimiter struct{ ch chan struct{} }
+
+func (l *chanLimiter) Acquire(ctx context.Context, n int64) error {
+	for range n {
+		select {
+		case l.ch <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (l *chanLimiter) TryAcquire(n int64) bool {
+	for i := range n {
+		select {
+		case l.ch <- struct{}{}:
+		default:
+			l.Release(i)
+			return false
+		}
+	}
+	return true
+}
+
+func (l *chanLimiter) Release(n int64) {
+	for range n {
+		<-l.ch
+	}
+}

@@ -1,0 +1,149 @@
+package face
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/infer"
+)
+
+// LandmarkConfig describes the 68-point landmark model. The crop is the
+// square of side CropScale*max(box W, H) centred on the detector box,
+// resized to the model input; the outputs are x,y pairs in 0..1 of it.
+type LandmarkConfig struct {
+	Spec      infer.Spec
+	CropScale float64
+}
+
+// EmbedderConfig describes the identity model: the five alignment points
+// are mapped onto Template (given for a 112x112 crop and scaled to the
+// model input) by a similarity transform.
+type EmbedderConfig struct {
+	Spec     infer.Spec
+	Template [5]livenessd.Point
+}
+
+// LivenessConfig describes the passive anti-spoofing model: a square crop
+// of side CropScale*box height around the box centre (shrunk and shifted
+// to stay inside the image, as MiniFASNet was trained), softmax over the
+// outputs, LiveIndex is the live class.
+type LivenessConfig struct {
+	Spec      infer.Spec
+	CropScale float64
+	LiveIndex int
+	// Disabled skips the model: ObserveFrame leaves LiveScore zero.
+	Disabled bool
+}
+
+// Config is everything the pipeline needs to know about its models.
+// Replace any model by changing its Spec (File may be absolute, or
+// relative to the model cache) and, for the embedder, the Template and
+// Calibration; see docs/MODELS.md "Using your own models".
+type Config struct {
+	Detector    DetectorConfig
+	Landmarks   LandmarkConfig
+	Embedder    EmbedderConfig
+	Liveness    LivenessConfig
+	Calibration Calibration
+	// Threshold is the default similarity (0-100) at or above which two
+	// faces match.
+	Threshold float64
+}
+
+// DefaultThreshold is the default match threshold (seed: 90).
+const DefaultThreshold = 90
+
+// DefaultConfig is the faceplugin model set with measured settings.
+func DefaultConfig() Config {
+	lm := infer.FRLandmark.Clone()
+	// fr_landmark.js feeds grey/256 (measured: /255 scale gives the same
+	// landmarks to 0.1 px, raw 0..255 input gives collapsed points).
+	lm.Input.Std = [3]float32{256, 256, 256}
+	return Config{
+		Detector:  DefaultDetector(),
+		Landmarks: LandmarkConfig{Spec: lm, CropScale: 1},
+		Embedder:  EmbedderConfig{Spec: infer.FRFeature.Clone(), Template: ArcFaceTemplate},
+		Liveness: LivenessConfig{
+			Spec:      infer.FRLiveness.Clone(),
+			CropScale: 2.7,
+			LiveIndex: 0,
+		},
+		Calibration: DefaultCalibration(),
+		Threshold:   DefaultThreshold,
+	}
+}
+
+// DefaultCalibration is fitted for fr_feature with ArcFace 5-point
+// alignment (docs/ACCURACY.md "Face matching").
+func DefaultCalibration() Calibration {
+	return Calibration{Knots: []Knot{
+		{Cosine: -1, Score: 0},
+		{Cosine: 0, Score: 40},
+		{Cosine: 0.25, Score: 80},
+		{Cosine: 0.35, Score: 90},
+		{Cosine: 0.45, Score: 95},
+		{Cosine: 1, Score: 100},
+	}}
+}
+
+// Validate checks the settings that would make the pipeline misbehave.
+func (c Config) Validate() error {
+	if c.Detector.ScoreThreshold <= 0 || c.Detector.ScoreThreshold >= 1 {
+		return fmt.Errorf("face: detector score threshold %v outside (0,1)", c.Detector.ScoreThreshold)
+	}
+	if c.Detector.IoUThreshold <= 0 || c.Detector.IoUThreshold > 1 {
+		return fmt.Errorf("face: detector IoU threshold %v outside (0,1]", c.Detector.IoUThreshold)
+	}
+	if c.Detector.DetectSize <= 0 || c.Detector.MinFace <= 0 {
+		return fmt.Errorf("face: detector DetectSize and MinFace must be positive")
+	}
+	if c.Detector.TileOverlap < 0 || c.Detector.TileOverlap >= min(c.Detector.Spec.Input.Width, c.Detector.Spec.Input.Height) {
+		return fmt.Errorf("face: detector tile overlap %d does not fit the %dx%d input", c.Detector.TileOverlap, c.Detector.Spec.Input.Width, c.Detector.Spec.Input.Height)
+	}
+	for _, s := range []infer.Spec{c.Detector.Spec, c.Landmarks.Spec, c.Embedder.Spec} {
+		if s.Input.Width <= 0 || s.Input.Height <= 0 || s.File == "" {
+			return fmt.Errorf("face: model %q needs a file and a positive input size", s.Name)
+		}
+	}
+	if c.Landmarks.CropScale <= 0 || (!c.Liveness.Disabled && c.Liveness.CropScale <= 0) {
+		return fmt.Errorf("face: crop scales must be positive")
+	}
+	if !c.Liveness.Disabled && (c.Liveness.LiveIndex < 0 || c.Liveness.Spec.Input.Width <= 0) {
+		return fmt.Errorf("face: liveness model %q: bad live index or input size", c.Liveness.Spec.Name)
+	}
+	if err := c.Calibration.Validate(); err != nil {
+		return err
+	}
+	if c.Threshold < 0 || c.Threshold > 100 {
+		return fmt.Errorf("face: threshold %v outside 0..100", c.Threshold)
+	}
+	return nil
+}
+
+// LoadConfig reads a JSON file whose fields override DefaultConfig (a
+// partial file changes only what it names). Unknown fields are an error,
+// so a misspelt key does not silently keep the default.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("face: config: %w", err)
+	}
+	return ParseConfig(b)
+}
+
+// ParseConfig is LoadConfig on bytes.
+func ParseConfig(b []byte) (Config, error) {
+	c := DefaultConfig()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("face: config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}

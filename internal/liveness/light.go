@@ -1,0 +1,435 @@
+package liveness
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// lightResult is the light-response analysis of one capture.
+type lightResult struct {
+	timingOK  bool
+	frames    int
+	corr      float64 // correlation of skin colour with the true sequence at the best lag
+	lag       time.Duration
+	z         float64 // (corr - mean of alternatives) / their spread
+	margin    float64 // corr minus the best one-step-shifted sequence's
+	matched   float64 // fraction of colour intervals whose response matches their colour
+	amplitude float64 // skin response in log units per unit of screen colour
+	shading   float64 // (centre - lateral) / centre response
+	bgRatio   float64 // background response / skin response
+}
+
+// lightSeries is the measured side of the correlation: detrended log RGB of
+// the skin (mean of skin patches) and of each patch, per frame.
+type lightSeries struct {
+	t     []time.Duration
+	skin  [3][]float64
+	patch [nPatch][3][]float64
+	pok   [nPatch]bool
+}
+
+// colourOnsets checks the client's colour times against the challenge: all
+// present, in order, each gap within tolerance of the colour's duration.
+func (r *Run) colourOnsets() ([]time.Duration, time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := len(r.ch.Colors)
+	on := make([]time.Duration, n)
+	for i := range n {
+		at, ok := r.colors[i]
+		if !ok {
+			return nil, 0, false
+		}
+		on[i] = at
+		if i > 0 {
+			gap := on[i] - on[i-1]
+			d := r.ch.Colors[i-1].Duration
+			if gap < d-r.cfg.TimingTolerance || gap > d+r.cfg.TimingTolerance {
+				return nil, 0, false
+			}
+		}
+	}
+	return on, on[n-1] + r.ch.Colors[n-1].Duration, true
+}
+
+func (r *Run) analyseLight() lightResult {
+	var res lightResult
+	on, end, ok := r.colourOnsets()
+	if !ok {
+		return res
+	}
+	res.timingOK = true
+	// The correlation uses frames from MaxLag after the first colour, so
+	// every lag tried maps them into the colours; the per-interval match
+	// uses every frame from the first colour on.
+	ser := r.lightSeries(on[0]+r.cfg.MaxLag, end)
+	all := r.lightSeries(on[0], end)
+	res.frames = len(all.t)
+	if len(ser.t) < 8 {
+		return res
+	}
+	seq := make([]livenessd.RGB, len(r.ch.Colors))
+	for i, c := range r.ch.Colors {
+		seq[i] = c.Color
+	}
+	lags := make([]time.Duration, 0, 64)
+	for l := time.Duration(0); l <= r.cfg.MaxLag; l += r.cfg.LagStep {
+		lags = append(lags, l)
+	}
+	ts := make([]float64, len(ser.t))
+	for i, t := range ser.t {
+		ts[i] = t.Seconds()
+	}
+	ex := newExpecter(ser.t, ts, on, lags)
+	corr, best := ex.bestCorr(seq, &ser.skin)
+	res.corr, res.lag = corr, lags[best]
+
+	// Null distribution: the same onsets with random colours.
+	h := fnv.New64a()
+	h.Write([]byte(r.ch.ID))
+	rng := rand.New(rand.NewPCG(h.Sum64(), uint64(len(seq))))
+	alts := make([]float64, 0, r.cfg.Alternatives)
+	for range r.cfg.Alternatives {
+		alt := randomSequence(rng, len(seq), seq)
+		c, _ := ex.bestCorr(alt, &ser.skin)
+		alts = append(alts, c)
+	}
+	mean, sd := meanSD(alts)
+	res.z = (corr - mean) / math.Max(sd, 0.02)
+
+	late := make([]livenessd.RGB, len(seq))
+	early := make([]livenessd.RGB, len(seq))
+	for i := range seq {
+		late[i] = seq[max(i-1, 0)]
+		early[i] = seq[min(i+1, len(seq)-1)]
+	}
+	late[0] = seq[1%len(seq)]
+	early[len(seq)-1] = seq[max(len(seq)-2, 0)]
+	cl, _ := ex.bestCorr(late, &ser.skin)
+	ce, _ := ex.bestCorr(early, &ser.skin)
+	res.margin = corr - math.Max(cl, ce)
+
+	exAll := newExpecter(all.t, nil, on, lags)
+	res.matched = exAll.matched(seq, best, &all.skin, on)
+
+	// Response amplitudes at the fitted lag, per patch.
+	e := ex.expected(seq, best)
+	ee := dot3(&e, &e)
+	if ee <= 0 {
+		return res
+	}
+	res.amplitude = dot3(&e, &ser.skin) / ee
+	var amp [nPatch]float64
+	for p := range nPatch {
+		amp[p] = dot3(&e, &ser.patch[p]) / ee
+	}
+	centre := (amp[patchForehead] + amp[patchNose]) / 2
+	lateral := (amp[patchCheekL] + amp[patchCheekR]) / 2
+	if centre > 0 {
+		res.shading = (centre - lateral) / centre
+	}
+	if ser.pok[patchBgL] && ser.pok[patchBgR] && res.amplitude > 0 {
+		res.bgRatio = (amp[patchBgL] + amp[patchBgR]) / 2 / res.amplitude
+	}
+	return res
+}
+
+// lightSeries collects the detrended features of the frames in [from, to].
+func (r *Run) lightSeries(from, to time.Duration) lightSeries {
+	var ser lightSeries
+	for i := range ser.pok {
+		ser.pok[i] = true
+	}
+	for _, rec := range r.recs {
+		if !rec.hasLay || rec.at < from || rec.at > to {
+			continue
+		}
+		sk, ok := rec.s.skin()
+		if !ok {
+			continue
+		}
+		ser.t = append(ser.t, rec.at)
+		f := features(sk)
+		for c := range 3 {
+			ser.skin[c] = append(ser.skin[c], f[c])
+		}
+		for p := range nPatch {
+			f := features(rec.s.patch[p])
+			for c := range 3 {
+				ser.patch[p][c] = append(ser.patch[p][c], f[c])
+			}
+			ser.pok[p] = ser.pok[p] && rec.s.ok[p]
+		}
+	}
+	ts := make([]float64, len(ser.t))
+	for i, t := range ser.t {
+		ts[i] = t.Seconds()
+	}
+	for c := range 3 {
+		detrend(ts, ser.skin[c])
+		for p := range nPatch {
+			detrend(ts, ser.patch[p][c])
+		}
+	}
+	return ser
+}
+
+// expecter builds the expected colour signal of a sequence at each lag.
+type expecter struct {
+	t    []time.Duration
+	ts   []float64
+	on   []time.Duration
+	lags []time.Duration
+	// idx[l][j] is the interval shown at t[j]-lags[l].
+	idx [][]int
+}
+
+func newExpecter(t []time.Duration, ts []float64, on []time.Duration, lags []time.Duration) *expecter {
+	ex := &expecter{t: t, ts: ts, on: on, lags: lags, idx: make([][]int, len(lags))}
+	for l, lag := range lags {
+		ex.idx[l] = make([]int, len(t))
+		for j, tj := range t {
+			k := 0
+			for k+1 < len(on) && on[k+1] <= tj-lag {
+				k++
+			}
+			ex.idx[l][j] = k
+		}
+	}
+	return ex
+}
+
+func (ex *expecter) expected(seq []livenessd.RGB, l int) [3][]float64 {
+	var e [3][]float64
+	for c := range 3 {
+		e[c] = make([]float64, len(ex.t))
+	}
+	for j, k := range ex.idx[l] {
+		f := colourFeatures(seq[k])
+		for c := range 3 {
+			e[c][j] = f[c]
+		}
+	}
+	for c := range 3 {
+		detrend(ex.ts, e[c])
+	}
+	return e
+}
+
+// bestCorr is the highest correlation of the measured series with seq over
+// the lags, and the lag's index.
+func (ex *expecter) bestCorr(seq []livenessd.RGB, x *[3][]float64) (float64, int) {
+	xx := dot3(x, x)
+	best, bi := math.Inf(-1), 0
+	for l := range ex.lags {
+		e := ex.expected(seq, l)
+		ee := dot3(&e, &e)
+		c := 0.0
+		if ee > 0 && xx > 0 {
+			c = dot3(&e, x) / math.Sqrt(ee*xx)
+		}
+		if c > best {
+			best, bi = c, l
+		}
+	}
+	return best, bi
+}
+
+// matched classifies each colour interval's mean response (frames well
+// inside the interval at lag l) against the palette: after fitting one gain
+// per feature, an interval matches when the response lies nearer to its own
+// colour than to any other palette colour. A live face matches (nearly)
+// every interval; a response to another sequence matches an interval only
+// when the two sequences happen to share its colour (1 in 7 or so), so the
+// fraction separates far more sharply than a correlation over 6-10 steps.
+func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []time.Duration) float64 {
+	lag := ex.lags[l]
+	guard := 40 * time.Millisecond
+	var m [][3]float64
+	var cols []livenessd.RGB
+	for k := range seq {
+		lo := on[k] + lag + guard
+		hi := time.Duration(math.MaxInt64)
+		if k+1 < len(on) {
+			hi = on[k+1] + lag
+		}
+		var sum [3]float64
+		n := 0
+		for j, t := range ex.t {
+			if t >= lo && t < hi {
+				for c := range 3 {
+					sum[c] += x[c][j]
+				}
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		for c := range 3 {
+			sum[c] /= float64(n)
+		}
+		m = append(m, sum)
+		cols = append(cols, seq[k])
+	}
+	if len(m) < 3 || len(m) < len(seq)-1 {
+		return 0
+	}
+	// Centre both sides over the intervals and fit a gain per feature.
+	var mm, em [3]float64
+	e := make([][3]float64, len(cols))
+	for k, c := range cols {
+		e[k] = colourFeatures(c)
+		for f := range 3 {
+			mm[f] += m[k][f] / float64(len(m))
+			em[f] += e[k][f] / float64(len(m))
+		}
+	}
+	var gain [3]float64
+	for f := range 3 {
+		var num, den float64
+		for k := range m {
+			num += (m[k][f] - mm[f]) * (e[k][f] - em[f])
+			den += (e[k][f] - em[f]) * (e[k][f] - em[f])
+		}
+		if den > 0 {
+			gain[f] = num / den
+		}
+	}
+	ok := 0
+	for k := range m {
+		var resp [3]float64
+		for f := range 3 {
+			resp[f] = m[k][f] - mm[f]
+		}
+		best, bestD := livenessd.RGB{}, math.Inf(1)
+		for _, p := range Palette {
+			pf := colourFeatures(p)
+			d := 0.0
+			for f := range 3 {
+				diff := resp[f] - gain[f]*(pf[f]-em[f])
+				d += diff * diff
+			}
+			if d < bestD {
+				best, bestD = p, d
+			}
+		}
+		if best == cols[k] && gain[0] > 0 && gain[1] > 0 {
+			ok++
+		}
+	}
+	return float64(ok) / float64(len(seq))
+}
+
+func dot3(a, b *[3][]float64) float64 {
+	var s float64
+	for c := range 3 {
+		for j := range a[c] {
+			s += a[c][j] * b[c][j]
+		}
+	}
+	return s
+}
+
+// features turns a mean RGB into the three series the light analysis
+// correlates: two opponent chroma channels of log RGB (red-green,
+// yellow-blue), which a common change of brightness (exposure drift, auto
+// exposure) leaves untouched, and log luminance.
+func features(rgb [3]float64) [3]float64 {
+	r, g, b := math.Log1p(rgb[0]), math.Log1p(rgb[1]), math.Log1p(rgb[2])
+	return [3]float64{r - g, (r+g)/2 - b, (r + g + b) / 3}
+}
+
+// colourFeatures is the expected response of features to a screen colour:
+// the screen adds light in proportion to each channel.
+func colourFeatures(c livenessd.RGB) [3]float64 {
+	r, g, b := float64(c[0])/255, float64(c[1])/255, float64(c[2])/255
+	return [3]float64{r - g, (r+g)/2 - b, (r + g + b) / 3}
+}
+
+// detrend removes the least-squares quadratic over ts from v in place, so
+// slow exposure drift does not count as a response.
+func detrend(ts, v []float64) {
+	n := len(v)
+	if n < 4 {
+		return
+	}
+	var mt float64
+	for _, t := range ts {
+		mt += t
+	}
+	mt /= float64(n)
+	// Orthonormal basis of {1, t, t^2} over the samples (Gram-Schmidt).
+	basis := make([][]float64, 0, 3)
+	for deg := range 3 {
+		b := make([]float64, n)
+		for i, t := range ts {
+			b[i] = math.Pow(t-mt, float64(deg))
+		}
+		for _, q := range basis {
+			d := dot(b, q)
+			for i := range b {
+				b[i] -= d * q[i]
+			}
+		}
+		if nb := math.Sqrt(dot(b, b)); nb > 1e-12 {
+			for i := range b {
+				b[i] /= nb
+			}
+			basis = append(basis, b)
+		}
+	}
+	for _, q := range basis {
+		d := dot(v, q)
+		for i := range v {
+			v[i] -= d * q[i]
+		}
+	}
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// randomSequence draws a colour sequence of length n from the palette with
+// consecutive colours different and different from not.
+func randomSequence(rng *rand.Rand, n int, not []livenessd.RGB) []livenessd.RGB {
+	for {
+		s := make([]livenessd.RGB, n)
+		same := true
+		for i := range s {
+			for {
+				s[i] = Palette[rng.IntN(len(Palette))]
+				if i == 0 || s[i] != s[i-1] {
+					break
+				}
+			}
+			same = same && i < len(not) && s[i] == not[i]
+		}
+		if !same {
+			return s
+		}
+	}
+}
+
+func meanSD(v []float64) (mean, sd float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)))
+}

@@ -1,0 +1,340 @@
+package liveness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// ErrTooManyFrames is returned by AddFrame past Config.MaxFrames.
+var ErrTooManyFrames = errors.New("liveness: too many frames")
+
+// record is what the Run keeps of one frame: no pixels, only measurements.
+type record struct {
+	at       time.Duration
+	observed bool
+	faces    int // observed frames: faces counted; others: -1
+	face     livenessd.FaceObservation
+	lay      layout
+	hasLay   bool
+	s        sample
+	sharp    float64
+}
+
+type pendingFrame struct {
+	rec int // index into Run.recs
+	img image.Image
+}
+
+// Run analyses one capture incrementally: AddFrame measures each frame as it
+// arrives (observer, colour patches, texture), ColorShown records the
+// client's colour onsets, and Finish fuses the signals. AddFrame and Finish
+// must be called from one goroutine at a time; ColorShown and End may be
+// called from any goroutine. The Run keeps the images of at most a few
+// frames (pending interpolation, reference and audit candidates); callers
+// must not modify a Frame's image after passing it.
+type Run struct {
+	obs      Observer
+	ch       livenessd.Challenge
+	settings livenessd.Settings
+	cfg      Config
+	th       Thresholds
+
+	recs     []record
+	pending  []pendingFrame
+	lastObs  int // index of the last observed record with one face, -1
+	sinceObs int
+	width    int
+	height   int
+
+	guide     Guidance
+	inOval    bool
+	holdCount int
+	flashed   bool
+	flashRec  int
+	prevBox   *livenessd.Rect
+
+	firstEmb []float32
+	cosines  []float64
+
+	best     candidate
+	audit    []livenessd.AuditImage
+	auditMid candidateImage
+	auditEnd candidateImage
+	auditAt  map[string]bool
+
+	mu     sync.Mutex
+	colors map[int]time.Duration
+	endAt  time.Duration
+	ended  bool
+}
+
+type candidate struct {
+	score float64
+	jpeg  []byte
+	box   livenessd.BoundingBox
+}
+
+type candidateImage struct {
+	img image.Image
+	box livenessd.Rect
+	ok  bool
+}
+
+// NewRun starts the analysis of one capture of challenge ch.
+func NewRun(obs Observer, ch livenessd.Challenge, settings livenessd.Settings, cfg Config) *Run {
+	cfg = cfg.withDefaults()
+	return &Run{
+		obs: obs, ch: ch, settings: settings, cfg: cfg, th: *cfg.Thresholds,
+		lastObs: -1, flashRec: -1, guide: GuideNoFace,
+		colors: map[int]time.Duration{}, auditAt: map[string]bool{},
+	}
+}
+
+// Flashed reports whether the face has reached the oval and the colours
+// were requested.
+func (r *Run) Flashed() bool { return r.flashed }
+
+// ColorShown records that Challenge.Colors[c.Index] became visible at c.At.
+// Out-of-range indices are ignored; a repeated index keeps the first time.
+func (r *Run) ColorShown(c ColorShown) {
+	if c.Index < 0 || c.Index >= len(r.ch.Colors) || c.At < 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.colors[c.Index]; !ok {
+		r.colors[c.Index] = c.At
+	}
+}
+
+// End records the client's end of capture time.
+func (r *Run) End(at time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endAt, r.ended = at, true
+}
+
+// AddFrame measures one frame: every Config.ObserveEvery-th frame goes
+// through the observer (faces, landmarks, embedding, live score); the colour
+// patches of the frames in between are measured with the landmarks
+// interpolated once the next observation arrives. It returns the current
+// guidance, whether the face is in the oval, and flash = true exactly once,
+// when the face has held in the oval and the colours should start. Errors:
+// ErrTooManyFrames, livenessd.ErrInvalidImage for an empty image, the
+// observer's errors (wrapped) except livenessd.ErrNoFace, which counts as
+// a frame without a face.
+func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash bool, err error) {
+	if f.Image == nil || f.Image.Bounds().Empty() {
+		return r.guide, r.inOval, false, fmt.Errorf("liveness: frame %d: %w", f.Index, livenessd.ErrInvalidImage)
+	}
+	if len(r.recs) >= r.cfg.MaxFrames {
+		return r.guide, r.inOval, false, fmt.Errorf("liveness: frame %d: %w", f.Index, ErrTooManyFrames)
+	}
+	b := f.Image.Bounds()
+	if r.width == 0 {
+		r.width, r.height = b.Dx(), b.Dy()
+	}
+	r.recs = append(r.recs, record{at: f.At, faces: -1})
+	idx := len(r.recs) - 1
+	if r.sinceObs > 0 && r.sinceObs < r.cfg.ObserveEvery {
+		r.sinceObs++
+		r.pending = append(r.pending, pendingFrame{rec: idx, img: f.Image})
+		return r.guide, r.inOval, false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return r.guide, r.inOval, false, fmt.Errorf("liveness: frame %d: %w", f.Index, err)
+	}
+	faces, err := r.obs.ObserveFrame(ctx, f.Image)
+	if err != nil && !errors.Is(err, livenessd.ErrNoFace) {
+		return r.guide, r.inOval, false, fmt.Errorf("liveness: observe frame %d: %w", f.Index, err)
+	}
+	r.sinceObs = 1
+	rec := &r.recs[idx]
+	rec.observed = true
+	rec.faces = countFaces(faces)
+	px := newPixels(f.Image)
+	if len(faces) > 0 {
+		rec.face = largest(faces)
+		rec.lay = faceLayout(rec.face)
+		rec.hasLay = true
+		rec.s = measure(px, rec.lay)
+		rec.sharp = sharpness(px, rec.face.Box)
+	}
+	r.flushPending(idx)
+	if rec.faces == 1 {
+		r.observeIdentity(rec)
+		r.lastObs = idx
+	}
+	g, inOval = r.guidance(rec)
+	r.guide, r.inOval = g, inOval
+	if inOval {
+		r.holdCount++
+	} else {
+		r.holdCount = 0
+	}
+	if !r.flashed && r.holdCount >= r.cfg.HoldObservations {
+		r.flashed, r.flashRec, flash = true, idx, true
+	}
+	if rec.faces == 1 {
+		r.keepImages(idx, f.Image)
+	}
+	return g, inOval, flash, nil
+}
+
+// flushPending measures the frames waiting between the previous observation
+// and record upto (exclusive; upto < 0 measures them with the previous one).
+func (r *Run) flushPending(upto int) {
+	for _, p := range r.pending {
+		var l layout
+		ok := false
+		prev := r.lastObs
+		switch {
+		case prev >= 0 && upto >= 0 && r.recs[upto].faces == 1:
+			a, b := r.recs[prev], r.recs[upto]
+			w := float64(p.rec-prev) / float64(upto-prev)
+			l, ok = lerpLayout(a.lay, b.lay, w), true
+		case prev >= 0:
+			l, ok = r.recs[prev].lay, true
+		case upto >= 0 && r.recs[upto].faces == 1:
+			l, ok = r.recs[upto].lay, true
+		}
+		if ok {
+			r.recs[p.rec].lay, r.recs[p.rec].hasLay = l, true
+			r.recs[p.rec].s = measure(newPixels(p.img), l)
+		}
+	}
+	clear(r.pending)
+	r.pending = r.pending[:0]
+}
+
+// countFaces counts faces of at least a fifth of the largest one's area, so
+// a distant bystander far behind the user does not count.
+func countFaces(faces []livenessd.FaceObservation) int {
+	if len(faces) == 0 {
+		return 0
+	}
+	big := largest(faces).Box.Area()
+	n := 0
+	for _, f := range faces {
+		if f.Box.Area() >= 0.2*big {
+			n++
+		}
+	}
+	return n
+}
+
+func largest(faces []livenessd.FaceObservation) livenessd.FaceObservation {
+	best := faces[0]
+	for _, f := range faces[1:] {
+		if f.Box.Area() > best.Box.Area() {
+			best = f
+		}
+	}
+	return best
+}
+
+func (r *Run) observeIdentity(rec *record) {
+	e := rec.face.Embedding
+	if len(e) == 0 {
+		return
+	}
+	if r.firstEmb == nil {
+		if rec.face.Box.W >= 60 {
+			r.firstEmb = e
+		}
+		return
+	}
+	r.cosines = append(r.cosines, cosine(r.firstEmb, e))
+}
+
+func cosine(a, b []float32) float64 {
+	if len(a) != len(b) || len(a) == 0 {
+		return 0
+	}
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
+}
+
+// ovalPx is the challenge oval in pixels of the frame.
+func (r *Run) ovalPx() (cx, cy, w, h float64) {
+	o := r.ch.Oval
+	W, H := float64(r.width), float64(r.height)
+	return o.CenterX * W, o.CenterY * H, o.Width * W, o.Height * H
+}
+
+// Oval fit: the face box's width must be 70-115% of the oval's and its
+// centre within 20% of the oval's size from the oval's centre.
+const (
+	ovalMinFill = 0.70
+	ovalMaxFill = 1.15
+	ovalMaxOff  = 0.20
+	holdMaxMove = 0.08
+)
+
+func (r *Run) guidance(rec *record) (Guidance, bool) {
+	defer func() {
+		if rec.faces == 1 {
+			b := rec.face.Box
+			r.prevBox = &b
+		} else {
+			r.prevBox = nil
+		}
+	}()
+	switch {
+	case rec.faces == 0:
+		return GuideNoFace, false
+	case rec.faces > 1:
+		return GuideMultipleFaces, false
+	}
+	if skin, ok := rec.s.skin(); ok {
+		switch l := luma(skin); {
+		case l < r.th.MinBrightness:
+			return GuideTooDark, false
+		case l > r.th.MaxBrightness:
+			return GuideTooBright, false
+		}
+	}
+	cx, cy, ow, oh := r.ovalPx()
+	b := rec.face.Box
+	fill := b.W / ow
+	c := b.Center()
+	switch {
+	case fill < ovalMinFill:
+		if math.Abs(c.X-cx) > ovalMaxOff*ow*2 || math.Abs(c.Y-cy) > ovalMaxOff*oh*2 {
+			return GuideMoveIntoOval, false
+		}
+		return GuideMoveCloser, false
+	case fill > ovalMaxFill:
+		return GuideTooClose, false
+	case math.Abs(c.X-cx) > ovalMaxOff*ow || math.Abs(c.Y-cy) > ovalMaxOff*oh:
+		return GuideMoveIntoOval, false
+	}
+	if p := r.prevBox; p != nil && dist(p.Center(), c) > holdMaxMove*b.W {
+		return GuideHoldStill, true
+	}
+	return GuideOK, true
+}
+
+// Frame score for the reference image: sharp, frontal, in the oval.
+func frameScore(rec *record, inOval bool) float64 {
+	s := rec.sharp * math.Max(0, 1-(math.Abs(rec.face.Pose.Yaw)+math.Abs(rec.face.Pose.Pitch))/90)
+	if inOval {
+		s *= 2
+	}
+	return s
+}

@@ -1,0 +1,42 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// ErrConflict is returned by Store.Update when the stored session no longer
+// has the status and version the caller read: another request (or replica)
+// changed it first. The Service re-reads and decides again.
+var ErrConflict = errors.New("session: concurrent update")
+
+// Store keeps sessions. Implementations: internal/store/sqlite (embedded
+// default); a Redis store for several replicas later. All methods are safe
+// for concurrent use.
+type Store interface {
+	// Create inserts a new session. Its Version is stored as given (0).
+	Create(ctx context.Context, s *livenessd.Session) error
+	// Get returns the session with its result and images, or an error
+	// wrapping livenessd.ErrSessionNotFound.
+	Get(ctx context.Context, id string) (*livenessd.Session, error)
+	// Update replaces the stored session s.ID with s (status, result,
+	// images, UpdatedAt) and sets its version to prevVersion+1, but only if
+	// the stored row still has status prev and version prevVersion
+	// (compare-and-set); otherwise it returns ErrConflict and changes
+	// nothing. On success s.Version is prevVersion+1.
+	Update(ctx context.Context, s *livenessd.Session, prev livenessd.Status, prevVersion int64) error
+	// Delete removes a session; deleting a missing session is not an error.
+	Delete(ctx context.Context, id string) error
+	// PurgeBiometrics deletes the reference and audit images of every
+	// session that expired by t (ExpiresAt <= t) and reports how many
+	// sessions lost images.
+	PurgeBiometrics(ctx context.Context, t time.Time) (int, error)
+	// DeleteExpired deletes every session that expired by t (ExpiresAt <= t), and
+	// reports how many.
+	DeleteExpired(ctx context.Context, t time.Time) (int, error)
+	// Ping reports whether the store can serve requests (readiness).
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,145 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"time"
+
+	"github.com/livenessd/livenessd/internal/liveness"
+)
+
+// Target receives a capture: the in-process analysis (RunTarget) or the
+// capture WebSocket (the simulate command's client).
+type Target interface {
+	// Frame delivers one JPEG frame captured at at.
+	Frame(ctx context.Context, at time.Duration, jpg []byte) error
+	// Flashed reports whether the server has asked for the colours.
+	Flashed() bool
+	Color(ctx context.Context, c liveness.ColorShown) error
+	End(ctx context.Context, at time.Duration) error
+}
+
+// ErrNeverFlashed is returned by Play when the server never asked for the
+// colours within MaxDuration.
+var ErrNeverFlashed = errors.New("simulate: the server never started the colours")
+
+// PlayOptions control the timing of Play.
+type PlayOptions struct {
+	// Realtime paces the frames on the wall clock (the WebSocket client);
+	// otherwise frames go as fast as the target takes them.
+	Realtime bool
+	// JPEGQuality of the frames (80).
+	JPEGQuality int
+	// MaxDuration gives up when the colours never start (12 s).
+	MaxDuration time.Duration
+	// UIDelay is the time from the flash request to the first colour on
+	// screen (50 ms).
+	UIDelay time.Duration
+}
+
+// Play renders the capture frame by frame into tgt: frames at the player's
+// fps, the colours once the target reports the flash, a colour event as
+// each colour appears, and the end after the last colour.
+func Play(ctx context.Context, p *Player, tgt Target, po PlayOptions) error {
+	if po.JPEGQuality <= 0 {
+		po.JPEGQuality = 80
+	}
+	if po.MaxDuration <= 0 {
+		po.MaxDuration = 12 * time.Second
+	}
+	if po.UIDelay <= 0 {
+		po.UIDelay = 50 * time.Millisecond
+	}
+	dt := time.Duration(float64(time.Second) / p.opt.FPS)
+	start := time.Now()
+	var colors []liveness.ColorShown
+	next := 0
+	var buf bytes.Buffer
+	for i := 0; ; i++ {
+		t := time.Duration(i) * dt
+		if po.Realtime {
+			if d := time.Until(start.Add(t)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(d):
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !p.flashed && tgt.Flashed() {
+			colors = p.Flash(t + po.UIDelay)
+		}
+		for next < len(colors) && colors[next].At <= t {
+			if err := tgt.Color(ctx, colors[next]); err != nil {
+				return fmt.Errorf("simulate: colour %d: %w", next, err)
+			}
+			next++
+		}
+		if p.flashed && t >= p.End() {
+			if err := tgt.End(ctx, p.End()); err != nil {
+				return fmt.Errorf("simulate: end: %w", err)
+			}
+			return nil
+		}
+		if !p.flashed && t > po.MaxDuration {
+			return ErrNeverFlashed
+		}
+		img := p.Render(t)
+		buf.Reset()
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: po.JPEGQuality}); err != nil {
+			return fmt.Errorf("simulate: encode frame %d: %w", i, err)
+		}
+		if err := tgt.Frame(ctx, t, bytes.Clone(buf.Bytes())); err != nil {
+			return fmt.Errorf("simulate: frame %d: %w", i, err)
+		}
+	}
+}
+
+// RunTarget feeds a capture straight into a liveness.Run, decoding each
+// JPEG as the server would.
+type RunTarget struct {
+	Run     *liveness.Run
+	flashed bool
+	n       int
+	// Guidance collects the guidance after every frame.
+	Guidance []liveness.Guidance
+}
+
+var _ Target = (*RunTarget)(nil)
+
+// Frame decodes and analyses one frame.
+func (r *RunTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
+	img, err := jpeg.Decode(bytes.NewReader(jpg))
+	if err != nil {
+		return fmt.Errorf("simulate: decode: %w", err)
+	}
+	g, _, flash, err := r.Run.AddFrame(ctx, liveness.Frame{Index: r.n, At: at, Image: img})
+	if err != nil {
+		return err
+	}
+	r.n++
+	r.Guidance = append(r.Guidance, g)
+	r.flashed = r.flashed || flash
+	return nil
+}
+
+// Flashed reports whether the run asked for the colours.
+func (r *RunTarget) Flashed() bool { return r.flashed }
+
+// Color records a colour onset.
+func (r *RunTarget) Color(_ context.Context, c liveness.ColorShown) error {
+	r.Run.ColorShown(c)
+	return nil
+}
+
+// End records the end of the capture.
+func (r *RunTarget) End(_ context.Context, at time.Duration) error {
+	r.Run.End(at)
+	return nil
+}

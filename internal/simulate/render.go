@@ -1,0 +1,560 @@
+// Package simulate renders liveness captures from a real photo: a live face
+// moving into the oval and answering the screen colours with 3-D shading,
+// and the attacks the analysis must reject (a flat print, a replayed or
+// delayed response, a face swap, no face). It feeds the analysis in process
+// (evaluation, tests) or the capture WebSocket (livenessd simulate).
+package simulate
+
+import (
+	"fmt"
+	"image"
+	"image/draw"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/liveness"
+)
+
+// Attack is what the simulated capture shows.
+type Attack string
+
+// Attacks.
+const (
+	AttackNone    Attack = "none"    // a live face
+	AttackPhoto   Attack = "photo"   // a flat print: uniform reflection, rigid scaling
+	AttackReplay  Attack = "replay"  // a live-looking response to a different colour sequence
+	AttackDelayed Attack = "delayed" // the right sequence one colour late
+	AttackSwap    Attack = "swap"    // another person's face from half way
+	AttackNoFace  Attack = "noface"  // no face at all
+)
+
+// Attacks lists every kind, live first.
+var Attacks = []Attack{AttackNone, AttackPhoto, AttackReplay, AttackDelayed, AttackSwap, AttackNoFace}
+
+// ParseAttack validates an attack name.
+func ParseAttack(s string) (Attack, error) {
+	for _, a := range Attacks {
+		if string(a) == s {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("simulate: unknown attack %q (want none, photo, replay, delayed, swap or noface)", s)
+}
+
+// DefaultStrength is the change of skin luminance at full screen colour on
+// the parts of the face facing the screen: 3% (docs/ACCURACY.md explains
+// why this is conservative for a phone or laptop screen in room light).
+const DefaultStrength = 0.03
+
+// Source is a photo and the face in it (pixels of Img).
+type Source struct {
+	Img  *image.NRGBA
+	Face livenessd.Rect
+}
+
+// CentralFace assumes the face is the central region of img (aligned
+// crops such as LFW's).
+func CentralFace(img *image.NRGBA) Source {
+	b := img.Bounds()
+	w, h := float64(b.Dx()), float64(b.Dy())
+	return Source{Img: img, Face: livenessd.Rect{X: 0.29 * w, Y: 0.27 * h, W: 0.42 * w, H: 0.50 * h}}
+}
+
+// Options shape a simulated capture. Zero fields take defaults.
+type Options struct {
+	Attack   Attack
+	Strength float64 // skin luminance change at full colour (DefaultStrength)
+	// AWB turns on the camera's auto exposure and white balance, which pull
+	// the frame's mean back to neutral with a 0.3 s time constant and so
+	// cancel part of the reflected colour.
+	AWB    bool
+	Width  int // 640
+	Height int // 480
+	FPS    float64
+	Seed   uint64
+	// Other is the second person for AttackSwap.
+	Other *Source
+	// NoiseSigma is the sensor noise per channel in 8-bit levels (2).
+	NoiseSigma float64
+	// Cache shares the geometric rendering between captures of the same
+	// source, seed and geometry (see BaseCache); nil renders everything.
+	Cache *BaseCache
+}
+
+// Player renders one capture frame by frame. Render must be called with
+// increasing times (the camera's exposure control has state).
+type Player struct {
+	src, other Source
+	opt        Options
+	ch         livenessd.Challenge
+	rng        *rand.Rand
+
+	// geometry
+	approach      time.Duration
+	start, target livenessd.Point // face centre in output pixels
+	w0, w1        float64         // face width in output pixels
+	warpMax       float64
+	swayPhase     float64
+	driftPhase    float64
+	lag           time.Duration
+	replay        []livenessd.ColorStep
+
+	flashAt time.Duration
+	onsets  []time.Duration
+	flashed bool
+
+	gain     [3]float64
+	lastT    time.Duration
+	refMean  [3]float64
+	hasRef   bool
+	noise    []float32
+	blurred  *image.NRGBA
+	otherAt  time.Duration
+	nextNois int
+}
+
+// NewPlayer prepares a capture of challenge ch from src.
+func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error) {
+	if src.Img == nil || src.Face.W < 8 || src.Face.H < 8 {
+		return nil, fmt.Errorf("simulate: source has no face region")
+	}
+	if opt.Attack == "" {
+		opt.Attack = AttackNone
+	}
+	if opt.Attack == AttackSwap && opt.Other == nil {
+		return nil, fmt.Errorf("simulate: swap needs a second face")
+	}
+	if opt.Strength <= 0 {
+		opt.Strength = DefaultStrength
+	}
+	if opt.Width <= 0 || opt.Height <= 0 {
+		opt.Width, opt.Height = 640, 480
+	}
+	if opt.FPS <= 0 {
+		opt.FPS = 15
+	}
+	if opt.NoiseSigma <= 0 {
+		opt.NoiseSigma = 2
+	}
+	p := &Player{src: src, opt: opt, ch: ch, rng: rand.New(rand.NewPCG(opt.Seed, 0x5157)), flashAt: -1}
+	if opt.Other != nil {
+		p.other = *opt.Other
+	}
+	W, H := float64(opt.Width), float64(opt.Height)
+	o := ch.Oval
+	// The face box ends at 80-95% of the oval's width, starting at 45-60%
+	// of that, off-centre, and gets there in 1.0-1.6 s.
+	p.w1 = o.Width * W * (0.80 + 0.15*p.rng.Float64())
+	p.w0 = p.w1 * (0.45 + 0.15*p.rng.Float64())
+	p.target = livenessd.Point{X: o.CenterX * W, Y: o.CenterY*H + 0.05*o.Height*H}
+	p.start = livenessd.Point{X: p.target.X + (p.rng.Float64()-0.5)*0.2*W, Y: p.target.Y + (p.rng.Float64()-0.5)*0.15*H}
+	p.approach = time.Duration((1.0 + 0.6*p.rng.Float64()) * float64(time.Second))
+	// A 3-D face coming from ~55 to ~30 cm: central features (eyes, nose)
+	// grow 5-8% more than the contour.
+	if opt.Attack != AttackPhoto && opt.Attack != AttackNoFace {
+		p.warpMax = 0.05 + 0.03*p.rng.Float64()
+	}
+	p.swayPhase = p.rng.Float64() * 2 * math.Pi
+	p.driftPhase = p.rng.Float64() * 2 * math.Pi
+	// Camera + display delay of the response.
+	p.lag = time.Duration(30+p.rng.IntN(91)) * time.Millisecond
+	if opt.Attack == AttackReplay {
+		for {
+			alt, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
+			if err != nil {
+				return nil, err
+			}
+			if !sameColors(alt.Colors, ch.Colors) {
+				p.replay = alt.Colors
+				break
+			}
+		}
+	}
+	p.gain = [3]float64{1, 1, 1}
+	p.noise = make([]float32, 1<<16)
+	for i := range p.noise {
+		p.noise[i] = float32(p.rng.NormFloat64() * opt.NoiseSigma)
+	}
+	if opt.Attack == AttackNoFace {
+		p.blurred = boxBlur(src.Img, max(8, src.Img.Bounds().Dx()/12))
+	}
+	return p, nil
+}
+
+func sameColors(a, b []livenessd.ColorStep) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Color != b[i].Color {
+			return false
+		}
+	}
+	return true
+}
+
+// Flash starts the colours at time at (the moment the first colour is on
+// screen) and returns the onsets the client reports.
+func (p *Player) Flash(at time.Duration) []liveness.ColorShown {
+	p.flashed, p.flashAt = true, at
+	p.onsets = p.onsets[:0]
+	out := make([]liveness.ColorShown, len(p.ch.Colors))
+	t := at
+	for i, c := range p.ch.Colors {
+		p.onsets = append(p.onsets, t)
+		out[i] = liveness.ColorShown{Index: i, At: t}
+		t += c.Duration
+	}
+	// The swap happens half way through the colours.
+	p.otherAt = at + (t-at)/2
+	return out
+}
+
+// End is when the last colour ends (valid after Flash).
+func (p *Player) End() time.Duration {
+	if !p.flashed {
+		return -1
+	}
+	end := p.flashAt
+	for _, c := range p.ch.Colors {
+		end += c.Duration
+	}
+	return end
+}
+
+// Lag is the simulated delay between a colour and the face's response.
+func (p *Player) Lag() time.Duration { return p.lag }
+
+// light is the screen colour (0..1 per channel) lighting the face at time t
+// as the attack shows it; ok is false before the colours.
+func (p *Player) light(t time.Duration) (c [3]float64, ok bool) {
+	if !p.flashed {
+		return c, false
+	}
+	t -= p.lag
+	steps := p.ch.Colors
+	k := -1
+	switch p.opt.Attack {
+	case AttackReplay:
+		steps = p.replay
+		d := p.flashAt
+		for i, s := range steps {
+			if t >= d {
+				k = i
+			}
+			d += s.Duration
+		}
+	default:
+		for i, on := range p.onsets {
+			if t >= on {
+				k = i
+			}
+		}
+		if p.opt.Attack == AttackDelayed {
+			k--
+		}
+	}
+	if k < 0 || k >= len(steps) {
+		return c, false
+	}
+	for i := range 3 {
+		c[i] = float64(steps[k].Color[i]) / 255
+	}
+	return c, true
+}
+
+// geometry is the face's centre, width and perspective warp at time t.
+func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width, warp float64) {
+	u := math.Min(1, float64(t)/float64(p.approach))
+	e := u * u * (3 - 2*u) // smoothstep
+	centre = livenessd.Point{X: p.start.X + (p.target.X-p.start.X)*e, Y: p.start.Y + (p.target.Y-p.start.Y)*e}
+	width = p.w0 + (p.w1-p.w0)*e
+	warp = p.warpMax * e
+	// Small head motion: a slow sway of a few pixels and breathing scale.
+	s := t.Seconds()
+	amp := 0.012 * width
+	if p.opt.Attack == AttackPhoto {
+		amp = 0.008 * width // a hand-held print shakes a little too
+	}
+	centre.X += amp * math.Sin(2*math.Pi*0.45*s+p.swayPhase)
+	centre.Y += 0.6 * amp * math.Sin(2*math.Pi*0.31*s+1.3*p.swayPhase)
+	width *= 1 + 0.006*math.Sin(2*math.Pi*0.27*s+p.swayPhase)
+	return centre, width, warp
+}
+
+// Truth is where the face is at time t: its box and 5 keypoints, placed
+// from the source face box by fixed proportions (an oracle for tests
+// without a face model). Nil for AttackNoFace.
+func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
+	if p.opt.Attack == AttackNoFace {
+		return nil
+	}
+	src := p.currentSource(t)
+	c, w, k := p.geometry(t)
+	z := w / src.Face.W
+	fc := src.Face.Center()
+	R := 0.5 * src.Face.W * z * 1.25
+	fwd := func(sp livenessd.Point) livenessd.Point {
+		d := livenessd.Point{X: (sp.X - fc.X) * z, Y: (sp.Y - fc.Y) * z}
+		// Solve r_out = r_src*(1+k*(1-r_out^2)) by fixed point.
+		rs := math.Hypot(d.X, d.Y) / R
+		ro := rs
+		for range 8 {
+			ro = rs * (1 + k*math.Max(0, 1-ro*ro))
+		}
+		f := 1.0
+		if rs > 0 {
+			f = ro / rs
+		}
+		return livenessd.Point{X: c.X + d.X*f, Y: c.Y + d.Y*f}
+	}
+	b := src.Face
+	kp := []livenessd.Point{
+		{X: b.X + 0.32*b.W, Y: b.Y + 0.40*b.H}, {X: b.X + 0.68*b.W, Y: b.Y + 0.40*b.H},
+		{X: b.X + 0.5*b.W, Y: b.Y + 0.60*b.H},
+		{X: b.X + 0.36*b.W, Y: b.Y + 0.78*b.H}, {X: b.X + 0.64*b.W, Y: b.Y + 0.78*b.H},
+	}
+	for i := range kp {
+		kp[i] = fwd(kp[i])
+	}
+	tl, br := fwd(livenessd.Point{X: b.X, Y: b.Y}), fwd(livenessd.Point{X: b.X + b.W, Y: b.Y + b.H})
+	return []livenessd.FaceObservation{{
+		Box: livenessd.Rect{X: tl.X, Y: tl.Y, W: br.X - tl.X, H: br.Y - tl.Y}, Score: 0.99, Keypoints: kp,
+	}}
+}
+
+func (p *Player) currentSource(t time.Duration) Source {
+	if p.opt.Attack == AttackSwap && p.flashed && t >= p.otherAt {
+		return p.other
+	}
+	return p.src
+}
+
+// BaseCache keeps the geometric part of rendered frames (the warped photo
+// and its shading map, before light, exposure and noise), so captures that
+// differ only in light (attack none/replay/delayed, reflection strengths,
+// AWB) with the same source, seed and geometry render fast. One cache
+// belongs to one (source, seed, geometry) combination.
+type BaseCache struct {
+	mu sync.Mutex
+	m  map[time.Duration]*baseFrame
+}
+
+// NewBaseCache returns an empty cache.
+func NewBaseCache() *BaseCache { return &BaseCache{m: map[time.Duration]*baseFrame{}} }
+
+type baseFrame struct {
+	rgb   []uint8 // W*H*3
+	shade []uint8 // W*H, n·l of the surface facing the screen, 0..255
+}
+
+func (p *Player) baseFrame(t time.Duration) *baseFrame {
+	if c := p.opt.Cache; c != nil {
+		c.mu.Lock()
+		b, ok := c.m[t]
+		c.mu.Unlock()
+		if ok {
+			return b
+		}
+	}
+	W, H := p.opt.Width, p.opt.Height
+	b := &baseFrame{rgb: make([]uint8, W*H*3), shade: make([]uint8, W*H)}
+	src := p.currentSource(t)
+	img := src.Img
+	if p.opt.Attack == AttackNoFace {
+		img = p.blurred
+	}
+	c, w, k := p.geometry(t)
+	z := w / src.Face.W
+	fc := src.Face.Center()
+	R := 0.5 * w * 1.25 // warp radius in output pixels
+	invR2 := 1 / (R * R)
+	// The face ellipse that catches the screen's light (output pixels).
+	ea, eb := 0.55*w, 0.55*w*src.Face.H/src.Face.W*1.1
+	ec := livenessd.Point{X: c.X, Y: c.Y - 0.05*eb}
+	sb := img.Bounds()
+	maxX, maxY := float64(sb.Max.X-1)-1e-6, float64(sb.Max.Y-1)-1e-6
+	for y := range H {
+		dy := float64(y) - c.Y
+		ey := (float64(y) - ec.Y) / eb
+		for x := range W {
+			dx := float64(x) - c.X
+			f := z
+			if k > 0 {
+				if r2 := (dx*dx + dy*dy) * invR2; r2 < 1 {
+					f = z * (1 + k*(1-r2))
+				}
+			}
+			sx := math.Max(float64(sb.Min.X), math.Min(maxX, fc.X+dx/f))
+			sy := math.Max(float64(sb.Min.Y), math.Min(maxY, fc.Y+dy/f))
+			x0, y0 := int(sx), int(sy)
+			fx, fy := sx-float64(x0), sy-float64(y0)
+			p00 := img.PixOffset(x0, y0)
+			p10 := p00 + 4
+			if x0+1 >= sb.Max.X {
+				p10 = p00
+			}
+			p01 := p00 + img.Stride
+			if y0+1 >= sb.Max.Y {
+				p01 = p00
+			}
+			p11 := p01 + (p10 - p00)
+			o := (y*W + x) * 3
+			for i := range 3 {
+				top := float64(img.Pix[p00+i])*(1-fx) + float64(img.Pix[p10+i])*fx
+				bot := float64(img.Pix[p01+i])*(1-fx) + float64(img.Pix[p11+i])*fx
+				b.rgb[o+i] = uint8(top*(1-fy) + bot*fy + 0.5)
+			}
+			switch p.opt.Attack {
+			case AttackPhoto:
+				b.shade[y*W+x] = 255 // a flat print reflects uniformly
+			case AttackNoFace:
+			default:
+				ex := (float64(x) - ec.X) / ea
+				if q := 1 - ex*ex - ey*ey; q > 0 {
+					b.shade[y*W+x] = uint8(255*math.Sqrt(q) + 0.5) // n·l of an ellipsoid facing the screen
+				}
+			}
+		}
+	}
+	if c := p.opt.Cache; c != nil {
+		c.mu.Lock()
+		c.m[t] = b
+		c.mu.Unlock()
+	}
+	return b
+}
+
+// Render draws the camera frame at time t: the geometry (cached), the
+// screen's light on the face, exposure drift, the camera's exposure and
+// white-balance gains, and sensor noise.
+func (p *Player) Render(t time.Duration) *image.NRGBA {
+	W, H := p.opt.Width, p.opt.Height
+	dst := image.NewNRGBA(image.Rect(0, 0, W, H))
+	b := p.baseFrame(t)
+	light, lit := p.light(t)
+	if p.opt.Attack == AttackNoFace {
+		lit = false
+	}
+	drift := 1 + 0.03*math.Sin(2*math.Pi*t.Seconds()/3.2+p.driftPhase)
+	var mul [3][256]float32 // per channel and shade level
+	for i := range 3 {
+		for s := range 256 {
+			m := drift * p.gain[i]
+			if lit {
+				m *= 1 + p.opt.Strength*light[i]*float64(s)/255
+			}
+			mul[i][s] = float32(m)
+		}
+	}
+	var sum [3]float64
+	noise := p.noise
+	ni := p.nextNois
+	mask := len(noise) - 1
+	for px := range W * H {
+		sh := b.shade[px]
+		o := px * 3
+		d := px * 4
+		for i := range 3 {
+			v := float32(b.rgb[o+i]) * mul[i][sh]
+			sum[i] += float64(v)
+			v += noise[ni&mask]
+			ni += 7
+			if v < 0 {
+				v = 0
+			} else if v > 255 {
+				v = 255
+			}
+			dst.Pix[d+i] = uint8(v + 0.5)
+		}
+		dst.Pix[d+3] = 255
+	}
+	p.nextNois = ni + p.rng.IntN(len(noise))
+	// The camera's gains act on what it saw, before its own correction.
+	for i := range 3 {
+		sum[i] /= p.gain[i]
+	}
+	p.updateExposure(t, sum, float64(W*H))
+	return dst
+}
+
+// updateExposure models the camera's auto exposure and white balance: per
+// channel gains move toward keeping the frame mean at its value before the
+// colours, with a 0.3 s time constant.
+func (p *Player) updateExposure(t time.Duration, sum [3]float64, n float64) {
+	var m [3]float64
+	for i := range 3 {
+		m[i] = sum[i] / n
+	}
+	if !p.hasRef || !p.flashed {
+		p.refMean, p.hasRef = m, true
+		p.lastT = t
+		return
+	}
+	dt := (t - p.lastT).Seconds()
+	p.lastT = t
+	if !p.opt.AWB {
+		return
+	}
+	const tau = 0.3
+	a := 1 - math.Exp(-dt/tau)
+	for i := range 3 {
+		if m[i] > 1 {
+			want := p.refMean[i] / m[i]
+			p.gain[i] += (want - p.gain[i]) * a
+		}
+	}
+}
+
+// boxBlur blurs img with a box of radius r, three passes (about Gaussian):
+// what is left of a face is a skin-coloured blob no detector takes for one.
+func boxBlur(img *image.NRGBA, r int) *image.NRGBA {
+	b := img.Bounds()
+	cur := image.NewNRGBA(b)
+	draw.Draw(cur, b, img, b.Min, draw.Src)
+	tmp := image.NewNRGBA(b)
+	for range 3 {
+		blur1(tmp, cur, r, true)
+		blur1(cur, tmp, r, false)
+	}
+	return cur
+}
+
+func blur1(dst, src *image.NRGBA, r int, horiz bool) {
+	b := src.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			var s [4]int
+			n := 0
+			for d := -r; d <= r; d++ {
+				xx, yy := x, y
+				if horiz {
+					xx = min(max(x+d, b.Min.X), b.Max.X-1)
+				} else {
+					yy = min(max(y+d, b.Min.Y), b.Max.Y-1)
+				}
+				o := src.PixOffset(xx, yy)
+				for i := range 4 {
+					s[i] += int(src.Pix[o+i])
+				}
+				n++
+			}
+			o := dst.PixOffset(x, y)
+			for i := range 4 {
+				dst.Pix[o+i] = uint8(s[i] / n)
+			}
+		}
+	}
+}
+
+// TruthEmbedding is an oracle identity vector for tests: one per source
+// person, as of the last rendered frame.
+func (p *Player) TruthEmbedding() []float32 {
+	if p.opt.Attack == AttackSwap && p.flashed && p.lastT >= p.otherAt {
+		return []float32{0, 1}
+	}
+	return []float32{1, 0}
+}

@@ -1,0 +1,47 @@
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/draw"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/liveness"
+)
+
+// DetectSource finds the largest face of img with obs and returns a source
+// cropped to 1.7 times its box, so other people of a group photo stay out
+// of the simulated camera's view. Errors wrap livenessd.ErrNoFace.
+func DetectSource(ctx context.Context, obs liveness.Observer, img image.Image) (Source, error) {
+	faces, err := obs.ObserveFrame(ctx, img)
+	if err != nil {
+		return Source{}, fmt.Errorf("simulate: detect: %w", err)
+	}
+	if len(faces) == 0 {
+		return Source{}, fmt.Errorf("simulate: %w", livenessd.ErrNoFace)
+	}
+	best := faces[0]
+	for _, f := range faces[1:] {
+		if f.Box.Area() > best.Box.Area() {
+			best = f
+		}
+	}
+	c := best.Box.Center()
+	w, h := best.Box.W*1.7, best.Box.H*1.7
+	r := image.Rect(int(c.X-w/2), int(c.Y-h/2), int(c.X+w/2), int(c.Y+h/2)).Intersect(img.Bounds())
+	dst := image.NewNRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(dst, dst.Bounds(), img, r.Min, draw.Src)
+	box := best.Box
+	box.X -= float64(r.Min.X)
+	box.Y -= float64(r.Min.Y)
+	return Source{Img: dst, Face: box}, nil
+}
+
+// ToNRGBA converts any image to *image.NRGBA with its origin at 0,0.
+func ToNRGBA(img image.Image) *image.NRGBA {
+	b := img.Bounds()
+	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
+	return dst
+}

@@ -1,0 +1,319 @@
+// Package sqlite is the embedded default session store: one SQLite file in
+// WAL mode through the pure-Go modernc.org/sqlite driver. It also keeps the
+// hashes of API keys created with `livenessd keys create`.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/auth"
+	"github.com/livenessd/livenessd/internal/session"
+)
+
+// DefaultFile is the database file name inside the data directory.
+const DefaultFile = "livenessd.db"
+
+var (
+	_ session.Store = (*Store)(nil)
+	_ auth.KeyStore = (*Store)(nil)
+)
+
+// Store is a session.Store and auth.KeyStore on one SQLite file.
+type Store struct {
+	db *sql.DB
+}
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+var migrations = []string{
+	`CREATE TABLE sessions (
+		id                TEXT PRIMARY KEY,
+		tenant            TEXT NOT NULL,
+		status            TEXT NOT NULL,
+		version           INTEGER NOT NULL,
+		settings          TEXT NOT NULL,
+		challenge         TEXT NOT NULL,
+		created_at        INTEGER NOT NULL,
+		expires_at        INTEGER NOT NULL,
+		updated_at        INTEGER NOT NULL,
+		client_token_hash BLOB,
+		result            TEXT,
+		reference_image   BLOB,
+		audit_images      TEXT
+	);
+	CREATE INDEX sessions_expires_at ON sessions(expires_at);
+	CREATE TABLE api_keys (
+		id         TEXT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		hash       BLOB NOT NULL UNIQUE,
+		created_at INTEGER NOT NULL
+	);`,
+}
+
+// Open opens (creating if needed) the database file at path and migrates
+// its schema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty path")
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate: step %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+		return fmt.Errorf("migrate: set version: %w", err)
+	}
+	return tx.Commit()
+}
+
+// Ping implements session.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+type auditJSON struct {
+	JPEG []byte                `json:"jpeg"`
+	Box  livenessd.BoundingBox `json:"box"`
+}
+
+type row struct {
+	settings, challenge, result, audit sql.NullString
+	reference                          []byte
+}
+
+func encode(sess *livenessd.Session) (row, error) {
+	var r row
+	b, err := json.Marshal(sess.Settings)
+	if err != nil {
+		return r, err
+	}
+	r.settings = sql.NullString{String: string(b), Valid: true}
+	if b, err = json.Marshal(sess.Challenge); err != nil {
+		return r, err
+	}
+	r.challenge = sql.NullString{String: string(b), Valid: true}
+	if sess.Result != nil {
+		if b, err = json.Marshal(sess.Result); err != nil {
+			return r, err
+		}
+		r.result = sql.NullString{String: string(b), Valid: true}
+		r.reference = sess.Result.ReferenceImage
+		if len(sess.Result.AuditImages) > 0 {
+			imgs := make([]auditJSON, len(sess.Result.AuditImages))
+			for i, a := range sess.Result.AuditImages {
+				imgs[i] = auditJSON{JPEG: a.JPEG, Box: a.Box}
+			}
+			if b, err = json.Marshal(imgs); err != nil {
+				return r, err
+			}
+			r.audit = sql.NullString{String: string(b), Valid: true}
+		}
+	}
+	return r, nil
+}
+
+// Create implements session.Store.
+func (s *Store) Create(ctx context.Context, sess *livenessd.Session) error {
+	r, err := encode(sess)
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", sess.ID, err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO sessions
+		(id, tenant, status, version, settings, challenge, created_at, expires_at, updated_at,
+		 client_token_hash, result, reference_image, audit_images)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.Tenant, string(sess.Status), sess.Version, r.settings, r.challenge,
+		sess.CreatedAt.UnixNano(), sess.ExpiresAt.UnixNano(), sess.UpdatedAt.UnixNano(),
+		sess.ClientTokenHash, r.result, r.reference, r.audit)
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", sess.ID, err)
+	}
+	return nil
+}
+
+// Get implements session.Store.
+func (s *Store) Get(ctx context.Context, id string) (*livenessd.Session, error) {
+	var (
+		sess                      livenessd.Session
+		status                    string
+		created, expires, updated int64
+		r                         row
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT id, tenant, status, version, settings, challenge,
+		created_at, expires_at, updated_at, client_token_hash, result, reference_image, audit_images
+		FROM sessions WHERE id = ?`, id).Scan(&sess.ID, &sess.Tenant, &status, &sess.Version,
+		&r.settings, &r.challenge, &created, &expires, &updated, &sess.ClientTokenHash,
+		&r.result, &r.reference, &r.audit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("session %s: %w", id, livenessd.ErrSessionNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get %s: %w", id, err)
+	}
+	sess.Status = livenessd.Status(status)
+	sess.CreatedAt = time.Unix(0, created).UTC()
+	sess.ExpiresAt = time.Unix(0, expires).UTC()
+	sess.UpdatedAt = time.Unix(0, updated).UTC()
+	if err := json.Unmarshal([]byte(r.settings.String), &sess.Settings); err != nil {
+		return nil, fmt.Errorf("sqlite: get %s: settings: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(r.challenge.String), &sess.Challenge); err != nil {
+		return nil, fmt.Errorf("sqlite: get %s: challenge: %w", id, err)
+	}
+	if r.result.Valid {
+		var res livenessd.Result
+		if err := json.Unmarshal([]byte(r.result.String), &res); err != nil {
+			return nil, fmt.Errorf("sqlite: get %s: result: %w", id, err)
+		}
+		res.ReferenceImage = r.reference
+		if r.audit.Valid {
+			var imgs []auditJSON
+			if err := json.Unmarshal([]byte(r.audit.String), &imgs); err != nil {
+				return nil, fmt.Errorf("sqlite: get %s: audit images: %w", id, err)
+			}
+			for _, a := range imgs {
+				res.AuditImages = append(res.AuditImages, livenessd.AuditImage{JPEG: a.JPEG, Box: a.Box})
+			}
+		}
+		sess.Result = &res
+	}
+	return &sess, nil
+}
+
+// Update implements session.Store (compare-and-set on status and version).
+func (s *Store) Update(ctx context.Context, sess *livenessd.Session, prev livenessd.Status, prevVersion int64) error {
+	r, err := encode(sess)
+	if err != nil {
+		return fmt.Errorf("sqlite: update %s: %w", sess.ID, err)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET status = ?, version = ?, settings = ?,
+		challenge = ?, updated_at = ?, result = ?, reference_image = ?, audit_images = ?
+		WHERE id = ? AND status = ? AND version = ?`,
+		string(sess.Status), prevVersion+1, r.settings, r.challenge, sess.UpdatedAt.UnixNano(),
+		r.result, r.reference, r.audit, sess.ID, string(prev), prevVersion)
+	if err != nil {
+		return fmt.Errorf("sqlite: update %s: %w", sess.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: update %s: %w", sess.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: update %s (%s v%d): %w", sess.ID, prev, prevVersion, session.ErrConflict)
+	}
+	sess.Version = prevVersion + 1
+	return nil
+}
+
+// Delete implements session.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("sqlite: delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// PurgeBiometrics implements session.Store.
+func (s *Store) PurgeBiometrics(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET reference_image = NULL, audit_images = NULL
+		WHERE expires_at <= ? AND (reference_image IS NOT NULL OR audit_images IS NOT NULL)`, t.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: purge images: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// DeleteExpired implements session.Store.
+func (s *Store) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, t.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// APIKeys implements auth.KeyStore.
+func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, hash, created_at FROM api_keys ORDER BY created_at`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: api keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []auth.APIKey
+	for rows.Next() {
+		var k auth.APIKey
+		var created int64
+		if err := rows.Scan(&k.ID, &k.Name, &k.Hash, &created); err != nil {
+			return nil, fmt.Errorf("sqlite: api keys: %w", err)
+		}
+		k.CreatedAt = time.Unix(0, created).UTC()
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
+
+// CreateAPIKey implements auth.KeyStore.
+func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
+	if len(k.Hash) == 0 || k.ID == "" {
+		return errors.New("sqlite: create api key: empty id or hash")
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)`,
+		k.ID, k.Name, k.Hash, k.CreatedAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("sqlite: create api key: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint copies the WAL into the database file and truncates it, so
+// deleted data no longer lingers in the WAL (also useful before backups).
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("sqlite: checkpoint: %w", err)
+	}
+	return nil
+}

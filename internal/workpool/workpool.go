@@ -1,0 +1,68 @@
+// Package workpool bounds how much CPU-heavy work (face comparison,
+// liveness analysis) runs at once. A caller that cannot get a slot within a
+// short wait is refused with livenessd.ErrOverloaded, so load is shed with
+// a 503 instead of queueing without bound.
+package workpool
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// Pool is a counting semaphore with a bounded wait. The zero value is not
+// usable; use New.
+type Pool struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+// New returns a pool running at most size jobs at once; Acquire waits at
+// most wait for a slot. size < 1 is treated as 1.
+func New(size int, wait time.Duration) *Pool {
+	if size < 1 {
+		size = 1
+	}
+	return &Pool{slots: make(chan struct{}, size), wait: wait}
+}
+
+// Size is the number of slots.
+func (p *Pool) Size() int { return cap(p.slots) }
+
+// InUse is the number of slots taken now.
+func (p *Pool) InUse() int { return len(p.slots) }
+
+// Acquire takes a slot, waiting at most the pool's wait (or until ctx is
+// done). The returned release must be called exactly once. When no slot
+// frees in time the error wraps livenessd.ErrOverloaded.
+func (p *Pool) Acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case p.slots <- struct{}{}:
+		return p.release, nil
+	default:
+	}
+	t := time.NewTimer(p.wait)
+	defer t.Stop()
+	select {
+	case p.slots <- struct{}{}:
+		return p.release, nil
+	case <-t.C:
+		return nil, fmt.Errorf("workpool: all %d workers busy for %v: %w", cap(p.slots), p.wait, livenessd.ErrOverloaded)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("workpool: %w", ctx.Err())
+	}
+}
+
+func (p *Pool) release() { <-p.slots }
+
+// Do runs fn in a slot.
+func (p *Pool) Do(ctx context.Context, fn func(context.Context) error) error {
+	release, err := p.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn(ctx)
+}

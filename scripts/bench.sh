@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# make bench: benchmarks that write sections of docs/BENCHMARKS.md.
+# Each section is generated into docs/bench/<name>.md and copied into
+# docs/BENCHMARKS.md between <!-- <name>:begin --> and <!-- <name>:end -->
+# (appended when the markers are missing), so sections can be regenerated
+# independently: scripts/bench.sh [section...] (default: all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+RUNS=${BENCH_RUNS:-30}
+mkdir -p docs/bench
+
+# put_section NAME FILE: replaces (or appends) the NAME section of docs/BENCHMARKS.md.
+put_section() {
+	local name=$1 file=$2 doc=docs/BENCHMARKS.md
+	[[ -f $doc ]] || printf '# Benchmarks\n\nGenerated sections; see scripts/bench.sh.\n' >"$doc"
+	local begin="<!-- $name:begin -->" end="<!-- $name:end -->"
+	if grep -qF "$begin" "$doc"; then
+		awk -v b="$begin" -v e="$end" -v f="$file" '
+			$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+			$0 == e { skip = 0 }
+			!skip { print }' "$doc" >"$doc.tmp"
+		mv "$doc.tmp" "$doc"
+	else
+		{ printf '\n%s\n' "$begin"; cat "$file"; printf '%s\n' "$end"; } >>"$doc"
+	fi
+}
+
+# models: per-model inference, ours (ONNX Runtime via Go) vs the peer runtimes.
+section_models() {
+	local tools=tools/bench tmp
+	if [[ ! -d $tools/node_modules || $tools/package-lock.json -nt $tools/node_modules/.package-lock.json ]]; then
+		(cd "$tools" && npm ci --ignore-scripts --no-audit --no-fund)
+	fi
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	local load_before load_after
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	"$GO" test -count=1 -run '^TestWriteGoldenInputs$' ./internal/infer/tfjs -args -golden.inputs="$tmp" >/dev/null
+	"$GO" test -count=1 -run '^TestWriteBenchInputs$' ./internal/infer -args -bench.inputs="$tmp" >/dev/null
+	"$GO" test -run '^$' -bench '^BenchmarkModel$' -benchtime="${RUNS}x" -count 1 ./internal/infer ./internal/infer/tfjs | tee "$tmp/go.txt"
+	node "$tools/peers.mjs" "$tmp" "$tmp" "$RUNS" 2> >(grep -v 'tfjs-node\|^=*$\|^Hi, looks' >&2) | tee "$tmp/peers.jsonl"
+	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+	local note
+	note="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(date -u +%Y-%m-%d), load average before/after: $load_before / $load_after"
+	if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+		note="$note — the machine was shared and busy (load above the core count), so absolute times are inflated and noisy"
+	fi
+	node "$tools/table.mjs" "$tmp/go.txt" "$tmp/peers.jsonl" "$note" >docs/bench/models.md
+	put_section models docs/bench/models.md
+	cat docs/bench/models.md
+}
+
+sections=("$@")
+[[ ${#sections[@]} -gt 0 ]] || sections=(models)
+for s in "${sections[@]}"; do
+	"section_$s"
+done

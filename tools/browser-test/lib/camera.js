@@ -1,0 +1,256 @@
+// A test camera for headless Chromium, injected with page.addInitScript before
+// any page script runs. It replaces navigator.mediaDevices.getUserMedia with a
+// canvas stream that films a real face photo as a person would appear:
+//
+//  - the head is rendered with a perspective model of an ellipsoid (nose
+//    closer to the camera than the cheeks), so coming closer changes the
+//    face's proportions the way a real face does, against a room background
+//    that does not move;
+//  - it starts far away and off-centre, moves into the oval the server asked
+//    for, and adjusts to the server's guidance (move closer / move back);
+//  - while the SDK shows a colour full screen, the colour is read from the DOM
+//    every frame and added to the face as reflected light: a gain of a few
+//    percent per channel, strongest where the surface faces the screen.
+//
+// It knows the oval and the guidance only from the messages the server sends
+// to the page (it listens on the page's WebSocket), like a person who looks
+// at the screen. Config: window.__lvCamera = { photo, face, background,
+// reflect, fps } set by a preceding init script.
+(() => {
+  const cfg = window.__lvCamera;
+  if (!cfg) return;
+
+  const W = 640;
+  const H = 480;
+  const FOCAL = 554; // px, a 60° horizontal field of view at 640 px
+  const FACE = cfg.face || { cx: 0, cy: 0, halfWidth: 120, halfHeight: 150 };
+  const PX_PER_CM = FACE.halfWidth / 7.5; // photo pixels per cm of face (half width 7.5 cm)
+  const A = 7.5; // cm, half width of the face ellipsoid
+  const B = FACE.halfHeight / PX_PER_CM; // cm, half height
+  const ZMAX = 9; // cm, nose tip in front of the ear plane
+
+  // What the page's WebSocket hears from the server, and what the SDK sends.
+  const seen = { oval: null, colors: 0, guidance: '', guidanceLog: [], inOval: false, flash: false, result: null, error: null,
+    sent: { frames: 0, badFrames: 0, maxBytes: 0, firstAt: null, lastAt: null, texts: [] } };
+  const NativeWS = window.WebSocket;
+  class ObservedWebSocket extends NativeWS {
+    send(data) {
+      if (typeof data === 'string') {
+        try { seen.sent.texts.push(JSON.parse(data)); } catch { seen.sent.texts.push(data); }
+      } else {
+        const u8 = new Uint8Array(data instanceof ArrayBuffer ? data : data.buffer);
+        const at = new DataView(u8.buffer, u8.byteOffset).getFloat64(0, true);
+        const jpeg = u8.length > 10 && u8[8] === 0xff && u8[9] === 0xd8;
+        if (!jpeg || !(at >= 0)) seen.sent.badFrames++;
+        seen.sent.frames++;
+        seen.sent.maxBytes = Math.max(seen.sent.maxBytes, u8.length - 8);
+        if (seen.sent.firstAt === null) seen.sent.firstAt = at;
+        seen.sent.lastAt = at;
+      }
+      return super.send(data);
+    }
+
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (ev) => {
+        if (typeof ev.data !== 'string') return;
+        try {
+          const m = JSON.parse(ev.data);
+          if (m.type === 'challenge') { seen.oval = m.oval; seen.colors = (m.colors || []).length; }
+          if (m.type === 'guidance') { seen.guidance = m.code; seen.inOval = !!m.inOval; seen.guidanceLog.push(m.code); }
+          if (m.type === 'flash') seen.flash = true;
+          if (m.type === 'result') seen.result = m.status;
+          if (m.type === 'error') seen.error = m;
+        } catch { /* not JSON */ }
+      });
+    }
+  }
+  window.WebSocket = ObservedWebSocket;
+  window.__lvCameraSeen = seen;
+  // Chromium's own camera plays the video (the replay test): observe only.
+  if (cfg.observeOnly) return;
+
+  function load(src) {
+    return new Promise((resolve, reject) => {
+      const img = new Image();
+      img.onload = () => resolve(img);
+      img.onerror = () => reject(new Error('test camera: image failed to load'));
+      img.src = src;
+    });
+  }
+
+  function pixels(img, w, h) {
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    const x = c.getContext('2d', { willReadFrequently: true });
+    x.drawImage(img, 0, 0, w, h);
+    return x.getImageData(0, 0, w, h);
+  }
+
+  // The colour the SDK is showing full screen right now, or null.
+  function screenColor() {
+    const host = document.querySelector('[data-livenessd]');
+    const el = host && host.shadowRoot && host.shadowRoot.querySelector('.lv-flash.lv-flash-on');
+    if (!el) return null;
+    const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(el).backgroundColor);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+  }
+
+  async function makeStream() {
+    const photo = await load(cfg.photo);
+    const bgImg = await load(cfg.background);
+    const src = pixels(photo, photo.naturalWidth, photo.naturalHeight);
+    const bg = pixels(bgImg, W, H);
+    const canvas = document.createElement('canvas');
+    canvas.width = W;
+    canvas.height = H;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const out = ctx.createImageData(W, H);
+    const sw = src.width;
+    const sh = src.height;
+    const sd = src.data;
+    const od = out.data;
+    const fcx = cfg.face.cx;
+    const fcy = cfg.face.cy;
+
+    // Pose: distance D (cm) and the face centre in the frame (px).
+    const pose = { D: 95, x: W * 0.62, y: H * 0.42 };
+    const started = performance.now();
+    let last = started;
+
+    function target() {
+      const o = seen.oval || { centerX: 0.5, centerY: 0.45, width: 0.4, height: 0.6 };
+      // Fill the oval: face height (forehead to chin) about 80% of its height.
+      const faceH = 0.8 * o.height * H;
+      let D = (FOCAL * 2 * B) / faceH;
+      return { D, x: o.centerX * W, y: o.centerY * H };
+    }
+
+    let bias = 0; // cm, learnt from the server's guidance
+    function step(now) {
+      const dt = Math.min(0.1, (now - last) / 1000);
+      last = now;
+      const t = (now - started) / 1000;
+      if (t < 0.8 || !seen.oval) return; // stand still until the challenge arrives
+      if (!seen.flash) {
+        if (seen.guidance === 'move_closer') bias -= 4 * dt;
+        if (seen.guidance === 'too_close') bias += 4 * dt;
+        bias = Math.max(-15, Math.min(15, bias));
+      }
+      const tg = target();
+      const k = Math.min(1, dt * 1.6); // approach over about two seconds
+      pose.D += (tg.D + bias - pose.D) * k;
+      pose.x += (tg.x - pose.x) * k;
+      pose.y += (tg.y - pose.y) * k;
+    }
+
+    function render(now) {
+      step(now);
+      const t = (now - started) / 1000;
+      // A living head is never perfectly still.
+      const D = pose.D + 0.25 * Math.sin(t * 1.7);
+      const cx = pose.x + 1.2 * Math.sin(t * 2.3);
+      const cy = pose.y + 0.8 * Math.sin(t * 1.9 + 1);
+      const s = FOCAL / D; // output px per cm at the ear plane
+      const rho = ZMAX / D;
+      const col = screenColor();
+      const gain = cfg.reflect;
+      const gr = col ? 1 + gain * col[0] / 255 : 1;
+      const gg = col ? 1 + gain * col[1] / 255 : 1;
+      const gb = col ? 1 + gain * col[2] / 255 : 1;
+      // The head is an ellipsoid; in coordinates normalised by its half
+      // axes it is the unit sphere, so the perspective is radial: a source
+      // point at radius r (depth rho*sqrt(1-r^2) closer to the camera)
+      // lands at r / (1 - rho*sqrt(1-r^2)). Tabulate the inverse per frame.
+      const N = 256;
+      const rOut = new Float32Array(N + 1);
+      for (let i = 0; i <= N; i++) {
+        const r = i / N;
+        rOut[i] = r / (1 - rho * Math.sqrt(Math.max(0, 1 - r * r)));
+      }
+      const M = 512;
+      const rMaxOut = rOut[N];
+      const inv = new Float32Array(M + 1); // r_out -> r_src / r_out
+      for (let j = 0, i = 0; j <= M; j++) {
+        const ro = (j / M) * rMaxOut;
+        while (i < N && rOut[i + 1] < ro) i++;
+        const span = rOut[i + 1] - rOut[i] || 1;
+        const rs = Math.min(1, (i + (ro - rOut[i]) / span) / N);
+        inv[j] = ro > 0 ? rs / ro : 1 - rho;
+      }
+      const sa = s * A;
+      const sb = s * B;
+      const pa = A * PX_PER_CM;
+      const pb = B * PX_PER_CM;
+      // Head mask (face and hair) in normalised coordinates: an ellipse of
+      // half axes 1.45 x 1.6, 0.15 higher than the face, feathered.
+      const y0 = Math.max(0, Math.floor(cy - 1.75 * sb));
+      const y1 = Math.min(H - 1, Math.ceil(cy + 1.45 * sb));
+      od.set(bg.data);
+      for (let y = y0; y <= y1; y++) {
+        const yn = (y - cy) / sb;
+        const my = (yn + 0.15) / 1.6;
+        const rem = 1 - my * my;
+        if (rem <= 0) continue;
+        const half = 1.45 * Math.sqrt(rem) * sa;
+        const x0 = Math.max(0, Math.floor(cx - half));
+        const x1 = Math.min(W - 1, Math.ceil(cx + half));
+        for (let x = x0; x <= x1; x++) {
+          const xn = (x - cx) / sa;
+          const mx = xn / 1.45;
+          const m = mx * mx + my * my;
+          if (m >= 1) continue;
+          const alpha = m > 0.8 ? (1 - m) / 0.2 : 1;
+          const ro = Math.sqrt(xn * xn + yn * yn);
+          let f = 1;
+          let hgt = 0;
+          if (ro < rMaxOut) {
+            f = inv[Math.round((ro / rMaxOut) * M)];
+            const rs = ro * f;
+            hgt = Math.sqrt(Math.max(0, 1 - rs * rs));
+          }
+          const u = fcx + xn * f * pa;
+          const v = fcy + yn * f * pb;
+          if (u < 0 || v < 0 || u >= sw - 1 || v >= sh - 1) continue;
+          const iu = u | 0;
+          const iv = v | 0;
+          const fu = u - iu;
+          const fv = v - iv;
+          const p = (iv * sw + iu) * 4;
+          const q = p + sw * 4;
+          const o = (y * W + x) * 4;
+          // Reflected screen light: strongest where the surface faces it.
+          const shade = hgt > 0 ? 0.35 + 0.65 * hgt : 0;
+          const w00 = (1 - fu) * (1 - fv);
+          const w01 = fu * (1 - fv);
+          const w10 = (1 - fu) * fv;
+          const w11 = fu * fv;
+          const r = (sd[p] * w00 + sd[p + 4] * w01 + sd[q] * w10 + sd[q + 4] * w11) * (1 + (gr - 1) * shade);
+          const g = (sd[p + 1] * w00 + sd[p + 5] * w01 + sd[q + 1] * w10 + sd[q + 5] * w11) * (1 + (gg - 1) * shade);
+          const b = (sd[p + 2] * w00 + sd[p + 6] * w01 + sd[q + 2] * w10 + sd[q + 6] * w11) * (1 + (gb - 1) * shade);
+          od[o] = od[o] * (1 - alpha) + Math.min(255, r) * alpha;
+          od[o + 1] = od[o + 1] * (1 - alpha) + Math.min(255, g) * alpha;
+          od[o + 2] = od[o + 2] * (1 - alpha) + Math.min(255, b) * alpha;
+        }
+      }
+      ctx.putImageData(out, 0, 0);
+      window.__lvCameraState = { D, cx, cy, color: col, guidance: seen.guidance, frames: (window.__lvCameraState?.frames || 0) + 1 };
+    }
+
+    render(performance.now());
+    const fps = cfg.fps || 30;
+    const timer = setInterval(() => render(performance.now()), 1000 / fps);
+    const stream = canvas.captureStream(fps);
+    const track = stream.getVideoTracks()[0];
+    const stop = track.stop.bind(track);
+    track.stop = () => { clearInterval(timer); stop(); };
+    return stream;
+  }
+
+  if (!navigator.mediaDevices) return;
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    if (!constraints || !constraints.video) throw new DOMException('video required', 'TypeError');
+    return makeStream();
+  };
+})();

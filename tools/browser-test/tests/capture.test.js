@@ -1,0 +1,136 @@
+// The SDK through the hosted capture page: a live face that answers the
+// challenge, a denied camera, an expired session.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, shot, assets, createSession, captureURL, waitStage, api, env } from '../lib/harness.js';
+
+const sdkText = (page, sel = '[data-livenessd]') => page.evaluate((s) => {
+  const host = document.querySelector(s);
+  return host && host.shadowRoot ? host.shadowRoot.querySelector('.lv-panel').innerText : '';
+}, sel);
+
+test('a live face answers the challenge: SUCCEEDED through the real SDK, WebSocket and analysis', async () => {
+  const a = assets();
+  const b = await launch({ camera: a.camera(), permissions: ['camera'] });
+  try {
+    const { page } = b;
+    const s = await createSession();
+    await page.goto(captureURL(s, env.url, '&locale=en'));
+    const startBtn = page.locator('[data-action=start]');
+    await startBtn.waitFor();
+    // Keyboard: the start button has the focus and Enter starts the check.
+    assert.equal(await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.activeElement?.dataset.action), 'start');
+    assert.match(await sdkText(page), /Photosensitivity warning/);
+    await shot(page, 'a1-capture-intro');
+    await page.keyboard.press('Enter');
+
+    await waitStage(page, 'positioning', 20000);
+    await page.waitForFunction(() => window.__lvCameraSeen.guidanceLog.length > 0, null, { timeout: 20000 });
+    await page.waitForTimeout(800);
+    await shot(page, 'a2-capture-positioning');
+    const live = await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('[aria-live]').textContent);
+    assert.ok(live.length > 0, 'the aria-live region tells what to do');
+
+    await waitStage(page, 'flashing', 45000);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-flash');
+      return el.classList.contains('lv-flash-on') && el.dataset.colorIndex === '1';
+    }, null, { timeout: 10000, polling: 20 });
+    await shot(page, 'a3-capture-flash');
+
+    const stage = await waitStage(page, ['done', 'error'], 60000);
+    await shot(page, 'a4-capture-result');
+    const seen = await page.evaluate(() => window.__lvCameraSeen);
+    const r = await api('GET', `/v1/liveness/session/${s.sessionId}/results`).catch((e) => ({ error: e.message }));
+    const why = JSON.stringify({ status: r.status, confidence: r.confidence, details: r.details, message: r.message, error: r.error, guidance: seen.guidanceLog.join(',') });
+    console.log(`results: ${why}`);
+    assert.equal(stage, 'done', `SDK ended in ${stage}: ${await sdkText(page)} ${JSON.stringify(seen.error)}`);
+    assert.match(await sdkText(page), /Check complete/);
+    assert.equal(seen.result, 'SUCCEEDED', `server verdict ${seen.result}`);
+
+    // What the SDK sent: JPEG frames with timestamps, at about 15 fps, each
+    // colour once with increasing times, then end.
+    const { sent } = seen;
+    assert.equal(sent.badFrames, 0, 'every binary message is an 8-byte timestamp and a JPEG');
+    const seconds = (sent.lastAt - sent.firstAt) / 1000;
+    const fps = (sent.frames - 1) / seconds;
+    assert.ok(fps > 6 && fps < 17, `frame rate ${fps.toFixed(1)} fps`);
+    const colors = sent.texts.filter((m) => m.type === 'color');
+    assert.equal(colors.length, seen.colors, 'one color message per challenge colour');
+    colors.forEach((c, i) => assert.equal(c.index, i));
+    for (let i = 1; i < colors.length; i++) assert.ok(colors[i].at > colors[i - 1].at, 'colour times increase');
+    assert.equal(sent.texts[sent.texts.length - 1].type, 'end');
+    assert.equal(sent.texts[0].type, 'hello');
+    console.log(`capture: ${sent.frames} frames in ${seconds.toFixed(1)} s (${fps.toFixed(1)} fps), largest ${sent.maxBytes} B, ${colors.length} colours`);
+
+    assert.equal(r.status, 'SUCCEEDED', why);
+    assert.equal(r.isLive, true);
+  } finally {
+    await b.close();
+  }
+});
+
+test('camera denied: a clear message, and "Try again" works once allowed', async () => {
+  const b = await launch({ args: ['--use-fake-device-for-media-stream'] });
+  try {
+    const { page, context } = b;
+    const s = await createSession();
+    await page.goto(captureURL(s));
+    await page.locator('[data-action=start]').click();
+    await page.waitForFunction(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-root').dataset.error, null, { timeout: 20000 });
+    const code = await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-root').dataset.error);
+    assert.equal(code, 'CAMERA_DENIED');
+    assert.match(await sdkText(page), /Camera access was blocked/);
+    await shot(page, 'c1-camera-denied');
+
+    // The session was not used: allowing the camera and retrying continues.
+    await context.grantPermissions(['camera'], { origin: env.url });
+    await page.locator('[data-action=retry]').click();
+    await waitStage(page, ['connecting', 'positioning'], 20000);
+    await waitStage(page, 'positioning', 20000);
+    await page.waitForTimeout(500);
+    await shot(page, 'c2-camera-allowed-after-retry');
+  } finally {
+    await b.close();
+  }
+});
+
+test('session expired: a clear message, the parent frame hears it, and a new session starts over', async () => {
+  assert.ok(env.shortUrl, 'LIVENESS_SHORT_URL (a server with --session-ttl 2s) is set');
+  const a = assets();
+  const b = await launch({ camera: a.camera(), permissions: ['camera'], viewport: { width: 760, height: 820 } });
+  try {
+    const { page } = b;
+    const s = await createSession(env.shortUrl);
+    await new Promise((r) => setTimeout(r, 2600)); // past its two-second TTL
+    // A customer page embedding the capture page in an iframe.
+    await page.setContent(`<!doctype html><title>Shop checkout</title>
+      <body style="font-family: system-ui; margin: 24px; background: #fafafa">
+      <h1 style="font-size: 20px">Checkout — verify your identity</h1>
+      <iframe id="kyc" title="Identity check" allow="camera" style="width: 700px; height: 640px; border: 1px solid #ddd; border-radius: 12px; background: #fff"></iframe>
+      </body>`);
+    await page.evaluate(() => {
+      window.__messages = [];
+      window.addEventListener('message', (e) => window.__messages.push(e.data));
+    });
+    await page.evaluate((url) => { document.getElementById('kyc').src = url; }, captureURL(s, env.shortUrl, '&locale=fr'));
+    const frame = page.frameLocator('#kyc');
+    await frame.locator('[data-action=start]').click();
+    await page.waitForFunction(() => window.__messages.some((m) => m.type === 'livenessd:error'), null, { timeout: 30000 });
+    const err = await page.evaluate(() => window.__messages.find((m) => m.type === 'livenessd:error'));
+    assert.equal(err.code, 'SESSION_EXPIRED');
+    const text = await frame.locator('.lv-end-text').innerText();
+    assert.match(text, /a expiré/, 'French message');
+    await shot(page, 'c3-session-expired-fr');
+
+    await frame.locator('[data-action=retry]').click();
+    await page.waitForFunction(() => window.__messages.some((m) => m.type === 'livenessd:retry'), null, { timeout: 5000 });
+    // The parent creates a new session and loads the page again.
+    const s2 = await createSession(env.shortUrl);
+    await page.evaluate((url) => { document.getElementById('kyc').src = url; }, captureURL(s2, env.shortUrl, '&locale=fr'));
+    await frame.locator('[data-action=start]').waitFor();
+    await shot(page, 'c4-retry-new-session');
+  } finally {
+    await b.close();
+  }
+});

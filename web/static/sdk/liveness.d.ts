@@ -1,0 +1,162 @@
+// Type declarations for the livenessd browser SDK (/sdk/liveness.js).
+// Copy this file next to your code, or point a `paths` / `declare module`
+// entry at it, e.g.
+//   declare module 'https://verify.example.com/sdk/liveness.js' { export * from './liveness'; }
+
+/** Final capture outcome. Scores never reach the browser: read them on your server. */
+export type LivenessStatus = 'SUCCEEDED' | 'FAILED';
+
+export interface LivenessResult {
+  status: LivenessStatus;
+  sessionId: string;
+}
+
+/** Codes of LivenessError.code. */
+export type LivenessErrorCode =
+  | 'CAMERA_DENIED'
+  | 'CAMERA_NOT_FOUND'
+  | 'CAMERA_IN_USE'
+  | 'CAMERA_UNSUPPORTED'
+  | 'SESSION_EXPIRED'
+  | 'SESSION_NOT_FOUND'
+  | 'SESSION_ALREADY_USED'
+  | 'CONNECTION_FAILED'
+  | 'TIMEOUT'
+  | 'RATE_LIMITED'
+  | 'PROTOCOL_ERROR'
+  | 'SERVER_ERROR'
+  | 'CANCELLED'
+  | 'INVALID_OPTIONS';
+
+export declare class LivenessError extends Error {
+  readonly name: 'LivenessError';
+  readonly code: LivenessErrorCode;
+  /** The underlying DOMException / Error, when there is one. */
+  readonly cause?: unknown;
+  constructor(code: LivenessErrorCode, message: string, cause?: unknown);
+}
+
+/** Guidance codes sent by the server while the face is positioned. */
+export type GuidanceCode =
+  | 'no_face'
+  | 'multiple_faces'
+  | 'move_closer'
+  | 'too_close'
+  | 'move_into_oval'
+  | 'too_dark'
+  | 'too_bright'
+  | 'hold_still'
+  | 'ok';
+
+export type LivenessStage =
+  | 'intro'
+  | 'camera'
+  | 'connecting'
+  | 'positioning'
+  | 'flashing'
+  | 'analysing'
+  | 'done'
+  | 'error';
+
+export interface LivenessProgressEvent {
+  stage: LivenessStage;
+  /** 0..1, when the stage knows it. */
+  progress?: number;
+  /** During 'positioning': the latest guidance from the server. */
+  guidance?: GuidanceCode | '';
+  inOval?: boolean;
+  /** During 'flashing': index of the colour on screen (-1 before the first) and how many there are. */
+  colorIndex?: number;
+  colorCount?: number;
+  /** On 'done'. */
+  status?: LivenessStatus;
+  /** On 'error'. */
+  error?: { code: LivenessErrorCode; message: string };
+}
+
+/** Every user-visible string; see Liveness.strings('en') for the English table. */
+export interface LivenessStrings {
+  title: string;
+  introText: string;
+  introTips: string[];
+  photosensitivityTitle: string;
+  photosensitivityText: string;
+  start: string;
+  requestingCamera: string;
+  requestingCameraHelp: string;
+  connecting: string;
+  cancel: string;
+  videoLabel: string;
+  guidance: Record<GuidanceCode, string>;
+  startPositioning: string;
+  flashing: string;
+  analysing: string;
+  analysingHelp: string;
+  succeededTitle: string;
+  succeededText: string;
+  failedTitle: string;
+  failedText: string;
+  tryAgain: string;
+  startNewCheck: string;
+  errorTitle: string;
+  cameraErrorTitle: string;
+  sessionErrorTitle: string;
+  cancelledTitle: string;
+  progress: string;
+  errors: Record<LivenessErrorCode, string>;
+  /** The locale actually used ('en', 'fr'). */
+  lang: string;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+export interface LivenessRetryInfo {
+  sessionId: string;
+  status?: LivenessStatus;
+  error?: LivenessError;
+}
+
+export interface LivenessOptions {
+  /** The element the SDK renders into (it attaches an open shadow root). */
+  element: HTMLElement;
+  /** From POST /v1/liveness/session, created by your server. */
+  sessionId: string;
+  /** The short-lived capture token returned with the session. Never your API key. */
+  clientToken: string;
+  /** Base URL of livenessd, e.g. "https://verify.example.com". Default: the origin the SDK was loaded from. */
+  serverUrl?: string;
+  /** Called on every stage change and guidance update. */
+  onProgress?: (event: LivenessProgressEvent) => void;
+  /**
+   * When set, the failure and error screens show a "Start a new check" button that calls it.
+   * A session is single-use: create a new session on your server, then call Liveness.start again.
+   */
+  onRetry?: (info: LivenessRetryInfo) => void;
+  /** 'en' or 'fr' (a region such as 'fr-CA' falls back to 'fr'). Default: navigator.language, then 'en'. */
+  locale?: string;
+  /** Override any string of the chosen locale. */
+  strings?: DeepPartial<LivenessStrings>;
+  /** Abort the check (rejects with code 'CANCELLED'). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one check in options.element. Resolves when the result screen shows;
+ * rejects with a LivenessError after showing its message. Camera failures
+ * (denied, not found, in use) offer "Try again" in place and keep waiting,
+ * because the session is not used until the camera works.
+ */
+export declare function start(options: LivenessOptions): Promise<LivenessResult>;
+
+export interface LivenessSDK {
+  start: typeof start;
+  readonly version: string;
+  readonly LivenessError: typeof LivenessError;
+  /** Locales built in: ['en', 'fr']. */
+  readonly locales: readonly string[];
+  /** The resolved string table of a locale. */
+  strings(locale?: string): LivenessStrings;
+}
+
+export declare const Liveness: LivenessSDK;
+export default Liveness;
