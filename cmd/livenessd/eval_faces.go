@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,8 +24,9 @@ type faceSet struct {
 	pairs  []pair
 	cos    []float64 // per pair; NaN when an image had no face
 	noFace int       // images without a face
-	// extra are impostor cosines of all cross-identity image pairs, when
-	// the set keeps each identity in its own directory (LFW).
+	// ids names the person in each image when the set says (setIdentities);
+	// extra are the cosines of all its cross-identity image pairs.
+	ids   map[string]string
 	extra []float64
 }
 
@@ -83,7 +85,7 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		sets = append(sets, &faceSet{name: setName(f), pairs: ps})
+		sets = append(sets, &faceSet{name: setName(f), pairs: ps, ids: setIdentities(f, ps)})
 	}
 	p, err := ff.open()
 	if err != nil {
@@ -126,12 +128,12 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		s.extra = crossIdentityImpostors(s, ev.emb)
 	}
 	elapsed := time.Since(start)
-	var all []face.Scored
+	var all, allCos []face.Scored
 	for _, s := range sets {
-		sc := s.scored(cal)
-		all = append(all, sc...)
+		sc, cs := s.scored(cal), s.cosScored()
+		all, allCos = append(all, sc...), append(allCos, cs...)
 		if len(sets) > 1 {
-			fmt.Fprintf(stdout, "set=%s %s\n", s.name, summaryLine(sc))
+			fmt.Fprintf(stdout, "set=%s %s\n", s.name, summaryLine(cs, sc))
 		}
 	}
 	if *fit {
@@ -148,7 +150,7 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 	}
-	fmt.Fprintln(stdout, summaryLine(all))
+	fmt.Fprintln(stdout, summaryLine(allCos, all))
 	return nil
 }
 
@@ -188,20 +190,55 @@ func (s *faceSet) scored(cal face.Calibration) []face.Scored {
 	return out
 }
 
-func summaryLine(s []face.Scored) string {
-	fmr, fnmr := face.Rates(s, face.DefaultThreshold)
-	return fmt.Sprintf("pairs=%d TAR@FMR1e-3=%.4f AUC=%.4f FMR@90=%.4f FNMR@90=%.4f",
-		len(s), face.TARAtFMR(s, 1e-3), face.AUC(s), fmr, fnmr)
+// cosScored is the set's pairs scored by raw cosine (a missing face is
+// -2): the ranking metrics (AUC, TAR at FMR) use it, since the reported
+// similarity is rounded to 0.1 and rounding creates ties.
+func (s *faceSet) cosScored() []face.Scored {
+	out := make([]face.Scored, len(s.pairs))
+	for i, pr := range s.pairs {
+		c := s.cos[i]
+		if math.IsNaN(c) {
+			c = -2
+		}
+		out[i] = face.Scored{Score: c, Same: pr.Same}
+	}
+	return out
 }
 
-// crossIdentityImpostors scores every pair of the set's images whose
-// identities differ, identity being the image's directory, when the set
-// keeps identities in separate directories (LFW). Otherwise nil: a flat
-// folder says nothing about who is who.
-func crossIdentityImpostors(s *faceSet, emb map[string][]float32) []float64 {
+// summaryLine: ranking metrics on cosines, error rates at the default
+// threshold on the reported similarity.
+func summaryLine(cos, sim []face.Scored) string {
+	fmr, fnmr := face.Rates(sim, face.DefaultThreshold)
+	return fmt.Sprintf("pairs=%d TAR@FMR1e-3=%.4f AUC=%.4f FMR@90=%.4f FNMR@90=%.4f",
+		len(sim), face.TARAtFMR(cos, 1e-3), face.AUC(cos), fmr, fnmr)
+}
+
+// setIdentities names the person in each image of a set, where the set
+// says: a labels.csv with image and identity columns next to the pairs
+// file, or one directory per identity (LFW). Otherwise nil: a flat folder
+// says nothing about who is who.
+func setIdentities(pairsFile string, ps []pair) map[string]string {
+	dir := filepath.Dir(pairsFile)
+	if f, err := os.Open(filepath.Join(dir, "labels.csv")); err == nil {
+		defer f.Close()
+		r := csv.NewReader(f)
+		r.FieldsPerRecord = -1
+		if recs, err := r.ReadAll(); err == nil && len(recs) > 1 {
+			ii, ik := slices.Index(recs[0], "image"), slices.Index(recs[0], "identity")
+			if ii >= 0 && ik >= 0 {
+				ids := map[string]string{}
+				for _, rec := range recs[1:] {
+					if len(rec) > max(ii, ik) && rec[ik] != "" {
+						ids[filepath.Join(dir, rec[ii])] = rec[ik]
+					}
+				}
+				return ids
+			}
+		}
+	}
 	ids := map[string]string{}
 	dirs := map[string]bool{}
-	for _, pr := range s.pairs {
+	for _, pr := range ps {
 		for _, p := range []string{pr.A, pr.B} {
 			ids[p] = filepath.Dir(p)
 			dirs[filepath.Dir(p)] = true
@@ -210,17 +247,27 @@ func crossIdentityImpostors(s *faceSet, emb map[string][]float32) []float64 {
 	if len(dirs) < 3 {
 		return nil
 	}
-	paths := make([]string, 0, len(ids))
-	for p := range ids {
-		if emb[p] != nil {
-			paths = append(paths, p)
+	return ids
+}
+
+// crossIdentityImpostors scores every pair of the set's embedded images
+// whose identities differ.
+func crossIdentityImpostors(s *faceSet, emb map[string][]float32) []float64 {
+	var paths []string
+	seen := map[string]bool{}
+	for _, pr := range s.pairs {
+		for _, p := range []string{pr.A, pr.B} {
+			if !seen[p] && emb[p] != nil && s.ids[p] != "" {
+				paths = append(paths, p)
+			}
+			seen[p] = true
 		}
 	}
 	slices.Sort(paths)
 	var out []float64
 	for i := range paths {
 		for j := i + 1; j < len(paths); j++ {
-			if ids[paths[i]] != ids[paths[j]] {
+			if s.ids[paths[i]] != s.ids[paths[j]] {
 				out = append(out, face.Cosine(emb[paths[i]], emb[paths[j]]))
 			}
 		}
@@ -284,17 +331,17 @@ func facesMarkdown(sets []*faceSet, cfg face.Config, files []string, elapsed tim
 		cfg.Detector.Spec.Name, cfg.Landmarks.Spec.Name, cfg.Embedder.Spec.Name, len(cfg.Embedder.Template))
 	b.WriteString("| set | pairs (same/diff) | images without face | AUC | TAR@FMR1e-2 | TAR@FMR1e-3 | FMR@80 | FNMR@80 | FMR@90 | FNMR@90 | FMR@95 | FNMR@95 |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	var all []face.Scored
+	var all, allCos []face.Scored
 	var noFace int
-	row := func(name string, sc []face.Scored, nf int) {
+	row := func(name string, sc, cs []face.Scored, nf int) {
 		same := 0
 		for _, x := range sc {
 			if x.Same {
 				same++
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %d (%d/%d) | %d | %.4f | %s | %s |", name, len(sc), same, len(sc)-same, nf, face.AUC(sc),
-			pct(face.TARAtFMR(sc, 1e-2)), pct(face.TARAtFMR(sc, 1e-3)))
+		fmt.Fprintf(&b, "| %s | %d (%d/%d) | %d | %.4f | %s | %s |", name, len(sc), same, len(sc)-same, nf, face.AUC(cs),
+			pct(face.TARAtFMR(cs, 1e-2)), pct(face.TARAtFMR(cs, 1e-3)))
 		for _, t := range []float64{80, 90, 95} {
 			fmr, fnmr := face.Rates(sc, t)
 			fmt.Fprintf(&b, " %s | %s |", pct(fmr), pct(fnmr))
@@ -302,16 +349,18 @@ func facesMarkdown(sets []*faceSet, cfg face.Config, files []string, elapsed tim
 		b.WriteString("\n")
 	}
 	for _, s := range sets {
-		sc := s.scored(cal)
-		all = append(all, sc...)
+		sc, cs := s.scored(cal), s.cosScored()
+		all, allCos = append(all, sc...), append(allCos, cs...)
 		noFace += s.noFace
-		row(s.name, sc, s.noFace)
+		row(s.name, sc, cs, s.noFace)
 	}
 	if len(sets) > 1 {
-		row("**all**", all, noFace)
+		row("**all**", all, allCos, noFace)
 	}
 	b.WriteString("\nTAR@FMR1e-3 on a set with fewer than 1000 different pairs is the genuine accept rate above its " +
-		"highest impostor (zero false matches); zero errors in n trials only shows a rate below about 3/n.\n\n")
+		"highest impostor (zero false matches); zero errors in n trials only shows a rate below about 3/n. AUC and TAR "+
+		"are computed on the raw cosine (same ranking as the similarity, without its rounding to 0.1); FMR/FNMR on the "+
+		"reported similarity.\n\n")
 
 	imp := impostorCosines(sets)
 	extra := 0
@@ -322,7 +371,8 @@ func facesMarkdown(sets []*faceSet, cfg face.Config, files []string, elapsed tim
 		"similarity = piecewise-linear interpolation of the cosine similarity between these knots (monotonic, "+
 		"clamped to 0-100; `face.DefaultCalibration`). 80/90/95 are placed where the false match rate of the "+
 		"pooled impostor pairs is 1e-2/1e-3/1e-4; they are %d: the different pairs of the pairs files plus %d "+
-		"cross-identity pairs of the images of sets that keep one identity per directory (LFW). "+
+		"cross-identity pairs of the images of the sets that name each image's person (labels.csv, or one "+
+		"directory per person as in LFW). "+
 		"`livenessd eval faces --fit` refits them.\n\n", len(imp), extra)
 	b.WriteString("| cosine | similarity |\n|---|---|\n")
 	for _, k := range cal.Knots {

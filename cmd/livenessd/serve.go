@@ -208,16 +208,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cache.Verify(); err != nil {
 		return fmt.Errorf("model cache %s is not usable (run `%s`): %v", cfg.ModelsDir, models.FixCommand, firstLine(err))
 	}
-	rt, err := infer.NewRuntime(cache.Path(models.ORTLibrary), infer.Options{IntraOpThreads: cfg.Threads})
-	if err != nil {
-		return fmt.Errorf("onnx runtime (run `%s`): %w", models.FixCommand, err)
-	}
-	pipe, err := face.NewPipeline(rt, cache, face.DefaultConfig())
-	if err != nil {
-		return fmt.Errorf("face pipeline (run `%s`): %w", models.FixCommand, err)
-	}
-	defer pipe.Close()
-
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -250,6 +240,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+
+	// Closed (deferred) before the store: the shutdown order is HTTP drain,
+	// captures, in-progress sessions, purge loop, pipeline, store.
+	rt, err := infer.NewRuntime(cache.Path(models.ORTLibrary), infer.Options{IntraOpThreads: cfg.Threads})
+	if err != nil {
+		return fmt.Errorf("onnx runtime (run `%s`): %w", models.FixCommand, err)
+	}
+	pipe, err := face.NewPipeline(rt, cache, face.DefaultConfig())
+	if err != nil {
+		return fmt.Errorf("face pipeline (run `%s`): %w", models.FixCommand, err)
+	}
+	defer pipe.Close()
 
 	sessions, err := session.New(session.Config{
 		Store:         store,

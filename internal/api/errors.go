@@ -222,3 +222,13 @@ func clientMessage(k errorKind, err error) string {
 	}
 	return k.message + ": " + msg
 }
+
+// ErrorCodes returns every error code the server answers with and its
+// status (for documentation checks).
+func ErrorCodes() map[int]int {
+	m := map[int]int{internalKind.code: internalKind.status}
+	for _, k := range errorTable {
+		m[k.code] = k.status
+	}
+	return m
+}

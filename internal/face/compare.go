@@ -99,12 +99,16 @@ func (p *Pipeline) Largest(ctx context.Context, img image.Image) (livenessd.Face
 	return o, len(dets), err
 }
 
+// summary reports a face with the precision its measurement has: box
+// ratios to 1e-4, scores and angles to 0.1.
 func summary(o livenessd.FaceObservation, b image.Rectangle) FaceSummary {
+	bb := o.Box.Normalize(b.Dx(), b.Dy())
+	r4 := func(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 	return FaceSummary{
-		BoundingBox: o.Box.Normalize(b.Dx(), b.Dy()),
+		BoundingBox: livenessd.BoundingBox{Width: r4(bb.Width), Height: r4(bb.Height), Left: r4(bb.Left), Top: r4(bb.Top)},
 		Confidence:  round1(100 * o.Score),
-		Quality:     o.Quality,
-		Pose:        o.Pose,
+		Quality:     livenessd.Quality{Brightness: round1(o.Quality.Brightness), Sharpness: round1(o.Quality.Sharpness)},
+		Pose:        livenessd.Pose{Yaw: round1(o.Pose.Yaw), Pitch: round1(o.Pose.Pitch), Roll: round1(o.Pose.Roll)},
 	}
 }
 

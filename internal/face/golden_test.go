@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")

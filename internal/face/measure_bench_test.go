@@ -10,15 +10,14 @@ import (
 // BenchmarkMeasurers times pose, eyes, mesh and quality on one sample face
 // (model time included; the image pyramid is shared as in the pipeline).
 func BenchmarkMeasurers(b *testing.B) {
-	p := testPipeline(b)
 	img := sampleImage(b, 6)
-	obs, err := p.Analyze(b.Context(), img)
-	if err != nil || len(obs) == 0 {
-		b.Fatal("no face", err)
+	obs := sampleObservations(b, 6)
+	if len(obs) == 0 {
+		b.Fatal("no face in sample 6")
 	}
 	o := obs[0]
 	pyr := newPyramid(img)
-	pe, _ := NewPoseEstimator(loadModel(b, infer.FRPose), DefaultPoseConfig())
+	pe, _ := NewPoseEstimator(loadModel(b, DefaultPoseConfig().Spec), DefaultPoseConfig())
 	ee, _ := NewEyeEstimator(loadModel(b, infer.FREye), DefaultEyeConfig())
 	me, err := NewMeshEstimator(loadMesh(b), DefaultMeshConfig(tfjs.FaceMesh))
 	if err != nil {

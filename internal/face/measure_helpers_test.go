@@ -1,6 +1,7 @@
 package face
 
 import (
+	"context"
 	"image"
 	"math"
 	"os"
@@ -41,6 +42,37 @@ func sampleImage(t testing.TB, n int) *image.NRGBA {
 		t.Fatal(fixErr)
 	}
 	return fixSamples[n]
+}
+
+var (
+	obsOnce  sync.Once
+	obsCache [7][]livenessd.FaceObservation
+	obsErr   error
+)
+
+// sampleObservations is the pipeline's Analyze of sample n, computed once
+// per test binary for all six samples.
+func sampleObservations(t testing.TB, n int) []livenessd.FaceObservation {
+	t.Helper()
+	sampleImage(t, n)
+	obsOnce.Do(func() {
+		p, err := NewPipeline(testutil.Runtime(t), testutil.Cache(t), DefaultConfig())
+		if err != nil {
+			obsErr = err
+			return
+		}
+		defer p.Close()
+		for i := 1; i <= 6; i++ {
+			if obsCache[i], err = p.Analyze(context.Background(), fixSamples[i]); err != nil {
+				obsErr = err
+				return
+			}
+		}
+	})
+	if obsErr != nil {
+		t.Fatal(obsErr)
+	}
+	return obsCache[n]
 }
 
 func testPipeline(t testing.TB) *Pipeline {
@@ -101,6 +133,15 @@ func rotate(img *image.NRGBA, deg float64, c livenessd.Point) *image.NRGBA {
 		}
 	}
 	return out
+}
+
+// nearFace crops sample photo img to the face's neighbourhood (the box
+// grown by one box width on every side, black outside the photo) and
+// returns the crop with the face moved into its coordinates, so variants
+// of the photo can be made at the cost of the face, not the photo.
+func nearFace(img *image.NRGBA, o livenessd.FaceObservation) (*image.NRGBA, livenessd.FaceObservation) {
+	near := boxRect(o.Box).Inset(-int(o.Box.W))
+	return imageio.Crop(img, near), shift(o, -float64(near.Min.X), -float64(near.Min.Y))
 }
 
 // matchFace returns the observation whose box centre is nearest to c.

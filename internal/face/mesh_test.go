@@ -24,7 +24,6 @@ func loadMesh(t testing.TB) ModelRunner {
 // the 68-point landmarks: the points lie on the face, and the eye and
 // mouth corners of both models agree.
 func TestMeshSamples(t *testing.T) {
-	p := testPipeline(t)
 	me, err := NewMeshEstimator(loadMesh(t), DefaultMeshConfig(tfjs.FaceMesh))
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +37,7 @@ func TestMeshSamples(t *testing.T) {
 		{"MouthLeft", MeshMouthLeft, 48}, {"MouthRight", MeshMouthRight, 54},
 	}
 	var all []float64
-	for _, c := range sampleFaces(t, p, 100, 1, 3, 6) {
+	for _, c := range sampleFaces(t, 100, 1, 3, 6) {
 		img, o := sampleImage(t, c.sample), c.face
 		mesh, err := me.Estimate(t.Context(), img, o.Box, o.Landmarks)
 		if err != nil {

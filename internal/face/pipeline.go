@@ -15,10 +15,12 @@ import (
 	"image"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/infer/tfjs"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/models"
 )
@@ -56,8 +58,13 @@ type Pipeline struct {
 	cerr error
 }
 
+// TranslatedDir is where, under the model cache, TF.js graph models are
+// kept after translation to ONNX.
+const TranslatedDir = "onnx"
+
 // NewPipeline loads the configured models once from the cache (a Spec.File
-// that is absolute is used as is) and returns a pipeline. Errors wrap
+// that is absolute is used as is; a .json file is a TF.js graph model,
+// translated by internal/infer/tfjs) and returns a pipeline. Errors wrap
 // livenessd.ErrModels when a model cannot be loaded.
 func NewPipeline(rt *infer.Runtime, cache *models.Cache, cfg Config) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
@@ -66,11 +73,22 @@ func NewPipeline(rt *infer.Runtime, cache *models.Cache, cfg Config) (*Pipeline,
 	var m Models
 	var loaded []Inferencer
 	load := func(spec infer.Spec) (Inferencer, error) {
-		path := spec.File
-		if !filepath.IsAbs(path) {
-			path = cache.Path(path)
+		var s *infer.Session
+		var err error
+		if strings.HasSuffix(spec.File, ".json") {
+			// A TF.js graph model: translated to ONNX, cached beside the models.
+			dir := cache.Dir
+			if filepath.IsAbs(spec.File) {
+				dir = ""
+			}
+			s, err = tfjs.Load(rt, spec, dir, cache.Path(TranslatedDir))
+		} else {
+			path := spec.File
+			if !filepath.IsAbs(path) {
+				path = cache.Path(path)
+			}
+			s, err = rt.LoadFile(spec, path)
 		}
-		s, err := rt.LoadFile(spec, path)
 		if err != nil {
 			return nil, fmt.Errorf("face: load %s: %w: %w", spec.Name, livenessd.ErrModels, err)
 		}
@@ -245,10 +263,11 @@ func (p *Pipeline) embed(ctx context.Context, pyr *pyramid, kp []livenessd.Point
 	if err != nil {
 		return nil, fmt.Errorf("face: embed: %w", err)
 	}
-	if len(out) == 0 || len(out[0].Data) == 0 {
-		return nil, fmt.Errorf("face: embed: empty output")
+	k := p.cfg.Embedder.Output
+	if k >= len(out) || len(out[k].Data) == 0 {
+		return nil, fmt.Errorf("face: embed: no output %d", k)
 	}
-	e := out[0].Data
+	e := out[k].Data
 	if !normalize(e) {
 		return nil, fmt.Errorf("face: embed: zero or non-finite embedding")
 	}

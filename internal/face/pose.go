@@ -42,7 +42,12 @@ type PoseConfig struct {
 }
 
 // DefaultPoseConfig is fr_pose with the output order and signs measured in
-// pose_test.go.
+// pose_test.go. Load the model with its Spec. The channel order stays RGB
+// (HopeNet's) although faceplugin's predictPose effectively feeds BGR
+// (cv.imread gives RGBA, then COLOR_BGR2RGB swaps red and blue): on the 22
+// sample faces and their mirror images BGR is much less mirror-consistent
+// (worst |yaw + mirrored yaw| 40.8° vs 13.0°, pitch 22.2° vs 8.4°, roll
+// 58° vs 14.9°), with similar medians (2.9° vs 3.0° yaw).
 func DefaultPoseConfig() PoseConfig {
 	return PoseConfig{
 		Spec: infer.FRPose.Clone(), Yaw: 0, Pitch: 1, Roll: 2,
@@ -140,6 +145,11 @@ func scaleRect(r livenessd.Rect, s float64) livenessd.Rect {
 	return livenessd.Rect{X: c.X - r.W*s/2, Y: c.Y - r.H*s/2, W: r.W * s, H: r.H * s}
 }
 
+// subImager is implemented by the standard library's image types.
+type subImager interface {
+	SubImage(r image.Rectangle) image.Image
+}
+
 // regionPyramid builds a pyramid over the part of img under r (clipped to
 // the image, plus a 2-pixel margin for interpolation), so the cost follows
 // the face and not the photo. It returns the image position of the
@@ -152,7 +162,7 @@ func regionPyramid(img image.Image, r livenessd.Rect) (*pyramid, float64, float6
 		return nil, 0, 0
 	}
 	sub := img
-	if s, ok := img.(interface{ SubImage(image.Rectangle) image.Image }); ok {
+	if s, ok := img.(subImager); ok {
 		sub = s.SubImage(ir)
 	} else {
 		ir = b
@@ -208,8 +218,9 @@ func PoseFromLandmarks(lm []livenessd.Point) (livenessd.Pose, bool) {
 }
 
 // Constants of PoseFromLandmarks (fitted in TestPoseFromLandmarksAgrees).
-// Least squares over the 45 faces (and their mirror images) of the six
-// sample photos: yaw r = 0.97, pitch r = 0.73 against fr_pose.
+// Least squares against fr_pose (DefaultPoseConfig) over the 22 faces of
+// at least 60 px in the six sample photos and their mirror images:
+// yaw r = 0.97, pitch r = 0.73 (pitch from 2-D landmarks is rough).
 const (
 	yawGain      = -0.70
 	pitchGain    = -80.0

@@ -67,7 +67,7 @@ const (
 	// brightness and sharpness are measured on, so the numbers do not
 	// depend on the photo's resolution; smaller regions are measured at
 	// their own size (never upsampled, which would read as blur).
-	qualitySide = 96
+	qualitySide    = 96
 	minQualitySide = 16
 	// sharpnessK maps the contrast-normalised Laplacian energy v to 0-100:
 	// 100*v/(v+K); v = K scores 50.

@@ -16,31 +16,20 @@ import (
 // is 40 px wide. These variants are where the default thresholds come
 // from (docs/QUALITY.md).
 func TestQualitySamples(t *testing.T) {
-	p := testPipeline(t)
 	th := DefaultQualityThresholds()
-	faces := sampleFaces(t, p, 100, 1, 2, 3, 4, 5, 6)
+	faces := sampleFaces(t, 100, 1, 2, 3, 4, 5, 6)
 	unflagged := 0
-	var darkImg, brightImg *image.NRGBA
-	last := 0
 	for _, c := range faces {
-		img := sampleImage(t, c.sample)
-		if c.sample != last {
-			darkImg, brightImg, last = adjust(img, 0.3, 0), adjust(img, 2.2, 90), c.sample
-		}
-		o := c.face
+		img, o := nearFace(sampleImage(t, c.sample), c.face)
 		q := func(m image.Image) QualityReport { return AssessQuality(m, o.Box, o.Landmarks, nil, th) }
 		orig := q(img)
-		dark := q(darkImg)
-		bright := q(brightImg)
+		dark := q(adjust(img, 0.3, 0))
+		bright := q(adjust(img, 2.2, 90))
 		blur := q(blurRegion(img, boxRect(o.Box), int(o.Box.W/100)+1))
 		blur4 := q(blurRegion(img, boxRect(o.Box), int(o.Box.W/25)+1))
 		s := 40 / o.Box.W
-		// Shrink only the neighbourhood of the face (cheaper than the photo).
-		near := imageio.Crop(img, boxRect(o.Box).Inset(-int(o.Box.W)))
-		off := float64(int(o.Box.X) - int(o.Box.W))
-		offY := float64(int(o.Box.Y) - int(o.Box.W))
-		small := imageio.Resize(near, int(float64(near.Rect.Dx())*s), int(float64(near.Rect.Dy())*s))
-		sbox, slm := scaleFace(shift(o, -off, -offY), s)
+		small := imageio.Resize(img, int(float64(img.Rect.Dx())*s), int(float64(img.Rect.Dy())*s))
+		sbox, slm := scaleFace(o, s)
 		tiny := AssessQuality(small, sbox, slm, nil, th)
 		t.Logf("sample%d w%3.0f: brightness %5.1f sharpness %5.1f %v | dark %5.1f/%5.1f | bright %5.1f clipped %.2f | blur %5.1f, %5.1f | 40px %5.1f %v",
 			c.sample, o.Box.W, orig.Brightness, orig.Sharpness, orig.Flags, dark.Brightness, dark.Sharpness,
@@ -78,8 +67,7 @@ func TestQualitySamples(t *testing.T) {
 }
 
 func TestQualityCutOffAndPose(t *testing.T) {
-	p := testPipeline(t)
-	c := sampleFaces(t, p, 150, 6)[0]
+	c := sampleFaces(t, 150, 6)[0]
 	img, o := sampleImage(t, c.sample), c.face
 	if r := AssessQuality(img, o.Box, o.Landmarks, nil, DefaultQualityThresholds()); slices.Contains(r.Flags, FlagCutOff) {
 		t.Fatalf("whole face flagged cut_off: %+v", r)

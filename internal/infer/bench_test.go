@@ -14,12 +14,29 @@ import (
 
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/infer/tfjs"
+	"github.com/livenessd/livenessd/internal/models"
 	"github.com/livenessd/livenessd/internal/testutil"
 )
 
 // benchInputs, when set, makes TestWriteBenchInputs write the benchmark
 // inputs of the native models there for the peer runtimes (scripts/bench.sh).
 var benchInputs = flag.String("bench.inputs", "", "write native model benchmark inputs to this directory")
+
+// benchThreads sets the intra-op threads of the benchmark runtime (0: default).
+var benchThreads = flag.Int("bench.threads", 0, "intra-op threads for BenchmarkModel (0: default)")
+
+// benchRuntime is the process runtime, or one with -bench.threads threads.
+func benchRuntime(b *testing.B) *infer.Runtime {
+	rt := testutil.Runtime(b)
+	if *benchThreads <= 0 {
+		return rt
+	}
+	rt, err := infer.NewRuntime(testutil.Cache(b).Path(models.ORTLibrary), infer.Options{IntraOpThreads: *benchThreads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rt
+}
 
 // benchInput is what BenchmarkModel feeds a native model: the golden input
 // (a sample photo, preprocessed as the spec says).
@@ -66,9 +83,17 @@ func TestWriteBenchInputs(t *testing.T) {
 // model of the service (native and translated TF.js) loaded in one runtime,
 // as livenessd runs them. It reports the model's GFLOP (conv/matmul MACs x 2).
 func BenchmarkModel(b *testing.B) {
-	rt := testutil.Runtime(b)
+	rt := benchRuntime(b)
 	c := testutil.Cache(b)
-	sessions := loadAll(b)
+	sessions := map[string]*infer.Session{}
+	for _, spec := range infer.NativeModels() {
+		s, err := rt.LoadFile(spec, c.Path(spec.File))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		sessions[spec.Name] = s
+	}
 	for _, spec := range tfjs.Models() {
 		s, err := tfjs.Load(rt, spec, c.Dir, b.TempDir())
 		if err != nil {

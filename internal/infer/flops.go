@@ -12,8 +12,8 @@ import (
 
 // FLOPs counts the floating-point operations of one inference of an ONNX
 // model whose (single) graph input has the given shape: 2 x the
-// multiply-accumulates of Conv, ConvTranspose-free graphs' Gemm and MatMul,
-// the ops that dominate every model here (elementwise ops are not counted).
+// multiply-accumulates of Conv, Gemm and MatMul, the ops that dominate every
+// model here (elementwise ops are not counted).
 // Shapes are propagated statically through the graph, including the small
 // integer shape computations (Shape/Gather/Concat/Reshape) detectors use.
 func FLOPs(model []byte, input []int64) (float64, error) {
@@ -367,7 +367,7 @@ func (s *shapes) node(n *onnxpb.NodeProto) (float64, error) {
 			return 0, err
 		}
 		out := slices.Clone(target)
-		infer := -1
+		inferAt := -1
 		known := int64(1)
 		for i, d := range out {
 			switch {
@@ -378,16 +378,16 @@ func (s *shapes) node(n *onnxpb.NodeProto) (float64, error) {
 				out[i] = x.shape[i]
 				known *= out[i]
 			case d == -1:
-				infer = i
+				inferAt = i
 			default:
 				known *= d
 			}
 		}
-		if infer >= 0 {
+		if inferAt >= 0 {
 			if known == 0 {
 				return 0, fmt.Errorf("cannot infer reshape dimension")
 			}
-			out[infer] = numel64(x.shape) / known
+			out[inferAt] = numel64(x.shape) / known
 		}
 		set(0, &tinfo{shape: out, ints: x.ints})
 	case "Flatten":

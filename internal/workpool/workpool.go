@@ -66,3 +66,50 @@ func (p *Pool) Do(ctx context.Context, fn func(context.Context) error) error {
 	defer release()
 	return fn(ctx)
 }
+
+// Weighted is a view of a Pool with the method set of
+// golang.org/x/sync/semaphore.Weighted (capture.Limiter), sharing the same
+// slots: Acquire blocks until the slots are free or ctx is done.
+type Weighted struct{ p *Pool }
+
+// Weighted returns the pool's slots as a semaphore.Weighted-style limiter,
+// so the capture transport's frame analyses and the API's comparisons
+// share one bound.
+func (p *Pool) Weighted() Weighted { return Weighted{p} }
+
+// Acquire takes n slots, blocking until they are free or ctx is done (then
+// it returns ctx.Err() and holds nothing).
+func (w Weighted) Acquire(ctx context.Context, n int64) error {
+	if n > int64(cap(w.p.slots)) {
+		return fmt.Errorf("workpool: %d slots requested of %d: %w", n, cap(w.p.slots), livenessd.ErrOverloaded)
+	}
+	for i := int64(0); i < n; i++ {
+		select {
+		case w.p.slots <- struct{}{}:
+		case <-ctx.Done():
+			w.Release(i)
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// TryAcquire takes n slots without waiting, or none.
+func (w Weighted) TryAcquire(n int64) bool {
+	for i := int64(0); i < n; i++ {
+		select {
+		case w.p.slots <- struct{}{}:
+		default:
+			w.Release(i)
+			return false
+		}
+	}
+	return true
+}
+
+// Release returns n slots.
+func (w Weighted) Release(n int64) {
+	for i := int64(0); i < n; i++ {
+		<-w.p.slots
+	}
+}

@@ -1,6 +1,7 @@
 package tfjs_test
 
 import (
+	"flag"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -9,8 +10,12 @@ import (
 
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/infer/tfjs"
+	"github.com/livenessd/livenessd/internal/models"
 	"github.com/livenessd/livenessd/internal/testutil"
 )
+
+// benchThreads sets the intra-op threads of the benchmark runtime (0: default).
+var benchThreads = flag.Int("bench.threads", 0, "intra-op threads for BenchmarkModel (0: default)")
 
 // BenchmarkModel times batch-1 inference of each translated TF.js model with
 // every model of the service (native and translated) loaded in one runtime,
@@ -18,6 +23,12 @@ import (
 // model's GFLOP (conv/matmul MACs x 2 of the ONNX graph).
 func BenchmarkModel(b *testing.B) {
 	rt := testutil.Runtime(b)
+	if *benchThreads > 0 {
+		var err error
+		if rt, err = infer.NewRuntime(testutil.Cache(b).Path(models.ORTLibrary), infer.Options{IntraOpThreads: *benchThreads}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	c := testutil.Cache(b)
 	for _, spec := range infer.NativeModels() {
 		s, err := rt.LoadFile(spec, c.Path(spec.File))

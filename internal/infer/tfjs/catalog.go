@@ -9,11 +9,11 @@ import "github.com/livenessd/livenessd/internal/infer"
 // model cache; the ONNX translation is built from it at load time.
 var (
 	// FaceMesh regresses 468 3-D landmarks (x, y in input pixels, z relative)
-	// of a 192x192 face crop (Human: crop / 255), a face-presence logit
-	// passed through a sigmoid, and 133 contour points.
+	// of a 192x192 face crop (Human: crop / 255), a face-presence score
+	// (0..1, the graph ends in a sigmoid) and 133 contour points.
 	FaceMesh = infer.Spec{
 		Name: "facemesh", File: "human/facemesh.json",
-		Input: ImageInput("input_1", 192, Unit),
+		Input: SquareInput("input_1", 192, Unit),
 		Outputs: []infer.Output{
 			{Name: "Identity_2", Shape: []int64{1, 1404}},
 			{Name: "Identity_1", Shape: []int64{1, 1}},
@@ -24,7 +24,7 @@ var (
 	// x (score logit + 4 box + 6 keypoints x,y) on a 128x128 image in -1..1.
 	FaceMeshDetectionShort = infer.Spec{
 		Name: "facemesh-detection-short", File: "human/facemesh-detection-short.json",
-		Input:   ImageInput("input", 128, Signed),
+		Input:   SquareInput("input", 128, Signed),
 		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 896, 17}}},
 	}
 	// FaceMeshDetectionFull is MediaPipe's full-range face detector on
@@ -32,7 +32,7 @@ var (
 	// Human uses) and for persons.
 	FaceMeshDetectionFull = infer.Spec{
 		Name: "facemesh-detection-full", File: "human/facemesh-detection-full.json",
-		Input: ImageInput("input", 192, Signed),
+		Input: SquareInput("input", 192, Signed),
 		Outputs: []infer.Output{
 			{Name: "Identity_1", Shape: []int64{1, 2304, 17}},
 			{Name: "Identity", Shape: []int64{1, 2304, 17}},
@@ -43,7 +43,7 @@ var (
 	// of the 16x16 grid and 384 of the 8x8 grid.
 	BlazeFaceBack = infer.Spec{
 		Name: "blazeface-back", File: "human/blazeface-back.json",
-		Input: ImageInput("input", 256, Signed),
+		Input: SquareInput("input", 256, Signed),
 		Outputs: []infer.Output{
 			{Name: "Identity", Shape: []int64{1, 512, 1}},
 			{Name: "Identity_2", Shape: []int64{1, 512, 16}},
@@ -55,14 +55,14 @@ var (
 	// pixels) from a 64x64 eye crop in 0..1.
 	Iris = infer.Spec{
 		Name: "iris", File: "human/iris.json",
-		Input:   ImageInput("input_1", 64, Unit),
+		Input:   SquareInput("input_1", 64, Unit),
 		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 1, 1, 228}}},
 	}
 	// FaceRes is HSE FaceRes: gender (sigmoid, >0.5 male), a 1024-d
 	// descriptor and a 100-bin age softmax from a 224x224 crop in 0..255.
 	FaceRes = infer.Spec{
 		Name: "faceres", File: "human/faceres.json",
-		Input: ImageInput("input_1", 224, Raw),
+		Input: SquareInput("input_1", 224, Raw),
 		Outputs: []infer.Output{
 			{Name: "gender_pred/Sigmoid", Shape: []int64{1, 1}},
 			{Name: "global_pooling/Mean", Shape: []int64{1, 1024}},
@@ -73,14 +73,14 @@ var (
 	// means real.
 	AntiSpoof = infer.Spec{
 		Name: "antispoof", File: "human/antispoof.json",
-		Input:   ImageInput("conv2d_input", 128, Unit),
+		Input:   SquareInput("conv2d_input", 128, Unit),
 		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 1}}},
 	}
-	// Liveness is livenessnet on a 32x32 face crop (0..1): softmax over
-	// [fake, real] (Human reports index 0).
+	// Liveness is livenessnet on a 32x32 face crop (0..1): a 2-class
+	// softmax; Human reports index 0 as the live score (higher is live).
 	Liveness = infer.Spec{
 		Name: "liveness", File: "human/liveness.json",
-		Input:   ImageInput("conv2d_1_input", 32, Unit),
+		Input:   SquareInput("conv2d_1_input", 32, Unit),
 		Outputs: []infer.Output{{Name: "Identity", Shape: []int64{1, 2}}},
 	}
 )
@@ -94,8 +94,8 @@ const (
 	Raw                 // 0..255
 )
 
-// ImageInput describes a square NHWC RGB input of the given side and range.
-func ImageInput(name string, side int, r Range) infer.ImageInput {
+// SquareInput describes a square NHWC RGB input of the given side and range.
+func SquareInput(name string, side int, r Range) infer.ImageInput {
 	in := infer.ImageInput{Name: name, Width: side, Height: side, Layout: infer.NHWC, Order: infer.RGB}
 	switch r {
 	case Unit:

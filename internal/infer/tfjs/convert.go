@@ -40,7 +40,7 @@ func Convert(dir, modelJSONName string) ([]byte, Info, error) {
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("%s: %w", modelJSONName, err)
 	}
-	w, err := m.LoadWeights(dir)
+	w, err := m.loadWeights(dir)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("%s: %w", modelJSONName, err)
 	}
@@ -1060,18 +1060,18 @@ func (c *converter) reshape(n *Node) (*value, error) {
 	if s.k != nil {
 		shape = slices.Clone(s.k.i)
 		known := int64(1)
-		infer := -1
+		inferAt := -1
 		for i, d := range shape {
 			switch {
-			case d == -1 && infer < 0:
-				infer = i
+			case d == -1 && inferAt < 0:
+				inferAt = i
 			case d < 0:
 				return nil, fmt.Errorf("bad target shape %v", s.k.i)
 			default:
 				known *= max(d, 1)
 			}
 		}
-		if infer >= 0 {
+		if inferAt >= 0 {
 			total := int64(1)
 			for _, d := range x.shape {
 				if d < 0 {
@@ -1081,7 +1081,7 @@ func (c *converter) reshape(n *Node) (*value, error) {
 				total *= d
 			}
 			if total >= 0 && known > 0 {
-				shape[infer] = total / known
+				shape[inferAt] = total / known
 			}
 		}
 		c.materialize(s)

@@ -206,7 +206,7 @@ func TestGolden_MatchesTFJS(t *testing.T) {
 			if len(g.Cases) != len(cases) {
 				t.Fatalf("golden has %d cases, test has %d (run `make golden`)", len(g.Cases), len(cases))
 			}
-			worst := 0.0
+			worst, worstRatio, largest := 0.0, 0.0, 0.0
 			for i, c := range cases {
 				gc := g.Cases[i]
 				if gc.Case != c.name || gc.InputSHA256 != sha(tensorBytes(c.in)) {
@@ -229,6 +229,8 @@ func TestGolden_MatchesTFJS(t *testing.T) {
 					for k, w := range want.Values {
 						got := float64(o.Data[k*want.Stride])
 						worst = max(worst, math.Abs(got-w))
+						worstRatio = max(worstRatio, math.Abs(got-w)/max(1e-4, 1e-3*math.Abs(w)))
+						largest = max(largest, math.Abs(w))
 						if !within(got, w) {
 							if bad++; bad <= 3 {
 								t.Errorf("%s/%s[%d] = %g, TF.js %g", c.name, want.Name, k*want.Stride, got, w)
@@ -246,7 +248,7 @@ func TestGolden_MatchesTFJS(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("max abs error vs TF.js %s: %.3g", g.TFJS, worst)
+			t.Logf("vs TF.js (%s): max abs error %.3g (largest |value| %.3g), worst error/tolerance %.2f", g.TFJS, worst, largest, worstRatio)
 			if spec.Name != tfjs.BlazeFaceBack.Name { // the only model with a fixed batch of 1
 				checkBatch(t, s, cases)
 			}

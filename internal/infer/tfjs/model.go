@@ -327,9 +327,9 @@ func (c *constant) size() int {
 	return len(c.i)
 }
 
-// LoadWeights reads the shards the manifest names from dir and decodes every
+// loadWeights reads the shards the manifest names from dir and decodes every
 // weight (dequantising uint8/uint16/float16 storage).
-func (m *Model) LoadWeights(dir string) (map[string]*constant, error) {
+func (m *Model) loadWeights(dir string) (map[string]*constant, error) {
 	var shards [][]byte
 	for _, g := range m.Weights {
 		var buf []byte

@@ -79,7 +79,7 @@
     });
   }
 
-  function pixels(img, w, h) {
+  function pixels(img, w, h) {  // RGBA of img scaled to w x h
     const c = document.createElement('canvas');
     c.width = w;
     c.height = h;
@@ -101,68 +101,33 @@
     const photo = await load(cfg.photo);
     const bgImg = await load(cfg.background);
     const src = pixels(photo, photo.naturalWidth, photo.naturalHeight);
-    const bg = pixels(bgImg, W, H);
-    const canvas = document.createElement('canvas');
-    canvas.width = W;
-    canvas.height = H;
-    const ctx = canvas.getContext('2d', { willReadFrequently: true });
-    const out = ctx.createImageData(W, H);
     const sw = src.width;
     const sh = src.height;
     const sd = src.data;
-    const od = out.data;
-    const fcx = cfg.face.cx;
-    const fcy = cfg.face.cy;
+    const fcx = FACE.cx;
+    const fcy = FACE.cy;
+    const canvas = document.createElement('canvas');
+    canvas.width = W;
+    canvas.height = H;
+    const ctx = canvas.getContext('2d');
+    // The head layer: the warped head with its mask as alpha, centred on
+    // the face centre. It is redrawn only when the distance changes, so
+    // holding still (the colour phase) costs a few canvas draws per frame
+    // and leaves the page's main thread to the SDK.
+    const head = document.createElement('canvas');
+    const hctx = head.getContext('2d');
+    const tint = document.createElement('canvas');
+    const tctx = tint.getContext('2d');
+    let headD = -1;
+    let headS = 1;
 
-    // Pose: distance D (cm) and the face centre in the frame (px).
-    const pose = { D: 95, x: W * 0.62, y: H * 0.42 };
-    const started = performance.now();
-    let last = started;
-
-    function target() {
-      const o = seen.oval || { centerX: 0.5, centerY: 0.45, width: 0.4, height: 0.6 };
-      // Fill the oval: face height (forehead to chin) about 80% of its height.
-      const faceH = 0.8 * o.height * H;
-      let D = (FOCAL * 2 * B) / faceH;
-      return { D, x: o.centerX * W, y: o.centerY * H };
-    }
-
-    let bias = 0; // cm, learnt from the server's guidance
-    function step(now) {
-      const dt = Math.min(0.1, (now - last) / 1000);
-      last = now;
-      const t = (now - started) / 1000;
-      if (t < 0.8 || !seen.oval) return; // stand still until the challenge arrives
-      if (!seen.flash) {
-        if (seen.guidance === 'move_closer') bias -= 4 * dt;
-        if (seen.guidance === 'too_close') bias += 4 * dt;
-        bias = Math.max(-15, Math.min(15, bias));
-      }
-      const tg = target();
-      const k = Math.min(1, dt * 1.6); // approach over about two seconds
-      pose.D += (tg.D + bias - pose.D) * k;
-      pose.x += (tg.x - pose.x) * k;
-      pose.y += (tg.y - pose.y) * k;
-    }
-
-    function render(now) {
-      step(now);
-      const t = (now - started) / 1000;
-      // A living head is never perfectly still.
-      const D = pose.D + 0.25 * Math.sin(t * 1.7);
-      const cx = pose.x + 1.2 * Math.sin(t * 2.3);
-      const cy = pose.y + 0.8 * Math.sin(t * 1.9 + 1);
+    function renderHead(D) {
       const s = FOCAL / D; // output px per cm at the ear plane
       const rho = ZMAX / D;
-      const col = screenColor();
-      const gain = cfg.reflect;
-      const gr = col ? 1 + gain * col[0] / 255 : 1;
-      const gg = col ? 1 + gain * col[1] / 255 : 1;
-      const gb = col ? 1 + gain * col[2] / 255 : 1;
       // The head is an ellipsoid; in coordinates normalised by its half
       // axes it is the unit sphere, so the perspective is radial: a source
       // point at radius r (depth rho*sqrt(1-r^2) closer to the camera)
-      // lands at r / (1 - rho*sqrt(1-r^2)). Tabulate the inverse per frame.
+      // lands at r / (1 - rho*sqrt(1-r^2)). Tabulate the inverse.
       const N = 256;
       const rOut = new Float32Array(N + 1);
       for (let i = 0; i <= N; i++) {
@@ -185,31 +150,30 @@
       const pb = B * PX_PER_CM;
       // Head mask (face and hair) in normalised coordinates: an ellipse of
       // half axes 1.45 x 1.6, 0.15 higher than the face, feathered.
-      const y0 = Math.max(0, Math.floor(cy - 1.75 * sb));
-      const y1 = Math.min(H - 1, Math.ceil(cy + 1.45 * sb));
-      od.set(bg.data);
-      for (let y = y0; y <= y1; y++) {
-        const yn = (y - cy) / sb;
+      const hw = Math.ceil(1.45 * sa) + 1;
+      const top = Math.ceil(1.75 * sb) + 1;
+      const bottom = Math.ceil(1.45 * sb) + 1;
+      head.width = 2 * hw;
+      head.height = top + bottom;
+      tint.width = head.width;
+      tint.height = head.height;
+      const img = hctx.createImageData(head.width, head.height);
+      const od = img.data;
+      for (let y = 0; y < head.height; y++) {
+        const yn = (y - top) / sb;
         const my = (yn + 0.15) / 1.6;
         const rem = 1 - my * my;
         if (rem <= 0) continue;
         const half = 1.45 * Math.sqrt(rem) * sa;
-        const x0 = Math.max(0, Math.floor(cx - half));
-        const x1 = Math.min(W - 1, Math.ceil(cx + half));
+        const x0 = Math.max(0, Math.floor(hw - half));
+        const x1 = Math.min(head.width - 1, Math.ceil(hw + half));
         for (let x = x0; x <= x1; x++) {
-          const xn = (x - cx) / sa;
+          const xn = (x - hw) / sa;
           const mx = xn / 1.45;
           const m = mx * mx + my * my;
           if (m >= 1) continue;
-          const alpha = m > 0.8 ? (1 - m) / 0.2 : 1;
           const ro = Math.sqrt(xn * xn + yn * yn);
-          let f = 1;
-          let hgt = 0;
-          if (ro < rMaxOut) {
-            f = inv[Math.round((ro / rMaxOut) * M)];
-            const rs = ro * f;
-            hgt = Math.sqrt(Math.max(0, 1 - rs * rs));
-          }
+          const f = ro < rMaxOut ? inv[Math.round((ro / rMaxOut) * M)] : 1;
           const u = fcx + xn * f * pa;
           const v = fcy + yn * f * pb;
           if (u < 0 || v < 0 || u >= sw - 1 || v >= sh - 1) continue;
@@ -219,23 +183,105 @@
           const fv = v - iv;
           const p = (iv * sw + iu) * 4;
           const q = p + sw * 4;
-          const o = (y * W + x) * 4;
-          // Reflected screen light: strongest where the surface faces it.
-          const shade = hgt > 0 ? 0.35 + 0.65 * hgt : 0;
+          const o = (y * head.width + x) * 4;
           const w00 = (1 - fu) * (1 - fv);
           const w01 = fu * (1 - fv);
           const w10 = (1 - fu) * fv;
           const w11 = fu * fv;
-          const r = (sd[p] * w00 + sd[p + 4] * w01 + sd[q] * w10 + sd[q + 4] * w11) * (1 + (gr - 1) * shade);
-          const g = (sd[p + 1] * w00 + sd[p + 5] * w01 + sd[q + 1] * w10 + sd[q + 5] * w11) * (1 + (gg - 1) * shade);
-          const b = (sd[p + 2] * w00 + sd[p + 6] * w01 + sd[q + 2] * w10 + sd[q + 6] * w11) * (1 + (gb - 1) * shade);
-          od[o] = od[o] * (1 - alpha) + Math.min(255, r) * alpha;
-          od[o + 1] = od[o + 1] * (1 - alpha) + Math.min(255, g) * alpha;
-          od[o + 2] = od[o + 2] * (1 - alpha) + Math.min(255, b) * alpha;
+          od[o] = sd[p] * w00 + sd[p + 4] * w01 + sd[q] * w10 + sd[q + 4] * w11;
+          od[o + 1] = sd[p + 1] * w00 + sd[p + 5] * w01 + sd[q + 1] * w10 + sd[q + 5] * w11;
+          od[o + 2] = sd[p + 2] * w00 + sd[p + 6] * w01 + sd[q + 2] * w10 + sd[q + 6] * w11;
+          od[o + 3] = 255 * (m > 0.8 ? (1 - m) / 0.2 : 1);
         }
       }
-      ctx.putImageData(out, 0, 0);
-      window.__lvCameraState = { D, cx, cy, color: col, guidance: seen.guidance, frames: (window.__lvCameraState?.frames || 0) + 1 };
+      hctx.putImageData(img, 0, 0);
+      headD = D;
+      headS = s;
+      return { hw, top };
+    }
+
+    // Pose: distance D (cm) and the face centre in the frame (px).
+    const pose = { D: 105, x: W * 0.6, y: H * 0.42 };
+    const started = performance.now();
+    let last = started;
+    let layout = renderHead(pose.D);
+
+    function target() {
+      const o = seen.oval || { centerX: 0.5, centerY: 0.45, width: 0.4, height: 0.6 };
+      // Fill the oval: face height (forehead to chin) about 80% of its height.
+      const faceH = 0.8 * o.height * H;
+      return { D: (FOCAL * 2 * B) / faceH, x: o.centerX * W, y: o.centerY * H };
+    }
+
+    let bias = 0; // cm, learnt from the server's guidance
+    let guidedAt = 0;
+    function step(now) {
+      const dt = Math.min(0.1, (now - last) / 1000);
+      last = now;
+      const t = (now - started) / 1000;
+      // Stand still, far away, until the server has seen the face (its first
+      // guidance) and a moment has passed to read the instruction: the
+      // capture then starts with the face small, as a person's does.
+      if (!seen.oval || !seen.guidanceLog.length) return;
+      if (!guidedAt) guidedAt = now;
+      if (now - guidedAt < 700) return;
+      if (!seen.flash) {
+        if (seen.guidance === 'move_closer') bias -= 4 * dt;
+        if (seen.guidance === 'too_close') bias += 4 * dt;
+        bias = Math.max(-15, Math.min(15, bias));
+      }
+      const tg = target();
+      const k = Math.min(1, dt * 1.6); // approach over about two seconds
+      pose.D += (tg.D + bias - pose.D) * k;
+      pose.x += (tg.x - pose.x) * k;
+      pose.y += (tg.y - pose.y) * k;
+    }
+
+    function render(now) {
+      step(now);
+      const t = (now - started) / 1000;
+      if (Math.abs(pose.D - headD) > 0.1) layout = renderHead(pose.D);
+      // A living head is never perfectly still.
+      const cx = pose.x + 1.2 * Math.sin(t * 2.3);
+      const cy = pose.y + 0.8 * Math.sin(t * 1.9 + 1);
+      const hx = Math.round(cx - layout.hw);
+      const hy = Math.round(cy - layout.top);
+      ctx.globalCompositeOperation = 'source-over';
+      ctx.globalAlpha = 1;
+      ctx.drawImage(bgImg, 0, 0, W, H);
+      ctx.drawImage(head, hx, hy);
+      const col = screenColor();
+      if (col && cfg.reflect > 0) {
+        // Reflected screen light adds gain * shade * skin * colour: the
+        // head tinted by the colour (multiply), kept inside the head
+        // (destination-in), weighted by how much the surface faces the
+        // screen (an elliptical gradient), then added (lighter).
+        tctx.globalCompositeOperation = 'copy';
+        tctx.drawImage(head, 0, 0);
+        tctx.globalCompositeOperation = 'multiply';
+        tctx.fillStyle = `rgb(${col[0]}, ${col[1]}, ${col[2]})`;
+        tctx.fillRect(0, 0, tint.width, tint.height);
+        tctx.globalCompositeOperation = 'destination-in';
+        tctx.drawImage(head, 0, 0);
+        tctx.save();
+        tctx.translate(layout.hw, layout.top);
+        tctx.scale(1, B / A);
+        const r = A * headS;
+        const g = tctx.createRadialGradient(0, 0, 0, 0, 0, 1.45 * r);
+        g.addColorStop(0, 'rgba(0,0,0,1)');
+        g.addColorStop(0.45, 'rgba(0,0,0,0.85)');
+        g.addColorStop(0.69, 'rgba(0,0,0,0.4)');
+        g.addColorStop(1, 'rgba(0,0,0,0.1)');
+        tctx.fillStyle = g;
+        tctx.fillRect(-2 * r, -2 * r, 4 * r, 4 * r);
+        tctx.restore();
+        ctx.globalCompositeOperation = 'lighter';
+        ctx.globalAlpha = Math.min(1, cfg.reflect);
+        ctx.drawImage(tint, hx, hy);
+        ctx.globalCompositeOperation = 'source-over';
+        ctx.globalAlpha = 1;
+      }
+      window.__lvCameraState = { D: pose.D, cx, cy, color: col, guidance: seen.guidance, frames: (window.__lvCameraState?.frames || 0) + 1 };
     }
 
     render(performance.now());

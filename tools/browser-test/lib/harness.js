@@ -145,7 +145,7 @@ export function assets() {
       background: dataURL(background),
       face: FACE,
       reflect,
-      fps: 20,
+      fps: 30,
     }),
   };
   return assetsCache;

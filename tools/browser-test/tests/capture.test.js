@@ -2,7 +2,25 @@
 // challenge, a denied camera, an expired session.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { launch, shot, assets, createSession, captureURL, waitStage, api, env } from '../lib/harness.js';
+
+// shopServer serves a customer's checkout page that embeds /capture in an
+// iframe and records the messages it posts.
+async function shopServer() {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop checkout</title></head>
+    <body style="font-family: system-ui, sans-serif; margin: 24px; background: #fafafa; color: #111">
+    <h1 style="font-size: 20px; margin: 0 0 12px">Checkout — verify your identity</h1>
+    <iframe id="kyc" title="Identity check" allow="camera" style="width: 700px; height: 660px; border: 1px solid #ddd; border-radius: 12px; background: #fff"></iframe>
+    <script>window.__messages = []; addEventListener('message', (e) => window.__messages.push(e.data));</script>
+    </body></html>`;
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
 
 const sdkText = (page, sel = '[data-livenessd]') => page.evaluate((s) => {
   const host = document.querySelector(s);
@@ -99,20 +117,13 @@ test('session expired: a clear message, the parent frame hears it, and a new ses
   assert.ok(env.shortUrl, 'LIVENESS_SHORT_URL (a server with --session-ttl 2s) is set');
   const a = assets();
   const b = await launch({ camera: a.camera(), permissions: ['camera'], viewport: { width: 760, height: 820 } });
+  const shop = await shopServer();
   try {
     const { page } = b;
     const s = await createSession(env.shortUrl);
     await new Promise((r) => setTimeout(r, 2600)); // past its two-second TTL
-    // A customer page embedding the capture page in an iframe.
-    await page.setContent(`<!doctype html><title>Shop checkout</title>
-      <body style="font-family: system-ui; margin: 24px; background: #fafafa">
-      <h1 style="font-size: 20px">Checkout — verify your identity</h1>
-      <iframe id="kyc" title="Identity check" allow="camera" style="width: 700px; height: 640px; border: 1px solid #ddd; border-radius: 12px; background: #fff"></iframe>
-      </body>`);
-    await page.evaluate(() => {
-      window.__messages = [];
-      window.addEventListener('message', (e) => window.__messages.push(e.data));
-    });
+    // A customer's page, on its own origin, embedding the capture page.
+    await page.goto(shop.url);
     await page.evaluate((url) => { document.getElementById('kyc').src = url; }, captureURL(s, env.shortUrl, '&locale=fr'));
     const frame = page.frameLocator('#kyc');
     await frame.locator('[data-action=start]').click();
@@ -132,5 +143,6 @@ test('session expired: a clear message, the parent frame hears it, and a new ses
     await shot(page, 'c4-retry-new-session');
   } finally {
     await b.close();
+    shop.server.close();
   }
 });

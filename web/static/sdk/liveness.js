@@ -233,7 +233,6 @@ function defaultServerUrl() {
   }
 }
 
-const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
 
 /** One run of the capture UI inside options.element. */
 class Capture {
@@ -548,6 +547,18 @@ class Capture {
     this.canvas.width = width;
     this.canvas.height = height;
     this.ctx2d = this.canvas.getContext('2d', { alpha: false });
+    // Where the browser tells when each camera frame was captured
+    // (requestVideoFrameCallback: captureTime for cameras, else the time
+    // the frame was presented), frames carry that time rather than the
+    // moment they were copied, which a busy page delays.
+    if (typeof this.video.requestVideoFrameCallback === 'function') {
+      const onFrame = (now, md) => {
+        if (this.finished || this.stopFrames) return;
+        this.frameMeta = { at: md.captureTime || md.presentationTime || now, seen: performance.now(), n: md.presentedFrames };
+        this.video.requestVideoFrameCallback(onFrame);
+      };
+      this.video.requestVideoFrameCallback(onFrame);
+    }
     const interval = 1000 / fps;
     let next = performance.now();
     const tick = () => {
@@ -565,8 +576,15 @@ class Capture {
     if (this.encoding || this.framesSent >= this.maxFrames) return;
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) return;
     if (this.video.readyState < 2) return;
-    const at = performance.now();
+    let at = performance.now();
+    const meta = this.frameMeta;
+    if (meta && at - meta.seen < 250 && meta.at <= at) {
+      if (meta.n === this.lastFrameN) return; // no new camera frame since the last one sent
+      this.lastFrameN = meta.n;
+      at = meta.at;
+    }
     if (this.t0 < 0) this.t0 = at;
+    if (at < this.t0) return;
     this.ctx2d.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
     const ts = at - this.t0;
     this.encoding = true;
@@ -624,44 +642,75 @@ class Capture {
     this.fatal(this.closeError(ev.code));
   }
 
-  // runFlashes shows each colour full screen, reports the time it was first
-  // painted, and keeps it for its duration measured from that paint.
-  async runFlashes() {
-    const colors = (this.challenge && this.challenge.colors) || [];
+  // runFlashes shows each colour full screen and reports when it was
+  // painted. A colour set inside a frame callback reaches the screen with
+  // that frame, whose presentation is (to a frame) the timestamp of the next
+  // callback: that second timestamp is what the server gets. The next colour
+  // is set one frame before the current one's duration is over, so that it
+  // lands on the frame closest to the end of that duration.
+  runFlashes() {
+    const colors = ((this.challenge && this.challenge.colors) || []).map((c) => ({
+      rgb: (Array.isArray(c.color) ? c.color : [0, 0, 0]).map((v) => Math.max(0, Math.min(255, Number(v) | 0))),
+      dur: Math.max(0, Number(c.durationMs) || 0),
+    }));
     this.emit('flashing', { progress: 0.4, colorIndex: -1, colorCount: colors.length });
     this.announce(this.t.flashing);
-    this.flashEl.classList.add('lv-flash-on');
-    const total = colors.reduce((sum, c) => sum + Math.max(0, Number(c.durationMs) || 0), 0) || 1;
-    let elapsed = 0;
-    for (let i = 0; i < colors.length; i++) {
-      if (this.finished) return;
-      const c = colors[i];
-      const [r, g, b] = (Array.isArray(c.color) ? c.color : [0, 0, 0]).map((v) => Math.max(0, Math.min(255, Number(v) | 0)));
-      // Set the colour inside a frame callback; it reaches the screen with
-      // that frame, whose presentation is (to a frame) the timestamp of the
-      // next callback. That second timestamp is what the server gets.
-      await nextFrame();
-      this.flashEl.style.backgroundColor = `rgb(${r}, ${g}, ${b})`;
-      this.flashEl.style.color = (0.299 * r + 0.587 * g + 0.114 * b) > 140 ? '#111' : '#fff';
-      this.flashEl.dataset.colorIndex = String(i);
-      const painted = await nextFrame();
-      if (this.t0 < 0) this.t0 = painted;
-      this.send({ type: 'color', index: i, at: painted - this.t0 });
-      const dur = Math.max(0, Number(c.durationMs) || 0);
-      elapsed += dur;
-      this.setProgress(0.4 + 0.5 * (elapsed / total));
-      this.emit('flashing', { progress: 0.4 + 0.5 * (elapsed / total), colorIndex: i, colorCount: colors.length });
-      // Leave half a frame of slack so the next colour lands on the frame
-      // closest to the end of this one's duration.
-      let ts = painted;
-      while (ts - painted < dur - 8 && !this.finished) ts = await nextFrame();
-    }
-    const endAt = performance.now() - this.t0;
-    this.send({ type: 'end', at: endAt });
-    this.ended = true;
-    this.flashEl.classList.remove('lv-flash-on');
-    this.flashEl.style.backgroundColor = '';
-    delete this.flashEl.dataset.colorIndex;
+    const total = colors.reduce((sum, c) => sum + c.dur, 0) || 1;
+    const el = this.flashEl;
+    return new Promise((resolve) => {
+      let i = -1;
+      let pending = false;
+      let paintedAt = 0;
+      let elapsed = 0;
+      let frameMs = 1000 / 60;
+      let lastTs = 0;
+      const finish = (ts) => {
+        this.send({ type: 'end', at: ts - this.t0 });
+        this.ended = true;
+        el.classList.remove('lv-flash-on');
+        el.style.backgroundColor = '';
+        delete el.dataset.colorIndex;
+        resolve();
+      };
+      const tick = (ts) => {
+        if (this.finished) {
+          resolve();
+          return;
+        }
+        if (lastTs) frameMs = 0.8 * frameMs + 0.2 * Math.min(50, Math.max(4, ts - lastTs));
+        lastTs = ts;
+        if (pending) {
+          pending = false;
+          paintedAt = ts;
+          if (this.t0 < 0) this.t0 = ts;
+          this.send({ type: 'color', index: i, at: ts - this.t0 });
+          elapsed += colors[i].dur;
+          const progress = 0.4 + 0.5 * (elapsed / total);
+          this.setProgress(progress);
+          this.emit('flashing', { progress, colorIndex: i, colorCount: colors.length });
+        }
+        const due = i < 0 || ts >= paintedAt + colors[i].dur - 1.5 * frameMs;
+        if (!pending && due) {
+          if (i + 1 >= colors.length) {
+            // The last colour stays for its full duration.
+            if (i < 0 || ts >= paintedAt + colors[i].dur) {
+              finish(ts);
+              return;
+            }
+          } else {
+            i++;
+            const [r, g, b] = colors[i].rgb;
+            el.style.backgroundColor = `rgb(${r}, ${g}, ${b})`;
+            el.style.color = (0.299 * r + 0.587 * g + 0.114 * b) > 140 ? '#111' : '#fff';
+            el.dataset.colorIndex = String(i);
+            el.classList.add('lv-flash-on');
+            pending = true;
+          }
+        }
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
   }
 
   cancel() {

@@ -1,0 +1,431 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/livenessd/livenessd/internal/face"
+	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/simulate"
+)
+
+// runEvalLiveness measures the liveness method on simulated captures
+// (BPCER for live faces, APCER per attack, per reflection strength and with
+// the camera's exposure/white-balance compensation) and the passive
+// texture model alone on the NUAA frames.
+func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("eval liveness", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ff := addFaceFlags(fs)
+	shared := filepath.Join("..", "shared", "data")
+	lfw := fs.String("lfw", filepath.Join(shared, "face-verification", "lfw", "images"), "LFW images directory (one image per person is used; empty: none)")
+	var extra multiFlag
+	fs.Var(&extra, "faces", "extra face image (or directory of images); repeatable")
+	samples := fs.Bool("samples", true, "also use the model package's sample photos (largest face)")
+	maxFaces := fs.Int("max-faces", 400, "use at most this many faces")
+	split := fs.String("split", "test", "which half of the faces: dev (calibration), test (held out) or all")
+	sessions := fs.Int("sessions", 200, "sessions per kind at the default strength")
+	sweep := fs.Int("sweep-sessions", 100, "sessions per kind at the other strengths and with AWB")
+	strengths := fs.String("strengths", "0.01,0.02,0.03,0.05,0.10", "reflection strengths of the sweep")
+	def := fs.Float64("strength", simulate.DefaultStrength, "default reflection strength")
+	kinds := fs.String("kinds", "none,photo,replay,delayed,swap,noface", "kinds to play")
+	workers := fs.Int("workers", 2, "parallel sessions")
+	seed := fs.Uint64("seed", 1, "seed of the simulated geometry and noise")
+	nuaa := fs.String("nuaa", filepath.Join(shared, "presentation-attack", "nuaa"), "NUAA directory with labels.csv (empty: skip)")
+	dump := fs.String("dump", "", "write every session's signals to this CSV")
+	markdown := fs.String("markdown", "", "rewrite the liveness section (<!-- liveness:begin/end -->) of this Markdown file")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+
+			"Ends with: liveness strength=S BPCER=X APCER(photo)=... (default strength, selected split).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || (*split != "dev" && *split != "test" && *split != "all") {
+		fs.Usage()
+		return fmt.Errorf("%w: bad arguments", errUsage)
+	}
+	var ks []simulate.Attack
+	for _, k := range strings.Split(*kinds, ",") {
+		a, err := simulate.ParseAttack(strings.TrimSpace(k))
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		ks = append(ks, a)
+	}
+	var sweepS []float64
+	for _, s := range strings.Split(*strengths, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || v <= 0 || v > 1 {
+			return fmt.Errorf("%w: strength %q", errUsage, s)
+		}
+		sweepS = append(sweepS, v)
+	}
+	p, err := ff.open()
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, p.Close()) }()
+
+	paths, err := facePaths(*lfw, extra, *samples, ff)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var faces []simulate.Source
+	for _, path := range paths {
+		if len(faces) >= *maxFaces*2 {
+			break
+		}
+		img, err := decodeFile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "eval liveness: skip %v\n", err)
+			continue
+		}
+		src, err := simulate.DetectSource(ctx, p, img)
+		if err != nil || src.Face.W < 60 {
+			continue // no usable face
+		}
+		faces = append(faces, src)
+	}
+	// Hold out half of the faces: even positions calibrate, odd ones test.
+	var chosen []simulate.Source
+	for i, f := range faces {
+		if *split == "all" || (*split == "dev") == (i%2 == 0) {
+			chosen = append(chosen, f)
+		}
+	}
+	if len(chosen) > *maxFaces {
+		chosen = chosen[:*maxFaces]
+	}
+	fmt.Fprintf(stderr, "eval liveness: %d faces (%s split of %d) in %v\n", len(chosen), *split, len(faces), time.Since(start).Round(time.Second))
+	if len(chosen) < 2 {
+		return fmt.Errorf("eval liveness: need at least 2 faces, found %d", len(chosen))
+	}
+
+	settings := []simulate.Setting{{Strength: *def, Sessions: *sessions}}
+	lightKinds := []simulate.Attack{}
+	for _, k := range ks {
+		if k != simulate.AttackSwap && k != simulate.AttackNoFace {
+			lightKinds = append(lightKinds, k)
+		}
+	}
+	for _, s := range sweepS {
+		if s != *def {
+			settings = append(settings, simulate.Setting{Strength: s, Sessions: *sweep, Kinds: lightKinds})
+		}
+	}
+	settings = append(settings, simulate.Setting{Strength: *def, AWB: true, Sessions: *sweep, Kinds: lightKinds})
+	start = time.Now()
+	last := time.Now()
+	outs, err := simulate.Evaluate(ctx, simulate.EvalConfig{
+		Faces: chosen, Observer: p, Sessions: *sessions, Kinds: ks, Settings: settings,
+		Seed: *seed, Workers: *workers,
+		Progress: func(done, total int) {
+			if time.Since(last) > 30*time.Second {
+				last = time.Now()
+				fmt.Fprintf(stderr, "eval liveness: %d/%d sessions, %v\n", done, total, time.Since(start).Round(time.Second))
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	if *dump != "" {
+		if err := dumpOutcomes(*dump, outs); err != nil {
+			return err
+		}
+	}
+	table := livenessTable(outs, settings, ks)
+	var nu *nuaaResult
+	if *nuaa != "" {
+		if nu, err = evalNUAA(ctx, p, *nuaa); err != nil {
+			fmt.Fprintf(stderr, "eval liveness: NUAA: %v\n", err)
+		}
+	}
+	fmt.Fprint(stdout, table)
+	if nu != nil {
+		fmt.Fprint(stdout, nu.markdown())
+	}
+	if *markdown != "" {
+		body := livenessMarkdown(table, nu, *split, len(chosen), len(faces), elapsed, *def, *sessions, *sweep)
+		if err := replaceSection(*markdown, "liveness", body); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdout, summaryLiveness(outs, *def))
+	return nil
+}
+
+// facePaths lists the face images: one per LFW person, the extra ones,
+// and the sample photos.
+func facePaths(lfw string, extra []string, samples bool, ff faceFlags) ([]string, error) {
+	var out []string
+	if lfw != "" {
+		dirs, err := os.ReadDir(lfw)
+		if err != nil {
+			return nil, fmt.Errorf("eval liveness: %w", err)
+		}
+		for _, d := range dirs {
+			if !d.IsDir() {
+				continue
+			}
+			imgs, _ := filepath.Glob(filepath.Join(lfw, d.Name(), "*.jpg"))
+			slices.Sort(imgs)
+			if len(imgs) > 0 {
+				out = append(out, imgs[0])
+			}
+		}
+	}
+	for _, e := range extra {
+		if st, err := os.Stat(e); err == nil && st.IsDir() {
+			imgs, _ := filepath.Glob(filepath.Join(e, "*.jp*g"))
+			out = append(out, imgs...)
+		} else {
+			out = append(out, e)
+		}
+	}
+	if samples {
+		for i := 1; i <= 6; i++ {
+			out = append(out, filepath.Join(*ff.dir, "samples", fmt.Sprintf("sample%d.jpg", i)))
+		}
+	}
+	return out, nil
+}
+
+type cell struct{ n, wrong, errs int }
+
+func (c cell) rate() float64 {
+	if c.n == 0 {
+		return math.NaN()
+	}
+	return float64(c.wrong) / float64(c.n)
+}
+
+func settingName(s simulate.Setting) string {
+	n := fmt.Sprintf("%g%%", s.Strength*100)
+	if s.AWB {
+		n += " + AE/AWB"
+	}
+	return n
+}
+
+func cells(outs []simulate.Outcome) map[string]map[simulate.Attack]*cell {
+	m := map[string]map[simulate.Attack]*cell{}
+	for _, o := range outs {
+		k := settingName(o.Setting)
+		if m[k] == nil {
+			m[k] = map[simulate.Attack]*cell{}
+		}
+		c := m[k][o.Kind]
+		if c == nil {
+			c = &cell{}
+			m[k][o.Kind] = c
+		}
+		c.n++
+		if o.Err != nil {
+			c.errs++
+		}
+		live := o.Err == nil && o.Result.IsLive
+		if (o.Kind == simulate.AttackNone) != live {
+			c.wrong++
+		}
+	}
+	return m
+}
+
+// livenessTable prints BPCER (none) and APCER (attacks) per setting.
+func livenessTable(outs []simulate.Outcome, settings []simulate.Setting, kinds []simulate.Attack) string {
+	m := cells(outs)
+	var b strings.Builder
+	b.WriteString("| reflection | ")
+	for _, k := range kinds {
+		if k == simulate.AttackNone {
+			b.WriteString("BPCER none | ")
+		} else {
+			fmt.Fprintf(&b, "APCER %s | ", k)
+		}
+	}
+	b.WriteString("\n|---|")
+	for range kinds {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, s := range settings {
+		name := settingName(s)
+		fmt.Fprintf(&b, "| %s | ", name)
+		for _, k := range kinds {
+			c := m[name][k]
+			if c == nil {
+				b.WriteString("– | ")
+				continue
+			}
+			fmt.Fprintf(&b, "%.1f%% (%d/%d) | ", 100*c.rate(), c.wrong, c.n)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func summaryLiveness(outs []simulate.Outcome, def float64) string {
+	m := cells(outs)[settingName(simulate.Setting{Strength: def})]
+	parts := []string{fmt.Sprintf("liveness strength=%g", def)}
+	for _, k := range simulate.Attacks {
+		if c := m[k]; c != nil {
+			name := "APCER(" + string(k) + ")"
+			if k == simulate.AttackNone {
+				name = "BPCER"
+			}
+			parts = append(parts, fmt.Sprintf("%s=%.4f", name, c.rate()))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// dumpOutcomes writes one row per session with every signal, for
+// calibration.
+func dumpOutcomes(path string, outs []simulate.Outcome) error {
+	keys := map[string]bool{}
+	for _, o := range outs {
+		for k := range o.Result.Signals {
+			keys[k] = true
+		}
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range keys {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write(append([]string{"kind", "strength", "awb", "session", "status", "confidence", "reason", "err"}, names...))
+	for _, o := range outs {
+		row := []string{string(o.Kind), fmt.Sprint(o.Setting.Strength), fmt.Sprint(o.Setting.AWB), fmt.Sprint(o.Session),
+			string(o.Result.Status), fmt.Sprint(o.Result.Confidence), o.Result.Reason, fmt.Sprint(o.Err)}
+		for _, k := range names {
+			v, ok := o.Result.Signals[k]
+			if ok {
+				row = append(row, strconv.FormatFloat(v, 'g', 5, 64))
+			} else {
+				row = append(row, "")
+			}
+		}
+		_ = w.Write(row)
+	}
+	w.Flush()
+	return errors.Join(w.Error(), f.Close())
+}
+
+// nuaaResult is the passive texture model alone on NUAA frames.
+type nuaaResult struct {
+	live, spoof []float64
+	noFace      int
+	threshold   float64
+}
+
+func evalNUAA(ctx context.Context, p *face.Pipeline, dir string) (*nuaaResult, error) {
+	f, err := os.Open(filepath.Join(dir, "labels.csv"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	r := &nuaaResult{threshold: liveness.DefaultThresholds().Texture}
+	for _, row := range rows[1:] {
+		if len(row) < 2 {
+			continue
+		}
+		img, err := decodeFile(filepath.Join(dir, row[0]))
+		if err != nil {
+			return nil, err
+		}
+		faces, err := p.ObserveFrame(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		if len(faces) == 0 {
+			r.noFace++
+			continue
+		}
+		best := faces[0]
+		for _, fc := range faces[1:] {
+			if fc.Box.Area() > best.Box.Area() {
+				best = fc
+			}
+		}
+		if row[1] == "live" {
+			r.live = append(r.live, best.LiveScore)
+		} else {
+			r.spoof = append(r.spoof, best.LiveScore)
+		}
+	}
+	return r, nil
+}
+
+func (r *nuaaResult) auc() float64 {
+	var s float64
+	for _, l := range r.live {
+		for _, sp := range r.spoof {
+			switch {
+			case l > sp:
+				s++
+			case l == sp:
+				s += 0.5
+			}
+		}
+	}
+	return s / float64(len(r.live)*len(r.spoof))
+}
+
+func (r *nuaaResult) markdown() string {
+	bp, ap := 0, 0
+	for _, l := range r.live {
+		if l < r.threshold {
+			bp++
+		}
+	}
+	for _, s := range r.spoof {
+		if s >= r.threshold {
+			ap++
+		}
+	}
+	return fmt.Sprintf("\nPassive texture (fr_liveness via the face pipeline) alone on NUAA, one frame each: %d live, %d print attacks (%d frames without a face):\n\n"+
+		"| AUC | threshold | APCER | BPCER |\n|---|---|---|---|\n| %.3f | %.2f | %.1f%% (%d/%d) | %.1f%% (%d/%d) |\n",
+		len(r.live), len(r.spoof), r.noFace, r.auc(), r.threshold,
+		100*float64(ap)/float64(max(1, len(r.spoof))), ap, len(r.spoof),
+		100*float64(bp)/float64(max(1, len(r.live))), bp, len(r.live))
+}
+
+func livenessMarkdown(table string, nu *nuaaResult, split string, nFaces, nAll int, elapsed time.Duration, def float64, sessions, sweep int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Simulated captures (`livenessd eval liveness --split %s`): %d faces (the %s half of %d: even positions calibrate, odd ones are held out), "+
+		"%d sessions per kind at the default reflection strength %g%%, %d per kind elsewhere; BPCER = live captures refused, APCER = attacks accepted. "+
+		"Run time %v on 2 shared cores.\n\n", split, nFaces, split, nAll, sessions, def*100, sweep, elapsed.Round(time.Second))
+	b.WriteString(table)
+	if nu != nil {
+		b.WriteString(nu.markdown())
+	}
+	return b.String()
+}
+

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livenessd/livenessd/internal/testutil"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs `livenessd serve args...` until the returned stop is
+// called; stop returns the exit code.
+func startServe(t *testing.T, args ...string) (base string, stdout, stderr *syncBuffer, stop func() int) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", addr, "--models", testutil.ModelDir(t), "--log-level", "warn"}, args...), stdout, stderr)
+	}()
+	base = "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := http.Get(base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("serve exited with %d before ready: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve not ready within 60 s: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var once sync.Once
+	code := -1
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not shut down within 30 s")
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return base, stdout, stderr, stop
+}
+
+func call(t *testing.T, method, url, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s %s: %d %q", method, url, res.StatusCode, b)
+	}
+	return res.StatusCode, m
+}
+
+// TestServe_KeysRestartShutdown: a key made by `keys create` authenticates,
+// sessions survive a restart on the same data directory, and SIGINT-style
+// cancellation shuts down cleanly (exit 0).
+func TestServe_KeysRestartShutdown(t *testing.T) {
+	testutil.Cache(t)
+	t.Setenv("LIVENESS_API_KEYS", "")
+	data := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "create", "--name", "ci", "--data", data}, &out, &errOut); code != 0 {
+		t.Fatalf("keys create: %d %s", code, errOut.String())
+	}
+	key := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(key, "lvd_") || strings.Contains(errOut.String(), key) {
+		t.Fatalf("keys create printed %q / %q", key, errOut.String())
+	}
+	db, err := os.ReadFile(filepath.Join(data, "livenessd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(db, []byte(key)) {
+		t.Fatal("the key itself is stored in the database")
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"keys", "list", "--data", data}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "\tci\n") || strings.Contains(out.String(), key) {
+		t.Fatalf("keys list: %d %q", code, out.String())
+	}
+
+	base, _, _, stop := startServe(t, "--data", data)
+	code, m := call(t, "POST", base+"/v1/liveness/session", key, `{"settings":{"auditImagesLimit":1}}`)
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	id := m["sessionId"].(string)
+	if code, _ := call(t, "POST", base+"/v1/liveness/session", "lvd_wrong", ""); code != 401 {
+		t.Fatalf("wrong key: %d", code)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("shutdown exit code %d", code)
+	}
+
+	base, _, _, stop = startServe(t, "--data", data)
+	code, m = call(t, "GET", base+"/v1/liveness/session/"+id+"/results", key, "")
+	if code != 200 || m["status"] != "CREATED" {
+		t.Fatalf("after restart: %d %v", code, m)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("shutdown exit code %d", code)
+	}
+}
+
+func TestServe_DevKey(t *testing.T) {
+	testutil.Cache(t)
+	t.Setenv("LIVENESS_API_KEYS", "")
+	base, stdout, _, _ := startServe(t, "--dev", "--data", t.TempDir())
+	key := regexp.MustCompile(`lvd_[A-Za-z0-9_-]{43}`).FindString(stdout.String())
+	if key == "" || !strings.Contains(stdout.String(), "curl") {
+		t.Fatalf("no dev key with a curl example in %q", stdout.String())
+	}
+	if code, m := call(t, "POST", base+"/v1/liveness/session", key, ""); code != 200 {
+		t.Fatalf("dev key: %d %v", code, m)
+	}
+}
+
+func TestServe_StartupErrors(t *testing.T) {
+	t.Setenv("LIVENESS_API_KEYS", "")
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		want string
+	}{
+		{"BadModels", []string{"--models", t.TempDir()}, nil, 1, "make models"},
+		{"NoKeys", []string{"--models", testutil.ModelDir(t), "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, nil, 1, "LIVENESS_API_KEYS"},
+		{"BadEnvDuration", nil, map[string]string{"LIVENESS_SESSION_TTL": "ten minutes"}, 2, "LIVENESS_SESSION_TTL"},
+		{"BadThreshold", []string{"--similarity-threshold", "120"}, nil, 2, "thresholds"},
+		{"ShortKey", []string{"--models", testutil.ModelDir(t), "--data", t.TempDir(), "--api-keys", "short"}, nil, 2, "too short"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), append([]string{"serve"}, tc.args...), &out, &errOut)
+			if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tc.code, tc.want)
+			}
+			if tc.name == "BadModels" && strings.Count(strings.TrimSpace(errOut.String()), "\n") != 0 {
+				t.Fatalf("model error is not one line: %q", errOut.String())
+			}
+		})
+	}
+}
+
+// TestServe_ReadmeListsEveryFlag: the README's Configuration table names
+// every serve flag and its environment variable.
+func TestServe_ReadmeListsEveryFlag(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage bytes.Buffer
+	if _, err := parseServeFlags([]string{"-h"}, &usage); err == nil {
+		t.Fatal("-h did not stop parsing")
+	}
+	flags := regexp.MustCompile(`(?m)^\s+-([a-z-]+)\b.*\n(?:\s+.*\n)*?.*\(env (LIVENESS_[A-Z_]+)\)`).FindAllStringSubmatch(usage.String(), -1)
+	if len(flags) < 15 {
+		t.Fatalf("found only %d flags in usage:\n%s", len(flags), usage.String())
+	}
+	for _, f := range flags {
+		if !bytes.Contains(readme, []byte("`--"+f[1]+"`")) || !bytes.Contains(readme, []byte("`"+f[2]+"`")) {
+			t.Errorf("README Configuration lacks --%s / %s", f[1], f[2])
+		}
+	}
+}

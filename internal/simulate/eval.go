@@ -1,0 +1,217 @@
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"sync"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/liveness"
+)
+
+// EvalConfig describes a batch of simulated sessions analysed in process
+// through the same liveness.Run the capture WebSocket uses.
+type EvalConfig struct {
+	Faces    []Source // the people; session s shows Faces[s%len] (swap: the next one)
+	Observer liveness.Observer
+	Analysis liveness.Config
+	Sessions int      // sessions per kind and setting
+	Kinds    []Attack // kinds to play
+	Settings []Setting
+	Seed     uint64
+	Workers  int
+	// Progress is called after each session (optional).
+	Progress func(done, total int)
+}
+
+// Setting is one reflection strength / camera behaviour combination.
+type Setting struct {
+	Strength float64
+	AWB      bool
+	// Kinds restricts the kinds played at this setting (nil: all).
+	Kinds []Attack
+	// Sessions overrides EvalConfig.Sessions when > 0.
+	Sessions int
+}
+
+// Outcome is one analysed session.
+type Outcome struct {
+	Kind    Attack
+	Setting Setting
+	Session int
+	Result  livenessd.Result
+	Err     error
+}
+
+// Evaluate plays the sessions. Captures of one session index share the
+// challenge, the source and the seed, so the kinds whose geometry is the
+// same (none, replay, delayed: a live face moving; they differ only in the
+// light) share one rendering of the geometry and one set of face
+// observations per frame: the observer runs once per frame and geometry,
+// not once per variant. Light, exposure, noise and JPEG are applied per
+// variant, and every variant's colour patches are measured on its own
+// pixels.
+func Evaluate(ctx context.Context, cfg EvalConfig) ([]Outcome, error) {
+	if len(cfg.Faces) < 2 {
+		return nil, fmt.Errorf("simulate: evaluate needs at least 2 faces")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	maxSessions := cfg.Sessions
+	for _, s := range cfg.Settings {
+		maxSessions = max(maxSessions, s.Sessions)
+	}
+	total := 0
+	for _, st := range cfg.Settings {
+		n := cfg.Sessions
+		if st.Sessions > 0 {
+			n = st.Sessions
+		}
+		total += n * len(kindsOf(cfg, st))
+	}
+	jobs := make(chan int)
+	var mu sync.Mutex
+	var out []Outcome
+	var firstErr error
+	var wg sync.WaitGroup
+	done := 0
+	for range cfg.Workers {
+		wg.Go(func() {
+			for s := range jobs {
+				res, err := evalSession(ctx, cfg, s)
+				mu.Lock()
+				out = append(out, res...)
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				done += len(res)
+				if cfg.Progress != nil {
+					cfg.Progress(done, total)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for s := range maxSessions {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- s
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return out, firstErr
+	}
+	return out, ctx.Err()
+}
+
+func kindsOf(cfg EvalConfig, st Setting) []Attack {
+	if st.Kinds != nil {
+		return st.Kinds
+	}
+	return cfg.Kinds
+}
+
+func geometryOf(a Attack) Attack {
+	switch a {
+	case AttackReplay, AttackDelayed:
+		return AttackNone
+	}
+	return a
+}
+
+func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) {
+	ch, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
+	if err != nil {
+		return nil, err
+	}
+	src := cfg.Faces[s%len(cfg.Faces)]
+	other := cfg.Faces[(s+1)%len(cfg.Faces)]
+	seed := cfg.Seed*1_000_003 + uint64(s)
+	bases := map[Attack]*BaseCache{}
+	obsCache := map[Attack]*cachingObserver{}
+	var out []Outcome
+	for _, st := range cfg.Settings {
+		n := cfg.Sessions
+		if st.Sessions > 0 {
+			n = st.Sessions
+		}
+		if s >= n {
+			continue
+		}
+		for _, kind := range kindsOf(cfg, st) {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			g := geometryOf(kind)
+			if kind == AttackSwap {
+				g = kind
+			}
+			if bases[g] == nil {
+				bases[g] = NewBaseCache()
+				obsCache[g] = &cachingObserver{obs: cfg.Observer, m: map[int][]livenessd.FaceObservation{}}
+			}
+			var cache *BaseCache
+			if kind != AttackSwap { // the swap's moment depends on the flash; keep it uncached
+				cache = bases[g]
+			}
+			p, err := NewPlayer(src, ch, Options{Attack: kind, Strength: st.Strength, AWB: st.AWB, Seed: seed, Other: &other, Cache: cache})
+			if err != nil {
+				return out, err
+			}
+			co := obsCache[g]
+			run := liveness.NewRun(co, ch, livenessd.Settings{}, cfg.Analysis)
+			tgt := &cachingTarget{RunTarget: &RunTarget{Run: run}, co: co}
+			err = Play(ctx, p, tgt, PlayOptions{})
+			var res livenessd.Result
+			if err == nil || err == ErrNeverFlashed {
+				res, err = run.Finish(ctx)
+			}
+			out = append(out, Outcome{Kind: kind, Setting: st, Session: s, Result: res, Err: err})
+			if err != nil && ctx.Err() != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// cachingObserver answers for frame index i from its cache when the same
+// geometry was observed before.
+type cachingObserver struct {
+	obs liveness.Observer
+	mu  sync.Mutex
+	m   map[int][]livenessd.FaceObservation
+	cur int
+}
+
+func (c *cachingObserver) ObserveFrame(ctx context.Context, img image.Image) ([]livenessd.FaceObservation, error) {
+	c.mu.Lock()
+	f, ok := c.m[c.cur]
+	c.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	f, err := c.obs.ObserveFrame(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.m[c.cur] = f
+	c.mu.Unlock()
+	return f, nil
+}
+
+type cachingTarget struct {
+	*RunTarget
+	co *cachingObserver
+}
+
+func (t *cachingTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
+	t.co.cur = int(at / time.Millisecond)
+	return t.RunTarget.Frame(ctx, at, jpg)
+}
