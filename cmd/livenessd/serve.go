@@ -50,7 +50,8 @@ type serveConfig struct {
 	LivenessThreshold   float64
 	ShutdownTimeout     time.Duration
 	LogLevel            string
-	Demo                demoFlag // web.go
+	Demo                demoFlag     // web.go
+	Amplify             amplifyFlags // amplify.go: Amplify endpoint and TLS
 }
 
 // envFlags registers flags with LIVENESS_* defaults and remembers a bad
@@ -124,6 +125,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	if err := registerDemoFlag(fs, &c.Demo); err != nil {
 		e.err = errors.Join(e.err, err)
 	}
+	registerAmplifyFlags(e, &c.Amplify) // amplify.go
 	e.str(&c.APIKeys, "api-keys", "LIVENESS_API_KEYS", "", "comma-separated API keys (held only as SHA-256 hashes)")
 	e.duration(&c.SessionTTL, "session-ttl", "LIVENESS_SESSION_TTL", session.DefaultTTL, "session lifetime (expiryDate = createdAt + TTL)")
 	e.duration(&c.Retention, "retention", "LIVENESS_RETENTION", session.DefaultRetention, "how long results and images are kept after expiry")
@@ -295,6 +297,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	ln, scheme, err := listenTLS(cfg, ln, log) // amplify.go: --tls-*
+	if err != nil {
+		return err
+	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -303,7 +309,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	base := "http://" + ln.Addr().String()
+	base := scheme + "://" + ln.Addr().String()
 	log.Info("livenessd listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "models", cfg.ModelsDir,
 		"session_ttl", cfg.SessionTTL, "retention", cfg.Retention, "workers", cfg.Workers, "keys", keyring.Len(), "dev", cfg.Dev)
 	if devKey != "" {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livenessd/livenessd/internal/simulate"
 	"github.com/livenessd/livenessd/internal/testutil"
 )
 
@@ -226,5 +227,40 @@ func TestServe_ReadmeListsEveryFlag(t *testing.T) {
 		if !bytes.Contains(readme, []byte("`--"+f[1]+"`")) || !bytes.Contains(readme, []byte("`"+f[2]+"`")) {
 			t.Errorf("README Configuration lacks --%s / %s", f[1], f[2])
 		}
+	}
+}
+
+// TestServe_ShutdownAbortsCapture: a capture in progress when the server
+// shuts down ends FAILED, so no session stays IN_PROGRESS across a restart.
+func TestServe_ShutdownAbortsCapture(t *testing.T) {
+	testutil.Cache(t)
+	const key = "serve-test-key-0123456789"
+	t.Setenv("LIVENESS_API_KEYS", key)
+	data := t.TempDir()
+	base, _, stderr, stop := startServe(t, "--data", data)
+	code, m := call(t, "POST", base+"/v1/liveness/session", key, "")
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	id, token := m["sessionId"].(string), m["clientToken"].(string)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws, err := simulate.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/v1/liveness/session/"+id+"/stream", token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Conn().CloseNow()
+	if code, m := call(t, "GET", base+"/v1/liveness/session/"+id+"/results", key, ""); code != 200 || m["status"] != "IN_PROGRESS" {
+		t.Fatalf("during capture: %d %v", code, m)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("shutdown exit code %d: %s", code, stderr.String())
+	}
+
+	base, _, _, stop = startServe(t, "--data", data)
+	defer stop()
+	code, m = call(t, "GET", base+"/v1/liveness/session/"+id+"/results", key, "")
+	if code != 200 || m["status"] != "FAILED" {
+		t.Fatalf("after shutdown during a capture: %d %v", code, m)
 	}
 }

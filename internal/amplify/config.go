@@ -14,6 +14,7 @@
 package amplify
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -86,7 +87,12 @@ type Config struct {
 	IdleTimeout       time.Duration
 	MaxStreamDuration time.Duration
 	MaxConcurrent     int
-	WriteTimeout      time.Duration
+	// Acquire, when set, takes a slot of a pool shared with the other
+	// analyses (workpool.Pool.Acquire) for the decode and analysis, after
+	// the endpoint's own MaxConcurrent slot. A livenessd.ErrOverloaded is
+	// retried: the client waits for the verdict without a timeout.
+	Acquire      func(ctx context.Context) (release func(), err error)
+	WriteTimeout time.Duration
 	// OriginPatterns restricts the page origins allowed to connect
 	// (coder/websocket patterns). Empty allows every origin: the stream is
 	// authorised by its URL, never by cookies, so a foreign page gains

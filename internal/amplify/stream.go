@@ -232,6 +232,13 @@ func (c *stream) finish(ctx context.Context) error {
 	case <-ctx.Done():
 		return &streamError{exception: excServiceUnavailable, message: "Service busy", close: websocket.StatusTryAgainLater, reason: "service busy", err: ctx.Err()}
 	}
+	if acq := c.h.cfg.Acquire; acq != nil {
+		release, err := acquireRetry(ctx, acq)
+		if err != nil {
+			return &streamError{exception: excServiceUnavailable, message: "Service busy", close: websocket.StatusTryAgainLater, reason: "service busy", err: err}
+		}
+		defer release()
+	}
 	began := time.Now()
 	ch := c.sess.Challenge
 	var run *liveness.Run
@@ -282,4 +289,23 @@ func (c *stream) finish(ctx context.Context) error {
 		c.log.Info("amplify: DisconnectionEvent not delivered", "session", c.sess.ID, "err", err)
 	}
 	return nil
+}
+
+// acquireRetry waits for a shared slot, retrying while the pool reports
+// itself overloaded, until ctx ends.
+func acquireRetry(ctx context.Context, acq func(context.Context) (func(), error)) (func(), error) {
+	for {
+		release, err := acq(ctx)
+		if err == nil {
+			return release, nil
+		}
+		if !errors.Is(err, livenessd.ErrOverloaded) || ctx.Err() != nil {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/livenessd/livenessd"
@@ -429,7 +430,7 @@ func multipartError(err error) error {
 func imageError(field string, err error) error {
 	return &Error{
 		Err:     fmt.Errorf("%s: %w", field, err),
-		Message: field + ": " + err.Error(),
+		Message: field + ": " + strings.ReplaceAll(clientMessage(classify(err), err), "imageio: ", ""),
 		Details: map[string]any{"field": field},
 	}
 }

@@ -84,7 +84,7 @@ type serverOpts struct {
 
 // newServer starts the real API wiring: SQLite in t.TempDir(), the keyring,
 // the session service with an injected clock and the real face pipeline.
-func newServer(t *testing.T, o serverOpts) *testServer {
+func newServer(t testing.TB, o serverOpts) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "api.db"))

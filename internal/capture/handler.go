@@ -45,6 +45,7 @@ const (
 	CodeTooLarge   = 4413
 	CodeRate       = 4429
 	CodeServer     = 1011
+	CodeGoingAway  = 1001
 )
 
 // Limiter bounds concurrent work. *semaphore.Weighted from
@@ -124,18 +125,39 @@ func CheckToken(sess *livenessd.Session, token string) error {
 }
 
 // Handler serves the capture WebSocket.
-type Handler struct{ cfg Config }
+type Handler struct {
+	cfg      Config
+	quit     chan struct{}
+	quitOnce sync.Once
+	active   sync.WaitGroup
+}
 
 // NewHandler returns the capture WebSocket handler. Mount it on
-// "GET /v1/liveness/session/{id}/stream"; the id is read with
-// r.PathValue("id") or, when unset, from the path.
-func NewHandler(cfg Config) http.Handler {
-	return &Handler{cfg: cfg.withDefaults()}
+// "GET /v1/liveness/session/{sessionId}/stream" (or {id}); without a path
+// pattern the id is the path element before "/stream".
+func NewHandler(cfg Config) *Handler {
+	return &Handler{cfg: cfg.withDefaults(), quit: make(chan struct{})}
+}
+
+// Shutdown ends every capture in progress (error 1001, session aborted)
+// and refuses new ones, then waits for them to finish or ctx to end.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.quitOnce.Do(func() { close(h.quit) })
+	done := make(chan struct{})
+	go func() { h.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("capture: shutdown: %w", ctx.Err())
+	}
 }
 
 func sessionID(r *http.Request) string {
-	if id := r.PathValue("id"); id != "" {
-		return id
+	for _, name := range []string{"sessionId", "id"} {
+		if id := r.PathValue(name); id != "" {
+			return id
+		}
 	}
 	p := strings.TrimSuffix(r.URL.Path, "/stream")
 	return p[strings.LastIndexByte(p, '/')+1:]
@@ -144,6 +166,14 @@ func sessionID(r *http.Request) string {
 // ServeHTTP upgrades, authorises, and runs one capture.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := h.cfg
+	select {
+	case <-h.quit:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	h.active.Add(1)
+	defer h.active.Done()
 	if !cfg.CaptureSlots.TryAcquire(1) {
 		w.Header().Set("Retry-After", "2")
 		w.Header().Set("Content-Type", "application/json")
@@ -249,6 +279,9 @@ func (c *captureConn) serve(ctx, base context.Context, token string) {
 			case <-idle.C:
 				c.fail(ctx, &protoError{CodeTimeout, "no message within the read timeout"})
 				return
+			case <-c.h.quit:
+				c.fail(ctx, &protoError{CodeGoingAway, "server shutting down"})
+				return
 			case ev = <-events:
 			}
 		}
@@ -288,6 +321,10 @@ func (c *captureConn) serve(ctx, base context.Context, token string) {
 				cfg.Work.Release(1)
 			}
 			if err != nil {
+				if ctx.Err() != nil {
+					c.fail(ctx, &protoError{CodeTimeout, "capture took too long"})
+					return
+				}
 				c.log.Error("capture: analysis", "session", c.id, "err", err)
 				c.fail(ctx, &protoError{CodeServer, "analysis failed"})
 				return

@@ -20,6 +20,12 @@ const (
 	// BoxSSD: scores [1,N,2] as logits or probabilities and boxes [1,N,4]
 	// as SSD offsets from the priors described by MinSizes/Steps/Variances.
 	BoxSSD = "ssd"
+	// BoxBlaze: MediaPipe BlazeFace rows of (score logit, cx, cy, w, h, 6
+	// keypoints) in input pixels relative to anchor centres laid out by
+	// AnchorStrides/AnchorsPerCell. Either one [1,N,17] output
+	// (BlazeOutput picks it) or four outputs (scores and regressors of two
+	// feature maps), assembled as MediaPipe does: larger map first.
+	BoxBlaze = "blazeface"
 )
 
 // DetectorConfig describes a face detector in data.
@@ -34,6 +40,11 @@ type DetectorConfig struct {
 	// SoftmaxScores applies a softmax to each score pair (BoxSSD graphs that
 	// output logits).
 	SoftmaxScores bool
+	// Anchors (BoxBlaze only): stride of each feature map and anchors per
+	// cell; BlazeOutput is the index of the [1,N,17] output.
+	AnchorStrides  []int
+	AnchorsPerCell []int
+	BlazeOutput    int
 
 	ScoreThreshold float64 // keep detections at or above this face probability
 	// TileScoreThreshold applies to detections of the finer, tiled scales,
@@ -196,9 +207,10 @@ func tileStarts(n, tile, stride float64) []float64 {
 
 // detector runs a DetectorConfig's model.
 type detector struct {
-	cfg    DetectorConfig
-	model  Inferencer
-	priors []prior // BoxSSD only
+	cfg     DetectorConfig
+	model   Inferencer
+	priors  []prior      // BoxSSD only
+	anchors [][2]float64 // BoxBlaze only
 }
 
 func newDetector(cfg DetectorConfig, m Inferencer) (*detector, error) {
@@ -210,10 +222,65 @@ func newDetector(cfg DetectorConfig, m Inferencer) (*detector, error) {
 			return nil, fmt.Errorf("face: detector %s: %d min-size groups for %d steps", cfg.Spec.Name, len(cfg.MinSizes), len(cfg.Steps))
 		}
 		d.priors = priors(cfg.Spec.Input.Width, cfg.Spec.Input.Height, cfg.MinSizes, cfg.Steps)
+	case BoxBlaze:
+		if len(cfg.AnchorStrides) == 0 || len(cfg.AnchorStrides) != len(cfg.AnchorsPerCell) || cfg.Spec.Input.Width != cfg.Spec.Input.Height {
+			return nil, fmt.Errorf("face: detector %s: blazeface needs a square input and one anchor count per stride", cfg.Spec.Name)
+		}
+		for i, st := range cfg.AnchorStrides {
+			if st <= 0 || cfg.AnchorsPerCell[i] <= 0 {
+				return nil, fmt.Errorf("face: detector %s: stride %d, %d anchors per cell", cfg.Spec.Name, st, cfg.AnchorsPerCell[i])
+			}
+		}
+		d.anchors = blazeAnchors(cfg.Spec.Input.Width, cfg.AnchorStrides, cfg.AnchorsPerCell)
 	default:
 		return nil, fmt.Errorf("face: detector %s: unknown box format %q", cfg.Spec.Name, cfg.BoxFormat)
 	}
 	return d, nil
+}
+
+// blazeAnchors are MediaPipe's anchor centres in input pixels: per stride,
+// a row-major grid with n anchors per cell (all of unit size, so only
+// centres matter).
+func blazeAnchors(size int, strides, perCell []int) [][2]float64 {
+	var out [][2]float64
+	for i, st := range strides {
+		g := (size + st - 1) / st
+		for y := range g {
+			for x := range g {
+				for range perCell[i] {
+					out = append(out, [2]float64{float64(st) * (float64(x) + 0.5), float64(st) * (float64(y) + 0.5)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// blazeRows assembles BlazeFace outputs into rows of 17 values.
+func (d *detector) blazeRows(out []infer.Tensor) ([]float32, error) {
+	if len(out) == 4 {
+		// Two maps, each as scores [1,n,1] and regressors [1,n,16]:
+		// order by size, then larger map first.
+		idx := []int{0, 1, 2, 3}
+		slices.SortFunc(idx, func(a, b int) int { return len(out[a].Data) - len(out[b].Data) })
+		s384, s512, r384, r512 := out[idx[0]].Data, out[idx[1]].Data, out[idx[2]].Data, out[idx[3]].Data
+		if len(r384) != 16*len(s384) || len(r512) != 16*len(s512) {
+			return nil, fmt.Errorf("face: detect: blazeface outputs do not pair")
+		}
+		rows := make([]float32, 0, 17*(len(s384)+len(s512)))
+		for _, m := range [][2][]float32{{s512, r512}, {s384, r384}} {
+			for i := range m[0] {
+				rows = append(rows, m[0][i])
+				rows = append(rows, m[1][16*i:16*i+16]...)
+			}
+		}
+		return rows, nil
+	}
+	k := d.cfg.BlazeOutput
+	if k >= len(out) || len(out[k].Data)%17 != 0 {
+		return nil, fmt.Errorf("face: detect: blazeface output %d is not rows of 17", k)
+	}
+	return out[k].Data, nil
 }
 
 // detect runs the planned passes and merges their boxes.
@@ -243,6 +310,22 @@ func (d *detector) detect(ctx context.Context, p *pyramid, tiles bool) ([]detect
 
 // decode turns one pass's outputs into boxes in source pixels.
 func (d *detector) decode(out []infer.Tensor, ps pass, w, h int) ([]detection, error) {
+	if d.cfg.BoxFormat == BoxBlaze {
+		rows, err := d.blazeRows(out)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) != 17*len(d.anchors) {
+			return nil, fmt.Errorf("face: detect: %d blazeface rows for %d anchors", len(rows)/17, len(d.anchors))
+		}
+		return d.decodeBoxes(len(d.anchors), func(i int) (float64, [4]float64) {
+			r := rows[17*i : 17*i+17]
+			sz := float64(d.cfg.Spec.Input.Width)
+			cx, cy := (float64(r[1])+d.anchors[i][0])/sz, (float64(r[2])+d.anchors[i][1])/sz
+			w, h := float64(r[3])/sz, float64(r[4])/sz
+			return 1 / (1 + math.Exp(-float64(r[0]))), [4]float64{cx - w/2, cy - h/2, cx + w/2, cy + h/2}
+		}, ps, w, h), nil
+	}
 	if len(out) < 2 {
 		return nil, fmt.Errorf("face: detect: %d outputs, want scores and boxes", len(out))
 	}
@@ -254,23 +337,11 @@ func (d *detector) decode(out []infer.Tensor, ps pass, w, h int) ([]detection, e
 	if d.priors != nil && len(d.priors) != n {
 		return nil, fmt.Errorf("face: detect: %d outputs for %d priors", n, len(d.priors))
 	}
-	iw, ih := float64(d.cfg.Spec.Input.Width), float64(d.cfg.Spec.Input.Height)
-	// Valid input area of this pass, for the tile-edge test.
-	vw, vh := ps.Region.W*ps.Scale, ps.Region.H*ps.Scale
-	const edge = 2.0
-	var dets []detection
-	for i := range n {
+	return d.decodeBoxes(n, func(i int) (float64, [4]float64) {
 		s := float64(scores[2*i+1])
 		if d.cfg.SoftmaxScores {
 			a, b := float64(scores[2*i]), float64(scores[2*i+1])
 			s = 1 / (1 + math.Exp(a-b))
-		}
-		thr := d.cfg.ScoreThreshold
-		if ps.Tile {
-			thr = max(thr, d.cfg.TileScoreThreshold)
-		}
-		if s < thr || math.IsNaN(s) {
-			continue
 		}
 		var bx [4]float64
 		for k := range 4 {
@@ -278,6 +349,27 @@ func (d *detector) decode(out []infer.Tensor, ps pass, w, h int) ([]detection, e
 		}
 		if d.priors != nil {
 			bx = decodeSSD(bx, d.priors[i], d.cfg.Variances)
+		}
+		return s, bx
+	}, ps, w, h), nil
+}
+
+// decodeBoxes filters candidate i = (face probability, corners in 0..1 of
+// the input) and maps the kept ones to source pixels.
+func (d *detector) decodeBoxes(n int, cand func(i int) (float64, [4]float64), ps pass, w, h int) []detection {
+	iw, ih := float64(d.cfg.Spec.Input.Width), float64(d.cfg.Spec.Input.Height)
+	// Valid input area of this pass, for the tile-edge test.
+	vw, vh := ps.Region.W*ps.Scale, ps.Region.H*ps.Scale
+	const edge = 2.0
+	var dets []detection
+	for i := range n {
+		s, bx := cand(i)
+		thr := d.cfg.ScoreThreshold
+		if ps.Tile {
+			thr = max(thr, d.cfg.TileScoreThreshold)
+		}
+		if s < thr || math.IsNaN(s) {
+			continue
 		}
 		x1, y1, x2, y2 := bx[0]*iw, bx[1]*ih, bx[2]*iw, bx[3]*ih
 		if !(x2 > x1 && y2 > y1) {
@@ -302,7 +394,7 @@ func (d *detector) decode(out []infer.Tensor, ps pass, w, h int) ([]detection, e
 		}
 		dets = append(dets, detection{Box: r, Score: s})
 	}
-	return dets, nil
+	return dets
 }
 
 // iou is intersection over union; contain is intersection over the smaller area.

@@ -58,6 +58,11 @@ type Eyes struct {
 // independent evidence: Left*Right.
 func (e Eyes) Both() float64 { return e.Left * e.Right }
 
+// Either is max(Left, Right): low only when both eyes look closed. On LFW
+// it falls below 0.5 on 3-4% of (open-eyed) faces where Both does on 10-14%
+// (docs/QUALITY.md), so a blink test should use it.
+func (e Eyes) Either() float64 { return math.Max(e.Left, e.Right) }
+
 // EyeOpenness returns the probability that both eyes of the face with the
 // 68 landmarks lm68 (pixels of img) are open; see Eyes.Both.
 func (e *EyeEstimator) EyeOpenness(ctx context.Context, img image.Image, lm68 []livenessd.Point) (float64, error) {

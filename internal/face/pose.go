@@ -18,12 +18,12 @@ type ModelRunner interface {
 }
 
 // PoseConfig describes a HopeNet-style head-pose model: one classifier per
-// angle over Bins bins of BinWidth degrees starting at Start; the angle is
-// the softmax expectation Start + BinWidth*(E[bin] + 0.5) - BinWidth/2
-// (= Start + BinWidth*E[bin], HopeNet's convention). Outputs names the
-// output index of yaw, pitch and roll. The crop is the detector box grown
-// by CropScale around its centre (faceplugin's predictPose adds a quarter
-// of the box on each side: 1.5), resized to the input.
+// angle over Bins bins of BinWidth degrees; the angle is the softmax
+// expectation Start + BinWidth*E[bin] (HopeNet's convention). Yaw, Pitch
+// and Roll are the output indexes of the three classifiers. The crop is the
+// detector box grown by CropScale around its centre (faceplugin's
+// predictPose adds a quarter of the box on each side: 1.5), resized to the
+// input.
 type PoseConfig struct {
 	Spec     infer.Spec
 	Yaw      int // output index
@@ -35,9 +35,10 @@ type PoseConfig struct {
 	// CropScale is the crop side relative to the box (width and height
 	// scaled separately, as faceplugin does).
 	CropScale float64
-	// YawSign and RollSign turn the model's angles into this package's
-	// convention (see Pose): +1 or -1, measured on mirrored and rotated
-	// faces (pose_test.go).
+	// The signs turn the model's angles into this package's convention
+	// (docs/QUALITY.md: yaw > 0 turned towards the image left, pitch > 0 up,
+	// roll > 0 clockwise on screen): +1 or -1, measured on mirrored and
+	// rotated faces (pose_test.go).
 	YawSign, PitchSign, RollSign float64
 }
 
@@ -155,10 +156,13 @@ type subImager interface {
 // the face and not the photo. It returns the image position of the
 // pyramid's origin, or nil when r misses the image.
 func regionPyramid(img image.Image, r livenessd.Rect) (*pyramid, float64, float64) {
+	if !finite(r.X, r.Y, r.W, r.H) || r.W <= 0 || r.H <= 0 {
+		return nil, 0, 0
+	}
 	b := img.Bounds()
 	ir := image.Rect(int(math.Floor(r.X))-2, int(math.Floor(r.Y))-2, int(math.Ceil(r.X+r.W))+2, int(math.Ceil(r.Y+r.H))+2).
 		Add(b.Min).Intersect(b)
-	if ir.Empty() || math.IsNaN(r.X+r.Y+r.W+r.H) {
+	if ir.Empty() {
 		return nil, 0, 0
 	}
 	sub := img
@@ -168,6 +172,15 @@ func regionPyramid(img image.Image, r livenessd.Rect) (*pyramid, float64, float6
 		ir = b
 	}
 	return newPyramid(sub), float64(ir.Min.X - b.Min.X), float64(ir.Min.Y - b.Min.Y)
+}
+
+func finite(v ...float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // PoseFromLandmarks is a geometric head pose from 68 landmarks (iBUG

@@ -8,6 +8,8 @@ import (
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/imageio"
+	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/infer/tfjs"
 )
 
 // TestQualitySamples measures every sample face and variants of it:
@@ -180,5 +182,36 @@ func BenchmarkMeasureQuality(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		MeasureQuality(img, box, nil)
+	}
+}
+
+// TestMeasurersBadGeometry feeds degenerate boxes and landmarks to every
+// measurer (fake models): errors or zero values, never a panic.
+func TestMeasurersBadGeometry(t *testing.T) {
+	img := sampleImageSynthetic(300, 200)
+	nan, inf := math.NaN(), math.Inf(1)
+	boxes := []livenessd.Rect{{}, {X: nan, Y: 10, W: 50, H: 50}, {X: 10, Y: 10, W: inf, H: 50}, {X: -1e12, Y: 0, W: 10, H: 10},
+		{X: 10, Y: 10, W: -50, H: 50}, {X: 290, Y: 190, W: 1e9, H: 1e9}}
+	lms := [][]livenessd.Point{nil, make([]livenessd.Point, 68), make([]livenessd.Point, 67)}
+	bad := make([]livenessd.Point, 68)
+	for i := range bad {
+		bad[i] = livenessd.Point{X: nan, Y: inf}
+	}
+	lms = append(lms, bad)
+	pose := &fakeRunner{spec: DefaultPoseConfig().Spec, out: []infer.Tensor{
+		{Shape: []int64{1, 66}, Data: make([]float32, 66)}, {Shape: []int64{1, 66}, Data: make([]float32, 66)}, {Shape: []int64{1, 66}, Data: make([]float32, 66)}}}
+	pe, _ := NewPoseEstimator(pose, DefaultPoseConfig())
+	eyes := &fakeRunner{spec: DefaultEyeConfig().Spec, out: []infer.Tensor{{Shape: []int64{1, 2}, Data: []float32{0, 0}}}}
+	ee, _ := NewEyeEstimator(eyes, DefaultEyeConfig())
+	mesh := &fakeRunner{spec: tfjs.FaceMesh, out: []infer.Tensor{{Shape: []int64{1, 1404}, Data: make([]float32, 1404)}, {Shape: []int64{1, 1}, Data: []float32{1}}}}
+	me, _ := NewMeshEstimator(mesh, DefaultMeshConfig(tfjs.FaceMesh))
+	for _, b := range boxes {
+		for _, lm := range lms {
+			MeasureQuality(img, b, lm)
+			PoseFromLandmarks(lm)
+			pe.Estimate(t.Context(), img, b)
+			ee.Eyes(t.Context(), img, lm)
+			me.Estimate(t.Context(), img, b, lm)
+		}
 	}
 }

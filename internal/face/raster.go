@@ -246,8 +246,18 @@ func bilinear(r *raster, x, y float64, bd border) ([3]float32, bool) {
 	if !inside && bd == borderConstant {
 		return [3]float32{}, false
 	}
-	x = math.Max(0, math.Min(x, float64(r.W-1)))
-	y = math.Max(0, math.Min(y, float64(r.H-1)))
+	// Clamp with comparisons: math.Min/Max handle NaN and signed zeros and
+	// cost a call each, on the per-pixel path.
+	if !(x > 0) {
+		x = 0
+	} else if mx := float64(r.W - 1); x > mx {
+		x = mx
+	}
+	if !(y > 0) {
+		y = 0
+	} else if my := float64(r.H - 1); y > my {
+		y = my
+	}
 	x0, y0 := int(x), int(y)
 	x1, y1 := min(x0+1, r.W-1), min(y0+1, r.H-1)
 	fx, fy := float32(x-float64(x0)), float32(y-float64(y0))

@@ -6,6 +6,7 @@ package imageio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -154,7 +155,77 @@ func Config(data []byte, lim Limits) (Format, image.Config, error) {
 	if err := checkDims(cfg.Width, cfg.Height, lim); err != nil {
 		return f, cfg, err
 	}
+	if f == JPEG {
+		// Every progressive scan walks all blocks of the image, and an
+		// AC scan made of end-of-band runs costs a few dozen bytes: 130 KB
+		// of such scans over 36 megapixels kept the standard decoder busy
+		// for about a minute here.
+		if limit := maxScans(cfg.Width, cfg.Height); jpegScans(data, limit+1) > limit {
+			return f, cfg, fmt.Errorf("imageio: jpeg has more than %d scans for %dx%d pixels: %w",
+				limit, cfg.Width, cfg.Height, livenessd.ErrInvalidImage)
+		}
+	}
 	return f, cfg, nil
+}
+
+// Scan limits of progressive JPEGs: at most MaxJPEGScans, and at most
+// jpegScanBudget/pixels but never fewer than 12 (12 at 40 megapixels, 33
+// at 12). Encoders write about 10 scans (libjpeg's progressive script for
+// colour has 10); a scan over 36 megapixels costs roughly 0.1-0.2 s.
+const (
+	MaxJPEGScans   = 100
+	jpegScanBudget = 400_000_000 // pixel-scans
+	minJPEGScans   = 12
+)
+
+func maxScans(w, h int) int {
+	px := max(int64(w)*int64(h), 1)
+	return int(min(MaxJPEGScans, max(minJPEGScans, jpegScanBudget/px)))
+}
+
+// jpegScans counts start-of-scan markers, stopping at limit. It walks the
+// marker segments and skips entropy-coded data to the next marker that is
+// not a restart marker or a stuffed 0xFF00.
+func jpegScans(d []byte, limit int) int {
+	n, p := 0, 2
+	for p+4 <= len(d) && n < limit {
+		if d[p] != 0xFF {
+			return n // not at a marker: let the decoder report the corruption
+		}
+		m := d[p+1]
+		switch {
+		case m == 0xFF: // fill byte
+			p++
+			continue
+		case m == 0xD9: // EOI
+			return n
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD7):
+			p += 2
+			continue
+		}
+		l := int(binary.BigEndian.Uint16(d[p+2:]))
+		if l < 2 {
+			return n
+		}
+		p += 2 + l
+		if m != 0xDA {
+			continue
+		}
+		n++
+		// Entropy-coded data runs to the next real marker.
+		for p < len(d) {
+			i := bytes.IndexByte(d[p:], 0xFF)
+			if i < 0 || p+i+1 >= len(d) {
+				return n
+			}
+			p += i
+			if next := d[p+1]; next != 0x00 && (next < 0xD0 || next > 0xD7) {
+				break
+			}
+			p += 2
+		}
+	}
+	return n
 }
 
 func checkDims(w, h int, lim Limits) error {
@@ -179,9 +250,47 @@ func checkDims(w, h int, lim Limits) error {
 // white. Errors wrap livenessd.ErrImageTooLarge, ErrTooManyPixels,
 // ErrImageTooSmall (as *LimitError), ErrUnsupportedImage or ErrInvalidImage.
 func Decode(data []byte, lim Limits) (*image.NRGBA, error) {
-	f, _, err := Config(data, lim)
+	img, o, err := decodeRaw(data, lim)
 	if err != nil {
 		return nil, err
+	}
+	out := toNRGBA(img)
+	if o > 1 {
+		out = Orient(out, o)
+	}
+	return out, nil
+}
+
+// DecodeImage is Decode without the conversion to NRGBA when none is
+// needed: an upright JPEG or lossy WebP without alpha comes back as the
+// decoder's *image.YCbCr (or *image.Gray), which saves a full pass over
+// the pixels for consumers that read YCbCr directly. Everything else (PNG,
+// lossless WebP, transparency, EXIF rotation) is returned as Decode
+// returns it. Origin is (0,0) either way.
+func DecodeImage(data []byte, lim Limits) (image.Image, error) {
+	img, o, err := decodeRaw(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	if o <= 1 && img.Bounds().Min == (image.Point{}) {
+		switch img.(type) {
+		case *image.YCbCr, *image.Gray:
+			return img, nil
+		}
+	}
+	out := toNRGBA(img)
+	if o > 1 {
+		out = Orient(out, o)
+	}
+	return out, nil
+}
+
+// decodeRaw checks the limits and decodes; it returns the decoder's image
+// and the EXIF orientation still to apply.
+func decodeRaw(data []byte, lim Limits) (image.Image, int, error) {
+	f, _, err := Config(data, lim)
+	if err != nil {
+		return nil, 0, err
 	}
 	var img image.Image
 	r := bytes.NewReader(data)
@@ -195,15 +304,11 @@ func Decode(data []byte, lim Limits) (*image.NRGBA, error) {
 	}
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("imageio: %s truncated: %v: %w", f, err, livenessd.ErrInvalidImage)
+			return nil, 0, fmt.Errorf("imageio: %s truncated: %v: %w", f, err, livenessd.ErrInvalidImage)
 		}
-		return nil, fmt.Errorf("imageio: %s: %v: %w", f, err, livenessd.ErrInvalidImage)
+		return nil, 0, fmt.Errorf("imageio: %s: %v: %w", f, err, livenessd.ErrInvalidImage)
 	}
-	out := toNRGBA(img)
-	if o := Orientation(data); o > 1 {
-		out = Orient(out, o)
-	}
-	return out, nil
+	return img, Orientation(data), nil
 }
 
 // toNRGBA converts any decoded image to an opaque NRGBA with origin (0,0),

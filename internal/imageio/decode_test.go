@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -15,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/testutil"
@@ -438,6 +440,15 @@ func TestOrientationMalformed(t *testing.T) {
 			return d
 		}(), 1},
 		{"Empty", nil, 1},
+		{"AfterJFIFAndXMP", func() []byte {
+			app0 := []byte{0xFF, 0xE0, 0, 16, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0}
+			xmp := append([]byte{0xFF, 0xE1, 0, 2 + 29}, []byte("http://ns.adobe.com/xap/1.0/\x00")...)
+			withO := withExif(jpg, 3, binary.BigEndian)
+			out := append([]byte{0xFF, 0xD8}, app0...)
+			out = append(out, xmp...)
+			return append(out, withO[2:]...)
+		}(), 3},
+		{"ExifAfterScanIgnored", append(bytes.Clone(jpg[:len(jpg)-2]), withExif([]byte{0xFF, 0xD8}, 6, binary.BigEndian)[2:]...), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Orientation(tc.data); got != tc.want {
@@ -450,11 +461,165 @@ func TestOrientationMalformed(t *testing.T) {
 func BenchmarkDecode(b *testing.B) {
 	data := readFile(b, testutil.Sample(b, 1))
 	lim := DefaultLimits()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Decode(data, lim); err != nil {
-			b.Fatal(err)
+	b.Run("NRGBA", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Decode(data, lim); err != nil {
+				b.Fatal(err)
+			}
 		}
+	})
+	b.Run("Native", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeImage(data, lim); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// progressiveJPEG builds a w x h grey progressive JPEG whose coefficients
+// are all zero: one DC scan (one bit per block) and acScans AC scans that
+// each cover every block with end-of-band runs of 32767 blocks (a few
+// bytes per scan, a walk over all blocks for the decoder).
+func progressiveJPEG(w, h, acScans int) []byte {
+	seg := func(marker byte, body ...byte) []byte {
+		s := []byte{0xFF, marker, 0, 0}
+		binary.BigEndian.PutUint16(s[2:], uint16(len(body)+2))
+		return append(s, body...)
+	}
+	out := []byte{0xFF, 0xD8}
+	out = append(out, seg(0xDB, append([]byte{0}, bytes.Repeat([]byte{1}, 64)...)...)...)
+	sof := []byte{8, 0, 0, 0, 0, 1, 1, 0x11, 0}
+	binary.BigEndian.PutUint16(sof[1:], uint16(h))
+	binary.BigEndian.PutUint16(sof[3:], uint16(w))
+	out = append(out, seg(0xC2, sof...)...)
+	one := append([]byte{1}, make([]byte, 15)...) // one code of length 1
+	dht := append(append([]byte{0x00}, one...), 0x00)
+	dht = append(append(append(dht, 0x10), one...), 0xE0) // AC: EOBRUN with 14 extra bits
+	out = append(out, seg(0xC4, dht...)...)
+	blocks := ((w + 7) / 8) * ((h + 7) / 8)
+	out = append(out, seg(0xDA, 1, 1, 0x00, 0, 0, 0x00)...)
+	dc := make([]byte, (blocks+7)/8) // '0' per block: DC difference category 0
+	if r := blocks % 8; r != 0 {
+		dc[len(dc)-1] = 0xFF >> r
+	}
+	out = append(out, dc...)
+	// '0' + 14 ones = an end-of-band run of 32767 blocks.
+	var bits []byte
+	for covered := 0; covered < blocks; covered += 32767 {
+		bits = append(bits, 0)
+		for range 14 {
+			bits = append(bits, 1)
+		}
+	}
+	for len(bits)%8 != 0 {
+		bits = append(bits, 1)
+	}
+	var ac []byte
+	for i := 0; i < len(bits); i += 8 {
+		var b byte
+		for _, v := range bits[i : i+8] {
+			b = b<<1 | v
+		}
+		ac = append(ac, b)
+		if b == 0xFF {
+			ac = append(ac, 0x00)
+		}
+	}
+	for range acScans {
+		out = append(out, seg(0xDA, 1, 1, 0x00, 1, 63, 0x00)...)
+		out = append(out, ac...)
+	}
+	return append(out, 0xFF, 0xD9)
+}
+
+func TestDecodeProgressiveScanLimit(t *testing.T) {
+	ok := progressiveJPEG(640, 480, 9)
+	if n := jpegScans(ok, 1000); n != 10 {
+		t.Fatalf("counted %d scans, want 10", n)
+	}
+	m, err := Decode(ok, DefaultLimits())
+	if err != nil {
+		t.Fatalf("10-scan progressive JPEG: %v", err)
+	}
+	if c := m.NRGBAAt(100, 100); c.R != 128 || c.G != 128 || c.B != 128 {
+		t.Errorf("pixel %v, want grey 128", c)
+	}
+	// 20000 scans in 1.3 MB: without the limit the decoder would walk
+	// 560,000 blocks 20000 times (1000 scans took about a minute here).
+	for _, tc := range []struct {
+		w, h, scans int
+		ok          bool
+	}{
+		{6000, 6000, 20000, false},
+		{6000, 6000, 13, false}, // 36 MP: at most 12 scans
+		{6000, 6000, 12, true},
+		{4000, 3000, 34, false}, // 12 MP: at most 33
+		{4000, 3000, 33, true},
+		{640, 480, 101, false}, // small: at most 100
+		{640, 480, 100, true},
+	} {
+		data := progressiveJPEG(tc.w, tc.h, tc.scans-1)
+		start := time.Now()
+		if tc.ok {
+			if _, _, err := Config(data, DefaultLimits()); err != nil {
+				t.Errorf("%dx%d with %d scans: %v", tc.w, tc.h, tc.scans, err)
+			}
+			continue
+		}
+		_, err := Decode(data, DefaultLimits())
+		if !errors.Is(err, livenessd.ErrInvalidImage) || !strings.Contains(err.Error(), "scans") {
+			t.Fatalf("%dx%d with %d scans: err = %v", tc.w, tc.h, tc.scans, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("refusing took %v", d)
+		}
+	}
+}
+
+func TestDecodeImage(t *testing.T) {
+	sample := readFile(t, testutil.Sample(t, 5))
+	plain, err := Decode(sample, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gray := image.NewGray(image.Rect(0, 0, 100, 90))
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string // dynamic type
+	}{
+		{"UprightJPEG", sample, "*image.YCbCr"},
+		{"GrayJPEG", encJPEG(t, gray, 90), "*image.Gray"},
+		{"RotatedJPEG", withExif(sample, 8, binary.LittleEndian), "*image.NRGBA"},
+		{"PNG", encPNG(t, gradient(100, 100)), "*image.NRGBA"},
+		{"WebPLossy", readFile(t, filepath.Join("testdata", "face.lossy.webp")), "*image.YCbCr"},
+		{"WebPLossless", readFile(t, filepath.Join("testdata", "face.lossless.webp")), "*image.NRGBA"},
+		{"WebPRotated", readFile(t, filepath.Join("testdata", "face.exif6.webp")), "*image.NRGBA"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := DecodeImage(tc.data, DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprintf("%T", m); got != tc.want {
+				t.Errorf("type %s, want %s", got, tc.want)
+			}
+			if m.Bounds().Min != (image.Point{}) {
+				t.Errorf("origin %v", m.Bounds().Min)
+			}
+		})
+	}
+	// Same pixels as Decode.
+	m, _ := DecodeImage(sample, DefaultLimits())
+	if d := maxDev(plain, m); d != 0 {
+		t.Errorf("DecodeImage differs from Decode by %d", d)
+	}
+	if _, err := DecodeImage(pngHeader(100000, 100000), DefaultLimits()); !errors.Is(err, livenessd.ErrTooManyPixels) {
+		t.Errorf("huge header: %v", err)
 	}
 }

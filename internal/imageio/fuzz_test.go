@@ -53,6 +53,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(withExif(jpg, 6, binary.LittleEndian))
 	f.Add(pngHeader(100000, 100000))
 	f.Add(jpegHeader(65000, 65000))
+	f.Add(progressiveJPEG(64, 48, 4))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Decode(data, fuzzLimits)
 		checkDecodeResult(t, m, err)

@@ -24,6 +24,9 @@ type Options struct {
 	// runtime, so threads x runs stays near the core count. Zero means
 	// max(1, NumCPU / IntraOpThreads).
 	MaxConcurrent int
+	// KeepDenormalArithmetic turns off ORT's set_denormal_as_zero (on by
+	// default). Only benchmarks use it, to show what the flag is worth.
+	KeepDenormalArithmetic bool
 }
 
 // DefaultIntraOpThreads is the intra-op thread count when unset: all cores.
@@ -166,7 +169,12 @@ func (rt *Runtime) sessionOptions() (*ort.SessionOptions, error) {
 		func() error { return so.SetInterOpNumThreads(1) },
 		func() error { return so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin) },
 		func() error { return so.AddSessionConfigEntry("session.inter_op.allow_spinning", spin) },
-		func() error { return so.AddSessionConfigEntry("session.set_denormal_as_zero", "1") },
+		func() error {
+			if rt.opts.KeepDenormalArithmetic {
+				return nil
+			}
+			return so.AddSessionConfigEntry("session.set_denormal_as_zero", "1")
+		},
 		func() error { return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) },
 	} {
 		if err := set(); err != nil {

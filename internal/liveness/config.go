@@ -49,7 +49,7 @@ func DefaultThresholds() Thresholds {
 		MaxPose:        30,
 		Identity:       0.5,
 		Growth:         1.2,
-		Perspective:    0.02,
+		Perspective:    -0.02,
 		LightZ:         2,
 		LightMatched:   0.8,
 		LightMargin:    0.1,

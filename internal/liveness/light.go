@@ -1,6 +1,8 @@
 package liveness
 
 import (
+	"fmt"
+	"os"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -30,6 +32,8 @@ type lightSeries struct {
 	skin  [3][]float64
 	patch [nPatch][3][]float64
 	pok   [nPatch]bool
+	probe [nProbe][3][]float64
+	prok  [nProbe]bool
 }
 
 // colourOnsets checks the client's colour times against the challenge: all
@@ -127,10 +131,30 @@ func (r *Run) analyseLight() lightResult {
 	for p := range nPatch {
 		amp[p] = dot3(&e, &ser.patch[p]) / ee
 	}
-	centre := (amp[patchForehead] + amp[patchNose]) / 2
-	lateral := (amp[patchCheekL] + amp[patchCheekR]) / 2
-	if centre > 0 {
-		res.shading = (centre - lateral) / centre
+	var centre, lateral float64
+	var nc, nl int
+	for p, pr := range probes {
+		if !ser.prok[p] {
+			continue
+		}
+		a := dot3(&e, &ser.probe[p]) / ee
+		if os.Getenv("LIVENESS_DEBUG_PROBES") != "" {
+			fmt.Fprintf(os.Stderr, "probe %+v amp %.4f skin %.4f\n", pr, a, res.amplitude)
+		}
+		if pr.centre {
+			centre += a
+			nc++
+		} else {
+			lateral += a
+			nl++
+		}
+	}
+	if nc > 0 && nl > 0 {
+		centre /= float64(nc)
+		lateral /= float64(nl)
+		if centre > 0 {
+			res.shading = (centre - lateral) / centre
+		}
 	}
 	if ser.pok[patchBgL] && ser.pok[patchBgR] && res.amplitude > 0 {
 		res.bgRatio = (amp[patchBgL] + amp[patchBgR]) / 2 / res.amplitude
@@ -143,6 +167,9 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 	var ser lightSeries
 	for i := range ser.pok {
 		ser.pok[i] = true
+	}
+	for i := range ser.prok {
+		ser.prok[i] = true
 	}
 	for _, rec := range r.recs {
 		if !rec.hasLay || rec.at < from || rec.at > to {
@@ -164,6 +191,13 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 			}
 			ser.pok[p] = ser.pok[p] && rec.s.ok[p]
 		}
+		for p := range nProbe {
+			f := features(rec.s.probe[p])
+			for c := range 3 {
+				ser.probe[p][c] = append(ser.probe[p][c], f[c])
+			}
+			ser.prok[p] = ser.prok[p] && rec.s.pok[p]
+		}
 	}
 	ts := make([]float64, len(ser.t))
 	for i, t := range ser.t {
@@ -173,6 +207,9 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 		detrend(ts, ser.skin[c])
 		for p := range nPatch {
 			detrend(ts, ser.patch[p][c])
+		}
+		for p := range nProbe {
+			detrend(ts, ser.probe[p][c])
 		}
 	}
 	return ser

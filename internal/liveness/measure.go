@@ -23,11 +23,30 @@ const (
 	nSkin = patchCheekR + 1
 )
 
-var patchNames = [nPatch]string{"forehead", "nose", "chin", "cheek_l", "cheek_r", "background_l", "background_r"}
+// Shading probes: small skin patches on a grid in face coordinates (x
+// across from the face's midline, y down from the eye line, both in
+// inter-ocular distances). The centre probes face the screen; the lateral
+// ones sit at 60-75% of the half-width, where a 3-D face turns away. (The
+// chin, which faces down, belongs to neither group.) Many
+// probes average out skin texture and landmark jitter, which a single pair
+// of patches does not.
+var probes = [...]struct {
+	x, y   float64
+	centre bool
+}{
+	{-0.4, -0.6, true}, {0, -0.6, true}, {0.4, -0.6, true}, // forehead
+	{0, 0.45, true}, // nose
+	{-0.85, -0.55, false}, {0.85, -0.55, false}, // temples
+	{-0.75, 0.45, false}, {0.75, 0.45, false}, {-0.95, 0.5, false}, {0.95, 0.5, false}, // cheeks
+	{-0.85, 1.0, false}, {0.85, 1.0, false}, // lower cheeks
+}
+
+const nProbe = len(probes)
 
 // layout is where the patches of one face lie in one frame.
 type layout struct {
 	centre [nPatch]livenessd.Point
+	probe  [nProbe]livenessd.Point
 	radius float64
 	box    livenessd.Rect
 	iod    float64 // inter-ocular distance in pixels
@@ -98,6 +117,9 @@ func faceLayout(o livenessd.FaceObservation) layout {
 	l.centre[patchChin] = add(midMouth, scale(v, 0.38*iod))
 	l.centre[patchCheekL] = lerp(nose, contourL, 0.68)
 	l.centre[patchCheekR] = lerp(nose, contourR, 0.68)
+	for i, pr := range probes {
+		l.probe[i] = add(midEye, add(scale(u, pr.x*iod), scale(v, pr.y*iod)))
+	}
 	l.centre[patchBgL] = pt(b.X-0.35*b.W, midEye.Y)
 	l.centre[patchBgR] = pt(b.X+1.35*b.W, midEye.Y)
 	return l
@@ -108,6 +130,9 @@ func lerpLayout(a, b layout, w float64) layout {
 	var l layout
 	for i := range l.centre {
 		l.centre[i] = lerp(a.centre[i], b.centre[i], w)
+	}
+	for i := range l.probe {
+		l.probe[i] = lerp(a.probe[i], b.probe[i], w)
 	}
 	l.radius = a.radius + (b.radius-a.radius)*w
 	l.iod = a.iod + (b.iod-a.iod)*w
@@ -192,12 +217,17 @@ func (p pixels) patchMean(c livenessd.Point, r float64) (m [3]float64, ok bool) 
 type sample struct {
 	patch [nPatch][3]float64
 	ok    [nPatch]bool
+	probe [nProbe][3]float64
+	pok   [nProbe]bool
 }
 
 func measure(px pixels, l layout) sample {
 	var s sample
 	for i, c := range l.centre {
 		s.patch[i], s.ok[i] = px.patchMean(c, l.radius)
+	}
+	for i, c := range l.probe {
+		s.probe[i], s.pok[i] = px.patchMean(c, 0.8*l.radius)
 	}
 	return s
 }

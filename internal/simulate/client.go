@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/capture"
 	"github.com/livenessd/livenessd/internal/liveness"
 )
@@ -28,6 +29,7 @@ type WSClient struct {
 	mu       sync.Mutex
 	guidance []string
 	result   string
+	resultAt time.Time
 	errMsg   *capture.ErrorMsg
 	closeErr error
 }
@@ -95,7 +97,7 @@ func (c *WSClient) read() {
 		case "flash":
 			c.flashed.Store(true)
 		case "result":
-			c.result = m.Status
+			c.result, c.resultAt = m.Status, time.Now()
 		case "error":
 			var e capture.ErrorMsg
 			_ = json.Unmarshal(b, &e)
@@ -168,11 +170,12 @@ func (c *WSClient) Wait(ctx context.Context) (string, error) {
 	return c.result, nil
 }
 
-// ResultReceived returns the status received so far ("" before it).
-func (c *WSClient) ResultReceived() string {
+// ResultReceived returns the status received so far ("" before it) and
+// when it arrived.
+func (c *WSClient) ResultReceived() (string, time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.result
+	return c.result, c.resultAt
 }
 
 // Guidance returns the guidance codes received so far.
@@ -191,3 +194,16 @@ func (c *WSClient) CloseStatus() websocket.StatusCode {
 
 // Close closes the connection.
 func (c *WSClient) Close() error { return c.conn.Close(websocket.StatusNormalClosure, "") }
+
+// ChallengeOf turns the server's challenge message back into the domain
+// type the player renders.
+func ChallengeOf(m capture.ChallengeMsg) livenessd.Challenge {
+	ch := livenessd.Challenge{ID: m.ChallengeID, Type: livenessd.ChallengeMovementAndLight, Oval: m.Oval}
+	for _, c := range m.Colors {
+		ch.Colors = append(ch.Colors, livenessd.ColorStep{Color: c.Color, Duration: time.Duration(c.DurationMs) * time.Millisecond})
+	}
+	if len(ch.Colors) == 0 {
+		ch.Type = livenessd.ChallengeMovement
+	}
+	return ch
+}

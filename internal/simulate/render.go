@@ -413,9 +413,14 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				b.shade[y*W+x] = 255 // a flat print reflects uniformly
 			case AttackNoFace:
 			default:
+				// A face curves much more across than from brow to chin:
+				// n·l of a surface facing the screen, falling with the
+				// horizontal offset, mildly with the vertical one.
 				ex := (float64(x) - ec.X) / ea
-				if q := 1 - ex*ex - ey*ey; q > 0 {
-					b.shade[y*W+x] = uint8(255*math.Sqrt(q) + 0.5) // n·l of an ellipsoid facing the screen
+				if ex*ex+ey*ey < 1 {
+					if q := 1 - ex*ex - 0.35*ey*ey; q > 0 {
+						b.shade[y*W+x] = uint8(255*math.Sqrt(q) + 0.5)
+					}
 				}
 			}
 		}

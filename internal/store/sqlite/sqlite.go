@@ -69,6 +69,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Deleted content (purged biometric images) is overwritten with zeros
+	// instead of lingering in free pages.
+	q.Add("_pragma", "secure_delete(1)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
@@ -263,7 +266,12 @@ func (s *Store) PurgeBiometrics(ctx context.Context, t time.Time) (int, error) {
 		return 0, fmt.Errorf("sqlite: purge images: %w", err)
 	}
 	n, err := res.RowsAffected()
-	return int(n), err
+	if err != nil || n == 0 {
+		return int(n), err
+	}
+	// The old row versions are still in the WAL: copy it into the
+	// database (where secure_delete zeroed them) and truncate it.
+	return int(n), s.Checkpoint(ctx)
 }
 
 // DeleteExpired implements session.Store.

@@ -45,6 +45,8 @@
         seen.sent.frames++;
         seen.sent.maxBytes = Math.max(seen.sent.maxBytes, u8.length - 8);
         if (seen.sent.firstAt === null) seen.sent.firstAt = at;
+        // Debugging aid: set window.__lvRecord = [] to keep every frame sent.
+        if (window.__lvRecord) window.__lvRecord.push({ at, jpeg: u8.slice(8) });
         seen.sent.lastAt = at;
       }
       return super.send(data);
@@ -56,7 +58,7 @@
         if (typeof ev.data !== 'string') return;
         try {
           const m = JSON.parse(ev.data);
-          if (m.type === 'challenge') { seen.oval = m.oval; seen.colors = (m.colors || []).length; }
+          if (m.type === 'challenge') { seen.oval = m.oval; seen.colors = (m.colors || []).length; seen.challenge = m; }
           if (m.type === 'guidance') { seen.guidance = m.code; seen.inOval = !!m.inOval; seen.guidanceLog.push(m.code); }
           if (m.type === 'flash') seen.flash = true;
           if (m.type === 'result') seen.result = m.status;
@@ -230,6 +232,9 @@
         if (seen.guidance === 'too_close') bias += 4 * dt;
         bias = Math.max(-15, Math.min(15, bias));
       }
+      // Holding still for the colours: the distance stays put (re-rendering
+      // the head would also take the page's main thread from the SDK).
+      if (seen.flash) return;
       const tg = target();
       const k = Math.min(1, dt * 1.6); // approach over about two seconds
       pose.D += (tg.D + bias - pose.D) * k;
@@ -240,7 +245,7 @@
     function render(now) {
       step(now);
       const t = (now - started) / 1000;
-      if (Math.abs(pose.D - headD) > 0.1) layout = renderHead(pose.D);
+      if (Math.abs(pose.D - headD) > 0.25) layout = renderHead(pose.D);
       // A living head is never perfectly still.
       const cx = pose.x + 1.2 * Math.sin(t * 2.3);
       const cy = pose.y + 0.8 * Math.sin(t * 1.9 + 1);
@@ -287,6 +292,7 @@
     render(performance.now());
     const fps = cfg.fps || 30;
     const timer = setInterval(() => render(performance.now()), 1000 / fps);
+    window.__lvCameraCanvas = canvas; // debugging aid
     const stream = canvas.captureStream(fps);
     const track = stream.getVideoTracks()[0];
     const stop = track.stop.bind(track);

@@ -27,43 +27,66 @@ const sdkText = (page, sel = '[data-livenessd]') => page.evaluate((s) => {
   return host && host.shadowRoot ? host.shadowRoot.querySelector('.lv-panel').innerText : '';
 }, sel);
 
+// stalls returns how far the colour onsets the SDK reported stray from the
+// challenge's durations (ms): a frozen page (an overloaded machine) shows
+// here, and the server rightly refuses such timing.
+function stalls(seen) {
+  const colors = seen.sent.texts.filter((m) => m.type === 'color');
+  const durs = seen.challenge.colors.map((c) => c.durationMs);
+  return colors.slice(1).map((c, i) => Math.round(c.at - colors[i].at - durs[i]));
+}
+
+async function liveCapture(page, attempt) {
+  const s = await createSession();
+  await page.goto(captureURL(s, env.url, '&locale=en'));
+  const startBtn = page.locator('[data-action=start]');
+  await startBtn.waitFor();
+  // Keyboard: the start button has the focus and Enter starts the check.
+  assert.equal(await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.activeElement?.dataset.action), 'start');
+  assert.match(await sdkText(page), /Photosensitivity warning/);
+  await shot(page, 'a1-capture-intro');
+  await page.keyboard.press('Enter');
+
+  await waitStage(page, 'positioning', 20000);
+  await page.waitForFunction(() => window.__lvCameraSeen.guidanceLog.length > 0, null, { timeout: 20000 });
+  await page.waitForTimeout(800);
+  await shot(page, 'a2-capture-positioning');
+  const live = await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('[aria-live]').textContent);
+  assert.ok(live.length > 0, 'the aria-live region tells what to do');
+
+  await waitStage(page, 'flashing', 45000);
+  await page.waitForFunction(() => {
+    const el = document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-flash');
+    return el.classList.contains('lv-flash-on') && el.dataset.colorIndex === '1';
+  }, null, { timeout: 10000, polling: 20 });
+  await shot(page, 'a3-capture-flash');
+
+  const stage = await waitStage(page, ['done', 'error'], 60000);
+  await shot(page, 'a4-capture-result');
+  const seen = await page.evaluate(() => window.__lvCameraSeen);
+  const r = await api('GET', `/v1/liveness/session/${s.sessionId}/results`).catch((e) => ({ error: e.message }));
+  const off = stalls(seen);
+  const why = JSON.stringify({ status: r.status, confidence: r.confidence, details: r.details, message: r.message, error: r.error, guidance: seen.guidanceLog.join(','), colourTimingOffMs: off });
+  console.log(`attempt ${attempt} results: ${why}`);
+  assert.equal(stage, 'done', `SDK ended in ${stage}: ${await sdkText(page)} ${JSON.stringify(seen.error)}`);
+  return { s, seen, r, why, off };
+}
+
 test('a live face answers the challenge: SUCCEEDED through the real SDK, WebSocket and analysis', async () => {
   const a = assets();
   const b = await launch({ camera: a.camera(), permissions: ['camera'] });
   try {
     const { page } = b;
-    const s = await createSession();
-    await page.goto(captureURL(s, env.url, '&locale=en'));
-    const startBtn = page.locator('[data-action=start]');
-    await startBtn.waitFor();
-    // Keyboard: the start button has the focus and Enter starts the check.
-    assert.equal(await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.activeElement?.dataset.action), 'start');
-    assert.match(await sdkText(page), /Photosensitivity warning/);
-    await shot(page, 'a1-capture-intro');
-    await page.keyboard.press('Enter');
-
-    await waitStage(page, 'positioning', 20000);
-    await page.waitForFunction(() => window.__lvCameraSeen.guidanceLog.length > 0, null, { timeout: 20000 });
-    await page.waitForTimeout(800);
-    await shot(page, 'a2-capture-positioning');
-    const live = await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('[aria-live]').textContent);
-    assert.ok(live.length > 0, 'the aria-live region tells what to do');
-
-    await waitStage(page, 'flashing', 45000);
-    await page.waitForFunction(() => {
-      const el = document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-flash');
-      return el.classList.contains('lv-flash-on') && el.dataset.colorIndex === '1';
-    }, null, { timeout: 10000, polling: 20 });
-    await shot(page, 'a3-capture-flash');
-
-    const stage = await waitStage(page, ['done', 'error'], 60000);
-    await shot(page, 'a4-capture-result');
-    const seen = await page.evaluate(() => window.__lvCameraSeen);
-    const r = await api('GET', `/v1/liveness/session/${s.sessionId}/results`).catch((e) => ({ error: e.message }));
-    const why = JSON.stringify({ status: r.status, confidence: r.confidence, details: r.details, message: r.message, error: r.error, guidance: seen.guidanceLog.join(',') });
-    console.log(`results: ${why}`);
-    assert.equal(stage, 'done', `SDK ended in ${stage}: ${await sdkText(page)} ${JSON.stringify(seen.error)}`);
-    assert.match(await sdkText(page), /Check complete/);
+    let run = await liveCapture(page, 1);
+    // One more try only when the page froze during the colours (the
+    // server then refuses the timing, as it should): not for any other
+    // failure.
+    if (run.seen.result !== 'SUCCEEDED' && run.off.some((d) => Math.abs(d) > 150)) {
+      console.log(`the page stalled during the colours (${run.off.join(', ')} ms off): one more try`);
+      run = await liveCapture(page, 2);
+    }
+    const { seen, r, why } = run;
+    assert.match(await sdkText(page), /Check complete/, why);
     assert.equal(seen.result, 'SUCCEEDED', `server verdict ${seen.result}`);
 
     // What the SDK sent: JPEG frames with timestamps, at about 15 fps, each
@@ -79,7 +102,7 @@ test('a live face answers the challenge: SUCCEEDED through the real SDK, WebSock
     for (let i = 1; i < colors.length; i++) assert.ok(colors[i].at > colors[i - 1].at, 'colour times increase');
     assert.equal(sent.texts[sent.texts.length - 1].type, 'end');
     assert.equal(sent.texts[0].type, 'hello');
-    console.log(`capture: ${sent.frames} frames in ${seconds.toFixed(1)} s (${fps.toFixed(1)} fps), largest ${sent.maxBytes} B, ${colors.length} colours`);
+    console.log(`capture: ${sent.frames} frames in ${seconds.toFixed(1)} s (${fps.toFixed(1)} fps), largest ${sent.maxBytes} B, ${colors.length} colours, onsets off by ${run.off.join(', ')} ms`);
 
     assert.equal(r.status, 'SUCCEEDED', why);
     assert.equal(r.isLive, true);

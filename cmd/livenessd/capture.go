@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+
+	"github.com/livenessd/livenessd/internal/capture"
+	"github.com/livenessd/livenessd/internal/liveness"
+)
+
+// mountCapture mounts the SDK's capture WebSocket. Allowed browser origins
+// come from LIVENESS_ALLOWED_ORIGINS (comma-separated host[:port]
+// patterns); unset, only the service's own origin may connect.
+func mountCapture(env *mountEnv) error {
+	h := capture.NewHandler(capture.Config{
+		Captures:       env.Sessions,
+		Observer:       env.Pipeline,
+		Analysis:       liveness.Config{Threshold: env.Config.LivenessThreshold},
+		CheckToken:     env.Sessions.CheckClientToken,
+		Work:           env.Pool.Weighted(),
+		OriginPatterns: splitList(envOr("LIVENESS_ALLOWED_ORIGINS", "")),
+		Logger:         env.Logger,
+	})
+	env.Server.Handle("GET /v1/liveness/session/{sessionId}/stream", h)
+	env.OnShutdown(func(ctx context.Context) error { return h.Shutdown(ctx) })
+	return nil
+}

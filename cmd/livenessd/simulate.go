@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/livenessd/livenessd/internal/simulate"
+)
+
+// runSimulate creates a session over the HTTP API and plays a simulated
+// capture rendered from a photo over the capture WebSocket, in real time.
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ff := addFaceFlags(fs)
+	server := fs.String("server", envOr("LIVENESS_SERVER", "http://127.0.0.1:8080"), "service base URL (env LIVENESS_SERVER)")
+	apiKey := fs.String("api-key", os.Getenv("LIVENESS_API_KEY"), "API key (env LIVENESS_API_KEY)")
+	imagePath := fs.String("image", "", "photo with the face to play (required)")
+	otherPath := fs.String("other", "", "second person's photo for --attack swap (default: a sample photo of the model package)")
+	attack := fs.String("attack", "none", "none|photo|replay|delayed|swap|noface")
+	strength := fs.Float64("strength", simulate.DefaultStrength, "skin luminance change at full screen colour")
+	awb := fs.Bool("awb", false, "simulate the camera's auto exposure / white balance compensation")
+	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the geometry and noise")
+	origin := fs.String("origin", "", "Origin header to send (default: the server's own origin)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd simulate --server URL --api-key KEY --image FACE.jpg --attack none|photo|replay|delayed|swap|noface [--strength 0.03] [--awb]\n\n"+
+			"Prints the session id, then last: status=... isLive=... confidence=...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	kind, perr := simulate.ParseAttack(*attack)
+	if perr != nil || *imagePath == "" || *apiKey == "" || fs.NArg() > 0 || *strength <= 0 || *strength > 1 {
+		fs.Usage()
+		if perr != nil {
+			return fmt.Errorf("%w: %v", errUsage, perr)
+		}
+		return fmt.Errorf("%w: need --image and --api-key", errUsage)
+	}
+	base, err := url.Parse(strings.TrimRight(*server, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
+		return fmt.Errorf("%w: --server must be an http(s) URL", errUsage)
+	}
+
+	p, err := ff.open()
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, p.Close()) }()
+	img, err := decodeFile(*imagePath)
+	if err != nil {
+		return err
+	}
+	src, err := simulate.DetectSource(ctx, p, img)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *imagePath, err)
+	}
+	var other *simulate.Source
+	if kind == simulate.AttackSwap {
+		op := *otherPath
+		if op == "" {
+			op = filepath.Join(*ff.dir, "samples", "sample1.jpg")
+			if filepath.Base(*imagePath) == "sample1.jpg" {
+				op = filepath.Join(*ff.dir, "samples", "sample2.jpg")
+			}
+		}
+		oimg, err := decodeFile(op)
+		if err != nil {
+			return err
+		}
+		o, err := simulate.DetectSource(ctx, p, oimg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		other = &o
+	}
+
+	client := &http.Client{Timeout: 30 * time.Second}
+	id, token, err := createSession(ctx, client, base.String(), *apiKey)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "session %s\n", id)
+
+	ws := *base
+	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[base.Scheme]
+	ws.Path += "/v1/liveness/session/" + id + "/stream"
+	hdr := http.Header{}
+	if *origin != "" {
+		hdr.Set("Origin", *origin)
+	}
+	c, err := simulate.Dial(ctx, ws.String(), url.QueryEscape(token), hdr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ch := simulate.ChallengeOf(c.Challenge)
+	pl, err := simulate.NewPlayer(src, ch, simulate.Options{Attack: kind, Strength: *strength, AWB: *awb, Seed: *seed, Other: other})
+	if err != nil {
+		return err
+	}
+	playErr := simulate.Play(ctx, pl, c, simulate.PlayOptions{Realtime: true})
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	status, werr := c.Wait(wctx)
+	if werr != nil {
+		return errors.Join(playErr, werr)
+	}
+	if playErr != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", playErr)
+	}
+	res, err := getResult(ctx, client, base.String(), *apiKey, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "status=%s isLive=%v confidence=%.2f\n", status, res.IsLive, res.Confidence)
+	return nil
+}
+
+func createSession(ctx context.Context, client *http.Client, base, key string) (id, token string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/liveness/session", bytes.NewReader([]byte(`{"settings":{"auditImagesLimit":0}}`)))
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	var out struct {
+		SessionID   string `json:"sessionId"`
+		ClientToken string `json:"clientToken"`
+	}
+	if err := doJSON(client, req, &out); err != nil {
+		return "", "", fmt.Errorf("create session: %w", err)
+	}
+	if out.SessionID == "" || out.ClientToken == "" {
+		return "", "", fmt.Errorf("create session: response lacks sessionId or clientToken")
+	}
+	return out.SessionID, out.ClientToken, nil
+}
+
+type simResult struct {
+	Status     string  `json:"status"`
+	IsLive     bool    `json:"isLive"`
+	Confidence float64 `json:"confidence"`
+}
+
+func getResult(ctx context.Context, client *http.Client, base, key, id string) (simResult, error) {
+	var out simResult
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/liveness/session/"+url.PathEscape(id)+"/results", nil)
+	if err != nil {
+		return out, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if err := doJSON(client, req, &out); err != nil {
+		return out, fmt.Errorf("results: %w", err)
+	}
+	return out, nil
+}
+
+func doJSON(client *http.Client, req *http.Request, out any) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 20<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 300)])))
+	}
+	return json.Unmarshal(b, out)
+}

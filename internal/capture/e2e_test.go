@@ -1,0 +1,129 @@
+package capture_test
+
+import (
+	"context"
+	"image"
+	_ "image/jpeg"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/capture"
+	"github.com/livenessd/livenessd/internal/face"
+	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/simulate"
+	"github.com/livenessd/livenessd/internal/testutil"
+)
+
+var (
+	pipeOnce sync.Once
+	pipe     *face.Pipeline
+	pipeErr  error
+)
+
+// MustPipeline shares one real face pipeline across the package's tests.
+func MustPipeline(tb testing.TB) *face.Pipeline {
+	tb.Helper()
+	rt, cache := testutil.Runtime(tb), testutil.Cache(tb)
+	pipeOnce.Do(func() { pipe, pipeErr = face.NewPipeline(rt, cache, face.DefaultConfig()) })
+	if pipeErr != nil {
+		tb.Fatalf("pipeline: %v", pipeErr)
+	}
+	return pipe
+}
+
+func mustSource(tb testing.TB, obs liveness.Observer, n int) simulate.Source {
+	tb.Helper()
+	f, err := os.Open(testutil.Sample(tb, n))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src, err := simulate.DetectSource(tb.Context(), obs, img)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return src
+}
+
+// lastFrame records when the last frame was sent.
+type lastFrame struct {
+	*simulate.WSClient
+	at time.Time
+}
+
+func (l *lastFrame) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
+	err := l.WSClient.Frame(ctx, at, jpg)
+	l.at = time.Now()
+	return err
+}
+
+// playOverWS creates a session, plays attack over the real WebSocket and
+// returns the status the client got, the stored session and the time
+// from the last frame to the result.
+func playOverWS(tb testing.TB, e *env, src, other simulate.Source, attack simulate.Attack, strength float64, realtime bool) (string, *livenessd.Session, time.Duration) {
+	tb.Helper()
+	id, token := e.create(tb)
+	c, err := simulate.Dial(tb.Context(), e.streamURL(id), token, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	pl, err := simulate.NewPlayer(src, simulate.ChallengeOf(c.Challenge), simulate.Options{Attack: attack, Strength: strength, Seed: 7, Other: &other})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tgt := &lastFrame{WSClient: c}
+	if err := simulate.Play(tb.Context(), pl, tgt, simulate.PlayOptions{Realtime: realtime}); err != nil {
+		tb.Fatalf("play: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(tb.Context(), 30*time.Second)
+	defer cancel()
+	status, err := c.Wait(ctx)
+	if err != nil {
+		tb.Fatalf("wait: %v", err)
+	}
+	_, at := c.ResultReceived()
+	sess, err := e.svc.Get(tb.Context(), "tenant", id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return status, sess, at.Sub(tgt.at)
+}
+
+// TestHandler_EndToEnd plays simulated captures with the real face
+// pipeline over the real WebSocket, session service and SQLite store.
+func TestHandler_EndToEnd(t *testing.T) {
+	p := MustPipeline(t)
+	e := MustOpenEnv(t, capture.Config{Observer: p, MessageRate: 1000})
+	src, other := mustSource(t, p, 1), mustSource(t, p, 2)
+	for _, test := range []struct {
+		attack simulate.Attack
+		want   livenessd.Status
+	}{
+		{simulate.AttackNone, livenessd.StatusSucceeded},
+		{simulate.AttackReplay, livenessd.StatusFailed},
+	} {
+		t.Run(string(test.attack), func(t *testing.T) {
+			// 8% reflection: this test checks the transport and storage, not
+			// the method's margins (those are in docs/ACCURACY.md).
+			status, sess, lat := playOverWS(t, e, src, other, test.attack, 0.08, false)
+			t.Logf("status=%s confidence=%.2f reason=%q last frame to result %v", status, sess.Result.Confidence, sess.Result.Reason, lat)
+			if status != string(test.want) || sess.Status != test.want {
+				t.Fatalf("status = %s (stored %s), want %s; signals %v", status, sess.Status, test.want, sess.Result.Signals)
+			}
+			if sess.Result == nil || len(sess.Result.ReferenceImage) == 0 || len(sess.Result.Signals) == 0 {
+				t.Fatalf("stored result lacks reference image or signals: %+v", sess.Result)
+			}
+			if len(sess.Result.AuditImages) != 1 {
+				t.Errorf("audit images = %d, want 1 (auditImagesLimit)", len(sess.Result.AuditImages))
+			}
+		})
+	}
+}
