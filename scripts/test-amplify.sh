@@ -111,9 +111,9 @@ if [ -n "${1:-}" ]; then export SCENARIOS="$1"; fi
 status=0
 (cd "$tools" && node run.mjs) || status=$?
 log "done in $((SECONDS - started)) s; screenshots in ${artifacts#"$root"/}"
-grep -E 'amplify' "$tmp/livenessd.log" | tail -n 20 >"$artifacts/livenessd.log" || true
+grep -v "msg=http " "$tmp/livenessd.log" | tail -n 60 >"$artifacts/livenessd.log" || true
 if [ "$status" != 0 ]; then
 	log "server log:"
-	tail -n 40 "$tmp/livenessd.log" >&2 || true
+	grep -v "msg=http " "$tmp/livenessd.log" | tail -n 40 >&2 || true
 fi
 exit "$status"

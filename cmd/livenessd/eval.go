@@ -51,8 +51,9 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // pair is one labelled row of a pairs CSV, paths resolved.
 type pair struct {
-	A, B string
-	Same bool
+	A, B         string // resolved paths
+	NameA, NameB string // as written in the CSV
+	Same         bool
 }
 
 // readPairs reads a CSV with a header naming img_a, img_b and same (other
@@ -96,7 +97,7 @@ func readPairs(path string) ([]pair, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: same=%q: %w", path, line, rec[is], err)
 		}
-		out = append(out, pair{A: filepath.Join(dir, rec[ia]), B: filepath.Join(dir, rec[ib]), Same: same})
+		out = append(out, pair{A: filepath.Join(dir, rec[ia]), B: filepath.Join(dir, rec[ib]), NameA: rec[ia], NameB: rec[ib], Same: same})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no pairs", path)

@@ -121,8 +121,7 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			s.cos = append(s.cos, c)
 			if *scores {
-				base := filepath.Dir(filepath.Dir(pr.A))
-				fmt.Fprintf(stdout, "%s,%s,%v,%.4f,%.1f\n", rel(base, pr.A), rel(base, pr.B), b2i(pr.Same), c, similarityOf(cal, c))
+				fmt.Fprintf(stdout, "%s,%s,%v,%.4f,%.1f\n", pr.NameA, pr.NameB, b2i(pr.Same), c, similarityOf(cal, c))
 			}
 		}
 		s.extra = crossIdentityImpostors(s, ev.emb)
@@ -157,13 +156,6 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // setName is the pairs file's directory name (lfw, deepface, ...).
 func setName(path string) string {
 	return filepath.Base(filepath.Dir(path))
-}
-
-func rel(base, p string) string {
-	if r, err := filepath.Rel(base, p); err == nil {
-		return r
-	}
-	return p
 }
 
 func b2i(b bool) int {

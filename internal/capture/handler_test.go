@@ -41,14 +41,20 @@ func (noFaces) ObserveFrame(context.Context, image.Image) ([]livenessd.FaceObser
 // default observer filled in).
 func MustOpenEnv(tb testing.TB, cfg capture.Config) *env {
 	tb.Helper()
+	return MustOpenEnvWith(tb, cfg, func() (livenessd.Challenge, error) {
+		return liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
+	})
+}
+
+// MustOpenEnvWith is MustOpenEnv with the sessions' challenge source.
+func MustOpenEnvWith(tb testing.TB, cfg capture.Config, challenges session.ChallengeFunc) *env {
+	tb.Helper()
 	st, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "s.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	svc, err := session.New(session.Config{Store: st, Challenges: func() (livenessd.Challenge, error) {
-		return liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
-	}})
+	svc, err := session.New(session.Config{Store: st, Challenges: challenges})
 	if err != nil {
 		tb.Fatal(err)
 	}

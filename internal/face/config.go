@@ -82,7 +82,7 @@ func DefaultConfig() Config {
 
 // DefaultCalibration is fitted for fr_feature with ArcFace 5-point
 // alignment by `livenessd eval faces --fit` on the four development sets
-// (331,000 impostor pairs pooled; docs/ACCURACY.md "Face matching").
+// (325,729 impostor pairs pooled; docs/ACCURACY.md "Face matching").
 func DefaultCalibration() Calibration {
 	return Calibration{Knots: []Knot{
 		{Cosine: -1, Score: 0},

@@ -3,6 +3,7 @@ package face_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -266,4 +267,31 @@ func norm(v []float32) float64 {
 func inside(r livenessd.Rect, q livenessd.Point, margin float64) bool {
 	mx, my := r.W*margin, r.H*margin
 	return q.X >= r.X-mx && q.X <= r.X+r.W+mx && q.Y >= r.Y-my && q.Y <= r.Y+r.H+my
+}
+
+// Concurrent comparisons share the pipeline's sessions and must give the
+// sequential result.
+func TestPipeline_Compare_Concurrent(t *testing.T) {
+	p := MustPipeline(t)
+	a, b := largestCrop(t, p, 1, 1.6), largestCrop(t, p, 6, 1.6)
+	want, err := p.Compare(t.Context(), a, b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 4
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			got, err := p.Compare(t.Context(), a, b, 0)
+			if err == nil && (got.Similarity != want.Similarity || got.SourceFace != want.SourceFace) {
+				err = fmt.Errorf("concurrent result %+v, sequential %+v", got, want)
+			}
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -3,13 +3,17 @@ package face
 import (
 	"image"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"sort"
 	"testing"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/infer/tfjs"
+	"github.com/livenessd/livenessd/internal/testutil"
 )
 
 // TestQualitySamples measures every sample face and variants of it:
@@ -213,5 +217,49 @@ func TestMeasurersBadGeometry(t *testing.T) {
 			ee.Eyes(t.Context(), img, lm)
 			me.Estimate(t.Context(), img, b, lm)
 		}
+	}
+}
+
+// TestQualityLFW checks the exposure and blur flags on LFW portraits
+// (press photos of many skin tones, JPEG-compressed, faces ~110 px): they
+// are usable faces, so the flags must stay rare. (Every 16th image.)
+func TestQualityLFW(t *testing.T) {
+	dir := testutil.SharedData(t, "face-verification/lfw/images")
+	p := testPipeline(t)
+	files, err := filepath.Glob(filepath.Join(dir, "*", "*.jpg"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no LFW images in %s: %v", dir, err)
+	}
+	sort.Strings(files)
+	n, flagged := 0, 0
+	var br, sh []float64
+	for i := 0; i < len(files); i += 16 {
+		b, err := os.ReadFile(files[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := imageio.Decode(b, imageio.DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, err := p.ObserveFrame(t.Context(), img)
+		if err != nil || len(obs) == 0 {
+			continue
+		}
+		o, _ := matchFace(obs, livenessd.Point{X: 125, Y: 125})
+		r := AssessQuality(img, o.Box, o.Landmarks, nil, DefaultQualityThresholds())
+		n++
+		if slices.ContainsFunc(r.Flags, func(f string) bool { return f == FlagTooDark || f == FlagTooBright || f == FlagBlurry }) {
+			flagged++
+			t.Logf("%s: brightness %.1f sharpness %.1f %v", filepath.Base(files[i]), r.Brightness, r.Sharpness, r.Flags)
+		}
+		br, sh = append(br, r.Brightness), append(sh, r.Sharpness)
+	}
+	slices.Sort(br)
+	slices.Sort(sh)
+	t.Logf("LFW: %d faces, %d with exposure/blur flags; brightness p5/p50/p95 %.1f/%.1f/%.1f, sharpness %.1f/%.1f/%.1f",
+		n, flagged, br[n/20], br[n/2], br[n*19/20], sh[n/20], sh[n/2], sh[n*19/20])
+	if n < 40 || flagged > n/20 {
+		t.Errorf("%d of %d LFW faces flagged", flagged, n)
 	}
 }

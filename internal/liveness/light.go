@@ -1,8 +1,6 @@
 package liveness
 
 import (
-	"fmt"
-	"os"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -138,9 +136,6 @@ func (r *Run) analyseLight() lightResult {
 			continue
 		}
 		a := dot3(&e, &ser.probe[p]) / ee
-		if os.Getenv("LIVENESS_DEBUG_PROBES") != "" {
-			fmt.Fprintf(os.Stderr, "probe %+v amp %.4f skin %.4f\n", pr, a, res.amplitude)
-		}
 		if pr.centre {
 			centre += a
 			nc++

@@ -44,24 +44,76 @@ func mustSource(tb testing.TB, obs liveness.Observer, path string) simulate.Sour
 	return src
 }
 
-func TestRun_RealPipelineSpeed(t *testing.T) {
+// fixedChallenge makes the real-model test deterministic.
+func fixedChallenge() livenessd.Challenge {
+	ch := livenessd.Challenge{ID: "fixed", Type: livenessd.ChallengeMovementAndLight,
+		Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78}}
+	for _, k := range []int{0, 6, 2, 1, 7, 5, 3, 4} {
+		ch.Colors = append(ch.Colors, livenessd.ColorStep{Color: liveness.Palette[k], Duration: 400 * time.Millisecond})
+	}
+	return ch
+}
+
+// TestRun_RealFrames measures each signal on frames rendered from a real
+// photo and analysed by the real face pipeline: the live face passes every
+// check, and each attack fails on the signal meant to catch it.
+func TestRun_RealFrames(t *testing.T) {
 	p := MustPipeline(t)
 	src := mustSource(t, p, testutil.Sample(t, 1))
-	ch, _ := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
-	pl, err := simulate.NewPlayer(src, ch, simulate.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, at := range []time.Duration{0, 2 * time.Second} {
-		img := pl.Render(at)
-		start := time.Now()
-		faces, err := p.ObserveFrame(t.Context(), img)
-		t.Logf("t=%v observe %v faces=%d err=%v", at, time.Since(start), len(faces), err)
-		start = time.Now()
-		pl.Render(at)
-		t.Logf("render %v", time.Since(start))
-		if len(faces) > 0 {
-			t.Logf("box %+v live %.3f pose %+v lm %d", faces[0].Box, faces[0].LiveScore, faces[0].Pose, len(faces[0].Landmarks))
-		}
+	other := mustSource(t, p, testutil.Sample(t, 2))
+	th := liveness.DefaultThresholds()
+	for _, test := range []struct {
+		attack simulate.Attack
+		check  func(t *testing.T, s map[string]float64)
+	}{
+		{simulate.AttackNone, func(t *testing.T, s map[string]float64) {
+			if s["light_matched"] < th.LightMatched || s["light_shading"] < th.Shading || s["identity"] < th.Identity || s["growth"] < th.Growth {
+				t.Errorf("live face failed a signal")
+			}
+		}},
+		{simulate.AttackPhoto, func(t *testing.T, s map[string]float64) {
+			if s["light_matched"] < th.LightMatched {
+				t.Errorf("a print reflects the right colours; matched = %v", s["light_matched"])
+			}
+			if s["light_shading"] >= th.Shading {
+				t.Errorf("a flat print shows shading %v >= %v", s["light_shading"], th.Shading)
+			}
+		}},
+		{simulate.AttackReplay, func(t *testing.T, s map[string]float64) {
+			if s["light_matched"] >= th.LightMatched {
+				t.Errorf("replay matched %v of the colours", s["light_matched"])
+			}
+		}},
+		{simulate.AttackDelayed, func(t *testing.T, s map[string]float64) {
+			if s["light_margin"] >= th.LightMargin {
+				t.Errorf("a one-step-late response has margin %v", s["light_margin"])
+			}
+		}},
+		{simulate.AttackSwap, func(t *testing.T, s map[string]float64) {
+			if s["identity"] >= th.Identity {
+				t.Errorf("swap identity = %v", s["identity"])
+			}
+		}},
+	} {
+		t.Run(string(test.attack), func(t *testing.T) {
+			ch := fixedChallenge()
+			pl, err := simulate.NewPlayer(src, ch, simulate.Options{Attack: test.attack, Strength: 0.05, Seed: 11, Other: &other})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := liveness.NewRun(p, ch, livenessd.Settings{}, liveness.Config{})
+			if err := simulate.Play(t.Context(), pl, &simulate.RunTarget{Run: run}, simulate.PlayOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := run.Finish(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s conf=%.2f reason=%q signals=%v", res.Status, res.Confidence, res.Reason, res.Signals)
+			test.check(t, res.Signals)
+			if live := test.attack == simulate.AttackNone; res.IsLive != live {
+				t.Errorf("isLive = %v, want %v", res.IsLive, live)
+			}
+		})
 	}
 }

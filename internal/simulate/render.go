@@ -49,10 +49,22 @@ func ParseAttack(s string) (Attack, error) {
 // why this is conservative for a phone or laptop screen in room light).
 const DefaultStrength = 0.03
 
-// Source is a photo and the face in it (pixels of Img).
+// Source is a photo and the face in it (pixels of Img): the box and the
+// two eye centres (left, right in the image), which anchor the 3-D shading
+// of the reflected light.
 type Source struct {
 	Img  *image.NRGBA
 	Face livenessd.Rect
+	Eyes [2]livenessd.Point
+}
+
+// eyes returns the eye centres, estimated from the box when unknown.
+func (s Source) eyes() (livenessd.Point, livenessd.Point) {
+	if s.Eyes[0] != s.Eyes[1] {
+		return s.Eyes[0], s.Eyes[1]
+	}
+	b := s.Face
+	return livenessd.Point{X: b.X + 0.32*b.W, Y: b.Y + 0.40*b.H}, livenessd.Point{X: b.X + 0.68*b.W, Y: b.Y + 0.40*b.H}
 }
 
 // CentralFace assumes the face is the central region of img (aligned
@@ -372,14 +384,23 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	fc := src.Face.Center()
 	R := 0.5 * w * 1.25 // warp radius in output pixels
 	invR2 := 1 / (R * R)
-	// The face ellipse that catches the screen's light (output pixels).
-	ea, eb := 0.55*w, 0.55*w*src.Face.H/src.Face.W*1.1
-	ec := livenessd.Point{X: c.X, Y: c.Y - 0.05*eb}
+	// The face as an ellipsoid that catches the screen's light, anchored on
+	// the eyes (output pixels): centred half an inter-ocular distance (IOD)
+	// below them, 1.15 IOD half-width (the cheekbones), 1.7 IOD half-height.
+	el, er := src.eyes()
+	toOut := func(p livenessd.Point) livenessd.Point {
+		return livenessd.Point{X: c.X + (p.X-fc.X)*z, Y: c.Y + (p.Y-fc.Y)*z}
+	}
+	el, er = toOut(el), toOut(er)
+	iod := math.Hypot(er.X-el.X, er.Y-el.Y)
+	ea, eb := 1.15*iod, 1.7*iod
+	ux, uy := (er.X-el.X)/iod, (er.Y-el.Y)/iod // across the face; down is (-uy, ux)
+	ec := livenessd.Point{X: (el.X+er.X)/2 - uy*0.5*iod, Y: (el.Y+er.Y)/2 + ux*0.5*iod}
 	sb := img.Bounds()
 	maxX, maxY := float64(sb.Max.X-1)-1e-6, float64(sb.Max.Y-1)-1e-6
 	for y := range H {
 		dy := float64(y) - c.Y
-		ey := (float64(y) - ec.Y) / eb
+		ry := float64(y) - ec.Y
 		for x := range W {
 			dx := float64(x) - c.X
 			f := z
@@ -416,7 +437,9 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				// A face curves much more across than from brow to chin:
 				// n·l of a surface facing the screen, falling with the
 				// horizontal offset, mildly with the vertical one.
-				ex := (float64(x) - ec.X) / ea
+				rx := float64(x) - ec.X
+				ex := (rx*ux + ry*uy) / ea
+				ey := (-rx*uy + ry*ux) / eb
 				if ex*ex+ey*ey < 1 {
 					if q := 1 - ex*ex - 0.35*ey*ey; q > 0 {
 						b.shade[y*W+x] = uint8(255*math.Sqrt(q) + 0.5)

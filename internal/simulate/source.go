@@ -35,7 +35,24 @@ func DetectSource(ctx context.Context, obs liveness.Observer, img image.Image) (
 	box := best.Box
 	box.X -= float64(r.Min.X)
 	box.Y -= float64(r.Min.Y)
-	return Source{Img: dst, Face: box}, nil
+	src := Source{Img: dst, Face: box}
+	off := livenessd.Point{X: float64(r.Min.X), Y: float64(r.Min.Y)}
+	switch {
+	case len(best.Landmarks) == 68:
+		src.Eyes = [2]livenessd.Point{meanOff(best.Landmarks[36:42], off), meanOff(best.Landmarks[42:48], off)}
+	case len(best.Keypoints) == 5:
+		src.Eyes = [2]livenessd.Point{meanOff(best.Keypoints[0:1], off), meanOff(best.Keypoints[1:2], off)}
+	}
+	return src, nil
+}
+
+func meanOff(ps []livenessd.Point, off livenessd.Point) livenessd.Point {
+	var m livenessd.Point
+	for _, p := range ps {
+		m.X += (p.X - off.X) / float64(len(ps))
+		m.Y += (p.Y - off.Y) / float64(len(ps))
+	}
+	return m
 }
 
 // ToNRGBA converts any image to *image.NRGBA with its origin at 0,0.

@@ -50,21 +50,66 @@
   const canvas = document.createElement('canvas');
   canvas.width = W;
   canvas.height = H;
-  const ctx = canvas.getContext('2d', { willReadFrequently: false });
-  // Offscreen layers: the feathered face, and its magnified centre.
-  const face = document.createElement('canvas');
-  const fctx = face.getContext('2d');
-  const inner = document.createElement('canvas');
-  const ictx = inner.getContext('2d');
+  const ctx = canvas.getContext('2d');
+
+  // Sprites rendered once (the page is busy running the component's face
+  // detector on the same thread, so each frame must be cheap): the
+  // background, the feathered face with a margin, and its feathered centre
+  // (eyes, nose, mouth) that is drawn a little larger as the face comes
+  // closer, as a 3-D face's central features grow more than its contour.
+  const SPRITE = 2; // sprite pixels per source pixel of the face box width 182 -> ~1.8x the largest drawn size
+  const mw = 1.7 * src.w;
+  const mh = 1.5 * src.h;
+  const msx = src.x + src.w / 2 - mw / 2;
+  const msy = src.y + src.h / 2 - mh / 2;
+  const ncx = src.x + src.w / 2; // centre of the magnified region
+  const ncy = src.y + src.h * 0.55;
+  const nr = 0.42 * src.w;
+  let faceSprite = null;
+  let centreSprite = null;
+  const background = document.createElement('canvas');
+  background.width = W;
+  background.height = H;
+  {
+    const b = background.getContext('2d');
+    const g = b.createLinearGradient(0, 0, 0, H);
+    g.addColorStop(0, '#8a8f96');
+    g.addColorStop(1, '#6d7177');
+    b.fillStyle = g;
+    b.fillRect(0, 0, W, H);
+  }
+  function feathered(sx, sy, sw, sh, inner) {
+    const c = document.createElement('canvas');
+    c.width = Math.ceil(sw * SPRITE);
+    c.height = Math.ceil(sh * SPRITE);
+    const g = c.getContext('2d');
+    g.drawImage(img, sx, sy, sw, sh, 0, 0, c.width, c.height);
+    const r = Math.min(c.width, c.height) / 2;
+    const m = g.createRadialGradient(c.width / 2, c.height / 2, inner * r, c.width / 2, c.height / 2, r);
+    m.addColorStop(0, 'rgba(0,0,0,1)');
+    m.addColorStop(1, 'rgba(0,0,0,0)');
+    g.globalCompositeOperation = 'destination-in';
+    g.fillStyle = m;
+    g.fillRect(0, 0, c.width, c.height);
+    return c;
+  }
+  function sprites() {
+    if (faceSprite || !img.complete || !img.naturalWidth) return faceSprite !== null;
+    faceSprite = feathered(msx, msy, mw, mh, 0.6);
+    centreSprite = feathered(ncx - nr, ncy - nr, 2 * nr, 2 * nr, 0.5);
+    return true;
+  }
 
   let faceW = 130; // displayed width of the face box, pixels
   let cx = W / 2;
   let cy = H / 2 + 10;
-  let w0 = faceW;
+  const w0 = faceW;
   let last = performance.now();
+  let hintAt = 0;
 
   function readHint() {
-    const t = document.body ? document.body.innerText : '';
+    const el = document.querySelector('.amplify-liveness-toast__message') || document.querySelector('.amplify-liveness-hint');
+    const t = el ? el.textContent : '';
     if (/Move back/.test(t)) return 'back';
     if (/Move closer|Keep moving closer/.test(t)) return 'closer';
     if (/center your face/i.test(t)) return 'center';
@@ -72,35 +117,32 @@
     return '';
   }
 
-  // The colour on screen: the component's full-window overlay canvas,
-  // sampled at the top and bottom edge (the wipe runs top-down).
+  // The colour on screen: the component's full-window colour overlay
+  // (its "freshness" canvas), sampled at the top and the bottom edge (the
+  // wipe runs top-down), weighted by its opacity.
   function readLight() {
-    let best = null;
-    for (const c of document.querySelectorAll('canvas')) {
-      if (c.width < 50 || c.height < 50) continue;
-      try {
-        const g = c.getContext('2d');
-        if (!g) continue;
-        const a = g.getImageData(2, 2, 1, 1).data;
-        const b = g.getImageData(2, c.height - 3, 1, 1).data;
-        const alpha = (a[3] + b[3]) / 2;
-        if (alpha > 0 && (!best || alpha > best[3])) {
-          best = [(a[0] * a[3] + b[0] * b[3]) / 2 / 255, (a[1] * a[3] + b[1] * b[3]) / 2 / 255, (a[2] * a[3] + b[2] * b[3]) / 2 / 255, alpha];
-        }
-      } catch (e) {
-        /* webgl or tainted canvas */
-      }
+    const c = document.querySelector('canvas.amplify-liveness-freshness-canvas');
+    if (!c || c.width < 10 || c.height < 10) return [0, 0, 0];
+    try {
+      const g = c.getContext('2d', { willReadFrequently: true });
+      const a = g.getImageData(2, 2, 1, 1).data;
+      const b = g.getImageData(2, c.height - 3, 1, 1).data;
+      return [0, 1, 2].map((i) => (a[i] * a[3] + b[i] * b[3]) / 2 / 255 / 255);
+    } catch (e) {
+      return [0, 0, 0];
     }
-    return best ? [best[0] / 255, best[1] / 255, best[2] / 255] : [0, 0, 0];
   }
 
   function draw() {
     const now = performance.now();
-    const dt = Math.min(0.1, (now - last) / 1000);
+    const dt = Math.min(0.2, (now - last) / 1000);
     last = now;
     state.frames++;
-    const hint = readHint();
-    state.hint = hint;
+    if (now - hintAt > 200) {
+      state.hint = readHint();
+      hintAt = now;
+    }
+    const hint = state.hint;
     const o = state.oval;
     if (o && hint === 'closer') state.phase = 'approach';
     if (state.phase === 'approach' && o) {
@@ -110,73 +152,33 @@
       cx += (o.CenterX - cx) * k;
       cy += (o.CenterY + 0.04 * o.Height - cy) * k;
     }
+    ctx.globalCompositeOperation = 'source-over';
+    ctx.drawImage(background, 0, 0);
+    if (!sprites()) return;
     // Breathing and a slight sway.
     const s = now / 1000;
-    const dx = 1.5 * Math.sin(2 * Math.PI * 0.45 * s);
-    const dy = 1.0 * Math.sin(2 * Math.PI * 0.31 * s + 1);
-
-    const bg = ctx.createLinearGradient(0, 0, 0, H);
-    bg.addColorStop(0, '#8a8f96');
-    bg.addColorStop(1, '#6d7177');
-    ctx.globalCompositeOperation = 'source-over';
-    ctx.fillStyle = bg;
-    ctx.fillRect(0, 0, W, H);
-    if (!img.complete || !img.naturalWidth) return;
-
-    // Face: the photo's face region with a margin, feathered into the
-    // background.
+    const x = cx + 1.5 * Math.sin(2 * Math.PI * 0.45 * s);
+    const y = cy + 1.0 * Math.sin(2 * Math.PI * 0.31 * s + 1);
     const scale = faceW / src.w;
-    const mw = 1.7 * src.w;
-    const mh = 1.5 * src.h;
-    const sx = src.x + src.w / 2 - mw / 2;
-    const sy = src.y + src.h / 2 - mh / 2;
     const dw = mw * scale;
     const dh = mh * scale;
-    face.width = Math.ceil(dw);
-    face.height = Math.ceil(dh);
-    fctx.globalCompositeOperation = 'source-over';
-    fctx.drawImage(img, sx, sy, mw, mh, 0, 0, dw, dh);
-    // 3-D: the centre (eyes, nose, mouth) grows up to 8% more than the
-    // contour as the face comes closer.
+    ctx.drawImage(faceSprite, x - dw / 2, y - dh / 2, dw, dh);
     const progress = Math.max(0, Math.min(1, (faceW - w0) / Math.max(1, (o ? 0.85 * o.Width : 2 * w0) - w0)));
     const warp = 0.08 * progress;
     if (warp > 0.002) {
-      const R = 0.42 * faceW;
-      inner.width = inner.height = Math.ceil(2 * R);
-      ictx.globalCompositeOperation = 'source-over';
-      const ms = scale * (1 + warp);
-      const ncx = src.x + src.w / 2; // source centre of the face
-      const ncy = src.y + src.h * 0.55;
-      ictx.drawImage(img, ncx - R / ms, ncy - R / ms, (2 * R) / ms, (2 * R) / ms, 0, 0, 2 * R, 2 * R);
-      const m = ictx.createRadialGradient(R, R, 0.5 * R, R, R, R);
-      m.addColorStop(0, 'rgba(0,0,0,1)');
-      m.addColorStop(1, 'rgba(0,0,0,0)');
-      ictx.globalCompositeOperation = 'destination-in';
-      ictx.fillStyle = m;
-      ictx.fillRect(0, 0, 2 * R, 2 * R);
-      const fx = (ncx - sx) * scale;
-      const fy = (ncy - sy) * scale;
-      fctx.globalCompositeOperation = 'source-over';
-      fctx.drawImage(inner, fx - R, fy - R);
+      const d = 2 * nr * scale * (1 + warp);
+      const fx = x + (ncx - (src.x + src.w / 2)) * scale;
+      const fy = y + (ncy - (src.y + src.h / 2)) * scale;
+      ctx.drawImage(centreSprite, fx - d / 2, fy - d / 2, d, d);
     }
-    const fm = fctx.createRadialGradient(dw / 2, dh / 2, 0.3 * Math.min(dw, dh), dw / 2, dh / 2, 0.5 * Math.min(dw, dh));
-    fm.addColorStop(0, 'rgba(0,0,0,1)');
-    fm.addColorStop(1, 'rgba(0,0,0,0)');
-    fctx.globalCompositeOperation = 'destination-in';
-    fctx.fillStyle = fm;
-    fctx.fillRect(0, 0, dw, dh);
-    const left = cx + dx - dw / 2;
-    const top = cy + dy - dh / 2;
-    ctx.drawImage(face, left, top);
-
     // Reflected screen light: additive, strongest at the centre of the face
     // (facing the screen), fading towards the sides.
     const light = readLight();
     state.light = light;
     if (light[0] + light[1] + light[2] > 0.01) {
       const r = 0.62 * faceW;
-      const lx = cx + dx;
-      const ly = cy + dy - 0.05 * faceW;
+      const lx = x;
+      const ly = y - 0.05 * faceW;
       const g = ctx.createRadialGradient(lx, ly, 0, lx, ly, r);
       const c = `${Math.round(255 * light[0])},${Math.round(255 * light[1])},${Math.round(255 * light[2])}`;
       g.addColorStop(0, `rgba(${c},0.22)`);
@@ -210,4 +212,4 @@
   md.enumerateDevices = async () => [
     { deviceId: 'answering-camera', groupId: 'test', kind: 'videoinput', label: 'Answering test camera', toJSON() { return this; } },
   ];
-};
+}

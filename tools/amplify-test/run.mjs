@@ -98,7 +98,7 @@ async function runScenario(name, pageBase, { sessionId, token, camera, y4m, expe
   const log = [];
   try {
     if (camera) {
-      const cam = fs.readFileSync(path.join(here, 'camera.js'), 'utf8');
+      const cam = fs.readFileSync(path.join(here, 'camera.js'), 'utf8').trim().replace(/;$/, '');
       await context.addInitScript({ content: `(${cam})(${JSON.stringify({ faceUrl: '/face.jpg', src: faceBox })})` });
     }
     const page = context.pages()[0] ?? (await context.newPage());
@@ -111,11 +111,11 @@ async function runScenario(name, pageBase, { sessionId, token, camera, y4m, expe
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       outcome = await page.evaluate(() => window.__amplify ?? null);
-      const cam = camera ? await page.evaluate(() => window.__camera && { phase: window.__camera.phase, hint: window.__camera.hint, light: window.__camera.light }) : null;
+      const cam = camera ? await page.evaluate(() => window.__camera && { phase: window.__camera.phase, hint: window.__camera.hint, frames: window.__camera.frames, light: window.__camera.light.map((v) => +v.toFixed(2)) }) : null;
       await page.screenshot({ path: path.join(dir, `${String(shot++).padStart(2, '0')}.png`) });
       if (cam) log.push(`[${((Date.now() - started) / 1000).toFixed(1)}s] camera ${JSON.stringify(cam)}`);
       if (outcome) break;
-      await page.waitForTimeout(1500);
+      await page.waitForTimeout(2500);
     }
     await page.waitForTimeout(500);
     await page.screenshot({ path: path.join(dir, `${String(shot++).padStart(2, '0')}-final.png`) });
@@ -161,7 +161,7 @@ async function main() {
     const run = await runScenario(name, pageBase, { sessionId, token, ...opts });
     const got = { scenario: name, sessionId, seconds: run.seconds, component: run.outcome };
     if (name !== 'unknown') {
-      const aws = await waitFinal(sessionId);
+      const aws = run.outcome?.done ? await waitFinal(sessionId) : (await api('GET', `/v1/liveness/session/${sessionId}/aws-results`)).json;
       got.status = aws.Status;
       got.confidence = aws.Confidence;
       const res = await api('GET', `/v1/liveness/session/${sessionId}/results`);

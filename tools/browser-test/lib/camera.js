@@ -251,11 +251,22 @@
       const cy = pose.y + 0.8 * Math.sin(t * 1.9 + 1);
       const hx = Math.round(cx - layout.hw);
       const hy = Math.round(cy - layout.top);
+      const col = screenColor();
+      // Redraw only what changed.
+      const key = `${hx},${hy},${headD},${col}`;
+      if (key === lastKey) {
+        // Unchanged: one pixel of sensor noise keeps the canvas producing
+        // frames at the camera's rate, at no cost.
+        noise = !noise;
+        ctx.fillStyle = noise ? 'rgba(255,255,255,0.02)' : 'rgba(0,0,0,0.02)';
+        ctx.fillRect(W - 1, H - 1, 1, 1);
+        return;
+      }
+      lastKey = key;
       ctx.globalCompositeOperation = 'source-over';
       ctx.globalAlpha = 1;
       ctx.drawImage(bgImg, 0, 0, W, H);
       ctx.drawImage(head, hx, hy);
-      const col = screenColor();
       if (col && cfg.reflect > 0) {
         // Reflected screen light adds gain * shade * skin * colour: the
         // head tinted by the colour (multiply), kept inside the head
@@ -286,15 +297,17 @@
         ctx.globalCompositeOperation = 'source-over';
         ctx.globalAlpha = 1;
       }
-      window.__lvCameraState = { D: pose.D, cx, cy, color: col, guidance: seen.guidance, frames: (window.__lvCameraState?.frames || 0) + 1 };
+      window.__lvCameraState = { D: pose.D, cx, cy, color: col, guidance: seen.guidance, renders: (window.__lvCameraState?.renders || 0) + 1 };
     }
 
+    let lastKey = '';
+    let noise = false;
     render(performance.now());
     const fps = cfg.fps || 30;
-    const timer = setInterval(() => render(performance.now()), 1000 / fps);
     window.__lvCameraCanvas = canvas; // debugging aid
     const stream = canvas.captureStream(fps);
     const track = stream.getVideoTracks()[0];
+    const timer = setInterval(() => render(performance.now()), 1000 / fps);
     const stop = track.stop.bind(track);
     track.stop = () => { clearInterval(timer); stop(); };
     return stream;

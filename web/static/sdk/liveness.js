@@ -551,7 +551,8 @@ class Capture {
     // (requestVideoFrameCallback: captureTime for cameras, else the time
     // the frame was presented), frames carry that time rather than the
     // moment they were copied, which a busy page delays.
-    if (typeof this.video.requestVideoFrameCallback === 'function') {
+    this.hasFrameCallback = typeof this.video.requestVideoFrameCallback === 'function';
+    if (this.hasFrameCallback) {
       const onFrame = (now, md) => {
         if (this.finished || this.stopFrames) return;
         this.frameMeta = { at: md.captureTime || md.presentationTime || now, seen: performance.now(), n: md.presentedFrames };
@@ -577,9 +578,11 @@ class Capture {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN || this.ws.bufferedAmount > MAX_BUFFERED_BYTES) return;
     if (this.video.readyState < 2) return;
     let at = performance.now();
-    const meta = this.frameMeta;
-    if (meta && at - meta.seen < 250 && meta.at <= at) {
-      if (meta.n === this.lastFrameN) return; // no new camera frame since the last one sent
+    if (this.hasFrameCallback) {
+      // Send only camera frames not sent yet, stamped with their own time;
+      // a frame presented long ago (a stalled page) is not re-sent as new.
+      const meta = this.frameMeta;
+      if (!meta || meta.n === this.lastFrameN || at - meta.seen > 250 || meta.at > at) return;
       this.lastFrameN = meta.n;
       at = meta.at;
     }

@@ -1,0 +1,43 @@
+package capture_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/capture"
+	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/simulate"
+)
+
+// BenchmarkCapture_LastFrameToResult plays a 4-second, 15 fps, 640x480
+// live capture in real time over the real WebSocket, with the real face
+// pipeline, session service and SQLite store, and measures the time from
+// the last frame sent to the result received (the fusion, the JPEG
+// encoding of the reference image and the stored result). Each iteration
+// takes about 4 s: run with -benchtime=5x.
+func BenchmarkCapture_LastFrameToResult(b *testing.B) {
+	p := MustPipeline(b)
+	// About 1.0-1.6 s to reach the oval, 0.4 s of hold, 6 colours of 350 ms.
+	e := MustOpenEnvWith(b, capture.Config{Observer: p}, func() (livenessd.Challenge, error) {
+		ch, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
+		ch.Colors = ch.Colors[:6]
+		for i := range ch.Colors {
+			ch.Colors[i].Duration = 350 * time.Millisecond
+		}
+		return ch, err
+	})
+	src, other := mustSource(b, p, 1), mustSource(b, p, 2)
+	var lat []time.Duration
+	for b.Loop() {
+		status, _, d := playOverWS(b, e, src, other, simulate.AttackNone, simulate.DefaultStrength, true)
+		if status == "" {
+			b.Fatal("no status")
+		}
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms-median-last-frame-to-result")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "ms-max-last-frame-to-result")
+}

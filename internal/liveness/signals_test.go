@@ -1,0 +1,293 @@
+package liveness
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// script is an observer returning programmed observations in order.
+type script struct {
+	obs [][]livenessd.FaceObservation
+	i   int
+}
+
+func (s *script) ObserveFrame(context.Context, image.Image) ([]livenessd.FaceObservation, error) {
+	if s.i >= len(s.obs) {
+		return s.obs[len(s.obs)-1], nil
+	}
+	s.i++
+	return s.obs[s.i-1], nil
+}
+
+func grey(v uint8) image.Image {
+	img := image.NewNRGBA(image.Rect(0, 0, 640, 480))
+	for i := range img.Pix {
+		img.Pix[i] = v
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	return img
+}
+
+func faceAt(cx, cy, w float64, emb ...float32) livenessd.FaceObservation {
+	b := livenessd.Rect{X: cx - w/2, Y: cy - w*0.55, W: w, H: w * 1.1}
+	return livenessd.FaceObservation{Box: b, Score: 0.99, Embedding: emb, LiveScore: 0.9}
+}
+
+var testOval = livenessd.Challenge{ID: "t", Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78}}
+
+func TestRun_Guidance(t *testing.T) {
+	ow := 0.45 * 640
+	in := faceAt(320, 240, 0.85*ow, 1, 0)
+	for _, test := range []struct {
+		name   string
+		faces  []livenessd.FaceObservation
+		img    image.Image
+		want   Guidance
+		inOval bool
+	}{
+		{"NoFace", nil, grey(128), GuideNoFace, false},
+		{"Multiple", []livenessd.FaceObservation{in, faceAt(100, 100, 0.7*ow)}, grey(128), GuideMultipleFaces, false},
+		{"SmallBystanderIgnored", []livenessd.FaceObservation{in, faceAt(40, 40, 0.2*ow)}, grey(128), GuideOK, true},
+		{"MoveCloser", []livenessd.FaceObservation{faceAt(320, 240, 0.5*ow)}, grey(128), GuideMoveCloser, false},
+		{"TooClose", []livenessd.FaceObservation{faceAt(320, 240, 1.3*ow)}, grey(128), GuideTooClose, false},
+		{"IntoOval", []livenessd.FaceObservation{faceAt(320+0.3*ow, 240, 0.85*ow)}, grey(128), GuideMoveIntoOval, false},
+		{"TooDark", []livenessd.FaceObservation{in}, grey(20), GuideTooDark, false},
+		{"TooBright", []livenessd.FaceObservation{in}, grey(250), GuideTooBright, false},
+		{"OK", []livenessd.FaceObservation{in}, grey(128), GuideOK, true},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			r := NewRun(&script{obs: [][]livenessd.FaceObservation{test.faces}}, testOval, livenessd.Settings{}, Config{})
+			g, inOval, _, err := r.AddFrame(t.Context(), Frame{Image: test.img})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g != test.want || inOval != test.inOval {
+				t.Errorf("guidance = %s, inOval %v; want %s, %v", g, inOval, test.want, test.inOval)
+			}
+		})
+	}
+}
+
+func TestRun_FlashOnce(t *testing.T) {
+	ow := 0.45 * 640
+	var seq [][]livenessd.FaceObservation
+	for i := range 8 {
+		w := ow * (0.5 + 0.05*float64(i))
+		seq = append(seq, []livenessd.FaceObservation{faceAt(320, 240, math.Min(w, 0.85*ow), 1, 0)})
+	}
+	r := NewRun(&script{obs: seq}, testOval, livenessd.Settings{}, Config{ObserveEvery: 1})
+	flashes := 0
+	var guides []Guidance
+	for i := range 12 {
+		g, _, flash, err := r.AddFrame(t.Context(), Frame{Index: i, At: time.Duration(i) * 66 * time.Millisecond, Image: grey(128)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		guides = append(guides, g)
+		if flash {
+			flashes++
+		}
+	}
+	if flashes != 1 || !r.Flashed() {
+		t.Errorf("flashes = %d, want exactly 1 (guidance %v)", flashes, guides)
+	}
+	if guides[0] != GuideMoveCloser {
+		t.Errorf("first guidance = %s, want move_closer", guides[0])
+	}
+}
+
+func TestRun_Limits(t *testing.T) {
+	r := NewRun(&script{obs: [][]livenessd.FaceObservation{nil}}, testOval, livenessd.Settings{}, Config{MaxFrames: 2})
+	for i := range 2 {
+		if _, _, _, err := r.AddFrame(t.Context(), Frame{Index: i, Image: grey(128)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := r.AddFrame(t.Context(), Frame{Index: 2, Image: grey(128)}); err == nil {
+		t.Error("frame past MaxFrames accepted")
+	}
+	if _, _, _, err := r.AddFrame(t.Context(), Frame{}); err == nil {
+		t.Error("nil image accepted")
+	}
+}
+
+// TestRun_SyntheticSignals feeds observation sequences without a light
+// challenge (movement-only) and checks the movement and identity signals.
+func TestRun_SyntheticSignals(t *testing.T) {
+	ow := 0.45 * 640
+	mk := func(n int, emb func(i int) []float32, grow float64) [][]livenessd.FaceObservation {
+		var seq [][]livenessd.FaceObservation
+		for i := range n {
+			w := ow * math.Min(0.85, 0.5+grow*float64(i))
+			seq = append(seq, []livenessd.FaceObservation{faceAt(320, 240, w, emb(i)...)})
+		}
+		return seq
+	}
+	same := func(int) []float32 { return []float32{1, 0} }
+	swap := func(i int) []float32 {
+		if i >= 8 {
+			return []float32{0, 1}
+		}
+		return []float32{1, 0}
+	}
+	ch := testOval
+	ch.Type = livenessd.ChallengeMovement
+	for _, test := range []struct {
+		name   string
+		seq    [][]livenessd.FaceObservation
+		live   bool
+		reason string
+	}{
+		{"Live", mk(16, same, 0.08), true, ""},
+		{"Swap", mk(16, swap, 0.08), false, ReasonFaceChanged},
+		{"NoGrowth", mk(16, same, 0), false, ReasonMovement},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			r := NewRun(&script{obs: test.seq}, ch, livenessd.Settings{}, Config{ObserveEvery: 1})
+			for i := range 16 {
+				if _, _, _, err := r.AddFrame(t.Context(), Frame{Index: i, At: time.Duration(i) * 66 * time.Millisecond, Image: texture(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := r.Finish(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.IsLive != test.live || (test.reason != "" && res.Reason != test.reason) {
+				t.Errorf("isLive = %v reason %q, want %v %q; signals %v", res.IsLive, res.Reason, test.live, test.reason, res.Signals)
+			}
+		})
+	}
+}
+
+// texture is a grey image with fine detail (the sharpness gate needs some).
+func texture(seed int) image.Image {
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	img := image.NewNRGBA(image.Rect(0, 0, 640, 480))
+	for y := range 480 {
+		for x := range 640 {
+			v := uint8(110 + rng.IntN(40))
+			img.SetNRGBA(x, y, color.NRGBA{v, v, v, 255})
+		}
+	}
+	return img
+}
+
+func TestCheck_Score(t *testing.T) {
+	for _, c := range []check{
+		{value: 0.5, threshold: 0.5, scale: 0.1},
+		{value: 3, threshold: 3, scale: 1, upper: true},
+	} {
+		if got := c.score(); math.Abs(got-0.9) > 1e-9 {
+			t.Errorf("score at threshold = %v, want 0.9", got)
+		}
+		c.value += c.scale
+		if c.upper {
+			c.value -= 2 * c.scale
+		}
+		if got := c.score(); got < 0.989 || got > 0.991 {
+			t.Errorf("score one scale past threshold = %v, want 0.99", got)
+		}
+	}
+	if got := (check{value: math.NaN(), scale: 1}).score(); got != 0 {
+		t.Errorf("NaN score = %v, want 0", got)
+	}
+}
+
+func TestDetrend(t *testing.T) {
+	ts := []float64{0, 0.1, 0.25, 0.3, 0.5, 0.7, 0.8}
+	v := make([]float64, len(ts))
+	for i, x := range ts {
+		v[i] = 2 - 3*x + 5*x*x
+	}
+	detrend(ts, v)
+	for i := range v {
+		if math.Abs(v[i]) > 1e-9 {
+			t.Fatalf("residual %v after removing a quadratic", v)
+		}
+	}
+}
+
+func TestColourOnsets(t *testing.T) {
+	ch := livenessd.Challenge{Colors: []livenessd.ColorStep{
+		{Color: Palette[0], Duration: 300 * time.Millisecond},
+		{Color: Palette[1], Duration: 400 * time.Millisecond},
+		{Color: Palette[2], Duration: 300 * time.Millisecond},
+	}}
+	for _, test := range []struct {
+		name string
+		at   []time.Duration
+		ok   bool
+	}{
+		{"OK", []time.Duration{1000, 1310, 1690}, true},
+		{"Missing", []time.Duration{1000, 1300}, false},
+		{"TooLate", []time.Duration{1000, 1300, 2000}, false},
+		{"Reordered", []time.Duration{1000, 1700, 1300}, false},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			r := NewRun(&script{obs: [][]livenessd.FaceObservation{nil}}, ch, livenessd.Settings{}, Config{})
+			for i, at := range test.at {
+				r.ColorShown(ColorShown{Index: i, At: at * time.Millisecond})
+			}
+			if _, _, ok := r.colourOnsets(); ok != test.ok {
+				t.Errorf("ok = %v, want %v", ok, test.ok)
+			}
+		})
+	}
+}
+
+// TestMatched checks the per-interval classification on synthetic series:
+// a response to the true colours matches, a response to other colours
+// does not.
+func TestMatched(t *testing.T) {
+	seq := []livenessd.RGB{Palette[0], Palette[6], Palette[2], Palette[3], Palette[7], Palette[4], Palette[5], Palette[1]}
+	alt := []livenessd.RGB{Palette[3], Palette[1], Palette[7], Palette[5], Palette[0], Palette[2], Palette[6], Palette[4]}
+	var on []time.Duration
+	for i := range seq {
+		on = append(on, time.Duration(1000+400*i)*time.Millisecond)
+	}
+	lag := 80 * time.Millisecond
+	rng := rand.New(rand.NewPCG(1, 1))
+	series := func(resp []livenessd.RGB) ([]time.Duration, [3][]float64) {
+		var ts []time.Duration
+		var x [3][]float64
+		for t := on[0]; t < on[len(on)-1]+400*time.Millisecond; t += 66 * time.Millisecond {
+			k := 0
+			for k+1 < len(on) && on[k+1] <= t-lag {
+				k++
+			}
+			f := colourFeatures(resp[k])
+			ts = append(ts, t)
+			for c := range 3 {
+				x[c] = append(x[c], 0.02*f[c]+0.002*rng.NormFloat64())
+			}
+		}
+		return ts, x
+	}
+	lags := []time.Duration{0, 40 * time.Millisecond, 80 * time.Millisecond, 120 * time.Millisecond}
+	for _, test := range []struct {
+		name     string
+		resp     []livenessd.RGB
+		min, max float64
+	}{
+		{"True", seq, 0.99, 1},
+		{"Other", alt, 0, 0.4},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			ts, x := series(test.resp)
+			ex := newExpecter(ts, nil, on, lags)
+			if got := ex.matched(seq, 2, &x, on); got < test.min || got > test.max {
+				t.Errorf("matched = %v, want in [%v, %v]", got, test.min, test.max)
+			}
+		})
+	}
+}
