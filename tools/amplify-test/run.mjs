@@ -165,8 +165,8 @@ async function main() {
       got.status = aws.Status;
       got.confidence = aws.Confidence;
       const res = await api('GET', `/v1/liveness/session/${sessionId}/results`);
-      got.reason = res.json.reason ?? res.json.message;
-      got.signals = res.json.signals;
+      got.reason = res.json.details?.reason ?? res.json.message;
+      got.signals = res.json.details?.signals;
     }
     const componentOK = opts.expect.component === 'done' ? run.outcome?.done === true : run.outcome?.error === opts.expect.component;
     const statusOK = !opts.expect.status || got.status === opts.expect.status;
@@ -174,6 +174,7 @@ async function main() {
     failed ||= !got.ok;
     results.push(got);
     console.log(`${got.ok ? 'ok  ' : 'FAIL'} ${name}: component ${JSON.stringify(run.outcome)}${got.status ? `, session ${got.status} (confidence ${got.confidence}, ${got.reason ?? ''})` : ''} in ${run.seconds.toFixed(1)} s`);
+    if (got.signals) console.log(`     signals ${JSON.stringify(got.signals)}`);
     if (!got.ok) console.log(run.log.slice(-40).join('\n'));
   }
   fs.writeFileSync(path.join(artifacts, 'summary.json'), JSON.stringify(results, null, 2) + '\n');

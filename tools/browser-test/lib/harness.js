@@ -140,7 +140,11 @@ export function assets() {
     face,
     background,
     documentPhoto,
-    camera: (reflect = Number(process.env.LIVENESS_TEST_REFLECT || 0.06)) => ({
+    // Reflection gain at full screen colour (where the face faces the
+    // screen; less towards the contour). 10% is what a laptop or phone
+    // screen at 30-40 cm gives a face in a dim room; daylight gives far
+    // less (docs/ACCURACY.md).
+    camera: (reflect = Number(process.env.LIVENESS_TEST_REFLECT || 0.1)) => ({
       photo: dataURL(face),
       background: dataURL(background),
       face: FACE,
