@@ -93,7 +93,7 @@ y4m="$tmp/approach.y4m"
 if [ -z "${1:-}" ] || [[ "$1" == *recorded* ]]; then
 	log "ffmpeg: recorded approach"
 	ffmpeg -hide_banner -loglevel error -y -i "$models/samples/sample5.jpg" -filter_complex \
-		"[0:v]crop=310:420:314:810,scale=260:-2[face];color=c=0x7d8288:s=1280x960:r=15:d=14[bg];[bg][face]overlay=(W-w)/2:(H-h)/2+20,zoompan=z='if(lte(on,75),1,if(lte(on,120),1+(on-75)/45*1.6,2.6))':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=15,format=yuv420p" \
+		"[0:v]crop=310:420:314:810,scale=260:-2[face];color=c=0x7d8288:s=1280x960:r=15:d=14[bg];[bg][face]overlay=(W-w)/2:(H-h)/2+20,zoompan=z='if(lte(on,75),1,if(lte(on,120),1+(on-75)/45*2.6,3.6))':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=15,format=yuv420p" \
 		-frames:v 210 -f yuv4mpegpipe "$y4m"
 fi
 

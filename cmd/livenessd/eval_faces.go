@@ -350,8 +350,8 @@ func facesMarkdown(sets []*faceSet, cfg face.Config, files []string, elapsed tim
 		row("**all**", all, allCos, noFace)
 	}
 	b.WriteString("\nTAR@FMR1e-3 on a set with fewer than 1000 different pairs is the genuine accept rate above its " +
-		"highest impostor (zero false matches); zero errors in n trials only shows a rate below about 3/n. AUC and TAR "+
-		"are computed on the raw cosine (same ranking as the similarity, without its rounding to 0.1); FMR/FNMR on the "+
+		"highest impostor (zero false matches); zero errors in n trials only shows a rate below about 3/n. AUC and TAR " +
+		"are computed on the raw cosine (same ranking as the similarity, without its rounding to 0.1); FMR/FNMR on the " +
 		"reported similarity.\n\n")
 
 	imp := impostorCosines(sets)

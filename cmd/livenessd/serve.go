@@ -48,6 +48,7 @@ type serveConfig struct {
 	RateBurst           int
 	SimilarityThreshold float64
 	LivenessThreshold   float64
+	FaceConfig          string // JSON overriding the face models (docs/MODELS.md)
 	ShutdownTimeout     time.Duration
 	LogLevel            string
 	Demo                demoFlag     // web.go
@@ -138,6 +139,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.integer(&c.RateBurst, "rate-burst", "LIVENESS_RATE_BURST", 20, "burst of the per-key rate limit")
 	e.float(&c.SimilarityThreshold, "similarity-threshold", "LIVENESS_SIMILARITY_THRESHOLD", api.DefaultSimilarityThreshold, "default face match threshold (0-100)")
 	e.float(&c.LivenessThreshold, "liveness-threshold", "LIVENESS_THRESHOLD", liveness.DefaultThreshold, "confidence (0-100) from which a capture is live")
+	e.str(&c.FaceConfig, "face-config", "LIVENESS_FACE_CONFIG", "", "JSON file overriding the face models: use your own ONNX detector/embedder (docs/MODELS.md)")
 	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit")
 	e.str(&c.LogLevel, "log-level", "LIVENESS_LOG_LEVEL", "info", "debug, info, warn or error")
 	fs.Usage = func() {
@@ -249,7 +251,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("onnx runtime (run `%s`): %w", models.FixCommand, err)
 	}
-	pipe, err := face.NewPipeline(rt, cache, face.DefaultConfig())
+	faceCfg := face.DefaultConfig()
+	if cfg.FaceConfig != "" {
+		if faceCfg, err = face.LoadConfig(cfg.FaceConfig); err != nil {
+			return fmt.Errorf("face config: %w", err)
+		}
+	}
+	pipe, err := face.NewPipeline(rt, cache, faceCfg)
 	if err != nil {
 		return fmt.Errorf("face pipeline (run `%s`): %w", models.FixCommand, err)
 	}

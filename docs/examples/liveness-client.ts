@@ -137,7 +137,8 @@ export async function verifyWithDocument(
   filename = 'document.jpg',
 ): Promise<VerifyWithDocumentResult> {
   const form = new FormData();
-  const blob = document instanceof Blob ? document : new Blob([document], { type: 'image/jpeg' });
+  // new Uint8Array(...) copies into a plain ArrayBuffer, which Blob accepts.
+  const blob = document instanceof Blob ? document : new Blob([new Uint8Array(document)], { type: 'image/jpeg' });
   form.append('document', blob, filename);
   return call<VerifyWithDocumentResult>('Verify with document', `/verify-with-document/${encodeURIComponent(sessionId)}`, {
     method: 'POST',

@@ -101,7 +101,9 @@ func playOverWS(tb testing.TB, e *env, src, other simulate.Source, attack simula
 // pipeline over the real WebSocket, session service and SQLite store.
 func TestHandler_EndToEnd(t *testing.T) {
 	p := MustPipeline(t)
-	e := MustOpenEnv(t, capture.Config{Observer: p, MessageRate: 1000})
+	// Generous bounds: under -race on a loaded machine the analysis runs far
+	// slower than real time.
+	e := MustOpenEnv(t, capture.Config{Observer: p, MessageRate: 1000, MaxDuration: 3 * time.Minute, ReadTimeout: time.Minute})
 	src, other := mustSource(t, p, 1), mustSource(t, p, 2)
 	for _, test := range []struct {
 		attack simulate.Attack

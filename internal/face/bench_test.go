@@ -86,4 +86,6 @@ func BenchmarkCompareFaces(b *testing.B) {
 	slices.Sort(times)
 	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "ms/median")
 	b.ReportMetric(compareSink.Similarity, "similarity")
+	b.ReportMetric(float64(compareSink.SourceFaces), "faces-a")
+	b.ReportMetric(float64(compareSink.TargetFaces), "faces-b")
 }

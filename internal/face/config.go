@@ -61,9 +61,6 @@ const DefaultThreshold = 90
 // DefaultConfig is the faceplugin model set with measured settings.
 func DefaultConfig() Config {
 	lm := infer.FRLandmark.Clone()
-	// fr_landmark.js feeds grey/256 (measured: /255 scale gives the same
-	// landmarks to 0.1 px, raw 0..255 input gives collapsed points).
-	lm.Input.Std = [3]float32{256, 256, 256}
 	return Config{
 		Detector:  DefaultDetector(),
 		Landmarks: LandmarkConfig{Spec: lm, CropScale: 1},

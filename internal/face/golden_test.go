@@ -40,11 +40,21 @@ func TestPipeline_Golden(t *testing.T) {
 	}
 	path := filepath.Join("testdata", "sample1.golden")
 	if *update {
-		b, err := json.MarshalIndent(got, "", " ")
-		if err != nil {
-			t.Fatal(err)
+		// One face per line keeps diffs readable.
+		var b []byte
+		for i, g := range got {
+			line, err := json.Marshal(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sep := ",\n"
+			if i == len(got)-1 {
+				sep = "\n"
+			}
+			b = append(append(b, line...), sep...)
 		}
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		b = append(append([]byte("[\n"), b...), "]\n"...)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return

@@ -15,6 +15,7 @@ import (
 	"image"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -138,8 +139,12 @@ func New(m Models, cfg Config) (*Pipeline, error) {
 	return &Pipeline{cfg: cfg, m: m, det: det}, nil
 }
 
-// Config returns the pipeline's configuration.
-func (p *Pipeline) Config() Config { return p.cfg }
+// Config returns a copy of the pipeline's configuration.
+func (p *Pipeline) Config() Config {
+	c := p.cfg
+	c.Calibration.Knots = slices.Clone(c.Calibration.Knots)
+	return c
+}
 
 // Close releases the models. It is idempotent.
 func (p *Pipeline) Close() error {

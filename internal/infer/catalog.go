@@ -13,11 +13,12 @@ var (
 		Outputs: []Output{{Name: "scores", Shape: []int64{1, 4420, 2}}, {Name: "boxes", Shape: []int64{1, 4420, 4}}},
 	}
 	// FRLandmark regresses 68 points (x,y in 0..1 of the square crop) from a
-	// 64x64 grey crop.
+	// 64x64 grey crop scaled to 0..1 by /256 as fr_landmark.js does (measured:
+	// /255 gives the same points to 0.1 px; raw 0..255 collapses them).
 	FRLandmark = Spec{
 		Name: "fr_landmark", File: "faceplugin/fr_landmark.onnx",
 		Input: ImageInput{Name: "input", Width: 64, Height: 64, Layout: NCHW, Order: Gray,
-			Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}},
+			Mean: [3]float32{0, 0, 0}, Std: [3]float32{256, 256, 256}},
 		Outputs: []Output{{Name: "output", Shape: []int64{1, 136}}},
 	}
 	// FRFeature is MobileFaceNet: a 512-d embedding of a 112x112 aligned face.

@@ -87,7 +87,8 @@ func (r *Run) analyseLight() lightResult {
 		ts[i] = t.Seconds()
 	}
 	ex := newExpecter(ser.t, ts, on, lags)
-	corr, best := ex.bestCorr(seq, &ser.skin)
+	ex.prepare(&ser.skin)
+	corr, best := ex.bestCorr(seq)
 	res.corr, res.lag = corr, lags[best]
 
 	// Null distribution: the same onsets with random colours.
@@ -97,7 +98,7 @@ func (r *Run) analyseLight() lightResult {
 	alts := make([]float64, 0, r.cfg.Alternatives)
 	for range r.cfg.Alternatives {
 		alt := randomSequence(rng, len(seq), seq)
-		c, _ := ex.bestCorr(alt, &ser.skin)
+		c, _ := ex.bestCorr(alt)
 		alts = append(alts, c)
 	}
 	mean, sd := meanSD(alts)
@@ -111,8 +112,8 @@ func (r *Run) analyseLight() lightResult {
 	}
 	late[0] = seq[1%len(seq)]
 	early[len(seq)-1] = seq[max(len(seq)-2, 0)]
-	cl, _ := ex.bestCorr(late, &ser.skin)
-	ce, _ := ex.bestCorr(early, &ser.skin)
+	cl, _ := ex.bestCorr(late)
+	ce, _ := ex.bestCorr(early)
 	res.margin = corr - math.Max(cl, ce)
 
 	exAll := newExpecter(all.t, nil, on, lags)
@@ -218,6 +219,10 @@ type expecter struct {
 	lags []time.Duration
 	// idx[l][j] is the interval shown at t[j]-lags[l].
 	idx [][]int
+	// Sufficient statistics of the measured series (prepare).
+	st     []lagStats
+	xx     float64
+	nbasis int
 }
 
 func newExpecter(t []time.Duration, ts []float64, on []time.Duration, lags []time.Duration) *expecter {
@@ -252,17 +257,95 @@ func (ex *expecter) expected(seq []livenessd.RGB, l int) [3][]float64 {
 	return e
 }
 
-// bestCorr is the highest correlation of the measured series with seq over
-// the lags, and the lag's index.
-func (ex *expecter) bestCorr(seq []livenessd.RGB, x *[3][]float64) (float64, int) {
-	xx := dot3(x, x)
-	best, bi := math.Inf(-1), 0
+// prepare computes, for each lag and colour interval, the sums of the
+// measured series and of the detrending basis over the frames the interval
+// covers at that lag: then the correlation of any colour sequence at any
+// lag costs O(intervals), not O(frames), which keeps the null distribution
+// of a few hundred random sequences within milliseconds.
+func (ex *expecter) prepare(x *[3][]float64) {
+	n := len(ex.t)
+	// Orthonormal basis of {1, t, t^2} over the frames (as detrend uses).
+	var mt float64
+	for _, t := range ex.ts {
+		mt += t / float64(n)
+	}
+	var basis [][]float64
+	for deg := range 3 {
+		b := make([]float64, n)
+		for i, t := range ex.ts {
+			b[i] = math.Pow(t-mt, float64(deg))
+		}
+		for _, q := range basis {
+			d := dot(b, q)
+			for i := range b {
+				b[i] -= d * q[i]
+			}
+		}
+		if nb := math.Sqrt(dot(b, b)); nb > 1e-12 {
+			for i := range b {
+				b[i] /= nb
+			}
+			basis = append(basis, b)
+		}
+	}
+	K := len(ex.on)
+	ex.xx = dot3(x, x)
+	ex.st = make([]lagStats, len(ex.lags))
 	for l := range ex.lags {
-		e := ex.expected(seq, l)
-		ee := dot3(&e, &e)
+		st := lagStats{cnt: make([]float64, K), sx: make([][3]float64, K), sq: make([][3]float64, K)}
+		for j, k := range ex.idx[l] {
+			st.cnt[k]++
+			for c := range 3 {
+				st.sx[k][c] += x[c][j]
+			}
+			for b, q := range basis {
+				st.sq[k][b] += q[j]
+			}
+		}
+		ex.st[l] = st
+	}
+	ex.nbasis = len(basis)
+}
+
+type lagStats struct {
+	cnt []float64    // frames per interval
+	sx  [][3]float64 // per interval: sum of each measured feature
+	sq  [][3]float64 // per interval: sum of each basis vector
+}
+
+// bestCorr is the highest correlation of the prepared series with seq over
+// the lags, and the lag's index. The expected signal is each interval's
+// colour features, detrended like the series; since the series is already
+// orthogonal to the basis, only the expected signal's norm needs it.
+func (ex *expecter) bestCorr(seq []livenessd.RGB) (float64, int) {
+	best, bi := math.Inf(-1), 0
+	f := make([][3]float64, len(seq))
+	for k, c := range seq {
+		f[k] = colourFeatures(c)
+	}
+	for l, st := range ex.st {
+		var ex2, exy float64
+		for c := range 3 {
+			var ee, proj [3]float64
+			var xy float64
+			for k := range f {
+				v := f[k][c]
+				ee[0] += st.cnt[k] * v * v
+				xy += v * st.sx[k][c]
+				for b := range ex.nbasis {
+					proj[b] += v * st.sq[k][b]
+				}
+			}
+			e2 := ee[0]
+			for b := range ex.nbasis {
+				e2 -= proj[b] * proj[b]
+			}
+			ex2 += e2
+			exy += xy
+		}
 		c := 0.0
-		if ee > 0 && xx > 0 {
-			c = dot3(&e, x) / math.Sqrt(ee*xx)
+		if ex2 > 1e-12 && ex.xx > 0 {
+			c = exy / math.Sqrt(ex2*ex.xx)
 		}
 		if c > best {
 			best, bi = c, l
@@ -332,6 +415,17 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 			gain[f] = num / den
 		}
 	}
+	// Weigh each feature by its residual noise under the fit (luminance
+	// carries exposure drift, chroma little), floored at 5% of its gain.
+	var w [3]float64
+	for f := range 3 {
+		var r2 float64
+		for k := range m {
+			d := m[k][f] - mm[f] - gain[f]*(e[k][f]-em[f])
+			r2 += d * d / float64(len(m))
+		}
+		w[f] = 1 / math.Max(r2, math.Max(1e-12, 0.05*gain[f]*0.05*gain[f]))
+	}
 	ok := 0
 	for k := range m {
 		var resp [3]float64
@@ -344,7 +438,7 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 			d := 0.0
 			for f := range 3 {
 				diff := resp[f] - gain[f]*(pf[f]-em[f])
-				d += diff * diff
+				d += w[f] * diff * diff
 			}
 			if d < bestD {
 				best, bestD = p, d
@@ -353,8 +447,9 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 		if best == cols[k] && gain[0] > 0 && gain[1] > 0 {
 			ok++
 		}
+
 	}
-	return float64(ok) / float64(len(seq))
+	return float64(ok) / float64(len(m))
 }
 
 func dot3(a, b *[3][]float64) float64 {

@@ -24,6 +24,9 @@ type EvalConfig struct {
 	Workers  int
 	// Progress is called after each session (optional).
 	Progress func(done, total int)
+	// Deadline stops starting new sessions (zero: none); sessions already
+	// started finish, and the outcomes say how many ran.
+	Deadline time.Time
 }
 
 // Setting is one reflection strength / camera behaviour combination.
@@ -96,7 +99,7 @@ func Evaluate(ctx context.Context, cfg EvalConfig) ([]Outcome, error) {
 		})
 	}
 	for s := range maxSessions {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (!cfg.Deadline.IsZero() && time.Now().After(cfg.Deadline)) {
 			break
 		}
 		jobs <- s

@@ -467,7 +467,7 @@ func (p *Player) Render(t time.Duration) *image.NRGBA {
 	if p.opt.Attack == AttackNoFace {
 		lit = false
 	}
-	drift := 1 + 0.03*math.Sin(2*math.Pi*t.Seconds()/3.2+p.driftPhase)
+	drift := 1 + 0.015*math.Sin(2*math.Pi*t.Seconds()/3.2+p.driftPhase)
 	var mul [3][256]float32 // per channel and shade level
 	for i := range 3 {
 		for s := range 256 {

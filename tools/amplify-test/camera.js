@@ -14,8 +14,10 @@
 // The component itself is not touched: only navigator.mediaDevices and a
 // listener on the page's WebSocket messages.
 (cfg) => {
-  const W = 640;
-  const H = 480;
+  // 320x240 is the smallest camera the component accepts; it keeps the
+  // browser's own video encoding cheap on a small, busy machine.
+  const W = cfg.width || 320;
+  const H = cfg.height || 240;
   const state = { oval: null, phase: 'far', light: [0, 0, 0], frames: 0, hint: '' };
   window.__camera = state;
 
@@ -51,20 +53,24 @@
   canvas.width = W;
   canvas.height = H;
   const ctx = canvas.getContext('2d');
+  const lightLayer = document.createElement('canvas');
+  lightLayer.width = W;
+  lightLayer.height = H;
+  const lctx = lightLayer.getContext('2d');
 
   // Sprites rendered once (the page is busy running the component's face
   // detector on the same thread, so each frame must be cheap): the
   // background, the feathered face with a margin, and its feathered centre
   // (eyes, nose, mouth) that is drawn a little larger as the face comes
   // closer, as a 3-D face's central features grow more than its contour.
-  const SPRITE = 2; // sprite pixels per source pixel of the face box width 182 -> ~1.8x the largest drawn size
+  const SPRITE = 1; // sprite pixels per source pixel: the drawn face is never larger than the photo's
   const mw = 1.7 * src.w;
   const mh = 1.5 * src.h;
   const msx = src.x + src.w / 2 - mw / 2;
   const msy = src.y + src.h / 2 - mh / 2;
-  const ncx = src.x + src.w / 2; // centre of the magnified region
-  const ncy = src.y + src.h * 0.55;
-  const nr = 0.42 * src.w;
+  const ncx = src.x + src.w / 2; // centre of the magnified region: between the eyes and the nose
+  const ncy = src.y + src.h * 0.46;
+  const nr = 0.5 * src.w;
   let faceSprite = null;
   let centreSprite = null;
   const background = document.createElement('canvas');
@@ -84,25 +90,31 @@
     c.height = Math.ceil(sh * SPRITE);
     const g = c.getContext('2d');
     g.drawImage(img, sx, sy, sw, sh, 0, 0, c.width, c.height);
-    const r = Math.min(c.width, c.height) / 2;
-    const m = g.createRadialGradient(c.width / 2, c.height / 2, inner * r, c.width / 2, c.height / 2, r);
+    // An elliptical feather: a radial gradient in a frame stretched to the
+    // sprite's aspect ratio.
+    const r = c.width / 2;
+    g.save();
+    g.translate(c.width / 2, c.height / 2);
+    g.scale(1, c.height / c.width);
+    const m = g.createRadialGradient(0, 0, inner * r, 0, 0, r);
     m.addColorStop(0, 'rgba(0,0,0,1)');
     m.addColorStop(1, 'rgba(0,0,0,0)');
     g.globalCompositeOperation = 'destination-in';
     g.fillStyle = m;
-    g.fillRect(0, 0, c.width, c.height);
+    g.fillRect(-r, -r, 2 * r, 2 * r);
+    g.restore();
     return c;
   }
   function sprites() {
     if (faceSprite || !img.complete || !img.naturalWidth) return faceSprite !== null;
-    faceSprite = feathered(msx, msy, mw, mh, 0.6);
-    centreSprite = feathered(ncx - nr, ncy - nr, 2 * nr, 2 * nr, 0.5);
+    faceSprite = feathered(msx, msy, mw, mh, 0.8);
+    centreSprite = feathered(ncx - nr, ncy - nr, 2 * nr, 2 * nr, 0.7);
     return true;
   }
 
-  let faceW = 130; // displayed width of the face box, pixels
+  let faceW = 0.2 * W; // displayed width of the face box, pixels
   let cx = W / 2;
-  let cy = H / 2 + 10;
+  let cy = H / 2 + H / 48;
   const w0 = faceW;
   let last = performance.now();
   let hintAt = 0;
@@ -146,8 +158,13 @@
     const o = state.oval;
     if (o && hint === 'closer') state.phase = 'approach';
     if (state.phase === 'approach' && o) {
-      if (hint === 'closer' || hint === 'center' || hint === '') faceW = Math.min(faceW * (1 + 0.45 * dt), 1.3 * o.Width);
-      if (hint === 'back') faceW = Math.max(faceW * (1 - 0.3 * dt), 0.5 * o.Width);
+      // Fill the oval as the component asks ("completely fill the oval"):
+      // come to 90% of its width in about two seconds, closer still while it
+      // says so, back when it says so.
+      const target = 0.9 * o.Width;
+      if (faceW < target) faceW = Math.min(target, faceW * (1 + 0.7 * dt));
+      else if (hint === 'closer') faceW = Math.min(faceW * (1 + 0.2 * dt), 1.25 * o.Width);
+      if (hint === 'back') faceW = Math.max(faceW * (1 - 0.3 * dt), 0.6 * o.Width);
       const k = Math.min(1, 3 * dt);
       cx += (o.CenterX - cx) * k;
       cy += (o.CenterY + 0.04 * o.Height - cy) * k;
@@ -163,30 +180,43 @@
     const dw = mw * scale;
     const dh = mh * scale;
     ctx.drawImage(faceSprite, x - dw / 2, y - dh / 2, dw, dh);
-    const progress = Math.max(0, Math.min(1, (faceW - w0) / Math.max(1, (o ? 0.85 * o.Width : 2 * w0) - w0)));
-    const warp = 0.08 * progress;
+    const progress = Math.max(0, Math.min(1, (faceW - w0) / Math.max(1, (o ? 0.9 * o.Width : 2 * w0) - w0)));
+    const warp = 0.14 * progress;
     if (warp > 0.002) {
-      const d = 2 * nr * scale * (1 + warp);
+      // A radial warp in three feathered rings: the nearer the centre, the
+      // more it is magnified.
       const fx = x + (ncx - (src.x + src.w / 2)) * scale;
       const fy = y + (ncy - (src.y + src.h / 2)) * scale;
-      ctx.drawImage(centreSprite, fx - d / 2, fy - d / 2, d, d);
+      for (const [frac, m] of [[1, 0.5], [0.8, 0.8], [0.6, 1]]) {
+        const d = 2 * nr * frac * scale * (1 + warp * m);
+        const sw = centreSprite.width * frac;
+        ctx.drawImage(centreSprite, (centreSprite.width - sw) / 2, (centreSprite.height - sw) / 2, sw, sw, fx - d / 2, fy - d / 2, d, d);
+      }
     }
-    // Reflected screen light: additive, strongest at the centre of the face
-    // (facing the screen), fading towards the sides.
+    // Reflected screen light: the skin reflects the screen's colour
+    // (multiplicative: frame x colour), strongest where the face faces the
+    // screen, fading towards the sides and absent on the background.
     const light = readLight();
     state.light = light;
     if (light[0] + light[1] + light[2] > 0.01) {
-      const r = 0.62 * faceW;
+      lctx.globalCompositeOperation = 'copy';
+      lctx.drawImage(canvas, 0, 0);
+      lctx.globalCompositeOperation = 'multiply';
+      lctx.fillStyle = `rgb(${Math.round(255 * light[0])},${Math.round(255 * light[1])},${Math.round(255 * light[2])})`;
+      lctx.fillRect(0, 0, W, H);
+      const r = 0.6 * faceW;
       const lx = x;
       const ly = y - 0.05 * faceW;
-      const g = ctx.createRadialGradient(lx, ly, 0, lx, ly, r);
-      const c = `${Math.round(255 * light[0])},${Math.round(255 * light[1])},${Math.round(255 * light[2])}`;
-      g.addColorStop(0, `rgba(${c},0.22)`);
-      g.addColorStop(0.6, `rgba(${c},0.12)`);
-      g.addColorStop(1, `rgba(${c},0)`);
+      const g = lctx.createRadialGradient(lx, ly, 0, lx, ly, r);
+      g.addColorStop(0, 'rgba(0,0,0,0.5)');
+      g.addColorStop(0.3, 'rgba(0,0,0,0.38)');
+      g.addColorStop(0.6, 'rgba(0,0,0,0.1)');
+      g.addColorStop(1, 'rgba(0,0,0,0)');
+      lctx.globalCompositeOperation = 'destination-in';
+      lctx.fillStyle = g;
+      lctx.fillRect(0, 0, W, H);
       ctx.globalCompositeOperation = 'lighter';
-      ctx.fillStyle = g;
-      ctx.fillRect(lx - r, ly - r, 2 * r, 2 * r);
+      ctx.drawImage(lightLayer, 0, 0);
       ctx.globalCompositeOperation = 'source-over';
     }
   }
@@ -194,7 +224,7 @@
   let stream = null;
   function cameraStream() {
     if (stream) return stream;
-    setInterval(draw, 1000 / 30);
+    setInterval(draw, 1000 / 24);
     draw();
     stream = canvas.captureStream(30);
     const track = stream.getVideoTracks()[0];

@@ -251,7 +251,13 @@
       const cy = pose.y + 0.8 * Math.sin(t * 1.9 + 1);
       const hx = Math.round(cx - layout.hw);
       const hy = Math.round(cy - layout.top);
-      const col = screenColor();
+      // The camera sees a colour only once the screen shows it and the
+      // sensor has integrated it: the DOM changes a frame before the
+      // screen does, and exposure adds another. Use what was on the page
+      // LATENCY ms ago.
+      seenColors.push({ t: now, col: screenColor() });
+      while (seenColors.length > 2 && seenColors[1].t <= now - LATENCY) seenColors.shift();
+      const col = seenColors[0].t <= now - LATENCY ? seenColors[0].col : null;
       // Redraw only what changed.
       const key = `${hx},${hy},${headD},${col}`;
       if (key === lastKey) {
@@ -302,6 +308,8 @@
 
     let lastKey = '';
     let noise = false;
+    const LATENCY = 40; // ms: one display frame plus part of an exposure
+    const seenColors = [];
     render(performance.now());
     const fps = cfg.fps || 30;
     window.__lvCameraCanvas = canvas; // debugging aid
