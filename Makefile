@@ -5,7 +5,7 @@ BIN := bin/livenessd
 export LIVENESS_MODELS_DIR ?= $(CURDIR)/var/models
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser
+.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser test-amplify ffmpeg
 
 all: build
 
@@ -23,15 +23,27 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-test-go: models
+test-go: models ffmpeg
 	LIVENESS_REQUIRE_MODELS=1 $(GO) test -race -count=1 -timeout 20m ./...
 
-test: vet test-go test-browser
+test: vet test-go test-browser test-amplify
 
 # Headless Chromium against a real livenessd (installs chromium, ffmpeg and
 # the pinned playwright-core when missing); screenshots in test-artifacts/browser/.
 test-browser: models
 	scripts/test-browser.sh
+
+# The unmodified AWS Amplify FaceLivenessDetectorCore (React) against livenessd
+# over TLS in headless Chromium (docs/AMPLIFY.md); installs chromium, ffmpeg and
+# the pinned npm packages when missing; screenshots in test-artifacts/amplify/.
+test-amplify: models ffmpeg
+	scripts/test-amplify.sh
+
+# The ffmpeg program decodes Amplify captures (internal/amplify): install the
+# Debian package when it is missing.
+ffmpeg:
+	@command -v ffmpeg >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq ffmpeg >/dev/null; }
 
 bench: models
 	scripts/bench.sh

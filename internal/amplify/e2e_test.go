@@ -299,6 +299,61 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("session after an oversized video: %s, want FAILED", got.Status)
 		}
 	})
+	t.Run("LegacyClient", func(t *testing.T) {
+		// Clients before 3.4.0 offer only the light challenge 1.0.0.
+		sess, token := plain.create(t, "tenant-a")
+		c := dial(t, plain.srv, dialOptions{sessionID: sess.ID, token: token, challenges: "FaceMovementAndLightChallenge_1.0.0"})
+		if _, ok := c.sessionInfo()["FaceMovementAndLightChallenge"]; !ok {
+			t.Fatal("no light challenge for a legacy client")
+		}
+	})
+	t.Run("NoStartEvent", func(t *testing.T) {
+		sess, token := plain.create(t, "tenant-a")
+		c := dial(t, plain.srv, dialOptions{sessionID: sess.ID, token: token})
+		c.sessionInfo()
+		for _, chunk := range [][]byte{{0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3}, nil} {
+			if err := c.send("VideoEvent", videoEvent(chunk, time.Now().UnixMilli())); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.expectException("ValidationException")
+	})
+	t.Run("EndOfStreamFrame", func(t *testing.T) {
+		// The SDK's own end frame (an envelope without an inner message)
+		// ends the video like the empty VideoChunk: here the video is junk,
+		// so the decode fails, which shows the end was acted upon.
+		needFFmpeg(t)
+		sess, token := plain.create(t, "tenant-a")
+		c := dial(t, plain.srv, dialOptions{sessionID: sess.ID, token: token})
+		c.sessionInfo()
+		now := time.Now().UnixMilli()
+		if err := c.send("VideoEvent", videoEvent([]byte{0x1a, 0x45, 0xdf, 0xa3, 1, 2, 3}, now)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.send("ClientSessionInformationEvent", challengeEvent("FaceMovementAndLightChallenge", map[string]any{"ChallengeId": "x", "VideoStartTimestamp": now})); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.sendInner(nil); err != nil {
+			t.Fatal(err)
+		}
+		c.expectException("ValidationException")
+		if got := plain.status(t, "tenant-a", sess.ID); got.Status != livenessd.StatusFailed || got.Result == nil || got.Result.Reason != "video quality or size is invalid" {
+			t.Errorf("session %s %+v", got.Status, got.Result)
+		}
+	})
+	t.Run("UnknownEventIgnored", func(t *testing.T) {
+		sess, token := plain.create(t, "tenant-a")
+		c := dial(t, plain.srv, dialOptions{sessionID: sess.ID, token: token})
+		c.sessionInfo()
+		if err := c.send("SomeFutureEvent", map[string]any{"X": 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.conn.Write(context.Background(), websocket.MessageText, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		// The unknown event was skipped: the next error is the text frame's.
+		c.expectException("ValidationException")
+	})
 	t.Run("ClientCancels", func(t *testing.T) {
 		sess, token := plain.create(t, "tenant-a")
 		c := dial(t, plain.srv, dialOptions{sessionID: sess.ID, token: token})
@@ -371,6 +426,24 @@ func TestSessionInformation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMovementChallenge: a session drawn as FaceMovementChallenge is sent
+// as that challenge, without colours.
+func TestMovementChallenge(t *testing.T) {
+	f := newFixtureWith(t, func() (livenessd.Challenge, error) { return liveness.NewChallenge(livenessd.ChallengeMovement) }, nil)
+	sess, token := f.create(t, "tenant-a")
+	chs := dial(t, f.srv, dialOptions{sessionID: sess.ID, token: token}).sessionInfo()
+	ch, ok := chs["FaceMovementChallenge"]
+	if !ok || len(chs) != 1 {
+		t.Fatalf("challenge keys %v", chs)
+	}
+	if ch.LightChallengeType != "" || len(ch.ColorSequences) != 0 || ch.OvalParameters.Width <= 0 || ch.ChallengeConfig["FaceDistanceThreshold"] <= 0 {
+		t.Errorf("movement challenge %+v", ch)
+	}
+	// A client that offers only the light challenge cannot run it.
+	sess, token = f.create(t, "tenant-a")
+	dial(t, f.srv, dialOptions{sessionID: sess.ID, token: token, challenges: "FaceMovementAndLightChallenge_2.0.0"}).expectException("ValidationException")
 }
 
 func abs(v float64) float64 {

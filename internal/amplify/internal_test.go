@@ -3,6 +3,7 @@ package amplify
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -205,4 +206,28 @@ func FuzzClientEvents(f *testing.F) {
 		_ = json.Unmarshal(b, &v)
 		_, _ = challengeVersions(string(b))
 	})
+}
+
+func TestAcquireRetry(t *testing.T) {
+	calls := 0
+	acq := func(context.Context) (func(), error) {
+		calls++
+		if calls < 3 {
+			return nil, livenessd.ErrOverloaded
+		}
+		return func() {}, nil
+	}
+	if _, err := acquireRetry(context.Background(), acq); err != nil || calls != 3 {
+		t.Fatalf("calls %d, err %v", calls, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	busy := func(context.Context) (func(), error) { return nil, livenessd.ErrOverloaded }
+	if _, err := acquireRetry(ctx, busy); err == nil {
+		t.Fatal("acquired from a pool that stays busy")
+	}
+	other := errors.New("broken")
+	if _, err := acquireRetry(context.Background(), func(context.Context) (func(), error) { return nil, other }); !errors.Is(err, other) {
+		t.Fatalf("err %v", err)
+	}
 }

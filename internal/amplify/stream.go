@@ -9,7 +9,6 @@ import (
 	"image"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/coder/websocket"
@@ -147,7 +146,6 @@ func (c *stream) onVideo(payload []byte) error {
 	if c.video.Len()+len(ev.VideoChunk) > c.h.cfg.MaxVideoBytes {
 		return validation(fmt.Sprintf("video exceeds %d bytes", c.h.cfg.MaxVideoBytes), nil)
 	}
-	c.log.Info("TMP chunk", "n", c.chunks, "len", len(ev.VideoChunk), "head", fmt.Sprintf("%x", ev.VideoChunk[:min(8, len(ev.VideoChunk))]), "ts", string(ev.TimestampMillis))
 	if c.chunks == 0 {
 		if _, err := containerFormat(ev.VideoChunk); err != nil {
 			return validation("video container format not supported", err)
@@ -242,9 +240,6 @@ func (c *stream) finish(ctx context.Context) error {
 		defer release()
 	}
 	began := time.Now()
-	if d := os.Getenv("TMP_AMPLIFY_DUMP"); d != "" { // TEMPORARY DEBUG
-		_ = os.WriteFile(d+"/"+c.sess.ID+".webm", c.video.Bytes(), 0o600)
-	}
 	ch := c.sess.Challenge
 	var run *liveness.Run
 	var frameW, frameH int

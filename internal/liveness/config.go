@@ -53,7 +53,7 @@ func DefaultThresholds() Thresholds {
 		LightZ:         2,
 		LightMatched:   0.8,
 		LightMargin:    0.1,
-		Shading:        0.1,
+		Shading:        0.15,
 		Texture:        0.5,
 	}
 }

@@ -1,6 +1,8 @@
 package liveness
 
 import (
+	"fmt"
+	"os"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -370,7 +372,7 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 		lo := on[k] + lag + guard
 		hi := time.Duration(math.MaxInt64)
 		if k+1 < len(on) {
-			hi = on[k+1] + lag
+			hi = on[k+1] + lag - guard/2
 		}
 		var sum [3]float64
 		n := 0
@@ -446,6 +448,9 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 		}
 		if best == cols[k] && gain[0] > 0 && gain[1] > 0 {
 			ok++
+		}
+		if os.Getenv("LVDBG") != "" {
+			fmt.Fprintf(os.Stderr, "k=%d col=%v best=%v resp=%.4f gain=%.4f w=%.3g lag=%v\n", k, cols[k], best, resp, gain, w, lag)
 		}
 
 	}

@@ -29,9 +29,14 @@
   const B = FACE.halfHeight / PX_PER_CM; // cm, half height
   const ZMAX = 9; // cm, nose tip in front of the ear plane
 
-  // What the page's WebSocket hears from the server, and what the SDK sends.
-  const seen = { oval: null, colors: 0, guidance: '', guidanceLog: [], inOval: false, flash: false, result: null, error: null,
-    sent: { frames: 0, badFrames: 0, maxBytes: 0, firstAt: null, lastAt: null, texts: [] } };
+  // What the page's WebSocket hears from the server, and what the SDK sends;
+  // reset by each new capture connection (the demo page runs several).
+  const seen = {};
+  const resetSeen = () => Object.assign(seen, {
+    oval: null, challenge: null, colors: 0, guidance: '', guidanceLog: [], inOval: false, flash: false, result: null, error: null,
+    sent: { frames: 0, badFrames: 0, maxBytes: 0, firstAt: null, lastAt: null, texts: [] },
+  });
+  resetSeen();
   const NativeWS = window.WebSocket;
   class ObservedWebSocket extends NativeWS {
     send(data) {
@@ -54,6 +59,7 @@
 
     constructor(...args) {
       super(...args);
+      resetSeen();
       this.addEventListener('message', (ev) => {
         if (typeof ev.data !== 'string') return;
         try {

@@ -354,6 +354,9 @@ class Capture {
 
   // showEnd draws the final screen. It does not wait for the user.
   showEnd(kind, title, text, retry) {
+    // The camera picture is gone: the end screen stands alone, and the
+    // instruction line becomes screen-reader only again.
+    this.root.classList.remove('lv-has-video');
     const buttons = [];
     if (retry) {
       buttons.push(h('button', { class: 'lv-btn lv-primary', type: 'button', 'data-action': 'retry', 'data-autofocus': true, onclick: retry.fn }, retry.label));
