@@ -459,13 +459,15 @@ client): the face must move from where it starts into a random oval, then the sc
   give per frame two opponent chroma features of log RGB (red-green, yellow-blue: immune to a common change of
   brightness) and log luminance, detrended by a quadratic over the colours. (1) Correlation with the challenge's
   colours at the best lag in 0-300 ms, turned into a z-score against 200 random sequences on the same onsets
-  (` + "`light_z`" + ` >= 2); (2) ` + "`light_matched`" + `: each colour interval's mean response, after one gain per feature, is classified
-  to the nearest palette colour (features weighted by their residual noise); at least 80% of the intervals must be
-  their own colour. A response to another sequence matches an interval only when the two sequences share its colour,
-  so this separates far more sharply than the correlation over 6-10 steps; (3) ` + "`light_margin`" + `: the correlation must
+  (` + "`light_z`" + ` >= 2); (2) ` + "`light_matched`" + ` / ` + "`light_matched2`" + `: each colour interval's mean response, after one gain per
+  feature, is compared with every palette colour (features weighted by their residual noise); at least 60% of the
+  intervals must be nearest to their own colour and at least 80% must have it among the two nearest (JPEG's chroma
+  subsampling and drift make neighbours such as white and yellow trade places in a weak response). A response to
+  another sequence matches an interval only when the two sequences share its colour or a neighbour of it, so this
+  separates far more sharply than the correlation over 6-10 steps; (3) ` + "`light_margin`" + `: the correlation must
   beat the same colours shifted one step late or early by 0.1 (a response one colour late can otherwise reach a
   decent correlation within the 300 ms lag window); (4) ` + "`light_shading`" + `: response of 4 probes facing the screen
-  (forehead, nose) against 8 lateral ones (temples, outer cheeks), (centre - lateral)/centre >= 0.1; a flat print
+  (forehead, nose) against 8 lateral ones (temples, outer cheeks), (centre - lateral)/centre >= 0.15; a flat print
   reflects uniformly (0 up to noise; a tilted print gives a linear gradient that cancels between the left and right
   probes). The client's colour times must be consistent with the challenge's durations (±200 ms).
 - **passive texture**: median fr_liveness live score over the analysed frames (>= 0.5; NUAA below).

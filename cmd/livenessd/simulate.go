@@ -112,18 +112,36 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		return err
 	}
 	playErr := simulate.Play(ctx, pl, c, simulate.PlayOptions{Realtime: true})
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	status, werr := c.Wait(wctx)
-	if werr != nil {
-		return errors.Join(playErr, werr)
+	status := ""
+	if errors.Is(playErr, simulate.ErrNeverFlashed) {
+		// No face ever held the oval (as with --attack noface): a browser
+		// would give up here; closing makes the server fail the session.
+		fmt.Fprintln(stderr, "simulate: the server never started the colours; ending the capture")
+		_ = c.Close()
+	} else {
+		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		st, werr := c.Wait(wctx)
+		if werr != nil {
+			return errors.Join(playErr, werr)
+		}
+		if playErr != nil {
+			fmt.Fprintf(stderr, "simulate: %v\n", playErr)
+		}
+		status = st
 	}
-	if playErr != nil {
-		fmt.Fprintf(stderr, "simulate: %v\n", playErr)
+	var res simResult
+	for try := 0; ; try++ {
+		if res, err = getResult(ctx, client, base.String(), *apiKey, id); err == nil && (res.Status == "SUCCEEDED" || res.Status == "FAILED") {
+			break
+		}
+		if try == 20 {
+			return fmt.Errorf("no final result for session %s: %v", id, err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	res, err := getResult(ctx, client, base.String(), *apiKey, id)
-	if err != nil {
-		return err
+	if status == "" {
+		status = res.Status
 	}
 	fmt.Fprintf(stdout, "status=%s isLive=%v confidence=%.2f\n", status, res.IsLive, res.Confidence)
 	return nil

@@ -22,7 +22,7 @@ const (
 // captures (docs/ACCURACY.md). A signal passes when its value is >= the
 // threshold (<= for the upper bounds).
 type Thresholds struct {
-	FaceFrames     float64 // fraction of observed frames with one face, >=
+	FaceFrames     float64 // fraction of observed frames with a face, >=
 	MultipleFrames float64 // fraction of observed frames with several faces, <=
 	MinBrightness  float64 // skin luma 0-255, >=
 	MaxBrightness  float64 // skin luma 0-255, <=
@@ -32,7 +32,8 @@ type Thresholds struct {
 	Growth         float64 // face width at the oval / at the start, >=
 	Perspective    float64 // relative change of inter-ocular / face width, >=
 	LightZ         float64 // significance of the colour correlation against random sequences, >=
-	LightMatched   float64 // fraction of colour intervals matching their colour, >=
+	LightMatched   float64 // fraction of colour intervals nearest to their own colour, >=
+	LightMatched2  float64 // fraction with their own colour among the two nearest, >=
 	LightMargin    float64 // correlation minus the best one-step-shifted sequence's, >=
 	Shading        float64 // (centre - lateral) / centre response of the skin patches, >=
 	Texture        float64 // median passive live score, >=
@@ -51,7 +52,8 @@ func DefaultThresholds() Thresholds {
 		Growth:         1.2,
 		Perspective:    -0.02,
 		LightZ:         2,
-		LightMatched:   0.8,
+		LightMatched:   0.6,
+		LightMatched2:  0.8,
 		LightMargin:    0.1,
 		Shading:        0.15,
 		Texture:        0.5,

@@ -149,7 +149,7 @@ func (r *Run) checks(s summary) []check {
 	}
 	faceFrac, multiFrac := 0.0, 1.0
 	if s.observed > 0 {
-		faceFrac = float64(s.faceFrames) / float64(s.observed)
+		faceFrac = float64(s.faceFrames+s.multiFrames) / float64(s.observed)
 		multiFrac = float64(s.multiFrames) / float64(s.observed)
 	}
 	hasFace := s.faceFrames > 0
@@ -179,6 +179,7 @@ func (r *Run) checks(s summary) []check {
 			check{"light_timing", timing, 0.5, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_z", or(lok, s.light.z), th.LightZ, 2, false, ReasonLight, ValidChallengeResponse},
 			check{"light_matched", or(lok, s.light.matched), th.LightMatched, 0.1, false, ReasonLight, ValidChallengeResponse},
+			check{"light_matched2", or(lok, s.light.matched2), th.LightMatched2, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_margin", or(lok, s.light.margin), th.LightMargin, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_shading", or(lok, s.light.shading), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing},
 		)

@@ -1,8 +1,6 @@
 package liveness
 
 import (
-	"fmt"
-	"os"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -19,7 +17,8 @@ type lightResult struct {
 	lag       time.Duration
 	z         float64 // (corr - mean of alternatives) / their spread
 	margin    float64 // corr minus the best one-step-shifted sequence's
-	matched   float64 // fraction of colour intervals whose response matches their colour
+	matched   float64 // fraction of colour intervals whose response is nearest to their own colour
+	matched2  float64 // ... whose own colour is among the two nearest
 	amplitude float64 // skin response in log units per unit of screen colour
 	shading   float64 // (centre - lateral) / centre response
 	bgRatio   float64 // background response / skin response
@@ -119,7 +118,7 @@ func (r *Run) analyseLight() lightResult {
 	res.margin = corr - math.Max(cl, ce)
 
 	exAll := newExpecter(all.t, nil, on, lags)
-	res.matched = exAll.matched(seq, best, &all.skin, on)
+	res.matched, res.matched2 = exAll.matched(seq, best, &all.skin, on)
 
 	// Response amplitudes at the fitted lag, per patch.
 	e := ex.expected(seq, best)
@@ -358,12 +357,14 @@ func (ex *expecter) bestCorr(seq []livenessd.RGB) (float64, int) {
 
 // matched classifies each colour interval's mean response (frames well
 // inside the interval at lag l) against the palette: after fitting one gain
-// per feature, an interval matches when the response lies nearer to its own
-// colour than to any other palette colour. A live face matches (nearly)
-// every interval; a response to another sequence matches an interval only
-// when the two sequences happen to share its colour (1 in 7 or so), so the
-// fraction separates far more sharply than a correlation over 6-10 steps.
-func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []time.Duration) float64 {
+// per feature, it returns the fraction of intervals whose own colour is the
+// nearest palette colour to the response (top1) and among the two nearest
+// (top2; JPEG's chroma subsampling and exposure drift make neighbours such
+// as white and yellow trade places in a weak response). A response to
+// another sequence matches an interval only when the two sequences happen
+// to share its colour or a neighbour of it, so these fractions separate far
+// more sharply than a correlation over 6-10 steps.
+func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []time.Duration) (top1, top2 float64) {
 	lag := ex.lags[l]
 	guard := 40 * time.Millisecond
 	var m [][3]float64
@@ -394,7 +395,7 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 		cols = append(cols, seq[k])
 	}
 	if len(m) < 3 || len(m) < len(seq)-1 {
-		return 0
+		return 0, 0
 	}
 	// Centre both sides over the intervals and fit a gain per feature.
 	var mm, em [3]float64
@@ -428,13 +429,15 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 		}
 		w[f] = 1 / math.Max(r2, math.Max(1e-12, 0.05*gain[f]*0.05*gain[f]))
 	}
-	ok := 0
+	ok, ok2 := 0, 0
 	for k := range m {
 		var resp [3]float64
 		for f := range 3 {
 			resp[f] = m[k][f] - mm[f]
 		}
-		best, bestD := livenessd.RGB{}, math.Inf(1)
+		// Rank of the interval's own colour among the palette by distance.
+		own := math.Inf(1)
+		dists := make([]float64, 0, len(Palette))
 		for _, p := range Palette {
 			pf := colourFeatures(p)
 			d := 0.0
@@ -442,19 +445,27 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 				diff := resp[f] - gain[f]*(pf[f]-em[f])
 				d += w[f] * diff * diff
 			}
-			if d < bestD {
-				best, bestD = p, d
+			dists = append(dists, d)
+			if p == cols[k] {
+				own = d
 			}
 		}
-		if best == cols[k] && gain[0] > 0 && gain[1] > 0 {
-			ok++
+		closer := 0
+		for _, d := range dists {
+			if d < own {
+				closer++
+			}
 		}
-		if os.Getenv("LVDBG") != "" {
-			fmt.Fprintf(os.Stderr, "k=%d col=%v best=%v resp=%.4f gain=%.4f w=%.3g lag=%v\n", k, cols[k], best, resp, gain, w, lag)
+		if gain[0] > 0 && gain[1] > 0 {
+			if closer == 0 {
+				ok++
+			}
+			if closer <= 1 {
+				ok2++
+			}
 		}
-
 	}
-	return float64(ok) / float64(len(m))
+	return float64(ok) / float64(len(m)), float64(ok2) / float64(len(m))
 }
 
 func dot3(a, b *[3][]float64) float64 {

@@ -35,7 +35,7 @@ var probes = [...]struct {
 	centre bool
 }{
 	{-0.4, -0.6, true}, {0, -0.6, true}, {0.4, -0.6, true}, // forehead
-	{0, 0.45, true}, // nose
+	{0, 0.45, true},                             // nose
 	{-0.85, -0.55, false}, {0.85, -0.55, false}, // temples
 	{-0.75, 0.45, false}, {0.75, 0.45, false}, {-0.95, 0.5, false}, {0.95, 0.5, false}, // cheeks
 	{-0.85, 1.0, false}, {0.85, 1.0, false}, // lower cheeks

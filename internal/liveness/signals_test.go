@@ -150,6 +150,8 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		{"Live", mk(16, same, 0.08), true, ""},
 		{"Swap", mk(16, swap, 0.08), false, ReasonFaceChanged},
 		{"NoGrowth", mk(16, same, 0), false, ReasonMovement},
+		{"NoFace", [][]livenessd.FaceObservation{nil}, false, ReasonNoFace},
+		{"MultipleFaces", [][]livenessd.FaceObservation{{faceAt(200, 240, 200, 1, 0), faceAt(450, 240, 200, 1, 0)}}, false, ReasonMultipleFaces},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			r := NewRun(&script{obs: test.seq}, ch, livenessd.Settings{}, Config{ObserveEvery: 1})
@@ -285,7 +287,7 @@ func TestMatched(t *testing.T) {
 		t.Run(test.name, func(t *testing.T) {
 			ts, x := series(test.resp)
 			ex := newExpecter(ts, nil, on, lags)
-			if got := ex.matched(seq, 2, &x, on); got < test.min || got > test.max {
+			if got, _ := ex.matched(seq, 2, &x, on); got < test.min || got > test.max {
 				t.Errorf("matched = %v, want in [%v, %v]", got, test.min, test.max)
 			}
 		})

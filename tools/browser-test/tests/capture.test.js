@@ -135,6 +135,12 @@ test('camera denied: a clear message, and "Try again" works once allowed', async
     await waitStage(page, 'positioning', 20000);
     await page.waitForTimeout(500);
     await shot(page, 'c2-camera-allowed-after-retry');
+    // Cancel ends the check with its own message.
+    await page.locator('[data-action=cancel]').click();
+    await waitStage(page, 'error', 5000);
+    const cancelled = await page.evaluate(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-root').dataset.error);
+    assert.equal(cancelled, 'CANCELLED');
+    assert.match(await sdkText(page), /cancelled/);
   } finally {
     await b.close();
   }

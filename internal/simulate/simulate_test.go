@@ -1,0 +1,122 @@
+package simulate_test
+
+import (
+	"image"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/capture"
+	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/simulate"
+)
+
+func testSource() simulate.Source {
+	img := image.NewNRGBA(image.Rect(0, 0, 250, 250))
+	for i := range img.Pix {
+		img.Pix[i] = 150
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	return simulate.CentralFace(img)
+}
+
+func whiteChallenge() livenessd.Challenge {
+	ch := livenessd.Challenge{ID: "w", Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78}}
+	for range 6 {
+		ch.Colors = append(ch.Colors, livenessd.ColorStep{Color: livenessd.RGB{255, 255, 255}, Duration: 400 * time.Millisecond})
+	}
+	return ch
+}
+
+// lit returns the relative brightening of the green channel at (x, y)
+// between a frame with the screen white and one without light.
+func lit(t *testing.T, opt simulate.Options, x, y int) float64 {
+	t.Helper()
+	src := testSource()
+	opt.NoiseSigma = 1e-6
+	on, err := simulate.NewPlayer(src, whiteChallenge(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _ := simulate.NewPlayer(src, whiteChallenge(), opt)
+	var a, b *image.NRGBA
+	for at := time.Duration(0); at <= 2*time.Second; at += 66 * time.Millisecond {
+		if at >= time.Second && at < time.Second+66*time.Millisecond {
+			on.Flash(at)
+		}
+		a, b = on.Render(at), off.Render(at)
+	}
+	return float64(a.NRGBAAt(x, y).G)/float64(b.NRGBAAt(x, y).G) - 1
+}
+
+func TestPlayer_Reflection(t *testing.T) {
+	ch := whiteChallenge()
+	cx, cy := int(ch.Oval.CenterX*640), int(ch.Oval.CenterY*480)
+	side := cx + 80 // about 80% of the way to the cheekbone
+	for _, test := range []struct {
+		name           string
+		opt            simulate.Options
+		centre, edge   float64 // expected relative change, ±tol
+		centreTol, tol float64
+	}{
+		{"Live3D", simulate.Options{Attack: simulate.AttackNone, Strength: 0.1}, 0.1, 0.06, 0.015, 0.025},
+		{"PhotoUniform", simulate.Options{Attack: simulate.AttackPhoto, Strength: 0.1}, 0.1, 0.1, 0.015, 0.015},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			c := lit(t, test.opt, cx, cy)
+			e := lit(t, test.opt, side, cy)
+			if math.Abs(c-test.centre) > test.centreTol {
+				t.Errorf("centre change = %.3f, want %.3f", c, test.centre)
+			}
+			if math.Abs(e-test.edge) > test.tol {
+				t.Errorf("edge change = %.3f, want about %.3f", e, test.edge)
+			}
+		})
+	}
+}
+
+func TestPlayer_AWBCompensates(t *testing.T) {
+	ch := whiteChallenge()
+	cx, cy := int(ch.Oval.CenterX*640), int(ch.Oval.CenterY*480)
+	// Strong light, so the camera's reaction to it dominates its reaction
+	// to the slow exposure drift.
+	plain := lit(t, simulate.Options{Strength: 0.5}, cx, cy)
+	awb := lit(t, simulate.Options{Strength: 0.5, AWB: true}, cx, cy)
+	if !(awb < plain) {
+		t.Errorf("response with AWB %.3f, without %.3f: AWB should take some back", awb, plain)
+	}
+}
+
+func TestParseAttack(t *testing.T) {
+	for _, a := range simulate.Attacks {
+		if got, err := simulate.ParseAttack(string(a)); err != nil || got != a {
+			t.Errorf("ParseAttack(%q) = %q, %v", a, got, err)
+		}
+	}
+	if _, err := simulate.ParseAttack("mask"); err == nil {
+		t.Error("unknown attack accepted")
+	}
+}
+
+func TestChallengeOf(t *testing.T) {
+	ch, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := capture.ChallengeMsg{ChallengeID: ch.ID, Oval: ch.Oval}
+	for _, c := range ch.Colors {
+		m.Colors = append(m.Colors, capture.ColorMsg{Color: c.Color, DurationMs: c.Duration.Milliseconds()})
+	}
+	got := simulate.ChallengeOf(m)
+	if got.ID != ch.ID || got.Oval != ch.Oval || len(got.Colors) != len(ch.Colors) {
+		t.Fatalf("round trip = %+v, want %+v", got, ch)
+	}
+	for i := range got.Colors {
+		if got.Colors[i] != ch.Colors[i] {
+			t.Errorf("colour %d = %+v, want %+v", i, got.Colors[i], ch.Colors[i])
+		}
+	}
+}
