@@ -59,8 +59,43 @@ section_compare() {
 	BENCH_RUNS=$RUNS scripts/bench-compare.sh
 }
 
+# runtime: what ONNX Runtime's settings are worth (spinning, denormals).
+section_runtime() {
+	local tmp=$work/runtime load_before load_after
+	mkdir -p "$tmp"
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	"$GO" test -run '^$' -bench '^BenchmarkRuntimeOptions$' -benchtime="${RUNS}x" -count 1 ./internal/infer | tee "$tmp/go.txt"
+	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+	{
+		echo "## ONNX Runtime settings"
+		echo
+		echo "\`BenchmarkRuntimeOptions\` (internal/infer): fr_detect, fr_landmark, fr_feature and fr_liveness loaded together and"
+		echo "run in turn as the face pipeline runs them; the table gives fr_feature's median latency inside that sequence"
+		echo "(${RUNS} runs). \`spin\`: ORT's idle intra-op threads busy-wait (\`session.intra_op.allow_spinning\`); livenessd"
+		echo "turns it off. \`weights\`: subnormal weights flushed to zero at load, or kept. \`daz\`: ORT's"
+		echo "\`session.set_denormal_as_zero\`; livenessd turns it on."
+		echo
+		echo "| spin | weights | daz | fr_feature median ms | sequence ms/op |"
+		echo "|---|---|---|---:|---:|"
+		awk '/^BenchmarkRuntimeOptions\// {
+			split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); n = split(a[2], kv, ",")
+			for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+			printf "| %s | %s | %s | %.2f | %.1f |\n", v["spin"], v["weights"], v["daz"], $5, $3 / 1e6 }' "$tmp/go.txt"
+		echo
+		echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(date -u +%Y-%m-%d), load average before/after: $load_before / $load_after."
+		echo
+		echo "Reading: spinning idle threads is what hurts on a small machine — every loaded model keeps its own pool, and"
+		echo "after each run those threads busy-wait on the same cores the next model needs. Subnormal weights cost"
+		echo "nothing measurable on this AMD CPU; on Intel CPUs arithmetic on subnormals takes a slow microcode path"
+		echo "(measured elsewhere for the issue: fr_feature 57 -> 16 ms on 2 threads). Both safeguards stay on: they are"
+		echo "free, and TestFlushDenormals_OutputsUnchanged proves the embeddings are bit-identical."
+	} >docs/bench/runtime.md
+	put_section runtime docs/bench/runtime.md
+	cat docs/bench/runtime.md
+}
+
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(models compare)
+[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime compare)
 for s in "${sections[@]}"; do
 	"section_$s"
 done
