@@ -447,7 +447,7 @@ The method (package ` + "`internal/liveness`" + `; the challenge is drawn per se
 client): the face must move from where it starts into a random oval, then the screen shows 6-10 random colours of
 250-600 ms. Signals, each reported under ` + "`details.signals`" + `:
 
-- **face and identity**: one face in at least 90% of the analysed frames (every third frame goes through the face
+- **face and identity**: a face in at least 90% of the analysed frames, several in at most 10% (every third frame goes through the face
   pipeline; the frames in between are measured with interpolated landmarks); identity = 10th percentile of the
   embedding cosine of every analysed frame to the first good one (>= 0.5).
 - **movement**: growth of the face from the first frames to the oval (>= 1.2) and the change of inter-ocular distance

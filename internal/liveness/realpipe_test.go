@@ -96,8 +96,17 @@ func TestRun_RealFrames(t *testing.T) {
 		}},
 	} {
 		t.Run(string(test.attack), func(t *testing.T) {
+			if raceEnabled && test.attack != simulate.AttackNone && test.attack != simulate.AttackPhoto {
+				t.Skip("slow under -race; run without -race for every attack")
+			}
 			ch := fixedChallenge()
-			pl, err := simulate.NewPlayer(src, ch, simulate.Options{Attack: test.attack, Strength: 0.05, Seed: 11, Other: &other})
+			// 480x360 frames keep the test affordable under -race; the swap
+			// needs 640x480 for the second (smaller) face to be found.
+			w, h := 480, 360
+			if test.attack == simulate.AttackSwap {
+				w, h = 640, 480
+			}
+			pl, err := simulate.NewPlayer(src, ch, simulate.Options{Attack: test.attack, Strength: 0.05, Seed: 11, Other: &other, Width: w, Height: h})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -37,6 +37,7 @@ func lit(t *testing.T, opt simulate.Options, x, y int) float64 {
 	t.Helper()
 	src := testSource()
 	opt.NoiseSigma = 1e-6
+	opt.Width, opt.Height = 320, 240 // fast under -race
 	on, err := simulate.NewPlayer(src, whiteChallenge(), opt)
 	if err != nil {
 		t.Fatal(err)
@@ -54,8 +55,8 @@ func lit(t *testing.T, opt simulate.Options, x, y int) float64 {
 
 func TestPlayer_Reflection(t *testing.T) {
 	ch := whiteChallenge()
-	cx, cy := int(ch.Oval.CenterX*640), int(ch.Oval.CenterY*480)
-	side := cx + 80 // about 80% of the way to the cheekbone
+	cx, cy := int(ch.Oval.CenterX*320), int(ch.Oval.CenterY*240)
+	side := cx + 40 // about 80% of the way to the cheekbone
 	for _, test := range []struct {
 		name           string
 		opt            simulate.Options
@@ -80,7 +81,7 @@ func TestPlayer_Reflection(t *testing.T) {
 
 func TestPlayer_AWBCompensates(t *testing.T) {
 	ch := whiteChallenge()
-	cx, cy := int(ch.Oval.CenterX*640), int(ch.Oval.CenterY*480)
+	cx, cy := int(ch.Oval.CenterX*320), int(ch.Oval.CenterY*240)
 	// Strong light, so the camera's reaction to it dominates its reaction
 	// to the slow exposure drift.
 	plain := lit(t, simulate.Options{Strength: 0.5}, cx, cy)
