@@ -326,6 +326,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"-H 'Content-Type: application/json' -d '{\"settings\":{\"auditImagesLimit\":2}}'\n\n",
 			devKey, base, devKey)
 	}
+	if cfg.Demo.enabled(cfg.Dev) {
+		fmt.Fprintf(stdout, "Demo (the whole KYC flow in the browser): %s/demo\n\n", base)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
