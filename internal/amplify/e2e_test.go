@@ -28,6 +28,7 @@ import (
 	"github.com/livenessd/livenessd/internal/simulate"
 	"github.com/livenessd/livenessd/internal/store/sqlite"
 	"github.com/livenessd/livenessd/internal/testutil"
+	"github.com/livenessd/livenessd/internal/testutil/facetest"
 	_ "image/jpeg"
 )
 
@@ -43,22 +44,8 @@ func needFFmpeg(tb testing.TB) {
 	}
 }
 
-var (
-	pipeOnce sync.Once
-	pipe     *face.Pipeline
-	pipeErr  error
-)
-
 // observer is the real face pipeline, loaded once for the package.
-func observer(tb testing.TB) *face.Pipeline {
-	tb.Helper()
-	rt := testutil.Runtime(tb)
-	pipeOnce.Do(func() { pipe, pipeErr = face.NewPipeline(rt, testutil.Cache(tb), face.DefaultConfig()) })
-	if pipeErr != nil {
-		tb.Fatalf("face pipeline: %v", pipeErr)
-	}
-	return pipe
-}
+func observer(tb testing.TB) *face.Pipeline { return facetest.Pipeline(tb) }
 
 // fixture is a livenessd with a real session service (SQLite) behind the
 // Amplify endpoint.

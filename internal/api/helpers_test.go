@@ -28,6 +28,7 @@ import (
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/store/sqlite"
 	"github.com/livenessd/livenessd/internal/testutil"
+	"github.com/livenessd/livenessd/internal/testutil/facetest"
 	"github.com/livenessd/livenessd/internal/workpool"
 )
 
@@ -49,22 +50,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-var (
-	pipeOnce sync.Once
-	pipe     *face.Pipeline
-	pipeErr  error
-)
-
 // pipeline is the real face pipeline, loaded once per test binary.
-func pipeline(tb testing.TB) *face.Pipeline {
-	tb.Helper()
-	rt, cache := testutil.Runtime(tb), testutil.Cache(tb)
-	pipeOnce.Do(func() { pipe, pipeErr = face.NewPipeline(rt, cache, face.DefaultConfig()) })
-	if pipeErr != nil {
-		tb.Fatalf("face pipeline: %v", pipeErr)
-	}
-	return pipe
-}
+func pipeline(tb testing.TB) *face.Pipeline { return facetest.Pipeline(tb) }
 
 type testServer struct {
 	*httptest.Server

@@ -5,7 +5,6 @@ import (
 	"image"
 	_ "image/jpeg"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +14,11 @@ import (
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/simulate"
 	"github.com/livenessd/livenessd/internal/testutil"
-)
-
-var (
-	pipeOnce sync.Once
-	pipe     *face.Pipeline
-	pipeErr  error
+	"github.com/livenessd/livenessd/internal/testutil/facetest"
 )
 
 // MustPipeline shares one real face pipeline across the package's tests.
-func MustPipeline(tb testing.TB) *face.Pipeline {
-	tb.Helper()
-	rt, cache := testutil.Runtime(tb), testutil.Cache(tb)
-	pipeOnce.Do(func() { pipe, pipeErr = face.NewPipeline(rt, cache, face.DefaultConfig()) })
-	if pipeErr != nil {
-		tb.Fatalf("pipeline: %v", pipeErr)
-	}
-	return pipe
-}
+func MustPipeline(tb testing.TB) *face.Pipeline { return facetest.Pipeline(tb) }
 
 func mustSource(tb testing.TB, obs liveness.Observer, n int) simulate.Source {
 	tb.Helper()

@@ -12,24 +12,11 @@ import (
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/testutil"
-)
-
-var (
-	pipeOnce sync.Once
-	pipe     *face.Pipeline
-	pipeErr  error
+	"github.com/livenessd/livenessd/internal/testutil/facetest"
 )
 
 // MustPipeline returns the default pipeline, loaded once for the test binary.
-func MustPipeline(tb testing.TB) *face.Pipeline {
-	tb.Helper()
-	rt, cache := testutil.Runtime(tb), testutil.Cache(tb)
-	pipeOnce.Do(func() { pipe, pipeErr = face.NewPipeline(rt, cache, face.DefaultConfig()) })
-	if pipeErr != nil {
-		tb.Fatalf("NewPipeline: %v", pipeErr)
-	}
-	return pipe
-}
+func MustPipeline(tb testing.TB) *face.Pipeline { return facetest.Pipeline(tb) }
 
 type analysis struct {
 	img *image.NRGBA
