@@ -8,9 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/infer/tfjs"
@@ -42,7 +40,7 @@ func benchRuntime(b *testing.B) *infer.Runtime {
 // (a sample photo, preprocessed as the spec says).
 func benchInput(t testing.TB, spec infer.Spec) infer.Tensor {
 	c := nativeCases(spec)[0]
-	return specTensor(spec, decodeSample(t, c.sample), c.crop)
+	return specTensor(spec, testutil.DecodeSample(t, c.sample), c.crop)
 }
 
 func TestWriteBenchInputs(t *testing.T) {
@@ -113,19 +111,7 @@ func BenchmarkModel(b *testing.B) {
 		in := benchInput(b, spec)
 		s := sessions[spec.Name]
 		b.Run(spec.Name, func(b *testing.B) {
-			if _, err := s.Run(b.Context(), in); err != nil { // warm-up
-				b.Fatal(err)
-			}
-			var ms []float64
-			for b.Loop() {
-				t0 := time.Now()
-				if _, err := s.Run(b.Context(), in); err != nil {
-					b.Fatal(err)
-				}
-				ms = append(ms, float64(time.Since(t0))/1e6)
-			}
-			slices.Sort(ms)
-			b.ReportMetric(ms[len(ms)/2], "median-ms")
+			testutil.TimeModel(b, s, in)
 			b.ReportMetric(flops/1e9, "GFLOP")
 		})
 	}

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"
@@ -44,20 +43,6 @@ func nativeCases(spec infer.Spec) []nativeCase {
 		return []nativeCase{{1, sample1Eye}}
 	}
 	return []nativeCase{{1, sample1Face}}
-}
-
-func decodeSample(t testing.TB, n int) image.Image {
-	t.Helper()
-	f, err := os.Open(testutil.Sample(t, n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := jpeg.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // specTensor is the preprocessing the spec describes: bilinear resize to the
@@ -148,7 +133,7 @@ func TestGolden_NativeModels(t *testing.T) {
 			var got []goldenCase
 			for _, c := range nativeCases(spec) {
 				if images[c.sample] == nil {
-					images[c.sample] = decodeSample(t, c.sample)
+					images[c.sample] = testutil.DecodeSample(t, c.sample)
 				}
 				in := specTensor(spec, images[c.sample], c.crop)
 				out, err := sessions[spec.Name].Run(t.Context(), in)
@@ -236,7 +221,7 @@ func compareOutputs(t *testing.T, what string, got, want []goldenOutput) {
 func TestFlushDenormals_OutputsUnchanged(t *testing.T) {
 	rt := testutil.Runtime(t)
 	c := testutil.Cache(t)
-	img := decodeSample(t, 1)
+	img := testutil.DecodeSample(t, 1)
 	for _, spec := range []infer.Spec{infer.FRFeature, infer.FRLandmark} {
 		t.Run(spec.Name, func(t *testing.T) {
 			raw, err := os.ReadFile(c.Path(spec.File))

@@ -5,10 +5,14 @@
 package testutil
 
 import (
+	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/models"
@@ -96,4 +100,39 @@ func SharedData(tb testing.TB, rel string) string {
 		tb.Skipf("evaluation data %s not present (needs ../shared/data or LIVENESS_SHARED_DATA): %v", p, err)
 	}
 	return p
+}
+
+// DecodeSample decodes sampleN.jpg (no EXIF handling: the samples are upright).
+func DecodeSample(tb testing.TB, n int) image.Image {
+	tb.Helper()
+	f, err := os.Open(Sample(tb, n))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	img, err := jpeg.Decode(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return img
+}
+
+// TimeModel benchmarks one session on one input: a warm-up run, then b.Loop,
+// reporting the median latency as "median-ms" (the metric scripts/bench.sh
+// reads) besides ns/op.
+func TimeModel(b *testing.B, s *infer.Session, in infer.Tensor) {
+	b.Helper()
+	if _, err := s.Run(b.Context(), in); err != nil {
+		b.Fatal(err)
+	}
+	var ms []float64
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := s.Run(b.Context(), in); err != nil {
+			b.Fatal(err)
+		}
+		ms = append(ms, float64(time.Since(t0))/1e6)
+	}
+	slices.Sort(ms)
+	b.ReportMetric(ms[len(ms)/2], "median-ms")
 }

@@ -4,9 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/infer/tfjs"
@@ -60,19 +58,7 @@ func BenchmarkModel(b *testing.B) {
 		in := goldenCases(b, spec)[0].in
 		s := sessions[spec.Name]
 		b.Run(spec.Name, func(b *testing.B) {
-			if _, err := s.Run(b.Context(), in); err != nil { // warm-up
-				b.Fatal(err)
-			}
-			var ms []float64
-			for b.Loop() {
-				t0 := time.Now()
-				if _, err := s.Run(b.Context(), in); err != nil {
-					b.Fatal(err)
-				}
-				ms = append(ms, float64(time.Since(t0))/1e6)
-			}
-			slices.Sort(ms)
-			b.ReportMetric(ms[len(ms)/2], "median-ms")
+			testutil.TimeModel(b, s, in)
 			b.ReportMetric(flops/1e9, "GFLOP")
 		})
 	}

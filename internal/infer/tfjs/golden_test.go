@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -49,21 +48,6 @@ type goldenCase struct {
 	in   infer.Tensor
 }
 
-// loadSample decodes sample1.jpg, a real group photo.
-func loadSample(t testing.TB) image.Image {
-	t.Helper()
-	f, err := os.Open(testutil.Sample(t, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := jpeg.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 // imageTensor crops, resizes (bilinear) and normalises as the spec says.
 func imageTensor(spec infer.Spec, img image.Image, crop image.Rectangle) infer.Tensor {
 	in := spec.Input
@@ -96,7 +80,7 @@ func randomTensor(spec infer.Spec, seed uint64) infer.Tensor {
 
 func goldenCases(t testing.TB, spec infer.Spec) []goldenCase {
 	return []goldenCase{
-		{"face", imageTensor(spec, loadSample(t), cropFor(spec))},
+		{"face", imageTensor(spec, testutil.DecodeSample(t, 1), cropFor(spec))},
 		{"random", randomTensor(spec, 42)},
 	}
 }
