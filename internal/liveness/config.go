@@ -28,14 +28,14 @@ type Thresholds struct {
 	MaxBrightness  float64 // skin luma 0-255, <=
 	Sharpness      float64 // mean |Laplacian| of the face at 96 px, >=
 	MaxPose        float64 // degrees of yaw or pitch, <=
-	Identity       float64 // 10th percentile of embedding cosine to the first good frame, >=
+	Identity       float64 // second-lowest embedding cosine to the first good frame, >=
 	Growth         float64 // face width at the oval / at the start, >=
 	Perspective    float64 // relative change of inter-ocular / face width, >=
 	LightZ         float64 // significance of the colour correlation against random sequences, >=
 	LightMatched   float64 // fraction of colour intervals nearest to their own colour, >=
 	LightMatched2  float64 // fraction with their own colour among the two nearest, >=
 	LightMargin    float64 // correlation minus the best one-step-shifted sequence's, >=
-	Shading        float64 // (centre - lateral) / centre response of the skin patches, >=
+	Shading        float64 // (centre - lateral) / centre chroma response of the shading probes, >=
 	Texture        float64 // median passive live score, >=
 }
 
@@ -47,12 +47,12 @@ func DefaultThresholds() Thresholds {
 		MinBrightness:  45,
 		MaxBrightness:  235,
 		Sharpness:      1.5,
-		MaxPose:        30,
-		Identity:       0.5,
+		MaxPose:        45,
+		Identity:       0.425,
 		Growth:         1.2,
-		Perspective:    -0.02,
+		Perspective:    -0.05,
 		LightZ:         2,
-		LightMatched:   0.6,
+		LightMatched:   0.75,
 		LightMatched2:  0.8,
 		LightMargin:    0.1,
 		Shading:        0.15,

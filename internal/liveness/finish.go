@@ -54,6 +54,9 @@ func (c check) score() float64 {
 	if c.upper {
 		d = -d
 	}
+	if d == 0 {
+		return 0.9 // exactly: the logistic's rounding would fail a value at its threshold
+	}
 	return 1 / (1 + math.Exp(-(logit09 + 2.4*d/c.scale)))
 }
 
@@ -229,7 +232,13 @@ func (r *Run) summarise() summary {
 	s.texture = median(lives)
 	s.identity = math.NaN()
 	if len(r.cosines) > 0 {
-		s.identity = quantile(r.cosines, 0.1)
+		// The second-lowest cosine: one odd frame (blur, a hand) is
+		// forgiven, any two frames of another person are not. A quantile
+		// would forgive a short swap whose frames the detector mostly
+		// missed.
+		c := slices.Clone(r.cosines)
+		slices.Sort(c)
+		s.identity = c[min(1, len(c)-1)]
 	}
 	s.growth, s.perspective = r.movement(one)
 	if s.hasLight {

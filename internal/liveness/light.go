@@ -29,6 +29,7 @@ type lightResult struct {
 type lightSeries struct {
 	t     []time.Duration
 	skin  [3][]float64
+	raw   [3][]float64 // skin features before detrending
 	patch [nPatch][3][]float64
 	pok   [nPatch]bool
 	probe [nProbe][3][]float64
@@ -118,7 +119,7 @@ func (r *Run) analyseLight() lightResult {
 	res.margin = corr - math.Max(cl, ce)
 
 	exAll := newExpecter(all.t, nil, on, lags)
-	res.matched, res.matched2 = exAll.matched(seq, best, &all.skin, on)
+	res.matched, res.matched2 = exAll.matched(seq, best, &all.raw, on)
 
 	// Response amplitudes at the fitted lag, per patch.
 	e := ex.expected(seq, best)
@@ -131,32 +132,64 @@ func (r *Run) analyseLight() lightResult {
 	for p := range nPatch {
 		amp[p] = dot3(&e, &ser.patch[p]) / ee
 	}
-	var centre, lateral float64
-	var nc, nl int
-	for p, pr := range probes {
-		if !ser.prok[p] {
-			continue
-		}
-		a := dot3(&e, &ser.probe[p]) / ee
-		if pr.centre {
-			centre += a
-			nc++
-		} else {
-			lateral += a
-			nl++
-		}
-	}
-	if nc > 0 && nl > 0 {
-		centre /= float64(nc)
-		lateral /= float64(nl)
-		if centre > 0 {
-			res.shading = (centre - lateral) / centre
-		}
-	}
+	res.shading = shadingContrast(&e, &ser)
 	if ser.pok[patchBgL] && ser.pok[patchBgR] && res.amplitude > 0 {
 		res.bgRatio = (amp[patchBgL] + amp[patchBgR]) / 2 / res.amplitude
 	}
 	return res
+}
+
+// shadingContrast is (centre - lateral) / centre of the probes' chroma
+// response to the expected signal e: each probe's amplitude is its
+// projection on e, and the centre and lateral groups are averaged with
+// weights inverse to each amplitude's variance (its residual noise under
+// the fit), so a probe that strays onto hair, a brow or the background,
+// or sits where landmark jitter moves it across skin texture, counts
+// little. Chroma only: the camera's exposure drift moves luminance in
+// every probe alike and would add the same noise to both groups. NaN when
+// a group is empty or the centre does not respond.
+func shadingContrast(e *[3][]float64, ser *lightSeries) float64 {
+	var ee float64
+	for c := range 2 {
+		ee += dot(e[c], e[c])
+	}
+	if ee <= 0 {
+		return math.NaN()
+	}
+	var sum, wsum [3]float64 // by probe class
+	for p, pr := range probes {
+		if !ser.prok[p] {
+			continue
+		}
+		x := &ser.probe[p]
+		var ex float64
+		for c := range 2 {
+			ex += dot(e[c], x[c])
+		}
+		a := ex / ee
+		var r2 float64
+		n := 0
+		for c := range 2 {
+			for j, v := range x[c] {
+				d := v - a*e[c][j]
+				r2 += d * d
+				n++
+			}
+		}
+		w := ee / math.Max(r2/float64(n), 1e-12) // 1 / variance of a
+		k := probeClass(pr.x, pr.y)
+		sum[k] += w * a
+		wsum[k] += w
+	}
+	if wsum[classCentre] == 0 || wsum[classLateral] == 0 {
+		return math.NaN()
+	}
+	centre := sum[classCentre] / wsum[classCentre]
+	lateral := sum[classLateral] / wsum[classLateral]
+	if centre <= 0 {
+		return math.NaN()
+	}
+	return (centre - lateral) / centre
 }
 
 // lightSeries collects the detrended features of the frames in [from, to].
@@ -180,6 +213,7 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 		f := features(sk)
 		for c := range 3 {
 			ser.skin[c] = append(ser.skin[c], f[c])
+			ser.raw[c] = append(ser.raw[c], f[c])
 		}
 		for p := range nPatch {
 			f := features(rec.s.patch[p])
@@ -356,18 +390,25 @@ func (ex *expecter) bestCorr(seq []livenessd.RGB) (float64, int) {
 }
 
 // matched classifies each colour interval's mean response (frames well
-// inside the interval at lag l) against the palette: after fitting one gain
-// per feature, it returns the fraction of intervals whose own colour is the
-// nearest palette colour to the response (top1) and among the two nearest
-// (top2; JPEG's chroma subsampling and exposure drift make neighbours such
-// as white and yellow trade places in a weak response). A response to
-// another sequence matches an interval only when the two sequences happen
-// to share its colour or a neighbour of it, so these fractions separate far
-// more sharply than a correlation over 6-10 steps.
+// inside the interval at lag l) against the palette and returns the
+// fraction of intervals whose own colour is the nearest palette colour to
+// the response (top1) and among the two nearest (top2; JPEG's chroma
+// subsampling and exposure drift make neighbours such as white and yellow
+// trade places in a weak response). The interval means of the raw
+// features are fitted jointly: the two chroma features share one gain
+// (the screen adds light to each channel in proportion) and each has its
+// own offset and linear drift; luminance has its own gain and a quadratic
+// drift (auto exposure). Fitting the drift together with the response,
+// rather than detrending first, keeps the sequence's own slow component
+// from being taken for drift. A response to another sequence matches an
+// interval only when the two sequences happen to share its colour or a
+// neighbour of it, so these fractions separate far more sharply than a
+// correlation over 6-10 steps.
 func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []time.Duration) (top1, top2 float64) {
 	lag := ex.lags[l]
 	guard := 40 * time.Millisecond
 	var m [][3]float64
+	var tm []float64
 	var cols []livenessd.RGB
 	for k := range seq {
 		lo := on[k] + lag + guard
@@ -376,12 +417,14 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 			hi = on[k+1] + lag - guard/2
 		}
 		var sum [3]float64
+		var st float64
 		n := 0
 		for j, t := range ex.t {
 			if t >= lo && t < hi {
 				for c := range 3 {
 					sum[c] += x[c][j]
 				}
+				st += t.Seconds()
 				n++
 			}
 		}
@@ -392,57 +435,76 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 			sum[c] /= float64(n)
 		}
 		m = append(m, sum)
+		tm = append(tm, st/float64(n))
 		cols = append(cols, seq[k])
 	}
-	if len(m) < 3 || len(m) < len(seq)-1 {
+	K := len(m)
+	if K < 5 || K < len(seq)-1 {
 		return 0, 0
 	}
-	// Centre both sides over the intervals and fit a gain per feature.
-	var mm, em [3]float64
-	e := make([][3]float64, len(cols))
+	var t0 float64
+	for _, t := range tm {
+		t0 += t / float64(K)
+	}
+	e := make([][3]float64, K)
 	for k, c := range cols {
 		e[k] = colourFeatures(c)
-		for f := range 3 {
-			mm[f] += m[k][f] / float64(len(m))
-			em[f] += e[k][f] / float64(len(m))
-		}
 	}
-	var gain [3]float64
-	for f := range 3 {
-		var num, den float64
-		for k := range m {
-			num += (m[k][f] - mm[f]) * (e[k][f] - em[f])
-			den += (e[k][f] - em[f]) * (e[k][f] - em[f])
-		}
-		if den > 0 {
-			gain[f] = num / den
-		}
+	// Chroma: unknowns offset0, drift0, offset1, drift1, gain.
+	var ca [][]float64
+	var cb []float64
+	for k := range K {
+		t := tm[k] - t0
+		ca = append(ca, []float64{1, t, 0, 0, e[k][0]}, []float64{0, 0, 1, t, e[k][1]})
+		cb = append(cb, m[k][0], m[k][1])
 	}
+	cs, fitC := leastSquares(ca, cb)
+	// Luminance: offset, drift, gain. (A quadratic drift over 6-10 means
+	// leaves too few degrees of freedom: it absorbs other sequences too.)
+	var la [][]float64
+	var lb []float64
+	for k := range K {
+		la = append(la, []float64{1, tm[k] - t0, e[k][2]})
+		lb = append(lb, m[k][2])
+	}
+	ls, fitL := leastSquares(la, lb)
+	if !fitC || !fitL || cs[4] <= 0 {
+		return 0, 0
+	}
+	gain := [3]float64{cs[4], cs[4], ls[2]}
+	resp := make([][3]float64, K)
+	for k := range K {
+		t := tm[k] - t0
+		resp[k] = [3]float64{m[k][0] - cs[0] - cs[1]*t, m[k][1] - cs[2] - cs[3]*t, m[k][2] - ls[0] - ls[1]*t}
+	}
+	// Residual degrees of freedom per feature: the chroma pair shares five
+	// parameters, luminance has three.
+	dof := [3]float64{float64(K) - 2.5, float64(K) - 2.5, float64(K) - 3}
 	// Weigh each feature by its residual noise under the fit (luminance
-	// carries exposure drift, chroma little), floored at 5% of its gain.
+	// carries exposure drift, chroma little), floored at 5% of the gain;
+	// unbiased by the degrees of freedom, or a feature the fit nearly
+	// interpolates would get all the weight.
 	var w [3]float64
 	for f := range 3 {
 		var r2 float64
-		for k := range m {
-			d := m[k][f] - mm[f] - gain[f]*(e[k][f]-em[f])
-			r2 += d * d / float64(len(m))
+		for k := range K {
+			d := resp[k][f] - gain[f]*e[k][f]
+			r2 += d * d / math.Max(dof[f], 1)
 		}
-		w[f] = 1 / math.Max(r2, math.Max(1e-12, 0.05*gain[f]*0.05*gain[f]))
+		g := math.Abs(gain[f])
+		w[f] = 1 / math.Max(r2, math.Max(1e-12, 0.05*g*0.05*g))
 	}
 	ok, ok2 := 0, 0
-	for k := range m {
-		var resp [3]float64
-		for f := range 3 {
-			resp[f] = m[k][f] - mm[f]
-		}
+	dists := make([]float64, 0, len(Palette))
+	for k := range K {
 		// Rank of the interval's own colour among the palette by distance.
 		own := math.Inf(1)
-		dists := make([]float64, 0, len(Palette))
+		dists = dists[:0]
 		for _, p := range Palette {
 			pf := colourFeatures(p)
 			d := 0.0
 			for f := range 3 {
-				diff := resp[f] - gain[f]*(pf[f]-em[f])
+				diff := resp[k][f] - gain[f]*pf[f]
 				d += w[f] * diff * diff
 			}
 			dists = append(dists, d)
@@ -456,16 +518,63 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 				closer++
 			}
 		}
-		if gain[0] > 0 && gain[1] > 0 {
-			if closer == 0 {
-				ok++
+		if closer == 0 {
+			ok++
+		}
+		if closer <= 1 {
+			ok2++
+		}
+	}
+	return float64(ok) / float64(K), float64(ok2) / float64(K)
+}
+
+// leastSquares solves min |A x - b| by the normal equations (A is small
+// and well conditioned here: a handful of columns over tens of rows); ok is
+// false when A'A is singular.
+func leastSquares(a [][]float64, b []float64) ([]float64, bool) {
+	if len(a) == 0 {
+		return nil, false
+	}
+	n := len(a[0])
+	m := make([][]float64, n)
+	for i := range m {
+		m[i] = make([]float64, n+1)
+	}
+	for r, row := range a {
+		for i := range n {
+			for j := range n {
+				m[i][j] += row[i] * row[j]
 			}
-			if closer <= 1 {
-				ok2++
+			m[i][n] += row[i] * b[r]
+		}
+	}
+	// Gauss-Jordan with partial pivoting.
+	for c := range n {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(m[r][c]) > math.Abs(m[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(m[p][c]) < 1e-12 {
+			return nil, false
+		}
+		m[c], m[p] = m[p], m[c]
+		for r := range n {
+			if r == c {
+				continue
+			}
+			f := m[r][c] / m[c][c]
+			for j := c; j <= n; j++ {
+				m[r][j] -= f * m[c][j]
 			}
 		}
 	}
-	return float64(ok) / float64(len(m)), float64(ok2) / float64(len(m))
+	x := make([]float64, n)
+	for i := range n {
+		x[i] = m[i][n] / m[i][i]
+	}
+	return x, true
 }
 
 func dot3(a, b *[3][]float64) float64 {

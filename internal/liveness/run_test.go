@@ -1,7 +1,9 @@
 package liveness_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
 	"image"
 	"image/color"
@@ -177,6 +179,59 @@ func TestRun_Simulated(t *testing.T) {
 			}
 			if test.live && len(res.Validations) != 4 {
 				t.Errorf("validations = %v, want all four", res.Validations)
+			}
+		})
+	}
+}
+
+// TestRestoreRun checks that a Run restored from its Snapshot (after a
+// gob round trip, as eval liveness --record/--rescore stores it) fuses to
+// the same verdict and signals as the Run that measured the frames.
+func TestRestoreRun(t *testing.T) {
+	ch := fixedChallenge()
+	src, other := synthFace(21, 1), synthFace(22, 1)
+	for _, attack := range []simulate.Attack{simulate.AttackNone, simulate.AttackPhoto} {
+		t.Run(string(attack), func(t *testing.T) {
+			p, err := simulate.NewPlayer(src, ch, simulate.Options{Attack: attack, Seed: 21, Other: &other, Width: 320, Height: 240})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := &oracle{live: 0.95}
+			run := liveness.NewRun(identityObserver{o, p}, ch, livenessd.Settings{}, liveness.Config{})
+			tgt := &oracleTarget{RunTarget: &simulate.RunTarget{Run: run}, p: p, o: o}
+			if err := simulate.Play(t.Context(), p, tgt, simulate.PlayOptions{MaxDuration: 3 * time.Second}); err != nil {
+				t.Fatalf("play: %v", err)
+			}
+			want, err := run.Finish(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode(run.Snapshot()); err != nil {
+				t.Fatal(err)
+			}
+			var snap liveness.Snapshot
+			if err := gob.NewDecoder(&buf).Decode(&snap); err != nil {
+				t.Fatal(err)
+			}
+			restored := liveness.RestoreRun(snap, liveness.Config{})
+			got, err := restored.Finish(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != want.Status || got.Confidence != want.Confidence || got.Reason != want.Reason {
+				t.Errorf("restored verdict %s %.2f %q, want %s %.2f %q", got.Status, got.Confidence, got.Reason, want.Status, want.Confidence, want.Reason)
+			}
+			if len(got.Signals) != len(want.Signals) {
+				t.Errorf("restored %d signals, want %d", len(got.Signals), len(want.Signals))
+			}
+			for k, v := range want.Signals {
+				if got.Signals[k] != v {
+					t.Errorf("signal %s = %v, want %v", k, got.Signals[k], v)
+				}
+			}
+			if _, _, _, err := restored.AddFrame(t.Context(), liveness.Frame{Image: image.NewGray(image.Rect(0, 0, 8, 8))}); !errors.Is(err, liveness.ErrTooManyFrames) {
+				t.Errorf("restored run took a frame: %v", err)
 			}
 		})
 	}

@@ -189,7 +189,8 @@ func TestCheck_Score(t *testing.T) {
 		{value: 0.5, threshold: 0.5, scale: 0.1},
 		{value: 3, threshold: 3, scale: 1, upper: true},
 	} {
-		if got := c.score(); math.Abs(got-0.9) > 1e-9 {
+		// Exactly 0.9, not 0.8999...: a value at its threshold passes.
+		if got := c.score(); got != 0.9 {
 			t.Errorf("score at threshold = %v, want 0.9", got)
 		}
 		c.value += c.scale
@@ -259,7 +260,7 @@ func TestMatched(t *testing.T) {
 	}
 	lag := 80 * time.Millisecond
 	rng := rand.New(rand.NewPCG(1, 1))
-	series := func(resp []livenessd.RGB) ([]time.Duration, [3][]float64) {
+	series := func(resp []livenessd.RGB, drift bool) ([]time.Duration, [3][]float64) {
 		var ts []time.Duration
 		var x [3][]float64
 		for t := on[0]; t < on[len(on)-1]+400*time.Millisecond; t += 66 * time.Millisecond {
@@ -269,8 +270,19 @@ func TestMatched(t *testing.T) {
 			}
 			f := colourFeatures(resp[k])
 			ts = append(ts, t)
+			// Skin's own colour (offsets), and with drift a slow white
+			// balance change in chroma and auto exposure in luminance,
+			// each larger than the response over the sequence (the
+			// matcher fits a linear drift per feature).
+			sec := t.Seconds() - 2
+			base := [3]float64{0.4, 0.3, 4.8}
+			if drift {
+				base[0] += 0.03 * sec
+				base[1] -= 0.02 * sec
+				base[2] += 0.04 * sec
+			}
 			for c := range 3 {
-				x[c] = append(x[c], 0.02*f[c]+0.002*rng.NormFloat64())
+				x[c] = append(x[c], base[c]+0.02*f[c]+0.002*rng.NormFloat64())
 			}
 		}
 		return ts, x
@@ -279,17 +291,114 @@ func TestMatched(t *testing.T) {
 	for _, test := range []struct {
 		name     string
 		resp     []livenessd.RGB
+		drift    bool
 		min, max float64
 	}{
-		{"True", seq, 0.99, 1},
-		{"Other", alt, 0, 0.4},
+		{"True", seq, false, 0.99, 1},
+		{"TrueWithDrift", seq, true, 0.99, 1},
+		{"Other", alt, false, 0, 0.4},
+		{"OtherWithDrift", alt, true, 0, 0.4},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			ts, x := series(test.resp)
+			ts, x := series(test.resp, test.drift)
 			ex := newExpecter(ts, nil, on, lags)
 			if got, _ := ex.matched(seq, 2, &x, on); got < test.min || got > test.max {
 				t.Errorf("matched = %v, want in [%v, %v]", got, test.min, test.max)
 			}
 		})
+	}
+}
+
+func TestLeastSquares(t *testing.T) {
+	// y = 2 + 3x - x^2, exactly, and a singular system.
+	var a [][]float64
+	var b []float64
+	for x := -2.0; x <= 2; x += 0.5 {
+		a = append(a, []float64{1, x, x * x})
+		b = append(b, 2+3*x-x*x)
+	}
+	got, ok := leastSquares(a, b)
+	want := []float64{2, 3, -1}
+	if !ok {
+		t.Fatal("not solved")
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Errorf("x[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if _, ok := leastSquares([][]float64{{1, 2}, {2, 4}}, []float64{1, 2}); ok {
+		t.Error("singular system solved")
+	}
+	if _, ok := leastSquares(nil, nil); ok {
+		t.Error("empty system solved")
+	}
+}
+
+// TestShadingContrast checks the shading contrast on synthetic probe
+// series: a 3-D face's lateral probes respond less than its central ones, a
+// print's respond alike, and one noisy probe (hair, a brow) barely moves
+// the result because it is weighted by its noise.
+func TestShadingContrast(t *testing.T) {
+	const n = 60
+	rng := rand.New(rand.NewPCG(7, 7))
+	var e [3][]float64
+	for c := range 3 {
+		e[c] = make([]float64, n)
+	}
+	for j := range n {
+		f := colourFeatures(Palette[(j/8)%len(Palette)])
+		for c := range 3 {
+			e[c][j] = f[c] - 0.4
+		}
+	}
+	series := func(lateralGain float64, noisy int) *lightSeries {
+		var ser lightSeries
+		for p, pr := range probes {
+			gain := 0.03
+			if probeClass(pr.x, pr.y) == classLateral {
+				gain *= lateralGain
+			}
+			sigma := 0.002
+			if p == noisy {
+				gain, sigma = 0.03*(1+5*(lateralGain-1)), 0.05 // on hair: wrong and very noisy
+			}
+			for c := range 3 {
+				ser.probe[p][c] = make([]float64, n)
+				for j := range n {
+					ser.probe[p][c][j] = gain*e[c][j] + sigma*rng.NormFloat64()
+				}
+			}
+			ser.prok[p] = true
+		}
+		return &ser
+	}
+	lateral := -1
+	for p, pr := range probes {
+		if probeClass(pr.x, pr.y) == classLateral {
+			lateral = p
+			break
+		}
+	}
+	for _, test := range []struct {
+		name     string
+		gain     float64
+		noisy    int
+		min, max float64
+	}{
+		{"Face", 0.65, -1, 0.3, 0.4},
+		{"Print", 1, -1, -0.05, 0.05},
+		{"FaceWithNoisyProbe", 0.65, lateral, 0.3, 0.4},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			ser := series(test.gain, test.noisy)
+			if got := shadingContrast(&e, ser); !(got >= test.min && got <= test.max) {
+				t.Errorf("shading = %.3f, want in [%v, %v]", got, test.min, test.max)
+			}
+		})
+	}
+	var none lightSeries
+	if got := shadingContrast(&e, &none); !math.IsNaN(got) {
+		t.Errorf("no probes measured: shading = %v, want NaN", got)
 	}
 }

@@ -1,0 +1,105 @@
+package liveness
+
+import (
+	"maps"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// Snapshot is what Finish reads of a Run: the per-frame measurements (no
+// pixels, no embeddings), the colour onsets and the identity cosines. It
+// lets calibration re-run the fusion and the light analysis on recorded
+// captures without the face models (livenessd eval liveness --record /
+// --rescore). A Snapshot only restores into the build that recorded it:
+// the patch and probe sets are part of its shape.
+type Snapshot struct {
+	Challenge livenessd.Challenge
+	Colors    map[int]time.Duration
+	EndAt     time.Duration
+	Ended     bool
+	Flashed   bool
+	FlashRec  int
+	Cosines   []float64
+	Width     int
+	Height    int
+	Frames    []SnapshotFrame
+}
+
+// SnapshotFrame is one frame's measurements.
+type SnapshotFrame struct {
+	At        time.Duration
+	Observed  bool
+	Faces     int
+	Box       livenessd.Rect
+	Pose      livenessd.Pose
+	LiveScore float64
+	Landmarks []livenessd.Point // observed frames
+	Keypoints []livenessd.Point
+	HasLayout bool
+	Centre    [nPatch]livenessd.Point
+	Probe     [nProbe]livenessd.Point
+	Radius    float64
+	IOD       float64
+	Width     float64
+	Patch     [nPatch][3]float64
+	PatchOK   [nPatch]bool
+	ProbeRGB  [nProbe][3]float64
+	ProbeOK   [nProbe]bool
+	Sharp     float64
+}
+
+// Snapshot copies the Run's measurements. Call it after Finish (or instead
+// of it): pending frames are measured first.
+func (r *Run) Snapshot() Snapshot {
+	r.flushPending(-1)
+	r.mu.Lock()
+	s := Snapshot{
+		Challenge: r.ch, Colors: maps.Clone(r.colors), EndAt: r.endAt, Ended: r.ended,
+		Flashed: r.flashed, FlashRec: r.flashRec, Width: r.width, Height: r.height,
+		Cosines: append([]float64(nil), r.cosines...),
+	}
+	r.mu.Unlock()
+	s.Frames = make([]SnapshotFrame, len(r.recs))
+	for i, rec := range r.recs {
+		s.Frames[i] = SnapshotFrame{
+			At: rec.at, Observed: rec.observed, Faces: rec.faces,
+			Box: rec.face.Box, Pose: rec.face.Pose, LiveScore: rec.face.LiveScore,
+			Landmarks: rec.face.Landmarks, Keypoints: rec.face.Keypoints,
+			HasLayout: rec.hasLay, Centre: rec.lay.centre, Probe: rec.lay.probe,
+			Radius: rec.lay.radius, IOD: rec.lay.iod, Width: rec.lay.width,
+			Patch: rec.s.patch, PatchOK: rec.s.ok, ProbeRGB: rec.s.probe, ProbeOK: rec.s.pok,
+			Sharp: rec.sharp,
+		}
+	}
+	return s
+}
+
+// RestoreRun rebuilds a Run from a Snapshot so that Finish can fuse its
+// measurements under cfg. The restored Run has no reference or audit
+// images and takes no frames.
+func RestoreRun(s Snapshot, cfg Config) *Run {
+	r := NewRun(nil, s.Challenge, livenessd.Settings{}, cfg)
+	r.colors = maps.Clone(s.Colors)
+	if r.colors == nil {
+		r.colors = map[int]time.Duration{}
+	}
+	r.endAt, r.ended = s.EndAt, s.Ended
+	r.flashed, r.flashRec = s.Flashed, s.FlashRec
+	r.width, r.height = s.Width, s.Height
+	r.cosines = append([]float64(nil), s.Cosines...)
+	r.recs = make([]record, len(s.Frames))
+	for i, f := range s.Frames {
+		r.recs[i] = record{
+			at: f.At, observed: f.Observed, faces: f.Faces,
+			face: livenessd.FaceObservation{Box: f.Box, Pose: f.Pose, LiveScore: f.LiveScore,
+				Landmarks: f.Landmarks, Keypoints: f.Keypoints},
+			hasLay: f.HasLayout,
+			lay:    layout{centre: f.Centre, probe: f.Probe, radius: f.Radius, iod: f.IOD, width: f.Width, box: f.Box},
+			s:      sample{patch: f.Patch, ok: f.PatchOK, probe: f.ProbeRGB, pok: f.ProbeOK},
+			sharp:  f.Sharp,
+		}
+	}
+	r.cfg.MaxFrames = len(r.recs) // no more frames
+	return r
+}
