@@ -32,9 +32,11 @@ func BenchmarkCapture_LastFrameToResult(b *testing.B) {
 	var lat []time.Duration
 	live := 0
 	for b.Loop() {
-		status, _, d := playOverWS(b, e, src, other, simulate.AttackNone, simulate.DefaultStrength, true)
+		status, sess, d := playOverWS(b, e, src, other, simulate.AttackNone, simulate.DefaultStrength, true)
 		if status == string(livenessd.StatusSucceeded) {
 			live++
+		} else if sess != nil && sess.Result != nil {
+			b.Logf("%s: %q, signals %v", status, sess.Result.Reason, sess.Result.Signals)
 		}
 		lat = append(lat, d)
 	}

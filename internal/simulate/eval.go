@@ -27,6 +27,9 @@ type EvalConfig struct {
 	// Deadline stops starting new sessions (zero: none); sessions already
 	// started finish, and the outcomes say how many ran.
 	Deadline time.Time
+	// Snapshots keeps each session's measurements in its Outcome, for
+	// re-running the fusion without the face models (calibration).
+	Snapshots bool
 }
 
 // Setting is one reflection strength / camera behaviour combination.
@@ -46,6 +49,8 @@ type Outcome struct {
 	Session int
 	Result  livenessd.Result
 	Err     error
+	// Snapshot is the session's measurements (EvalConfig.Snapshots).
+	Snapshot *liveness.Snapshot
 }
 
 // Evaluate plays the sessions. Captures of one session index share the
@@ -174,7 +179,12 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if err == nil || err == ErrNeverFlashed {
 				res, err = run.Finish(ctx)
 			}
-			out = append(out, Outcome{Kind: kind, Setting: st, Session: s, Result: res, Err: err})
+			o := Outcome{Kind: kind, Setting: st, Session: s, Result: res, Err: err}
+			if cfg.Snapshots && err == nil {
+				snap := run.Snapshot()
+				o.Snapshot = &snap
+			}
+			out = append(out, o)
 			if err != nil && ctx.Err() != nil {
 				return out, err
 			}

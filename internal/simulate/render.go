@@ -56,6 +56,11 @@ type Source struct {
 	Img  *image.NRGBA
 	Face livenessd.Rect
 	Eyes [2]livenessd.Point
+	// Pose is the face's head pose in the photo (DetectSource), which the
+	// simulator keeps: it moves and lights a face, it cannot turn it.
+	Pose livenessd.Pose
+	// Others counts the other sizeable faces in the source's view.
+	Others int
 }
 
 // eyes returns the eye centres, estimated from the box when unknown.

@@ -1,6 +1,8 @@
 package simulate_test
 
 import (
+	"context"
+	"errors"
 	"image"
 	"math"
 	"testing"
@@ -119,5 +121,47 @@ func TestChallengeOf(t *testing.T) {
 		if got.Colors[i] != ch.Colors[i] {
 			t.Errorf("colour %d = %+v, want %+v", i, got.Colors[i], ch.Colors[i])
 		}
+	}
+}
+
+type fakeObserver []livenessd.FaceObservation
+
+func (f fakeObserver) ObserveFrame(context.Context, image.Image) ([]livenessd.FaceObservation, error) {
+	return f, nil
+}
+
+// TestDetectSource checks the crop, the pose kept from the photo and the
+// count of other people the simulated camera would see.
+func TestDetectSource(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 400, 300))
+	main := livenessd.FaceObservation{Box: livenessd.Rect{X: 150, Y: 100, W: 80, H: 100}, Pose: livenessd.Pose{Yaw: 32}}
+	for _, test := range []struct {
+		name   string
+		faces  fakeObserver
+		others int
+	}{
+		{"Alone", fakeObserver{main}, 0},
+		{"BystanderInView", fakeObserver{main, {Box: livenessd.Rect{X: 210, Y: 130, W: 40, H: 50}}}, 1},
+		{"TinyFaceOnAPoster", fakeObserver{main, {Box: livenessd.Rect{X: 120, Y: 90, W: 20, H: 25}}}, 0},
+		{"FaceCutByTheCrop", fakeObserver{main, {Box: livenessd.Rect{X: 10, Y: 100, W: 80, H: 100}}}, 0},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			src, err := simulate.DetectSource(t.Context(), test.faces, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.Others != test.others {
+				t.Errorf("others = %d, want %d", src.Others, test.others)
+			}
+			if src.Pose.Yaw != 32 {
+				t.Errorf("pose = %+v, want the photo's", src.Pose)
+			}
+			if b := src.Img.Bounds(); b.Dx() != 136 || b.Dy() != 170 {
+				t.Errorf("crop %v, want 1.7 times the face box", b)
+			}
+		})
+	}
+	if _, err := simulate.DetectSource(t.Context(), fakeObserver{}, img); !errors.Is(err, livenessd.ErrNoFace) {
+		t.Errorf("no face: err = %v", err)
 	}
 }

@@ -35,7 +35,15 @@ func DetectSource(ctx context.Context, obs liveness.Observer, img image.Image) (
 	box := best.Box
 	box.X -= float64(r.Min.X)
 	box.Y -= float64(r.Min.Y)
-	src := Source{Img: dst, Face: box}
+	src := Source{Img: dst, Face: box, Pose: best.Pose}
+	for _, f := range faces {
+		// Another face of at least a fifth of the largest one's area wholly
+		// inside the crop is a second person in the simulated camera's view.
+		fr := image.Rect(int(f.Box.X), int(f.Box.Y), int(f.Box.X+f.Box.W), int(f.Box.Y+f.Box.H))
+		if f.Box != best.Box && f.Box.Area() >= 0.2*best.Box.Area() && fr.In(r) {
+			src.Others++
+		}
+	}
 	off := livenessd.Point{X: float64(r.Min.X), Y: float64(r.Min.Y)}
 	switch {
 	case len(best.Landmarks) == 68:

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/simulate"
+)
+
+// TestRecordRescore checks that recorded measurements come back with their
+// kind and setting and are fused by the current build, and that a file
+// that is not a recording is refused with a clear error.
+func TestRecordRescore(t *testing.T) {
+	ch := livenessd.Challenge{ID: "c", Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}, Duration: 300 * time.Millisecond}}}
+	snap := liveness.Snapshot{Challenge: ch, FlashRec: -1, Width: 640, Height: 480,
+		Frames: []liveness.SnapshotFrame{{At: 0, Observed: true, Faces: 0}, {At: 66 * time.Millisecond, Observed: true, Faces: 0}}}
+	outs := []simulate.Outcome{
+		{Kind: simulate.AttackNoFace, Setting: simulate.Setting{Strength: 0.03}, Session: 4, Snapshot: &snap},
+		{Kind: simulate.AttackPhoto, Setting: simulate.Setting{Strength: 0.03, AWB: true}, Session: 5, Snapshot: &snap},
+		{Kind: simulate.AttackNone, Setting: simulate.Setting{Strength: 0.03}, Session: 6}, // no snapshot: not recorded
+	}
+	path := filepath.Join(t.TempDir(), "rec.gob")
+	if err := recordOutcomes(path, outs); err != nil {
+		t.Fatal(err)
+	}
+	got, settings, err := rescoreOutcomes(t.Context(), path, liveness.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(settings) != 2 {
+		t.Fatalf("rescored %d outcomes in %d settings, want 2 in 2", len(got), len(settings))
+	}
+	for i, o := range got {
+		if o.Kind != outs[i].Kind || o.Session != outs[i].Session || settingName(o.Setting) != settingName(outs[i].Setting) {
+			t.Errorf("outcome %d = %s/%d/%s, want %s/%d/%s", i, o.Kind, o.Session, settingName(o.Setting), outs[i].Kind, outs[i].Session, settingName(outs[i].Setting))
+		}
+		if o.Err != nil || o.Result.IsLive || o.Result.Reason != liveness.ReasonNoFace {
+			t.Errorf("outcome %d: %v live=%v reason=%q, want a refusal for no face", i, o.Err, o.Result.IsLive, o.Result.Reason)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.gob")
+	if err := os.WriteFile(bad, []byte("not gzip"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rescoreOutcomes(t.Context(), bad, liveness.Config{}); err == nil || !strings.Contains(err.Error(), "bad.gob") {
+		t.Errorf("bad file: err = %v, want one naming the file", err)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	s := simulate.Setting{Strength: 0.03}
+	outs := []simulate.Outcome{
+		{Kind: simulate.AttackNone, Setting: s, Result: livenessd.Result{IsLive: true}},
+		{Kind: simulate.AttackNone, Setting: s, Result: livenessd.Result{Reason: liveness.ReasonPose}},
+		{Kind: simulate.AttackNone, Setting: s, Result: livenessd.Result{Reason: liveness.ReasonPose}},
+		{Kind: simulate.AttackNone, Setting: simulate.Setting{Strength: 0.01}, Result: livenessd.Result{Reason: liveness.ReasonLight}},
+		{Kind: simulate.AttackPhoto, Setting: s, Result: livenessd.Result{Reason: liveness.ReasonSpoof}},
+	}
+	got := refusals(outs, 0.03)
+	if !strings.Contains(got, liveness.ReasonPose+" 2") || strings.Contains(got, liveness.ReasonLight) || strings.Contains(got, liveness.ReasonSpoof) {
+		t.Errorf("refusals = %q, want only the two pose refusals at 3%%", got)
+	}
+}
