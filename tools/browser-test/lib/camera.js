@@ -126,8 +126,11 @@
     const hctx = head.getContext('2d');
     const tint = document.createElement('canvas');
     const tctx = tint.getContext('2d');
+    // How much each head pixel faces the screen (alpha = n·l of the
+    // ellipsoid at that pixel), rendered with the head.
+    const shade = document.createElement('canvas');
+    const sctx = shade.getContext('2d');
     let headD = -1;
-    let headS = 1;
 
     function renderHead(D) {
       const s = FOCAL / D; // output px per cm at the ear plane
@@ -165,8 +168,12 @@
       head.height = top + bottom;
       tint.width = head.width;
       tint.height = head.height;
+      shade.width = head.width;
+      shade.height = head.height;
       const img = hctx.createImageData(head.width, head.height);
       const od = img.data;
+      const simg = sctx.createImageData(head.width, head.height);
+      const shd = simg.data;
       for (let y = 0; y < head.height; y++) {
         const yn = (y - top) / sb;
         const my = (yn + 0.15) / 1.6;
@@ -200,11 +207,24 @@
           od[o + 1] = sd[p + 1] * w00 + sd[p + 5] * w01 + sd[q + 1] * w10 + sd[q + 5] * w11;
           od[o + 2] = sd[p + 2] * w00 + sd[p + 6] * w01 + sd[q + 2] * w10 + sd[q + 6] * w11;
           od[o + 3] = 255 * (m > 0.8 ? (1 - m) / 0.2 : 1);
+          // The screen sits by the camera, so the light comes along the
+          // view axis: n·l of the ellipsoid (half axes A, B, ZMAX) at the
+          // source point, 0 beyond the face's outline (hair, ears).
+          const xs = xn * f;
+          const ys = yn * f;
+          const r2 = xs * xs + ys * ys;
+          if (r2 < 1) {
+            const zs = Math.sqrt(1 - r2);
+            const nx = xs / A;
+            const ny = ys / B;
+            const nz = zs / ZMAX;
+            shd[o + 3] = 255 * (nz / Math.sqrt(nx * nx + ny * ny + nz * nz));
+          }
         }
       }
       hctx.putImageData(img, 0, 0);
+      sctx.putImageData(simg, 0, 0);
       headD = D;
-      headS = s;
       return { hw, top };
     }
 
@@ -283,7 +303,7 @@
         // Reflected screen light adds gain * shade * skin * colour: the
         // head tinted by the colour (multiply), kept inside the head
         // (destination-in), weighted by how much the surface faces the
-        // screen (an elliptical gradient), then added (lighter).
+        // screen (the n·l map, destination-in), then added (lighter).
         tctx.globalCompositeOperation = 'copy';
         tctx.drawImage(head, 0, 0);
         tctx.globalCompositeOperation = 'multiply';
@@ -291,18 +311,7 @@
         tctx.fillRect(0, 0, tint.width, tint.height);
         tctx.globalCompositeOperation = 'destination-in';
         tctx.drawImage(head, 0, 0);
-        tctx.save();
-        tctx.translate(layout.hw, layout.top);
-        tctx.scale(1, B / A);
-        const r = A * headS;
-        const g = tctx.createRadialGradient(0, 0, 0, 0, 0, 1.45 * r);
-        g.addColorStop(0, 'rgba(0,0,0,1)');
-        g.addColorStop(0.45, 'rgba(0,0,0,0.85)');
-        g.addColorStop(0.69, 'rgba(0,0,0,0.4)');
-        g.addColorStop(1, 'rgba(0,0,0,0.1)');
-        tctx.fillStyle = g;
-        tctx.fillRect(-2 * r, -2 * r, 4 * r, 4 * r);
-        tctx.restore();
+        tctx.drawImage(shade, 0, 0);
         ctx.globalCompositeOperation = 'lighter';
         ctx.globalAlpha = Math.min(1, cfg.reflect);
         ctx.drawImage(tint, hx, hy);

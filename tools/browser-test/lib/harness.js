@@ -27,9 +27,6 @@ export const env = {
   shortUrl: process.env.LIVENESS_SHORT_URL || '',
 };
 
-/** The analysis' reason when the face's colour did not follow the screen. */
-export const LIGHT_NOT_MATCHED = 'Screen light challenge not matched';
-
 export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { launch, shot, assets, createSession, captureURL, waitStage, api, env, LIGHT_NOT_MATCHED } from '../lib/harness.js';
+import { launch, shot, assets, createSession, captureURL, waitStage, api, env } from '../lib/harness.js';
 
 // shopServer serves a customer's checkout page that embeds /capture in an
 // iframe and records the messages it posts.
@@ -77,17 +77,17 @@ test('a live face answers the challenge: SUCCEEDED through the real SDK, WebSock
   const b = await launch({ camera: a.camera(), permissions: ['camera'] });
   try {
     const { page } = b;
-    // Up to three captures, each logged, when the page froze during the
-    // colours (the server then rightly refuses the timing) or the light
-    // response was not matched: the analysis misclassifies some random
-    // sequences (docs/SDK.md, Tests). Any other failure fails at once.
+    // A second capture only when the page froze during the colours (an
+    // overloaded machine: the onsets the SDK reports stray from the
+    // challenge and the server rightly refuses the timing). Any verdict
+    // on a capture with sound timing counts at once.
     let run;
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    for (let attempt = 1; attempt <= 2; attempt++) {
       run = await liveCapture(page, attempt);
       const reason = run.r.details && run.r.details.reason;
-      const retryable = run.off.some((d) => Math.abs(d) > 150) || reason === LIGHT_NOT_MATCHED;
-      if (run.seen.result === 'SUCCEEDED' || !retryable) break;
-      console.log(`attempt ${attempt} FAILED (${reason}; colour onsets off by ${run.off.join(', ')} ms)`);
+      const froze = run.off.some((d) => Math.abs(d) > 150);
+      if (run.seen.result === 'SUCCEEDED' || !froze) break;
+      console.log(`attempt ${attempt} FAILED (${reason}; colour onsets off by ${run.off.join(', ')} ms: the page froze)`);
     }
     const { seen, r, why } = run;
     assert.match(await sdkText(page), /Check complete/, why);
