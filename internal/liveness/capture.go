@@ -46,6 +46,7 @@ const (
 	GuideMoveIntoOval  Guidance = "move_into_oval"
 	GuideTooDark       Guidance = "too_dark"
 	GuideTooBright     Guidance = "too_bright"
+	GuideFaceCamera    Guidance = "face_camera" // head turned past Thresholds.MaxPose
 	GuideHoldStill     Guidance = "hold_still"
 	GuideOK            Guidance = "ok"
 )

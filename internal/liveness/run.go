@@ -324,6 +324,11 @@ func (r *Run) guidance(rec *record) (Guidance, bool) {
 	case math.Abs(c.X-cx) > ovalMaxOff*ow || math.Abs(c.Y-cy) > ovalMaxOff*oh:
 		return GuideMoveIntoOval, false
 	}
+	// The colours wait for a head that faces the screen: a capture taken
+	// with it turned past the pose gate would be refused after them.
+	if p := rec.face.Pose; math.Max(math.Abs(p.Yaw), math.Abs(p.Pitch)) > r.th.MaxPose {
+		return GuideFaceCamera, false
+	}
 	if p := r.prevBox; p != nil && dist(p.Center(), c) > holdMaxMove*b.W {
 		return GuideHoldStill, true
 	}

@@ -44,6 +44,11 @@ func faceAt(cx, cy, w float64, emb ...float32) livenessd.FaceObservation {
 
 var testOval = livenessd.Challenge{ID: "t", Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78}}
 
+func turned(f livenessd.FaceObservation, yaw, pitch float64) livenessd.FaceObservation {
+	f.Pose = livenessd.Pose{Yaw: yaw, Pitch: pitch}
+	return f
+}
+
 func TestRun_Guidance(t *testing.T) {
 	ow := 0.45 * 640
 	in := faceAt(320, 240, 0.85*ow, 1, 0)
@@ -63,6 +68,9 @@ func TestRun_Guidance(t *testing.T) {
 		{"TooDark", []livenessd.FaceObservation{in}, grey(20), GuideTooDark, false},
 		{"TooBright", []livenessd.FaceObservation{in}, grey(250), GuideTooBright, false},
 		{"OK", []livenessd.FaceObservation{in}, grey(128), GuideOK, true},
+		{"TurnedAway", []livenessd.FaceObservation{turned(in, 60, 0)}, grey(128), GuideFaceCamera, false},
+		{"LookingDown", []livenessd.FaceObservation{turned(in, 0, -50)}, grey(128), GuideFaceCamera, false},
+		{"SlightlyTurned", []livenessd.FaceObservation{turned(in, 30, 10)}, grey(128), GuideOK, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			r := NewRun(&script{obs: [][]livenessd.FaceObservation{test.faces}}, testOval, livenessd.Settings{}, Config{})

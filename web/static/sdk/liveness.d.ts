@@ -45,6 +45,7 @@ export type GuidanceCode =
   | 'move_into_oval'
   | 'too_dark'
   | 'too_bright'
+  | 'face_camera'
   | 'hold_still'
   | 'ok';
 
