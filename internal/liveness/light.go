@@ -461,15 +461,29 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 	cs, fitC := leastSquares(ca, cb)
 	// Luminance: offset, drift, gain. (A quadratic drift over 6-10 means
 	// leaves too few degrees of freedom: it absorbs other sequences too.)
+	// A sequence of primaries only, or of secondaries only, does not vary
+	// the luminance at all: then luminance has no gain to fit and the
+	// intervals are told apart by chroma alone.
+	lumaVaries := false
+	for k := range K {
+		lumaVaries = lumaVaries || math.Abs(e[k][2]-e[0][2]) > 1e-9
+	}
 	var la [][]float64
 	var lb []float64
 	for k := range K {
-		la = append(la, []float64{1, tm[k] - t0, e[k][2]})
+		if lumaVaries {
+			la = append(la, []float64{1, tm[k] - t0, e[k][2]})
+		} else {
+			la = append(la, []float64{1, tm[k] - t0})
+		}
 		lb = append(lb, m[k][2])
 	}
 	ls, fitL := leastSquares(la, lb)
 	if !fitC || !fitL || cs[4] <= 0 {
 		return 0, 0
+	}
+	if !lumaVaries {
+		ls = append(ls, 0)
 	}
 	gain := [3]float64{cs[4], cs[4], ls[2]}
 	resp := make([][3]float64, K)
@@ -493,6 +507,9 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 		}
 		g := math.Abs(gain[f])
 		w[f] = 1 / math.Max(r2, math.Max(1e-12, 0.05*g*0.05*g))
+	}
+	if !lumaVaries {
+		w[2] = 0
 	}
 	ok, ok2 := 0, 0
 	dists := make([]float64, 0, len(Palette))

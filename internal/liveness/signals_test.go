@@ -296,21 +296,26 @@ func TestMatched(t *testing.T) {
 		return ts, x
 	}
 	lags := []time.Duration{0, 40 * time.Millisecond, 80 * time.Millisecond, 120 * time.Millisecond}
+	// Primaries only: the luminance never changes (red, green and blue
+	// each light one channel), so only chroma can tell the intervals apart.
+	prim := []livenessd.RGB{Palette[0], Palette[1], Palette[2], Palette[0], Palette[2], Palette[1], Palette[0], Palette[1]}
 	for _, test := range []struct {
 		name     string
-		resp     []livenessd.RGB
+		ch, resp []livenessd.RGB
 		drift    bool
 		min, max float64
 	}{
-		{"True", seq, false, 0.99, 1},
-		{"TrueWithDrift", seq, true, 0.99, 1},
-		{"Other", alt, false, 0, 0.4},
-		{"OtherWithDrift", alt, true, 0, 0.4},
+		{"True", seq, seq, false, 0.99, 1},
+		{"TrueWithDrift", seq, seq, true, 0.99, 1},
+		{"Other", seq, alt, false, 0, 0.4},
+		{"OtherWithDrift", seq, alt, true, 0, 0.4},
+		{"PrimariesOnly", prim, prim, true, 0.99, 1},
+		{"PrimariesOnlyOther", prim, seq, false, 0, 0.4},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			ts, x := series(test.resp, test.drift)
 			ex := newExpecter(ts, nil, on, lags)
-			if got, _ := ex.matched(seq, 2, &x, on); got < test.min || got > test.max {
+			if got, _ := ex.matched(test.ch, 2, &x, on); got < test.min || got > test.max {
 				t.Errorf("matched = %v, want in [%v, %v]", got, test.min, test.max)
 			}
 		})
