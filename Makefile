@@ -51,5 +51,15 @@ bench: models
 golden: models
 	scripts/golden.sh
 
+# Every fuzz target for FUZZTIME each (the seed corpora also run in make test).
+FUZZTIME ?= 20s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+		done; \
+	done
+
 clean:
 	rm -rf bin

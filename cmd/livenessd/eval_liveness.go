@@ -198,20 +198,20 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 	}
-	table := livenessTable(outs, settings, ks)
+	table := livenessTable(outs, settings, ks) + refusals(outs, *def)
 	var nu *nuaaResult
 	if *nuaa != "" {
 		if nu, err = evalNUAA(ctx, p, *nuaa); err != nil {
 			fmt.Fprintf(stderr, "eval liveness: NUAA: %v\n", err)
 		}
 	}
-	fmt.Fprint(stdout, table+refusals(outs, *def))
+	fmt.Fprint(stdout, table)
 	if nu != nil {
 		fmt.Fprint(stdout, nu.markdown())
 	}
 	if *markdown != "" {
 		left := fmt.Sprintf("%d photos of a head turned more than %g° and %d with a second sizeable face were left out", turned, th.MaxPose, crowded)
-		body := livenessMarkdown(table+refusals(outs, *def), nu, *split, len(chosen), len(faces), left, elapsed, *def, *sessions, *sweep)
+		body := livenessMarkdown(table, nu, *split, len(chosen), len(faces), left, elapsed, *def, *sessions, *sweep)
 		if err := replaceSection(*markdown, "liveness", body); err != nil {
 			return err
 		}
@@ -528,24 +528,20 @@ func (r *nuaaResult) markdown() string {
 		100*float64(bp)/float64(max(1, len(r.live))), bp, len(r.live), slices.Min(append([]float64{1}, r.live...)), slices.Max(append([]float64{0}, r.spoof...)))
 }
 
-// refusals lists why live captures at the default strength were refused
-// and which attacks were accepted.
+// refusals lists why live captures at the default strength were refused.
 func refusals(outs []simulate.Outcome, def float64) string {
 	why := map[string]int{}
-	n := 0
 	for _, o := range outs {
 		if o.Kind != simulate.AttackNone || settingName(o.Setting) != settingName(simulate.Setting{Strength: def}) {
 			continue
 		}
 		if o.Err != nil {
 			why["error"]++
-			n++
 		} else if !o.Result.IsLive {
 			why[o.Result.Reason]++
-			n++
 		}
 	}
-	if n == 0 {
+	if len(why) == 0 {
 		return ""
 	}
 	var parts []string

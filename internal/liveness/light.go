@@ -128,13 +128,10 @@ func (r *Run) analyseLight() lightResult {
 		return res
 	}
 	res.amplitude = dot3(&e, &ser.skin) / ee
-	var amp [nPatch]float64
-	for p := range nPatch {
-		amp[p] = dot3(&e, &ser.patch[p]) / ee
-	}
 	res.shading = shadingContrast(&e, &ser)
 	if ser.pok[patchBgL] && ser.pok[patchBgR] && res.amplitude > 0 {
-		res.bgRatio = (amp[patchBgL] + amp[patchBgR]) / 2 / res.amplitude
+		bg := (dot3(&e, &ser.patch[patchBgL]) + dot3(&e, &ser.patch[patchBgR])) / 2 / ee
+		res.bgRatio = bg / res.amplitude
 	}
 	return res
 }
@@ -156,7 +153,7 @@ func shadingContrast(e *[3][]float64, ser *lightSeries) float64 {
 	if ee <= 0 {
 		return math.NaN()
 	}
-	var sum, wsum [3]float64 // by probe class
+	var sum, wsum [2]float64 // central, lateral
 	for p, pr := range probes {
 		if !ser.prok[p] {
 			continue
@@ -177,15 +174,17 @@ func shadingContrast(e *[3][]float64, ser *lightSeries) float64 {
 			}
 		}
 		w := ee / math.Max(r2/float64(n), 1e-12) // 1 / variance of a
-		k := probeClass(pr.x, pr.y)
+		k := 0
+		if pr.lateral() {
+			k = 1
+		}
 		sum[k] += w * a
 		wsum[k] += w
 	}
-	if wsum[classCentre] == 0 || wsum[classLateral] == 0 {
+	if wsum[0] == 0 || wsum[1] == 0 {
 		return math.NaN()
 	}
-	centre := sum[classCentre] / wsum[classCentre]
-	lateral := sum[classLateral] / wsum[classLateral]
+	centre, lateral := sum[0]/wsum[0], sum[1]/wsum[1]
 	if centre <= 0 {
 		return math.NaN()
 	}
@@ -298,31 +297,7 @@ func (ex *expecter) expected(seq []livenessd.RGB, l int) [3][]float64 {
 // lag costs O(intervals), not O(frames), which keeps the null distribution
 // of a few hundred random sequences within milliseconds.
 func (ex *expecter) prepare(x *[3][]float64) {
-	n := len(ex.t)
-	// Orthonormal basis of {1, t, t^2} over the frames (as detrend uses).
-	var mt float64
-	for _, t := range ex.ts {
-		mt += t / float64(n)
-	}
-	var basis [][]float64
-	for deg := range 3 {
-		b := make([]float64, n)
-		for i, t := range ex.ts {
-			b[i] = math.Pow(t-mt, float64(deg))
-		}
-		for _, q := range basis {
-			d := dot(b, q)
-			for i := range b {
-				b[i] -= d * q[i]
-			}
-		}
-		if nb := math.Sqrt(dot(b, b)); nb > 1e-12 {
-			for i := range b {
-				b[i] /= nb
-			}
-			basis = append(basis, b)
-		}
-	}
+	basis := quadBasis(ex.ts) // as detrend uses
 	K := len(ex.on)
 	ex.xx = dot3(x, x)
 	ex.st = make([]lagStats, len(ex.lags))
@@ -397,8 +372,8 @@ func (ex *expecter) bestCorr(seq []livenessd.RGB) (float64, int) {
 // trade places in a weak response). The interval means of the raw
 // features are fitted jointly: the two chroma features share one gain
 // (the screen adds light to each channel in proportion) and each has its
-// own offset and linear drift; luminance has its own gain and a quadratic
-// drift (auto exposure). Fitting the drift together with the response,
+// own offset and linear drift; luminance has its own gain, offset and
+// linear drift (auto exposure). Fitting the drift together with the response,
 // rather than detrending first, keeps the sequence's own slow component
 // from being taken for drift. A response to another sequence matches an
 // interval only when the two sequences happen to share its colour or a
@@ -623,16 +598,26 @@ func colourFeatures(c livenessd.RGB) [3]float64 {
 // detrend removes the least-squares quadratic over ts from v in place, so
 // slow exposure drift does not count as a response.
 func detrend(ts, v []float64) {
-	n := len(v)
-	if n < 4 {
+	if len(v) < 4 {
 		return
 	}
+	for _, q := range quadBasis(ts) {
+		d := dot(v, q)
+		for i := range v {
+			v[i] -= d * q[i]
+		}
+	}
+}
+
+// quadBasis is an orthonormal basis of {1, t, t^2} over the samples ts
+// (Gram-Schmidt on t centred at its mean); degenerate directions, as with
+// fewer than three distinct times, are left out.
+func quadBasis(ts []float64) [][]float64 {
+	n := len(ts)
 	var mt float64
 	for _, t := range ts {
-		mt += t
+		mt += t / float64(n)
 	}
-	mt /= float64(n)
-	// Orthonormal basis of {1, t, t^2} over the samples (Gram-Schmidt).
 	basis := make([][]float64, 0, 3)
 	for deg := range 3 {
 		b := make([]float64, n)
@@ -652,12 +637,7 @@ func detrend(ts, v []float64) {
 			basis = append(basis, b)
 		}
 	}
-	for _, q := range basis {
-		d := dot(v, q)
-		for i := range v {
-			v[i] -= d * q[i]
-		}
-	}
+	return basis
 }
 
 func dot(a, b []float64) float64 {

@@ -25,39 +25,25 @@ const (
 
 // Shading probes: small skin patches on a grid in face coordinates (x
 // across from the face's midline, y down from the eye line, both in
-// inter-ocular distances). Central probes (|x| <= 0.45 on the forehead and
-// along the nose) face the camera and the screen beside it; lateral ones
-// (|x| >= 0.75) sit on the temples and outer cheeks, where a 3-D face turns
-// away; the ones in between only inform the fitted profile. The eyes,
-// brows and mouth are avoided: blinking and speaking change them. Many
-// probes average out skin texture and landmark jitter, which a single pair
-// of patches does not.
-var probes = [...]struct{ x, y float64 }{
+// inter-ocular distances). Central probes (|x| <= 0.45: forehead, between
+// the brows, nose, inner cheeks) face the camera and the screen beside it;
+// lateral ones (|x| >= 0.75: temples, outer and lower cheeks) sit where a
+// 3-D face turns away. The eyes, brows and mouth are avoided: blinking and
+// speaking change them. Many probes average out skin texture and landmark
+// jitter, which a single pair of patches does not.
+var probes = [...]probe{
 	{-0.85, -0.55}, {-0.4, -0.6}, {0, -0.6}, {0.4, -0.6}, {0.85, -0.55}, // forehead, temples
 	{0, -0.2},                                                                                      // between the brows
 	{-0.95, 0.5}, {-0.75, 0.45}, {-0.45, 0.45}, {0, 0.45}, {0.45, 0.45}, {0.75, 0.45}, {0.95, 0.5}, // nose line
-	{-0.9, 0.75}, {-0.6, 0.75}, {0.6, 0.75}, {0.9, 0.75}, // mid cheeks
+	{-0.9, 0.75}, {0.9, 0.75}, // mid cheeks
 	{-0.85, 1.0}, {0.85, 1.0}, // lower cheeks
 }
 
 const nProbe = len(probes)
 
-// Probe classes for the shading contrast.
-const (
-	classOther = iota
-	classCentre
-	classLateral
-)
+type probe struct{ x, y float64 }
 
-func probeClass(x, y float64) int {
-	switch {
-	case math.Abs(x) <= 0.45 && y <= 0.5:
-		return classCentre
-	case math.Abs(x) >= 0.75:
-		return classLateral
-	}
-	return classOther
-}
+func (p probe) lateral() bool { return math.Abs(p.x) >= 0.75 }
 
 // layout is where the patches of one face lie in one frame.
 type layout struct {

@@ -369,7 +369,7 @@ func TestShadingContrast(t *testing.T) {
 		var ser lightSeries
 		for p, pr := range probes {
 			gain := 0.03
-			if probeClass(pr.x, pr.y) == classLateral {
+			if pr.lateral() {
 				gain *= lateralGain
 			}
 			sigma := 0.002
@@ -388,7 +388,7 @@ func TestShadingContrast(t *testing.T) {
 	}
 	lateral := -1
 	for p, pr := range probes {
-		if probeClass(pr.x, pr.y) == classLateral {
+		if pr.lateral() {
 			lateral = p
 			break
 		}

@@ -86,6 +86,11 @@ func RestoreRun(s Snapshot, cfg Config) *Run {
 	}
 	r.endAt, r.ended = s.EndAt, s.Ended
 	r.flashed, r.flashRec = s.Flashed, s.FlashRec
+	if r.flashRec < 0 || r.flashRec >= len(s.Frames) {
+		// A frame index the snapshot does not hold: no flash frame
+		// (Snapshot files are read back from disk).
+		r.flashed, r.flashRec = false, -1
+	}
 	r.width, r.height = s.Width, s.Height
 	r.cosines = append([]float64(nil), s.Cosines...)
 	r.recs = make([]record, len(s.Frames))
