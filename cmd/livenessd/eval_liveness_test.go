@@ -58,11 +58,21 @@ func TestRefusals(t *testing.T) {
 		{Kind: simulate.AttackNone, Setting: s, Result: livenessd.Result{IsLive: true}},
 		{Kind: simulate.AttackNone, Setting: s, Result: livenessd.Result{Reason: liveness.ReasonPose}},
 		{Kind: simulate.AttackNone, Setting: s, Result: livenessd.Result{Reason: liveness.ReasonPose}},
+		{Kind: simulate.AttackNone, Setting: s, Result: livenessd.Result{Reason: liveness.ReasonMovement}},
 		{Kind: simulate.AttackNone, Setting: simulate.Setting{Strength: 0.01}, Result: livenessd.Result{Reason: liveness.ReasonLight}},
 		{Kind: simulate.AttackPhoto, Setting: s, Result: livenessd.Result{Reason: liveness.ReasonSpoof}},
 	}
 	got := refusals(outs, 0.03)
-	if !strings.Contains(got, liveness.ReasonPose+" 2") || strings.Contains(got, liveness.ReasonLight) || strings.Contains(got, liveness.ReasonSpoof) {
-		t.Errorf("refusals = %q, want only the two pose refusals at 3%%", got)
+	for _, want := range []string{
+		liveness.ReasonPose + " 2", liveness.ReasonMovement + " 1",
+		"failures to acquire (no face, several faces, lighting, blur, pose) 50.0% (2/4)",
+		"BPCER over the captures that were classified 50.0% (1/2)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("refusals = %q, want it to contain %q", got, want)
+		}
+	}
+	if strings.Contains(got, liveness.ReasonLight) || strings.Contains(got, liveness.ReasonSpoof) {
+		t.Errorf("refusals = %q, want only the refusals of live captures at 3%%", got)
 	}
 }

@@ -19,12 +19,13 @@ import (
 // takes about 4 s: run with -benchtime=5x.
 func BenchmarkCapture_LastFrameToResult(b *testing.B) {
 	p := MustPipeline(b)
-	// About 1.0-1.6 s to reach the oval, 0.4 s of hold, 6 colours of 350 ms.
+	// About 1.0-1.6 s to reach the oval, 0.4 s of hold, the fewest colours a
+	// challenge has (8) at 300 ms: a capture of about 4 s (3.7 s measured).
 	e := MustOpenEnvWith(b, capture.Config{Observer: p}, func() (livenessd.Challenge, error) {
 		ch, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
-		ch.Colors = ch.Colors[:6]
+		ch.Colors = ch.Colors[:liveness.MinColors]
 		for i := range ch.Colors {
-			ch.Colors[i].Duration = 350 * time.Millisecond
+			ch.Colors[i].Duration = 300 * time.Millisecond
 		}
 		return ch, err
 	})

@@ -22,7 +22,7 @@ const (
 	OvalAspect     = 1.3 // height/width in pixels
 	OvalJitter     = 0.04
 	frameAspect    = 4.0 / 3.0
-	MinColors      = 6
+	MinColors      = 8
 	MaxColors      = 10
 	MinColorTime   = 250 * time.Millisecond
 	MaxColorTime   = 600 * time.Millisecond
@@ -41,7 +41,7 @@ var Palette = [...]livenessd.RGB{
 
 // NewChallenge draws a fresh challenge of type typ
 // (livenessd.ChallengeMovementAndLight or ChallengeMovement) from
-// crypto/rand: a random id, an oval and, for the light challenge, 6-10
+// crypto/rand: a random id, an oval and, for the light challenge, 8-10
 // colours of 250-600 ms each, consecutive colours different, at least two
 // chromatic hues, and every channel varying over the sequence. It returns an
 // error wrapping livenessd.ErrInvalidRequest for an unknown type, or the
@@ -107,7 +107,7 @@ func drawColors(rr *rng) []livenessd.ColorStep {
 }
 
 // ValidColors reports whether a colour sequence follows the challenge rules:
-// 6-10 steps of 250-600 ms, consecutive colours different, at least two
+// 8-10 steps of 250-600 ms, consecutive colours different, at least two
 // chromatic hues, and each of R, G, B taking both low and high values.
 func ValidColors(steps []livenessd.ColorStep) bool {
 	if len(steps) < MinColors || len(steps) > MaxColors {

@@ -101,17 +101,18 @@ func TestValidColors(t *testing.T) {
 	ms := func(n int) livenessd.ColorStep {
 		return livenessd.ColorStep{Color: Palette[n%len(Palette)], Duration: MinColorTime}
 	}
-	good := []livenessd.ColorStep{ms(0), ms(1), ms(2), ms(6), ms(7), ms(0)}
+	good := []livenessd.ColorStep{ms(0), ms(1), ms(2), ms(6), ms(7), ms(0), ms(3), ms(4)}
 	for _, test := range []struct {
 		name  string
 		steps []livenessd.ColorStep
 		want  bool
 	}{
 		{"OK", good, true},
-		{"TooFew", good[:5], false},
+		{"TooFew", good[:MinColors-1], false},
 		{"Repeat", append([]livenessd.ColorStep{ms(0)}, good...), false},
-		{"GreyOnly", []livenessd.ColorStep{ms(6), ms(7), ms(6), ms(7), ms(6), ms(7)}, false},
-		{"TooShort", append(good[:5:5], livenessd.ColorStep{Color: Palette[3], Duration: MinColorTime - 1}), false},
+		{"GreyOnly", []livenessd.ColorStep{ms(6), ms(7), ms(6), ms(7), ms(6), ms(7), ms(6), ms(7)}, false},
+		{"TooShort", append(good[:7:7], livenessd.ColorStep{Color: Palette[3], Duration: MinColorTime - 1}), false},
+		{"TooMany", append(good, good[:3]...), false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			if got := ValidColors(test.steps); got != test.want {

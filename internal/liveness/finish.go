@@ -31,6 +31,19 @@ const (
 	ReasonSpoof         = "Presentation attack suspected"
 )
 
+// IsAcquisitionFailure reports whether reason is a failure to acquire a
+// usable capture (no face, several faces, poor lighting, blur, head turned)
+// rather than a verdict on liveness. ISO/IEC 30107-3 counts such bona fide
+// captures as non-responses (BPNRR), apart from classification errors
+// (BPCER).
+func IsAcquisitionFailure(reason string) bool {
+	switch reason {
+	case ReasonNoFace, ReasonMultipleFaces, ReasonLighting, ReasonBlurry, ReasonPose:
+		return true
+	}
+	return false
+}
+
 // check is one graded signal: value against threshold, mapped to a score of
 // exactly 0.9 at the threshold; scale is the distance over which the score
 // moves from 0.9 to about 0.99.

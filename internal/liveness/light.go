@@ -378,7 +378,7 @@ func (ex *expecter) bestCorr(seq []livenessd.RGB) (float64, int) {
 // from being taken for drift. A response to another sequence matches an
 // interval only when the two sequences happen to share its colour or a
 // neighbour of it, so these fractions separate far more sharply than a
-// correlation over 6-10 steps.
+// correlation over 8-10 steps.
 func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []time.Duration) (top1, top2 float64) {
 	lag := ex.lags[l]
 	guard := 40 * time.Millisecond
@@ -434,7 +434,7 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 		cb = append(cb, m[k][0], m[k][1])
 	}
 	cs, fitC := leastSquares(ca, cb)
-	// Luminance: offset, drift, gain. (A quadratic drift over 6-10 means
+	// Luminance: offset, drift, gain. (A quadratic drift over 8-10 means
 	// leaves too few degrees of freedom: it absorbs other sequences too.)
 	// A sequence of primaries only, or of secondaries only, does not vary
 	// the luminance at all: then luminance has no gain to fit and the

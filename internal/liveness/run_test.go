@@ -236,3 +236,16 @@ func TestRestoreRun(t *testing.T) {
 		})
 	}
 }
+
+func TestIsAcquisitionFailure(t *testing.T) {
+	for reason, want := range map[string]bool{
+		liveness.ReasonNoFace: true, liveness.ReasonMultipleFaces: true, liveness.ReasonLighting: true,
+		liveness.ReasonBlurry: true, liveness.ReasonPose: true,
+		liveness.ReasonFaceChanged: false, liveness.ReasonMovement: false, liveness.ReasonLight: false,
+		liveness.ReasonSpoof: false, "": false,
+	} {
+		if got := liveness.IsAcquisitionFailure(reason); got != want {
+			t.Errorf("IsAcquisitionFailure(%q) = %v, want %v", reason, got, want)
+		}
+	}
+}

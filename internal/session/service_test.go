@@ -94,7 +94,7 @@ func TestService_Lifecycle(t *testing.T) {
 	if len(token) != 43 {
 		t.Fatalf("client token %q: want 43 base64url characters", token)
 	}
-	if len(sess.Challenge.Colors) < 6 {
+	if len(sess.Challenge.Colors) < liveness.MinColors {
 		t.Fatalf("challenge has %d colours", len(sess.Challenge.Colors))
 	}
 
