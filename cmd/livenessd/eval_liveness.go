@@ -46,7 +46,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	workers := fs.Int("workers", 2, "parallel sessions")
 	seed := fs.Uint64("seed", 1, "seed of the simulated geometry and noise")
 	nuaa := fs.String("nuaa", filepath.Join(shared, "presentation-attack", "nuaa"), "NUAA directory with labels.csv (empty: skip)")
-	dump := fs.String("dump", "", "write every session's signals to this CSV")
+	dump := fs.String("dump", "", "write every session's source photo, verdict and signals to this CSV (no source after --rescore)")
 	budget := fs.Duration("budget", 0, "stop starting sessions after this long (0: no limit); the table gives the counts that ran")
 	record := fs.String("record", "", "also write every session's measurements to this file (gob), for --rescore")
 	rescore := fs.String("rescore", "", "re-run the fusion on the measurements of a --record file instead of playing sessions (no face models needed)")
@@ -85,7 +85,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 		if *dump != "" {
-			if err := dumpOutcomes(*dump, outs); err != nil {
+			if err := dumpOutcomes(*dump, outs, nil); err != nil {
 				return err
 			}
 		}
@@ -105,6 +105,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	start := time.Now()
 	var faces []simulate.Source
+	var names []string // the file each face came from, for the dump
 	// A simulated live capture keeps its photo's pose and everyone in it:
 	// a photo of a turned head or with a second person cannot become a
 	// capture that passes the quality gates, whatever the liveness method.
@@ -126,11 +127,13 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 			continue // no usable face
 		}
 		faces = append(faces, src)
+		names = append(names, path)
 	}
 	// Hold out half of the faces: even positions calibrate, odd ones test.
 	// The split is made before the eligibility check, so it does not move
 	// with the thresholds.
 	var chosen []simulate.Source
+	var chosenNames []string
 	for i, f := range faces {
 		if *split != "all" && (*split == "dev") != (i%2 == 0) {
 			continue
@@ -142,10 +145,11 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 			crowded++
 		default:
 			chosen = append(chosen, f)
+			chosenNames = append(chosenNames, names[i])
 		}
 	}
 	if len(chosen) > *maxFaces {
-		chosen = chosen[:*maxFaces]
+		chosen, chosenNames = chosen[:*maxFaces], chosenNames[:*maxFaces]
 	}
 	fmt.Fprintf(stderr, "eval liveness: %d faces (%s split of %d; left out: %d turned more than %g°, %d with another face) in %v\n",
 		len(chosen), *split, len(faces), turned, th.MaxPose, crowded, time.Since(start).Round(time.Second))
@@ -194,7 +198,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	if *dump != "" {
-		if err := dumpOutcomes(*dump, outs); err != nil {
+		if err := dumpOutcomes(*dump, outs, chosenNames); err != nil {
 			return err
 		}
 	}
@@ -407,8 +411,10 @@ func rescoreOutcomes(ctx context.Context, path string, cfg liveness.Config) ([]s
 }
 
 // dumpOutcomes writes one row per session with every signal, for
-// calibration.
-func dumpOutcomes(path string, outs []simulate.Outcome) error {
+// calibration. sources names the photo of each face (session s shows
+// sources[s%len]); nil leaves the column empty, as after --rescore, whose
+// recording does not keep them.
+func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error {
 	keys := map[string]bool{}
 	for _, o := range outs {
 		for k := range o.Result.Signals {
@@ -427,9 +433,13 @@ func dumpOutcomes(path string, outs []simulate.Outcome) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write(append([]string{"kind", "strength", "awb", "session", "status", "confidence", "reason", "err"}, names...))
+	_ = w.Write(append([]string{"kind", "strength", "awb", "session", "source", "status", "confidence", "reason", "err"}, names...))
 	for _, o := range outs {
-		row := []string{string(o.Kind), fmt.Sprint(o.Setting.Strength), fmt.Sprint(o.Setting.AWB), fmt.Sprint(o.Session),
+		src := ""
+		if len(sources) > 0 {
+			src = sources[o.Session%len(sources)]
+		}
+		row := []string{string(o.Kind), fmt.Sprint(o.Setting.Strength), fmt.Sprint(o.Setting.AWB), fmt.Sprint(o.Session), src,
 			string(o.Result.Status), fmt.Sprint(o.Result.Confidence), o.Result.Reason, fmt.Sprint(o.Err)}
 		for _, k := range names {
 			v, ok := o.Result.Signals[k]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,59 @@ func TestRefusals(t *testing.T) {
 	}
 	if strings.Contains(got, liveness.ReasonLight) || strings.Contains(got, liveness.ReasonSpoof) {
 		t.Errorf("refusals = %q, want only the refusals of live captures at 3%%", got)
+	}
+}
+
+func TestDumpOutcomes(t *testing.T) {
+	s := simulate.Setting{Strength: 0.03}
+	outs := []simulate.Outcome{
+		{Kind: simulate.AttackNone, Setting: s, Session: 0, Result: livenessd.Result{Status: livenessd.StatusSucceeded, Signals: map[string]float64{"texture": 0.99}}},
+		{Kind: simulate.AttackPhoto, Setting: s, Session: 3, Result: livenessd.Result{Status: livenessd.StatusFailed, Reason: liveness.ReasonSpoof, Signals: map[string]float64{"light_shading": 0.01}}},
+	}
+	for _, test := range []struct {
+		name    string
+		sources []string
+		want    []string // source column per row
+	}{
+		{"Sources", []string{"a.jpg", "b.jpg"}, []string{"a.jpg", "b.jpg"}},
+		{"Rescored", nil, []string{"", ""}},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "dump.csv")
+			if err := dumpOutcomes(path, outs, test.sources); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rows, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 3 {
+				t.Fatalf("%d rows, want a header and 2", len(rows))
+			}
+			col := map[string]int{}
+			for i, h := range rows[0] {
+				col[h] = i
+			}
+			for i, want := range test.want {
+				row := rows[i+1]
+				if got := row[col["source"]]; got != want {
+					t.Errorf("row %d source = %q, want %q", i, got, want)
+				}
+			}
+			if got := rows[1][col["texture"]]; got != "0.99" {
+				t.Errorf("texture = %q, want 0.99", got)
+			}
+			if got := rows[2][col["reason"]]; got != liveness.ReasonSpoof {
+				t.Errorf("reason = %q, want %q", got, liveness.ReasonSpoof)
+			}
+			if got := rows[2][col["texture"]]; got != "" {
+				t.Errorf("missing signal = %q, want empty", got)
+			}
+		})
 	}
 }
