@@ -327,7 +327,7 @@ func livenessTable(outs []simulate.Outcome, settings []simulate.Setting, kinds [
 				b.WriteString("– | ")
 				continue
 			}
-			fmt.Fprintf(&b, "%.1f%% (%d/%d) | ", 100*c.rate(), c.wrong, c.n)
+			b.WriteString(rate(c.wrong, c.n) + " | ")
 		}
 		b.WriteString("\n")
 	}
@@ -532,10 +532,9 @@ func (r *nuaaResult) markdown() string {
 		}
 	}
 	return fmt.Sprintf("\nPassive texture (fr_liveness via the face pipeline) alone on NUAA, one frame each: %d live, %d print attacks (%d frames without a face):\n\n"+
-		"| AUC | threshold | APCER | BPCER | lowest live score | highest attack score |\n|---|---|---|---|---|---|\n| %.3f | %.2f | %.1f%% (%d/%d) | %.1f%% (%d/%d) | %.3f | %.3f |\n",
+		"| AUC | threshold | APCER | BPCER | lowest live score | highest attack score |\n|---|---|---|---|---|---|\n| %.3f | %.2f | %s | %s | %.3f | %.3f |\n",
 		len(r.live), len(r.spoof), r.noFace, r.auc(), r.threshold,
-		100*float64(ap)/float64(max(1, len(r.spoof))), ap, len(r.spoof),
-		100*float64(bp)/float64(max(1, len(r.live))), bp, len(r.live), slices.Min(append([]float64{1}, r.live...)), slices.Max(append([]float64{0}, r.spoof...)))
+		rate(ap, len(r.spoof)), rate(bp, len(r.live)), slices.Min(append([]float64{1}, r.live...)), slices.Max(append([]float64{0}, r.spoof...)))
 }
 
 // refusals lists why live captures at the default strength were refused,
@@ -609,8 +608,8 @@ client): the face must move from where it starts into a random oval, then the sc
 - **movement**: growth of the face from the first frames to the oval (>= 1.2) and the change of inter-ocular distance
   relative to face width (perspective: central features of a 3-D face grow more than its contour when it comes
   closer). The 68-point landmark model smooths this change to about a third of the geometric one, so the signal is
-  reported but its threshold (-0.05, below every live capture of the dev half) only refuses contradictory movement: it is not what stops a
-  print.
+  reported but its threshold (-0.05, below every live capture of the dev half when it was set; the 8-colour re-check
+  below has one at -0.10) only refuses contradictory movement: it is not what stops a print.
 - **light response**: skin patches placed from the landmarks (forehead, nose, cheeks, chin; never the background)
   give per frame two opponent chroma features of log RGB (red-green, yellow-blue: immune to a common change of
   brightness) and log luminance, detrended by a quadratic over the colours. (1) Correlation with the challenge's

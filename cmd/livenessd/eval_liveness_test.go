@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/simulate"
+	"github.com/livenessd/livenessd/internal/testutil"
 )
 
 // TestRecordRescore checks that recorded measurements come back with their
@@ -97,15 +97,7 @@ func TestDumpOutcomes(t *testing.T) {
 			if err := dumpOutcomes(path, outs, test.sources); err != nil {
 				t.Fatal(err)
 			}
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			rows, err := csv.NewReader(f).ReadAll()
-			if err != nil {
-				t.Fatal(err)
-			}
+			rows := testutil.ReadCSV(t, path)
 			if len(rows) != 3 {
 				t.Fatalf("%d rows, want a header and 2", len(rows))
 			}
@@ -129,5 +121,15 @@ func TestDumpOutcomes(t *testing.T) {
 				t.Errorf("missing signal = %q, want empty", got)
 			}
 		})
+	}
+}
+
+func TestNUAAMarkdown(t *testing.T) {
+	r := &nuaaResult{live: []float64{0.9, 0.3}, spoof: []float64{0.6, 0.1}, threshold: 0.5}
+	got := r.markdown()
+	// AUC: live 0.9 beats both attacks, 0.3 beats one: 3/4.
+	want := "| 0.750 | 0.50 | 50.0% (1/2) | 50.0% (1/2) | 0.300 | 0.600 |"
+	if !strings.Contains(got, want) {
+		t.Errorf("markdown = %q, want the row %q", got, want)
 	}
 }

@@ -1,8 +1,6 @@
 package face_test
 
 import (
-	"encoding/csv"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,15 +12,7 @@ import (
 // live score of the largest face (live = Same).
 func nuaaScores(t *testing.T, p *face.Pipeline, dir string, step int) []face.Scored {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "labels.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testutil.ReadCSV(t, filepath.Join(dir, "labels.csv"))
 	var out []face.Scored
 	for i, rec := range recs[1:] {
 		if i%step != 0 {

@@ -1,7 +1,6 @@
 package face_test
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -66,18 +65,7 @@ func TestDetectorComparison(t *testing.T) {
 	}
 	docs := testutil.SharedData(t, "id-documents/passporteye-specimens")
 	nuaa := testutil.SharedData(t, "presentation-attack/nuaa")
-	read := func(p string) [][]string {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		recs, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return recs[1:]
-	}
+	read := func(p string) [][]string { return testutil.ReadCSV(t, p)[1:] }
 	docRecs, nuaaRecs := read(filepath.Join(docs, "labels.csv")), read(filepath.Join(nuaa, "labels.csv"))
 	small := pasteSmallFace(t)
 	var table strings.Builder

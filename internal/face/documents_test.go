@@ -1,8 +1,6 @@
 package face_test
 
 import (
-	"encoding/csv"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,15 +14,7 @@ import (
 func documentResult(t *testing.T, p *face.Pipeline) (found, portraits, falsePos, empty int, missed []string) {
 	t.Helper()
 	dir := testutil.SharedData(t, "id-documents/passporteye-specimens")
-	f, err := os.Open(filepath.Join(dir, "labels.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := testutil.ReadCSV(t, filepath.Join(dir, "labels.csv"))
 	for _, rec := range recs[1:] {
 		img := MustDecode(t, filepath.Join(dir, rec[0]))
 		obs, err := p.Analyze(t.Context(), img)

@@ -415,3 +415,16 @@ func TestShadingContrast(t *testing.T) {
 		t.Errorf("no probes measured: shading = %v, want NaN", got)
 	}
 }
+
+// TestAcquisitionFailure_MatchesGroups keeps IsAcquisitionFailure in step
+// with the checks: a reason is a failure to acquire exactly when the checks
+// giving it are face-detection or quality checks.
+func TestAcquisitionFailure_MatchesGroups(t *testing.T) {
+	r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
+	for _, c := range r.checks(summary{hasLight: true}) {
+		want := c.group == ValidFaceDetected || c.group == ValidQuality
+		if got := IsAcquisitionFailure(c.reason); got != want {
+			t.Errorf("check %s: IsAcquisitionFailure(%q) = %v, want %v (group %s)", c.name, c.reason, got, want, c.group)
+		}
+	}
+}

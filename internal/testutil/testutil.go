@@ -5,6 +5,7 @@
 package testutil
 
 import (
+	"encoding/csv"
 	"image"
 	"image/jpeg"
 	"os"
@@ -135,4 +136,19 @@ func TimeModel(b *testing.B, s *infer.Session, in infer.Tensor) {
 	}
 	slices.Sort(ms)
 	b.ReportMetric(ms[len(ms)/2], "median-ms")
+}
+
+// ReadCSV reads every record of the CSV file at path, header included.
+func ReadCSV(tb testing.TB, path string) [][]string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return recs
 }
