@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
 	"io"
 	"os"
 
@@ -49,19 +48,6 @@ func (f faceFlags) open() (*face.Pipeline, error) {
 	return face.NewPipeline(rt, cache, cfg)
 }
 
-// decodeFile reads an image file with the service's input limits.
-func decodeFile(path string) (image.Image, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	img, err := imageio.Decode(b, imageio.DefaultLimits())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
-}
-
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -81,11 +67,11 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if *threshold < 0 || *threshold > 100 {
 		return fmt.Errorf("%w: threshold %v outside 0..100", errUsage, *threshold)
 	}
-	src, err := decodeFile(fs.Arg(0))
+	src, err := imageio.ReadFile(fs.Arg(0), imageio.DefaultLimits())
 	if err != nil {
 		return err
 	}
-	tgt, err := decodeFile(fs.Arg(1))
+	tgt, err := imageio.ReadFile(fs.Arg(1), imageio.DefaultLimits())
 	if err != nil {
 		return err
 	}

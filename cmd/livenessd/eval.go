@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/livenessd/livenessd/internal/eval"
+	"github.com/livenessd/livenessd/internal/simulate"
 )
 
-// evalCommands are the subjects of `livenessd eval`; each parses its own flags.
+// evalCommands are the subjects of `livenessd eval`; each parses its own
+// flags and calls internal/eval.
 func evalCommands() map[string]command {
 	return map[string]command{
 		"faces": {"face verification on labelled pairs (img_a,img_b,same CSV)", runEvalFaces},
@@ -49,58 +51,90 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// pair is one labelled row of a pairs CSV, paths resolved.
-type pair struct {
-	A, B         string // resolved paths
-	NameA, NameB string // as written in the CSV
-	Same         bool
+func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval faces", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ff := addFaceFlags(fs)
+	var files multiFlag
+	fs.Var(&files, "pairs", "pairs CSV (columns img_a,img_b,same; paths relative to the CSV); repeatable")
+	scores := fs.Bool("scores", false, "print every pair's cosine and similarity")
+	fit := fs.Bool("fit", false, "fit the similarity calibration on the impostor pairs and print it as a models config")
+	markdown := fs.String("markdown", "", "rewrite the face section (<!-- faces:begin/end -->) of this Markdown file")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd eval faces --pairs FILE.csv [--pairs ...] [--scores] [--fit] [--markdown docs/ACCURACY.md]\n\n"+
+			"Ends with: pairs=N TAR@FMR1e-3=X AUC=Y FMR@90=Z FNMR@90=W (all pairs files pooled).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(files) == 0 || fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: need --pairs FILE.csv", errUsage)
+	}
+	return eval.Faces(ctx, ff.open, eval.FacesOptions{Pairs: files, Scores: *scores, Fit: *fit, Markdown: *markdown}, stdout, stderr)
 }
 
-// readPairs reads a CSV with a header naming img_a, img_b and same (other
-// columns ignored); image paths are relative to the CSV's directory.
-func readPairs(path string) ([]pair, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval liveness", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ff := addFaceFlags(fs)
+	shared := filepath.Join("..", "shared", "data")
+	lfw := fs.String("lfw", filepath.Join(shared, "face-verification", "lfw", "images"), "LFW images directory (one image per person is used; empty: none)")
+	var extra multiFlag
+	fs.Var(&extra, "faces", "extra face image (or directory of images); repeatable")
+	samples := fs.Bool("samples", true, "also use the model package's sample photos (largest face)")
+	maxFaces := fs.Int("max-faces", 400, "use at most this many faces")
+	split := fs.String("split", "test", "which half of the faces: dev (calibration), test (held out) or all")
+	sessions := fs.Int("sessions", 200, "sessions per kind at the default strength")
+	sweep := fs.Int("sweep-sessions", 100, "sessions per kind at the other strengths and with AWB")
+	strengths := fs.String("strengths", "0.01,0.02,0.03,0.05,0.10", "reflection strengths of the sweep")
+	def := fs.Float64("strength", simulate.DefaultStrength, "default reflection strength")
+	kinds := fs.String("kinds", "none,photo,replay,delayed,swap,noface", "kinds to play")
+	workers := fs.Int("workers", 2, "parallel sessions")
+	seed := fs.Uint64("seed", 1, "seed of the simulated geometry and noise")
+	nuaa := fs.String("nuaa", filepath.Join(shared, "presentation-attack", "nuaa"), "NUAA directory with labels.csv (empty: skip)")
+	dump := fs.String("dump", "", "write every session's source photo, verdict and signals to this CSV (no source after --rescore)")
+	budget := fs.Duration("budget", 0, "stop starting sessions after this long (0: no limit); the table gives the counts that ran")
+	record := fs.String("record", "", "also write every session's measurements to this file (gob), for --rescore")
+	rescore := fs.String("rescore", "", "re-run the fusion on the measurements of a --record file instead of playing sessions (no face models needed)")
+	markdown := fs.String("markdown", "", "rewrite the liveness section (<!-- liveness:begin/end -->) of this Markdown file")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+
+			"Ends with: liveness strength=S BPCER=X APCER(photo)=... (default strength, selected split).")
+		fs.PrintDefaults()
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: header: %w", path, err)
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.TrimSpace(h)] = i
+	if fs.NArg() > 0 || (*split != "dev" && *split != "test" && *split != "all") {
+		fs.Usage()
+		return fmt.Errorf("%w: bad arguments", errUsage)
 	}
-	ia, okA := col["img_a"]
-	ib, okB := col["img_b"]
-	is, okS := col["same"]
-	if !okA || !okB || !okS {
-		return nil, fmt.Errorf("%s: header %v lacks img_a, img_b, same", path, head)
-	}
-	dir := filepath.Dir(path)
-	var out []pair
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	var ks []simulate.Attack
+	for _, k := range strings.Split(*kinds, ",") {
+		a, err := simulate.ParseAttack(strings.TrimSpace(k))
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return fmt.Errorf("%w: %v", errUsage, err)
 		}
-		if len(rec) <= max(ia, ib, is) {
-			return nil, fmt.Errorf("%s:%d: %d columns", path, line, len(rec))
-		}
-		same, err := strconv.ParseBool(strings.TrimSpace(rec[is]))
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: same=%q: %w", path, line, rec[is], err)
-		}
-		out = append(out, pair{A: filepath.Join(dir, rec[ia]), B: filepath.Join(dir, rec[ib]), NameA: rec[ia], NameB: rec[ib], Same: same})
+		ks = append(ks, a)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no pairs", path)
+	var sweepS []float64
+	for _, s := range strings.Split(*strengths, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || v <= 0 || v > 1 {
+			return fmt.Errorf("%w: strength %q", errUsage, s)
+		}
+		sweepS = append(sweepS, v)
 	}
-	return out, nil
+	samplesDir := ""
+	if *samples {
+		samplesDir = filepath.Join(*ff.dir, "samples")
+	}
+	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
+		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
+		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,
+		Workers: *workers, Seed: *seed, NUAA: *nuaa, Dump: *dump, Budget: *budget,
+		Record: *record, Rescore: *rescore, Markdown: *markdown,
+	}, stdout, stderr)
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/simulate"
 )
 
@@ -59,7 +60,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		return err
 	}
 	defer func() { err = errors.Join(err, p.Close()) }()
-	img, err := decodeFile(*imagePath)
+	img, err := imageio.ReadFile(*imagePath, imageio.DefaultLimits())
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 				op = filepath.Join(*ff.dir, "samples", "sample2.jpg")
 			}
 		}
-		oimg, err := decodeFile(op)
+		oimg, err := imageio.ReadFile(op, imageio.DefaultLimits())
 		if err != nil {
 			return err
 		}

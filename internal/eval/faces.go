@@ -1,11 +1,10 @@
-package main
+package eval
 
 import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -16,12 +15,13 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd/internal/face"
+	"github.com/livenessd/livenessd/internal/imageio"
 )
 
 // faceSet is one pairs file and its results.
 type faceSet struct {
 	name   string
-	pairs  []pair
+	pairs  []Pair
 	cos    []float64 // per pair; NaN when an image had no face
 	noFace int       // images without a face
 	// ids names the person in each image when the set says (setIdentities);
@@ -41,7 +41,7 @@ func (e *faceEval) embedding(ctx context.Context, path string) ([]float32, error
 	if v, ok := e.emb[path]; ok {
 		return v, nil
 	}
-	img, err := decodeFile(path)
+	img, err := imageio.ReadFile(path, imageio.DefaultLimits())
 	if err != nil {
 		fmt.Fprintf(e.errs, "eval: %v (counted as no face)\n", err)
 		e.emb[path] = nil
@@ -58,36 +58,30 @@ func (e *faceEval) embedding(ctx context.Context, path string) ([]float32, error
 	return o.Embedding, nil
 }
 
-func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("eval faces", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	ff := addFaceFlags(fs)
-	var files multiFlag
-	fs.Var(&files, "pairs", "pairs CSV (columns img_a,img_b,same; paths relative to the CSV); repeatable")
-	scores := fs.Bool("scores", false, "print every pair's cosine and similarity")
-	fit := fs.Bool("fit", false, "fit the similarity calibration on the impostor pairs and print it as a models config")
-	markdown := fs.String("markdown", "", "rewrite the face section (<!-- faces:begin/end -->) of this Markdown file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livenessd eval faces --pairs FILE.csv [--pairs ...] [--scores] [--fit] [--markdown docs/ACCURACY.md]\n\n"+
-			"Ends with: pairs=N TAR@FMR1e-3=X AUC=Y FMR@90=Z FNMR@90=W (all pairs files pooled).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if len(files) == 0 || fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: need --pairs FILE.csv", errUsage)
-	}
+// OpenPipeline loads the face pipeline; the evaluation calls it once the
+// cheap checks of its input have passed, and closes what it returns.
+type OpenPipeline func() (*face.Pipeline, error)
+
+// FacesOptions says what `livenessd eval faces` measures and writes.
+type FacesOptions struct {
+	Pairs    []string // pairs CSVs (img_a,img_b,same; paths relative to the CSV)
+	Scores   bool     // print every pair's cosine and similarity
+	Fit      bool     // print the calibration fitted on the impostor pairs
+	Markdown string   // rewrite the faces section of this Markdown file
+}
+
+// Faces scores every pair of the pairs files and ends with the summary
+// line: pairs=N TAR@FMR1e-3=X AUC=Y FMR@90=Z FNMR@90=W (all files pooled).
+func Faces(ctx context.Context, open OpenPipeline, opt FacesOptions, stdout, stderr io.Writer) (err error) {
 	var sets []*faceSet
-	for _, f := range files {
-		ps, err := readPairs(f)
+	for _, f := range opt.Pairs {
+		ps, err := ReadPairs(f)
 		if err != nil {
 			return err
 		}
 		sets = append(sets, &faceSet{name: setName(f), pairs: ps, ids: setIdentities(f, ps)})
 	}
-	p, err := ff.open()
+	p, err := open()
 	if err != nil {
 		return err
 	}
@@ -120,7 +114,7 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				c = face.Cosine(a, b)
 			}
 			s.cos = append(s.cos, c)
-			if *scores {
+			if opt.Scores {
 				fmt.Fprintf(stdout, "%s,%s,%v,%.4f,%.1f\n", pr.NameA, pr.NameB, b2i(pr.Same), c, similarityOf(cal, c))
 			}
 		}
@@ -135,7 +129,7 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stdout, "set=%s %s\n", s.name, summaryLine(cs, sc))
 		}
 	}
-	if *fit {
+	if opt.Fit {
 		knots := fitCalibration(sets)
 		b, err := json.MarshalIndent(map[string]any{"Calibration": face.Calibration{Knots: knots}}, "", "  ")
 		if err != nil {
@@ -143,9 +137,9 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
 	}
-	if *markdown != "" {
-		section := facesMarkdown(sets, p.Config(), files, elapsed, len(ev.emb))
-		if err := replaceSection(*markdown, "faces", section); err != nil {
+	if opt.Markdown != "" {
+		section := facesMarkdown(sets, p.Config(), opt.Pairs, elapsed, len(ev.emb))
+		if err := replaceSection(opt.Markdown, "faces", section); err != nil {
 			return err
 		}
 	}
@@ -209,7 +203,7 @@ func summaryLine(cos, sim []face.Scored) string {
 // says: a labels.csv with image and identity columns next to the pairs
 // file, or one directory per identity (LFW). Otherwise nil: a flat folder
 // says nothing about who is who.
-func setIdentities(pairsFile string, ps []pair) map[string]string {
+func setIdentities(pairsFile string, ps []Pair) map[string]string {
 	dir := filepath.Dir(pairsFile)
 	if f, err := os.Open(filepath.Join(dir, "labels.csv")); err == nil {
 		defer f.Close()

@@ -1,4 +1,4 @@
-package main
+package eval
 
 import (
 	"compress/gzip"
@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/gob"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -19,87 +18,61 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd/internal/face"
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/simulate"
 )
 
-// runEvalLiveness measures the liveness method on simulated captures
-// (BPCER for live faces, APCER per attack, per reflection strength and with
-// the camera's exposure/white-balance compensation) and the passive
-// texture model alone on the NUAA frames.
-func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("eval liveness", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	ff := addFaceFlags(fs)
-	shared := filepath.Join("..", "shared", "data")
-	lfw := fs.String("lfw", filepath.Join(shared, "face-verification", "lfw", "images"), "LFW images directory (one image per person is used; empty: none)")
-	var extra multiFlag
-	fs.Var(&extra, "faces", "extra face image (or directory of images); repeatable")
-	samples := fs.Bool("samples", true, "also use the model package's sample photos (largest face)")
-	maxFaces := fs.Int("max-faces", 400, "use at most this many faces")
-	split := fs.String("split", "test", "which half of the faces: dev (calibration), test (held out) or all")
-	sessions := fs.Int("sessions", 200, "sessions per kind at the default strength")
-	sweep := fs.Int("sweep-sessions", 100, "sessions per kind at the other strengths and with AWB")
-	strengths := fs.String("strengths", "0.01,0.02,0.03,0.05,0.10", "reflection strengths of the sweep")
-	def := fs.Float64("strength", simulate.DefaultStrength, "default reflection strength")
-	kinds := fs.String("kinds", "none,photo,replay,delayed,swap,noface", "kinds to play")
-	workers := fs.Int("workers", 2, "parallel sessions")
-	seed := fs.Uint64("seed", 1, "seed of the simulated geometry and noise")
-	nuaa := fs.String("nuaa", filepath.Join(shared, "presentation-attack", "nuaa"), "NUAA directory with labels.csv (empty: skip)")
-	dump := fs.String("dump", "", "write every session's source photo, verdict and signals to this CSV (no source after --rescore)")
-	budget := fs.Duration("budget", 0, "stop starting sessions after this long (0: no limit); the table gives the counts that ran")
-	record := fs.String("record", "", "also write every session's measurements to this file (gob), for --rescore")
-	rescore := fs.String("rescore", "", "re-run the fusion on the measurements of a --record file instead of playing sessions (no face models needed)")
-	markdown := fs.String("markdown", "", "rewrite the liveness section (<!-- liveness:begin/end -->) of this Markdown file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+
-			"Ends with: liveness strength=S BPCER=X APCER(photo)=... (default strength, selected split).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 || (*split != "dev" && *split != "test" && *split != "all") {
-		fs.Usage()
-		return fmt.Errorf("%w: bad arguments", errUsage)
-	}
-	var ks []simulate.Attack
-	for _, k := range strings.Split(*kinds, ",") {
-		a, err := simulate.ParseAttack(strings.TrimSpace(k))
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		ks = append(ks, a)
-	}
-	var sweepS []float64
-	for _, s := range strings.Split(*strengths, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || v <= 0 || v > 1 {
-			return fmt.Errorf("%w: strength %q", errUsage, s)
-		}
-		sweepS = append(sweepS, v)
-	}
-	if *rescore != "" {
-		outs, settings, err := rescoreOutcomes(ctx, *rescore, liveness.Config{})
+// LivenessOptions says what `livenessd eval liveness` plays and writes.
+type LivenessOptions struct {
+	LFW        string            // LFW images directory (one image per person is used; empty: none)
+	Faces      []string          // extra face images or directories of images
+	SamplesDir string            // the model package's sample photos (empty: none)
+	MaxFaces   int               // use at most this many faces
+	Split      string            // which half of the faces: dev, test or all
+	Sessions   int               // sessions per kind at the default strength
+	Sweep      int               // sessions per kind at the other strengths and with AWB
+	Strengths  []float64         // reflection strengths of the sweep
+	Strength   float64           // default reflection strength
+	Kinds      []simulate.Attack // kinds to play
+	Workers    int               // parallel sessions
+	Seed       uint64            // seed of the simulated geometry and noise
+	NUAA       string            // NUAA directory with labels.csv (empty: skip)
+	Dump       string            // CSV of every session's source photo, verdict and signals
+	Budget     time.Duration     // stop starting sessions after this long (0: no limit)
+	Record     string            // also write every session's measurements here (gob), for Rescore
+	Rescore    string            // re-run the fusion on a Record file instead of playing sessions
+	Markdown   string            // rewrite the liveness section of this Markdown file
+}
+
+// Liveness measures the liveness method on simulated captures (BPCER for
+// live faces, APCER per attack, per reflection strength and with the
+// camera's exposure/white-balance compensation) and the passive texture
+// model alone on the NUAA frames. It ends with the summary line:
+// liveness strength=S BPCER=X APCER(photo)=... (default strength, selected
+// split). With Rescore set it opens no face models.
+func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdout, stderr io.Writer) (err error) {
+	if opt.Rescore != "" {
+		outs, settings, err := rescoreOutcomes(ctx, opt.Rescore, liveness.Config{})
 		if err != nil {
 			return err
 		}
-		if *dump != "" {
-			if err := dumpOutcomes(*dump, outs, nil); err != nil {
+		if opt.Dump != "" {
+			if err := dumpOutcomes(opt.Dump, outs, nil); err != nil {
 				return err
 			}
 		}
-		fmt.Fprint(stdout, livenessTable(outs, settings, ks)+refusals(outs, *def))
-		fmt.Fprintln(stdout, summaryLiveness(outs, *def))
+		fmt.Fprint(stdout, livenessTable(outs, settings, opt.Kinds)+refusals(outs, opt.Strength))
+		fmt.Fprintln(stdout, summaryLiveness(outs, opt.Strength))
 		return nil
 	}
-	p, err := ff.open()
+	p, err := open()
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, p.Close()) }()
 
-	paths, err := facePaths(*lfw, extra, *samples, ff)
+	paths, err := facePaths(opt.LFW, opt.Faces, opt.SamplesDir)
 	if err != nil {
 		return err
 	}
@@ -114,10 +87,10 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	th := liveness.DefaultThresholds()
 	var turned, crowded int
 	for _, path := range paths {
-		if len(faces) >= *maxFaces*2 {
+		if len(faces) >= opt.MaxFaces*2 {
 			break
 		}
-		img, err := decodeFile(path)
+		img, err := imageio.ReadFile(path, imageio.DefaultLimits())
 		if err != nil {
 			fmt.Fprintf(stderr, "eval liveness: skip %v\n", err)
 			continue
@@ -135,7 +108,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	var chosen []simulate.Source
 	var chosenNames []string
 	for i, f := range faces {
-		if *split != "all" && (*split == "dev") != (i%2 == 0) {
+		if opt.Split != "all" && (opt.Split == "dev") != (i%2 == 0) {
 			continue
 		}
 		switch {
@@ -148,39 +121,39 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 			chosenNames = append(chosenNames, names[i])
 		}
 	}
-	if len(chosen) > *maxFaces {
-		chosen, chosenNames = chosen[:*maxFaces], chosenNames[:*maxFaces]
+	if len(chosen) > opt.MaxFaces {
+		chosen, chosenNames = chosen[:opt.MaxFaces], chosenNames[:opt.MaxFaces]
 	}
 	fmt.Fprintf(stderr, "eval liveness: %d faces (%s split of %d; left out: %d turned more than %g°, %d with another face) in %v\n",
-		len(chosen), *split, len(faces), turned, th.MaxPose, crowded, time.Since(start).Round(time.Second))
+		len(chosen), opt.Split, len(faces), turned, th.MaxPose, crowded, time.Since(start).Round(time.Second))
 	if len(chosen) < 2 {
 		return fmt.Errorf("eval liveness: need at least 2 faces, found %d", len(chosen))
 	}
 
-	settings := []simulate.Setting{{Strength: *def, Sessions: *sessions}}
+	settings := []simulate.Setting{{Strength: opt.Strength, Sessions: opt.Sessions}}
 	lightKinds := []simulate.Attack{}
-	for _, k := range ks {
+	for _, k := range opt.Kinds {
 		if k != simulate.AttackSwap && k != simulate.AttackNoFace {
 			lightKinds = append(lightKinds, k)
 		}
 	}
-	for _, s := range sweepS {
-		if s != *def && *sweep > 0 {
-			settings = append(settings, simulate.Setting{Strength: s, Sessions: *sweep, Kinds: lightKinds})
+	for _, s := range opt.Strengths {
+		if s != opt.Strength && opt.Sweep > 0 {
+			settings = append(settings, simulate.Setting{Strength: s, Sessions: opt.Sweep, Kinds: lightKinds})
 		}
 	}
-	if *sweep > 0 {
-		settings = append(settings, simulate.Setting{Strength: *def, AWB: true, Sessions: *sweep, Kinds: lightKinds})
+	if opt.Sweep > 0 {
+		settings = append(settings, simulate.Setting{Strength: opt.Strength, AWB: true, Sessions: opt.Sweep, Kinds: lightKinds})
 	}
 	start = time.Now()
 	last := time.Now()
 	var deadline time.Time
-	if *budget > 0 {
-		deadline = start.Add(*budget)
+	if opt.Budget > 0 {
+		deadline = start.Add(opt.Budget)
 	}
 	outs, err := simulate.Evaluate(ctx, simulate.EvalConfig{
-		Faces: chosen, Observer: p, Sessions: *sessions, Kinds: ks, Settings: settings,
-		Seed: *seed, Workers: *workers, Deadline: deadline, Snapshots: *record != "",
+		Faces: chosen, Observer: p, Sessions: opt.Sessions, Kinds: opt.Kinds, Settings: settings,
+		Seed: opt.Seed, Workers: opt.Workers, Deadline: deadline, Snapshots: opt.Record != "",
 		Progress: func(done, total int) {
 			if time.Since(last) > 30*time.Second {
 				last = time.Now()
@@ -192,20 +165,20 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	elapsed := time.Since(start)
-	if *record != "" {
-		if err := recordOutcomes(*record, outs); err != nil {
+	if opt.Record != "" {
+		if err := recordOutcomes(opt.Record, outs); err != nil {
 			return err
 		}
 	}
-	if *dump != "" {
-		if err := dumpOutcomes(*dump, outs, chosenNames); err != nil {
+	if opt.Dump != "" {
+		if err := dumpOutcomes(opt.Dump, outs, chosenNames); err != nil {
 			return err
 		}
 	}
-	table := livenessTable(outs, settings, ks) + refusals(outs, *def)
+	table := livenessTable(outs, settings, opt.Kinds) + refusals(outs, opt.Strength)
 	var nu *nuaaResult
-	if *nuaa != "" {
-		if nu, err = evalNUAA(ctx, p, *nuaa); err != nil {
+	if opt.NUAA != "" {
+		if nu, err = evalNUAA(ctx, p, opt.NUAA); err != nil {
 			fmt.Fprintf(stderr, "eval liveness: NUAA: %v\n", err)
 		}
 	}
@@ -213,20 +186,20 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	if nu != nil {
 		fmt.Fprint(stdout, nu.markdown())
 	}
-	if *markdown != "" {
+	if opt.Markdown != "" {
 		left := fmt.Sprintf("%d photos of a head turned more than %g° and %d with a second sizeable face were left out", turned, th.MaxPose, crowded)
-		body := livenessMarkdown(table, nu, *split, len(chosen), len(faces), left, elapsed, *def, *sessions, *sweep)
-		if err := replaceSection(*markdown, "liveness", body); err != nil {
+		body := livenessMarkdown(table, nu, opt.Split, len(chosen), len(faces), left, elapsed, opt.Strength, opt.Sessions, opt.Sweep)
+		if err := replaceSection(opt.Markdown, "liveness", body); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintln(stdout, summaryLiveness(outs, *def))
+	fmt.Fprintln(stdout, summaryLiveness(outs, opt.Strength))
 	return nil
 }
 
 // facePaths lists the face images: one per LFW person, the extra ones,
-// and the sample photos.
-func facePaths(lfw string, extra []string, samples bool, ff faceFlags) ([]string, error) {
+// and the sample photos of samplesDir.
+func facePaths(lfw string, extra []string, samplesDir string) ([]string, error) {
 	var out []string
 	if lfw != "" {
 		dirs, err := os.ReadDir(lfw)
@@ -252,9 +225,9 @@ func facePaths(lfw string, extra []string, samples bool, ff faceFlags) ([]string
 			out = append(out, e)
 		}
 	}
-	if samples {
+	if samplesDir != "" {
 		for i := 1; i <= 6; i++ {
-			out = append(out, filepath.Join(*ff.dir, "samples", fmt.Sprintf("sample%d.jpg", i)))
+			out = append(out, filepath.Join(samplesDir, fmt.Sprintf("sample%d.jpg", i)))
 		}
 	}
 	return out, nil
@@ -477,7 +450,7 @@ func evalNUAA(ctx context.Context, p *face.Pipeline, dir string) (*nuaaResult, e
 		if len(row) < 2 {
 			continue
 		}
-		img, err := decodeFile(filepath.Join(dir, row[0]))
+		img, err := imageio.ReadFile(filepath.Join(dir, row[0]), imageio.DefaultLimits())
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package main
+package eval
 
 import (
 	"bytes"
@@ -35,9 +35,9 @@ func TestReadPairs(t *testing.T) {
 			if err := os.WriteFile(p, []byte(test.csv), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got, err := readPairs(p)
+			got, err := ReadPairs(p)
 			if (err == nil) != test.ok || len(got) != test.want {
-				t.Fatalf("readPairs = %d pairs, %v; want %d, ok=%v", len(got), err, test.want, test.ok)
+				t.Fatalf("ReadPairs = %d pairs, %v; want %d, ok=%v", len(got), err, test.want, test.ok)
 			}
 			if test.name == "OK" && (got[1].A != filepath.Join(dir, "x/c.jpg") || got[1].Same || !got[0].Same) {
 				t.Errorf("pairs %+v: paths must be relative to the CSV", got)
@@ -59,7 +59,7 @@ func FuzzReadPairs(f *testing.F) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		ps, err := readPairs(p)
+		ps, err := ReadPairs(p)
 		if err == nil && len(ps) == 0 {
 			t.Fatal("no error and no pairs")
 		}
@@ -96,7 +96,7 @@ func TestFitCalibration(t *testing.T) {
 	// 10,000 impostor cosines spread uniformly over [-0.3, 0.5).
 	s := &faceSet{}
 	for i := range 10000 {
-		s.pairs = append(s.pairs, pair{})
+		s.pairs = append(s.pairs, Pair{})
 		s.cos = append(s.cos, -0.3+0.8*float64(i)/10000)
 	}
 	knots := fitCalibration([]*faceSet{s})
@@ -109,15 +109,9 @@ func TestFitCalibration(t *testing.T) {
 	}
 }
 
-// runCLI runs the command line in-process and returns the exit status and outputs.
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(t.Context(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-func TestCompareAndEvalFaces(t *testing.T) {
+// TestFaces scores a small pairs file with the real pipeline: the same
+// photo twice matches at 100, a blank image counts as a missing face.
+func TestFaces(t *testing.T) {
 	cache := testutil.Cache(t)
 	dir := t.TempDir()
 	// Two copies of sample1 (the same faces) and sample2; a blank image.
@@ -138,52 +132,30 @@ func TestCompareAndEvalFaces(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "blank.png"), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-
-	t.Run("Compare", func(t *testing.T) {
-		code, out, errs := runCLI(t, "compare", "-dir", cache.Dir, filepath.Join(dir, "a.jpg"), filepath.Join(dir, "a2.jpg"))
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, errs)
-		}
-		for _, want := range []string{`"similarity": 100`, `"isMatch": true`, `"threshold": 90`, `"sourceFaceCount": 3`, `"boundingBox"`} {
-			if !strings.Contains(out, want) {
-				t.Errorf("output lacks %s:\n%s", want, out)
-			}
-		}
-	})
-	t.Run("ErrNoTargetFace", func(t *testing.T) {
-		code, _, errs := runCLI(t, "compare", "-dir", cache.Dir, filepath.Join(dir, "a.jpg"), filepath.Join(dir, "blank.png"))
-		if code != 1 || !strings.Contains(errs, "target image: no face detected") {
-			t.Fatalf("exit %d, stderr %q; want 1 and the target's no-face error", code, errs)
-		}
-	})
-	t.Run("Usage", func(t *testing.T) {
-		if code, _, _ := runCLI(t, "compare", filepath.Join(dir, "a.jpg")); code != 2 {
-			t.Fatalf("one image: exit %d, want 2", code)
-		}
-	})
-	t.Run("EvalFaces", func(t *testing.T) {
-		pairs := filepath.Join(dir, "pairs.csv")
-		csv := "img_a,img_b,same\na.jpg,a2.jpg,1\na.jpg,b.jpg,0\nb.jpg,blank.png,1\n"
-		if err := os.WriteFile(pairs, []byte(csv), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		code, out, errs := runCLI(t, "eval", "faces", "-dir", cache.Dir, "--pairs", pairs, "--scores")
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, errs)
-		}
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 4 {
-			t.Fatalf("%d lines, want 3 pair lines and the summary:\n%s", len(lines), out)
-		}
-		if !strings.HasPrefix(lines[0], "a.jpg,a2.jpg,1,1.0000,100.0") || !strings.HasSuffix(lines[2], ",0.0") {
-			t.Errorf("pair lines:\n%s", strings.Join(lines[:3], "\n"))
-		}
-		re := regexp.MustCompile(`^pairs=3 TAR@FMR1e-3=[0-9.]+ AUC=[0-9.]+ FMR@90=[0-9.]+ FNMR@90=0\.5000$`)
-		if !re.MatchString(lines[3]) {
-			t.Errorf("summary %q does not match %v", lines[3], re)
-		}
-		if !strings.Contains(errs, "no face") {
-			t.Errorf("stderr %q should report the image without a face", errs)
-		}
-	})
+	pairs := filepath.Join(dir, "pairs.csv")
+	csv := "img_a,img_b,same\na.jpg,a2.jpg,1\na.jpg,b.jpg,0\nb.jpg,blank.png,1\n"
+	if err := os.WriteFile(pairs, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (*face.Pipeline, error) {
+		return face.NewPipeline(testutil.Runtime(t), cache, face.DefaultConfig())
+	}
+	var out, errb bytes.Buffer
+	if err := Faces(t.Context(), open, FacesOptions{Pairs: []string{pairs}, Scores: true}, &out, &errb); err != nil {
+		t.Fatalf("Faces: %v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 3 pair lines and the summary:\n%s", len(lines), out.String())
+	}
+	if !strings.HasPrefix(lines[0], "a.jpg,a2.jpg,1,1.0000,100.0") || !strings.HasSuffix(lines[2], ",0.0") {
+		t.Errorf("pair lines:\n%s", strings.Join(lines[:3], "\n"))
+	}
+	re := regexp.MustCompile(`^pairs=3 TAR@FMR1e-3=[0-9.]+ AUC=[0-9.]+ FMR@90=[0-9.]+ FNMR@90=0\.5000$`)
+	if !re.MatchString(lines[3]) {
+		t.Errorf("summary %q does not match %v", lines[3], re)
+	}
+	if !strings.Contains(errb.String(), "no face") {
+		t.Errorf("stderr %q should report the image without a face", errb.String())
+	}
 }
