@@ -5,7 +5,7 @@ BIN := bin/livenessd
 export LIVENESS_MODELS_DIR ?= $(CURDIR)/var/models
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser test-amplify ffmpeg
+.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser test-amplify ffmpeg redis
 
 all: build
 
@@ -23,8 +23,8 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-test-go: models ffmpeg
-	LIVENESS_REQUIRE_MODELS=1 $(GO) test -race -count=1 -timeout 20m ./...
+test-go: models ffmpeg redis
+	LIVENESS_REQUIRE_MODELS=1 LIVENESS_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 test: vet test-go test-browser test-amplify
 
@@ -44,6 +44,12 @@ test-amplify: models ffmpeg
 ffmpeg:
 	@command -v ffmpeg >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq ffmpeg >/dev/null; }
+
+# The Redis store's tests run a real redis-server (internal/testutil/redistest):
+# install the Debian package when it is missing.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null; }
 
 bench: models
 	scripts/bench.sh

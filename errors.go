@@ -40,5 +40,8 @@ var (
 
 	// Service.
 	ErrOverloaded = errors.New("service overloaded")
-	ErrModels     = errors.New("models unavailable")
+	// ErrStoreUnavailable: the session store (SQLite file, Redis) cannot
+	// be reached; the request may be retried (503, not the client's fault).
+	ErrStoreUnavailable = errors.New("session store unavailable")
+	ErrModels           = errors.New("models unavailable")
 )

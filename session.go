@@ -77,6 +77,10 @@ type Session struct {
 	// Version increases by one on every stored change; stores use it for
 	// compare-and-set so transitions stay atomic across replicas.
 	Version int64
+	// LeaseUntil is set while IN_PROGRESS: the process running the capture
+	// renews it; a capture whose lease ran out was cut by a crash and is
+	// marked FAILED by any replica.
+	LeaseUntil time.Time
 }
 
 // Result is the verdict of a finished capture.

@@ -5,12 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/livenessd/livenessd/internal/auth"
-	"github.com/livenessd/livenessd/internal/store/sqlite"
 )
 
 // runKeys manages API keys stored (as SHA-256 hashes) in the data
@@ -21,6 +18,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("LIVENESS_DATA_DIR", "var/data"), "data directory (env LIVENESS_DATA_DIR)")
 	name := fs.String("name", "default", "label of the new key (create)")
+	storeURL := fs.String("store", envOr("LIVENESS_STORE", ""), "session store as for serve: empty for the data directory's SQLite file, or redis://... (env LIVENESS_STORE)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd keys create [--name NAME] [--data DIR]\n       livenessd keys list [--data DIR]")
 		fs.PrintDefaults()
@@ -37,10 +35,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return fmt.Errorf("%w: unknown keys action %q", errUsage, action)
 	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(*data, sqlite.DefaultFile))
+	store, _, err := openStore(ctx, storeConfig{URL: *storeURL, DataDir: *data})
 	if err != nil {
 		return err
 	}

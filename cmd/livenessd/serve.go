@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,7 +24,6 @@ import (
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/models"
 	"github.com/livenessd/livenessd/internal/session"
-	"github.com/livenessd/livenessd/internal/store/sqlite"
 	"github.com/livenessd/livenessd/internal/workpool"
 )
 
@@ -34,6 +32,8 @@ import (
 type serveConfig struct {
 	Addr                string
 	DataDir             string
+	Store               string // store.go: empty (SQLite) or redis://...
+	CaptureLease        time.Duration
 	ModelsDir           string
 	Dev                 bool
 	APIKeys             string
@@ -121,6 +121,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e := &envFlags{fs: fs}
 	e.str(&c.Addr, "addr", "LIVENESS_ADDR", "127.0.0.1:8080", "listen address")
 	e.str(&c.DataDir, "data", "LIVENESS_DATA_DIR", "var/data", "data directory (SQLite database)")
+	registerStoreFlag(e, &c.Store)
+	e.duration(&c.CaptureLease, "capture-lease", "LIVENESS_CAPTURE_LEASE", session.DefaultLeaseTTL, "a capture whose server stopped renewing it (crash) is marked FAILED after this long")
 	e.str(&c.ModelsDir, "models", models.EnvDir, models.DefaultDir, "model cache directory (filled by `make models`)")
 	e.boolean(&c.Dev, "dev", "LIVENESS_DEV", false, "development mode: make a temporary API key when none is configured, enable the demo page")
 	if err := registerDemoFlag(fs, &c.Demo); err != nil {
@@ -158,6 +160,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	switch {
 	case c.SessionTTL <= 0:
 		return c, fmt.Errorf("%w: --session-ttl must be positive", errUsage)
+	case c.CaptureLease < time.Second:
+		return c, fmt.Errorf("%w: --capture-lease must be at least 1s", errUsage)
 	case c.Retention < 0 || c.RecordTTL < 0 || c.PurgeInterval <= 0:
 		return c, fmt.Errorf("%w: --retention/--record-ttl must not be negative, --purge-interval must be positive", errUsage)
 	case c.Threads < 1 || c.Workers < 1:
@@ -215,7 +219,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.DefaultFile))
+	store, exclusive, err := openStore(ctx, storeConfig{URL: cfg.Store, DataDir: cfg.DataDir, Retention: cfg.Retention, RecordTTL: cfg.RecordTTL})
 	if err != nil {
 		return err
 	}
@@ -270,6 +274,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Retention:     cfg.Retention,
 		RecordTTL:     cfg.RecordTTL,
 		PurgeInterval: cfg.PurgeInterval,
+		LeaseTTL:      cfg.CaptureLease,
+		Exclusive:     exclusive,
 		Logger:        log,
 	})
 	if err != nil {
@@ -318,7 +324,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	base := scheme + "://" + ln.Addr().String()
-	log.Info("livenessd listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "models", cfg.ModelsDir,
+	log.Info("livenessd listening", "addr", ln.Addr().String(), "data", cfg.DataDir, "store", storeName(cfg.Store), "models", cfg.ModelsDir,
 		"session_ttl", cfg.SessionTTL, "retention", cfg.Retention, "workers", cfg.Workers, "keys", keyring.Len(), "dev", cfg.Dev)
 	if devKey != "" {
 		fmt.Fprintf(stdout, "\nDevelopment API key (shown once, valid until this process exits):\n  %s\n\n"+

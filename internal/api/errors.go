@@ -103,6 +103,7 @@ var errorTable = []errorKind{
 	{livenessd.ErrUnauthorized, http.StatusUnauthorized, CodeUnauthorized, "Missing or invalid API key"},
 	{livenessd.ErrBodyTooLarge, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "Request body too large"},
 	{livenessd.ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited, "Rate limit exceeded"},
+	{livenessd.ErrStoreUnavailable, http.StatusServiceUnavailable, CodeServiceUnavailable, "Liveness service temporarily unavailable"},
 	{livenessd.ErrSessionCreate, http.StatusInternalServerError, CodeCreateFailed, "Liveness session creation failed"},
 	{livenessd.ErrSessionExpired, http.StatusBadRequest, CodeSessionExpired, "Liveness session expired"},
 	{livenessd.ErrSessionNotFound, http.StatusNotFound, CodeSessionNotFound, "Liveness session not found"},

@@ -22,6 +22,9 @@ const (
 	DefaultRetention     = 0
 	DefaultRecordTTL     = 24 * time.Hour
 	DefaultPurgeInterval = 30 * time.Second
+	// DefaultLeaseTTL is how long a capture stays IN_PROGRESS after its
+	// process stopped renewing it (crash, kill -9, lost machine).
+	DefaultLeaseTTL = 15 * time.Second
 	// MaxAuditImages is the largest settings.auditImagesLimit (as AWS).
 	MaxAuditImages = 4
 )
@@ -50,6 +53,17 @@ type Config struct {
 	RecordTTL time.Duration
 	// PurgeInterval is the period of the purge loop started by Open.
 	PurgeInterval time.Duration
+	// LeaseTTL is the capture lease: a process renews the leases of its
+	// captures every LeaseTTL/3, and any process marks a capture whose
+	// lease ran out FAILED (DefaultLeaseTTL).
+	LeaseTTL time.Duration
+	// Exclusive says the store belongs to this process alone (the SQLite
+	// file): at Open every IN_PROGRESS session is a capture cut by the
+	// previous run, so it is marked FAILED at once, not after its lease.
+	Exclusive bool
+	// OnFinish, when set, is called after a session reached SUCCEEDED or
+	// FAILED (webhooks, metrics). It must not block.
+	OnFinish func(ctx context.Context, sess *livenessd.Session)
 	// Now is the clock; tests inject one. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -62,7 +76,7 @@ type Service struct {
 	mu     sync.Mutex
 	active map[string]struct{} // captures begun by this process and not finished
 	cancel context.CancelFunc
-	done   chan struct{}
+	loops  sync.WaitGroup
 }
 
 var _ Captures = (*Service)(nil)
@@ -76,7 +90,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Challenges == nil {
 		return nil, errors.New("session: challenge source required")
 	}
-	if cfg.TTL < 0 || cfg.Retention < 0 || cfg.RecordTTL < 0 || cfg.PurgeInterval < 0 || cfg.ClientTokenTTL < 0 {
+	if cfg.TTL < 0 || cfg.Retention < 0 || cfg.RecordTTL < 0 || cfg.PurgeInterval < 0 || cfg.ClientTokenTTL < 0 || cfg.LeaseTTL < 0 {
 		return nil, errors.New("session: negative duration in config")
 	}
 	if cfg.TTL == 0 {
@@ -90,6 +104,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.PurgeInterval == 0 {
 		cfg.PurgeInterval = DefaultPurgeInterval
+	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -109,8 +126,17 @@ func (s *Service) Retention() time.Duration { return s.cfg.Retention }
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.cfg.Now() }
 
-// Open starts the purge loop. It runs one purge immediately.
+// Open marks the captures cut by a crash FAILED (all IN_PROGRESS sessions
+// when the store is Exclusive) and starts the purge loop and the lease
+// loop. It runs one purge immediately.
 func (s *Service) Open() error {
+	before := s.cfg.Now()
+	if s.cfg.Exclusive {
+		before = before.Add(100 * 365 * 24 * time.Hour) // every lease: no other process holds one
+	}
+	if _, err := s.RecoverInterrupted(context.Background(), before); err != nil {
+		s.cfg.Logger.Error("session: recovery of interrupted captures failed", "err", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cancel != nil {
@@ -118,26 +144,93 @@ func (s *Service) Open() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.done = make(chan struct{})
-	go s.purgeLoop(ctx, s.done)
+	s.loops.Add(2)
+	go s.purgeLoop(ctx)
+	go s.leaseLoop(ctx)
 	return nil
 }
 
-// Close stops the purge loop and waits for it. It does not close the store.
+// Close stops the loops and waits for them. It does not close the store.
 func (s *Service) Close() error {
 	s.mu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel, s.done = nil, nil
+	cancel := s.cancel
+	s.cancel = nil
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
-		<-done
+		s.loops.Wait()
 	}
 	return nil
 }
 
-func (s *Service) purgeLoop(ctx context.Context, done chan struct{}) {
-	defer close(done)
+// InterruptedReason is the reason recorded on a capture cut by a crash.
+const InterruptedReason = "Capture interrupted: the server running it stopped before the verdict"
+
+// RecoverInterrupted marks FAILED every IN_PROGRESS session whose lease
+// ended before t and that this process is not running, and returns how
+// many it marked.
+func (s *Service) RecoverInterrupted(ctx context.Context, t time.Time) (int, error) {
+	ids, err := s.cfg.Store.Interrupted(ctx, t)
+	if err != nil {
+		return 0, fmt.Errorf("session: interrupted captures: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		s.mu.Lock()
+		_, mine := s.active[id]
+		s.mu.Unlock()
+		if mine {
+			continue
+		}
+		err := s.finish(ctx, id, &livenessd.Result{
+			Status: livenessd.StatusFailed, Reason: InterruptedReason,
+			Message: "Liveness check failed: " + InterruptedReason, Timestamp: s.cfg.Now().UTC(),
+		})
+		switch {
+		case err == nil:
+			n++
+			s.cfg.Logger.Warn("session: capture interrupted by a crash marked FAILED", "session", id)
+		case errors.Is(err, errNotInProgress), errors.Is(err, livenessd.ErrSessionNotFound):
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// leaseLoop renews the leases of this process's captures and recovers
+// the captures of processes that died, every LeaseTTL/3.
+func (s *Service) leaseLoop(ctx context.Context) {
+	defer s.loops.Done()
+	t := time.NewTicker(s.cfg.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		ids := make([]string, 0, len(s.active))
+		for id := range s.active {
+			ids = append(ids, id)
+		}
+		s.mu.Unlock()
+		until := s.cfg.Now().Add(s.cfg.LeaseTTL)
+		for _, id := range ids {
+			if err := s.cfg.Store.RenewLease(ctx, id, until); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Error("session: renew capture lease", "session", id, "err", err)
+			}
+		}
+		if _, err := s.RecoverInterrupted(ctx, s.cfg.Now()); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Error("session: recover interrupted captures", "err", err)
+		}
+	}
+}
+
+func (s *Service) purgeLoop(ctx context.Context) {
+	defer s.loops.Done()
 	t := time.NewTicker(s.cfg.PurgeInterval)
 	defer t.Stop()
 	for {
@@ -207,7 +300,8 @@ func (s *Service) Create(ctx context.Context, tenant string, settings livenessd.
 		UpdatedAt:       now,
 	}
 	if err := s.cfg.Store.Create(ctx, sess); err != nil {
-		return nil, "", fmt.Errorf("session: create: %v: %w", err, livenessd.ErrSessionCreate)
+		// Both kinds stay visible: an unreachable store is a 503 to retry.
+		return nil, "", fmt.Errorf("session: create: %w: %w", err, livenessd.ErrSessionCreate)
 	}
 	return sess, token, nil
 }
@@ -295,6 +389,7 @@ func (s *Service) BeginCapture(ctx context.Context, id string, authorize func(*l
 		prevVersion := sess.Version
 		sess.Status = livenessd.StatusInProgress
 		sess.UpdatedAt = s.cfg.Now().UTC()
+		sess.LeaseUntil = sess.UpdatedAt.Add(s.cfg.LeaseTTL)
 		err = s.cfg.Store.Update(ctx, sess, livenessd.StatusCreated, prevVersion)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue
@@ -355,6 +450,7 @@ func (s *Service) finish(ctx context.Context, id string, res *livenessd.Result) 
 		r := *res
 		sess.Result = &r
 		sess.UpdatedAt = s.cfg.Now().UTC()
+		sess.LeaseUntil = time.Time{}
 		err = s.cfg.Store.Update(ctx, sess, livenessd.StatusInProgress, prevVersion)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue
@@ -365,6 +461,9 @@ func (s *Service) finish(ctx context.Context, id string, res *livenessd.Result) 
 		s.mu.Lock()
 		delete(s.active, id)
 		s.mu.Unlock()
+		if s.cfg.OnFinish != nil {
+			s.cfg.OnFinish(ctx, sess)
+		}
 		return nil
 	}
 }

@@ -455,3 +455,73 @@ func TestNewID(t *testing.T) {
 		}
 	}
 }
+
+// TestService_RecoverInterrupted: a capture whose process died (it never
+// renews its lease) is marked FAILED with a readable reason by another
+// replica once the lease ran out, never before, and never a capture the
+// recovering process runs itself. An Exclusive store recovers at Open.
+func TestService_RecoverInterrupted(t *testing.T) {
+	ctx := context.Background()
+	crashed := newEnv(t, func(c *session.Config) { c.LeaseTTL = 30 * time.Second })
+	sess, token, err := crashed.svc.Create(ctx, "t1", livenessd.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashed.svc.BeginCapture(ctx, sess.ID, tokenAuth(crashed.svc, token)); err != nil {
+		t.Fatal(err)
+	}
+	// A second replica on the same store, with the same clock.
+	var finished []string
+	replica, err := session.New(session.Config{
+		Store: crashed.store, Now: crashed.clk.Now, LeaseTTL: 30 * time.Second,
+		Challenges: func() (livenessd.Challenge, error) { return liveness.NewChallenge("") },
+		OnFinish:   func(_ context.Context, s *livenessd.Session) { finished = append(finished, s.ID+" "+string(s.Status)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, ownToken, _ := replica.Create(ctx, "t1", livenessd.Settings{})
+	if _, err := replica.BeginCapture(ctx, own.ID, tokenAuth(replica, ownToken)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := replica.RecoverInterrupted(ctx, crashed.clk.Now()); err != nil || n != 0 {
+		t.Fatalf("recovered %d (%v) while the lease runs", n, err)
+	}
+	crashed.clk.Advance(31 * time.Second)
+	if n, err := replica.RecoverInterrupted(ctx, crashed.clk.Now()); err != nil || n != 1 {
+		t.Fatalf("recovered %d (%v) after the lease, want 1 (not the replica's own capture)", n, err)
+	}
+	got, err := replica.Get(ctx, "t1", sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != livenessd.StatusFailed || got.Result == nil || got.Result.Reason != session.InterruptedReason {
+		t.Fatalf("crashed capture: %s %+v", got.Status, got.Result)
+	}
+	if len(finished) != 1 || finished[0] != sess.ID+" FAILED" {
+		t.Fatalf("OnFinish calls %v", finished)
+	}
+	if got, _ := replica.Get(ctx, "t1", own.ID); got.Status != livenessd.StatusInProgress {
+		t.Fatalf("the replica's own capture became %s", got.Status)
+	}
+
+	// Restart on an exclusive store: the capture left IN_PROGRESS by the
+	// previous run fails at Open, lease or not.
+	st, err := sqlite.Open(ctx, crashed.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := session.New(session.Config{Store: st, Exclusive: true, Now: crashed.clk.Now,
+		Challenges: func() (livenessd.Challenge, error) { return liveness.NewChallenge("") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if got, _ := svc.Get(ctx, "t1", own.ID); got.Status != livenessd.StatusFailed || got.Result.Reason != session.InterruptedReason {
+		t.Fatalf("after an exclusive restart: %s %+v", got.Status, got.Result)
+	}
+}

@@ -14,8 +14,9 @@ import (
 var ErrConflict = errors.New("session: concurrent update")
 
 // Store keeps sessions. Implementations: internal/store/sqlite (embedded
-// default); a Redis store for several replicas later. All methods are safe
-// for concurrent use.
+// default) and internal/store/redis (several replicas). All methods are
+// safe for concurrent use. Errors of an unreachable store wrap
+// livenessd.ErrStoreUnavailable.
 type Store interface {
 	// Create inserts a new session. Its Version is stored as given (0).
 	Create(ctx context.Context, s *livenessd.Session) error
@@ -37,6 +38,13 @@ type Store interface {
 	// DeleteExpired deletes every session that expired by t (ExpiresAt <= t), and
 	// reports how many.
 	DeleteExpired(ctx context.Context, t time.Time) (int, error)
+	// RenewLease moves the capture lease (LeaseUntil) of session id to
+	// until, without changing its version, if it is still IN_PROGRESS;
+	// otherwise it does nothing and returns nil.
+	RenewLease(ctx context.Context, id string, until time.Time) error
+	// Interrupted returns the ids of IN_PROGRESS sessions whose lease ended
+	// before t: captures whose process died.
+	Interrupted(ctx context.Context, t time.Time) ([]string, error)
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 }

@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/livenessd/livenessd/internal/auth"
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/store/sqlite"
+	"github.com/livenessd/livenessd/internal/store/storetest"
 )
 
 func mustOpen(tb testing.TB, path string) *sqlite.Store {
@@ -162,5 +165,63 @@ func TestStore_RefusesNewerSchema(t *testing.T) {
 	s.Close()
 	if _, err := sqlite.Open(ctx, path); err == nil {
 		t.Fatal("opened a database with a newer schema")
+	}
+}
+
+func TestStore_Conformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() storetest.Store {
+		path := filepath.Join(t.TempDir(), "x.db")
+		return func() storetest.Store {
+			s := mustOpen(t, path)
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	})
+}
+
+// TestStore_WALStaysBounded: thousands of sessions with images, held
+// readers or not, leave a WAL no larger than MaxWALBytes once the purge
+// loop's checkpoint ran.
+func TestStore_WALStaysBounded(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.db")
+	s := mustOpen(t, path)
+	defer s.Close()
+	now := time.Now().UTC()
+	img := make([]byte, 32<<10)
+	for i := range img {
+		img[i] = byte(i * 7)
+	}
+	var peak int64
+	for i := range 1500 {
+		sess := storetest.Session(fmt.Sprintf("%08x-0000-4000-8000-000000000000", i), now.Add(-time.Hour))
+		sess.ExpiresAt = now.Add(-time.Minute)
+		if err := s.Create(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		sess.Status = livenessd.StatusSucceeded
+		sess.Result = storetest.Result(now)
+		sess.Result.ReferenceImage = img
+		if err := s.Update(ctx, sess, livenessd.StatusCreated, 0); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			peak = max(peak, fi.Size())
+		}
+	}
+	if _, err := s.PurgeBiometrics(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteExpired(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("WAL peak %d bytes, after purge %d bytes (%d MB written)", peak, fi.Size(), 1500*len(img)>>20)
+	if fi.Size() > sqlite.MaxWALBytes || peak > 2*sqlite.MaxWALBytes {
+		t.Fatalf("WAL %d bytes after purge (peak %d), bound %d", fi.Size(), peak, sqlite.MaxWALBytes)
 	}
 }
