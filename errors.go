@@ -3,7 +3,10 @@
 // package may import it, and it imports none of them.
 package livenessd
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error kinds. Packages wrap these with context (fmt.Errorf("...: %w", ErrX))
 // and the HTTP layer maps them to statuses and the seed's error codes in one
@@ -19,6 +22,11 @@ var (
 	// Faces.
 	ErrNoFace        = errors.New("no face detected")
 	ErrMultipleFaces = errors.New("more than one face")
+	// Which image of a comparison had no face (compare-faces sourceImage /
+	// targetImage, verify-with-document's document / the session's
+	// reference image). Both wrap ErrNoFace.
+	ErrNoSourceFace = fmt.Errorf("source image: %w", ErrNoFace)
+	ErrNoTargetFace = fmt.Errorf("target image: %w", ErrNoFace)
 
 	// Requests.
 	ErrInvalidRequest = errors.New("invalid request")

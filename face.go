@@ -65,3 +65,34 @@ type FaceObservation struct {
 	EyesOpen float64
 	Flags    []string // quality flags: too_dark, too_bright, blurry, too_small, extreme_pose, cut_off
 }
+
+// SelectionRule names how a comparison picks one face among those found.
+type SelectionRule string
+
+// Selection rules. The zero value means SelectLargest.
+const (
+	// SelectLargest takes the face with the largest box. The search for
+	// small faces runs only when no face large enough to be the largest is
+	// found first, so faces much smaller than the largest may go unlisted.
+	SelectLargest SelectionRule = "largest"
+	// SelectCentral takes the face whose box centre is nearest the image
+	// centre, after searching for every face.
+	SelectCentral SelectionRule = "central"
+	// SelectIndex takes FaceSelection.Index in the list of every face
+	// found, largest first.
+	SelectIndex SelectionRule = "index"
+)
+
+// FaceSelection says which face of an image a comparison uses.
+type FaceSelection struct {
+	Rule  SelectionRule
+	Index int // SelectIndex only: 0-based, largest face first
+}
+
+// CompareOptions are a comparison's parameters.
+type CompareOptions struct {
+	// Threshold is the similarity (0-100) at or above which the faces
+	// match; <= 0 means the configured default.
+	Threshold      float64
+	Source, Target FaceSelection
+}

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/gif"
 	"mime/multipart"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -75,6 +76,62 @@ func TestCompareFaces(t *testing.T) {
 		}
 	})
 
+	t.Run("FaceSelection", func(t *testing.T) {
+		// The group photo's second face is faceB's person: by default the
+		// largest face (another person) is compared; index 1 picks faceB's.
+		def := ts.postJSON(t, comparePath, keyA, map[string]any{"sourceImage": b64(f.photo), "targetImage": b64(f.faceB)}).json(t)
+		if def["isMatch"] != false || def["sourceFaceIndex"] != 0.0 {
+			t.Fatalf("default selection: %v", def)
+		}
+		r := ts.postJSON(t, comparePath, keyA, map[string]any{"sourceImage": b64(f.photo), "targetImage": b64(f.faceB),
+			"faceSelection": map[string]any{"source": 1, "target": "largest"}})
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		m := r.json(t)
+		if m["isMatch"] != true || m["sourceFaceIndex"] != 1.0 || m["targetFaceIndex"] != 0.0 {
+			t.Fatalf("index 1: %s", r.body)
+		}
+		list := m["sourceFaces"].([]any)
+		if len(list) != int(m["sourceFaceCount"].(float64)) || len(list) < 2 {
+			t.Fatalf("sourceFaces %v for sourceFaceCount %v", list, m["sourceFaceCount"])
+		}
+		chosen := m["sourceFace"].(map[string]any)["boundingBox"]
+		if listed := list[1].(map[string]any)["boundingBox"]; !reflect.DeepEqual(chosen, listed) {
+			t.Fatalf("compared box %v is not sourceFaces[1] %v", chosen, listed)
+		}
+		area := func(v any) float64 {
+			b := v.(map[string]any)["boundingBox"].(map[string]any)
+			return b["width"].(float64) * b["height"].(float64)
+		}
+		for i := 1; i < len(list); i++ {
+			if area(list[i]) > area(list[i-1]) {
+				t.Fatalf("sourceFaces not largest first: %v", list)
+			}
+		}
+
+		c := ts.postJSON(t, comparePath, keyA, map[string]any{"sourceImage": b64(f.photo), "targetImage": b64(f.faceB), "faceSelection": "central"}).json(t)
+		dist := func(v any) float64 {
+			b := v.(map[string]any)["boundingBox"].(map[string]any)
+			dx, dy := b["left"].(float64)+b["width"].(float64)/2-0.5, b["top"].(float64)+b["height"].(float64)/2-0.5
+			return dx*dx + dy*dy // the sample photo is close to square enough for ratios
+		}
+		cl := c["sourceFaces"].([]any)
+		ci := int(c["sourceFaceIndex"].(float64))
+		for i := range cl {
+			if dist(cl[i]) < dist(cl[ci])-1e-3 {
+				t.Fatalf("central picked face %d, but face %d is nearer the centre: %v", ci, i, cl)
+			}
+		}
+	})
+	t.Run("FaceIndexBeyondFaces", func(t *testing.T) {
+		m := wantError(t, ts.postJSON(t, comparePath, keyA, map[string]any{"sourceImage": b64(f.faceA), "targetImage": b64(f.faceB),
+			"faceSelection": map[string]any{"target": 7}}), 400, api.CodeInvalidRequest)
+		if msg := m["message"].(string); !strings.Contains(msg, "face index 7") || m["details"].(map[string]any)["field"] != "faceSelection" {
+			t.Fatalf("error %v should name the index and the field", m)
+		}
+	})
+
 	noFace := noFaceImage(t)
 	corrupt := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte{0x42}, 2000)...)
 	small := pngImage(t, 50, 50, func(x, y int) color.Color { return color.Gray{uint8(x * 5)} })
@@ -100,6 +157,8 @@ func TestCompareFaces(t *testing.T) {
 		{"MissingTarget", map[string]any{"sourceImage": b64(f.faceA)}, 400, api.CodeInvalidRequest},
 		{"ThresholdOutOfRange", map[string]any{"sourceImage": b64(f.faceA), "targetImage": b64(f.faceB), "threshold": 150}, 400, api.CodeInvalidRequest},
 		{"ThresholdZero", map[string]any{"sourceImage": b64(f.faceA), "targetImage": b64(f.faceB), "threshold": 0}, 400, api.CodeInvalidRequest},
+		{"FaceSelectionUnknown", map[string]any{"sourceImage": b64(f.faceA), "targetImage": b64(f.faceB), "faceSelection": "smallest"}, 400, api.CodeInvalidRequest},
+		{"FaceSelectionNegative", map[string]any{"sourceImage": b64(f.faceA), "targetImage": b64(f.faceB), "faceSelection": map[string]any{"source": -1}}, 400, api.CodeInvalidRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := wantError(t, ts.postJSON(t, comparePath, keyA, tc.body), tc.status, tc.code)
@@ -166,7 +225,7 @@ func TestCompareFaces_BodyTooLarge(t *testing.T) {
 // comparer failures, never for match results.
 type failingComparer struct{ err error }
 
-func (f failingComparer) CompareFaces(context.Context, image.Image, image.Image, float64) (*api.FaceComparison, error) {
+func (f failingComparer) CompareFaces(context.Context, image.Image, image.Image, livenessd.CompareOptions) (*api.FaceComparison, error) {
 	return nil, f.err
 }
 

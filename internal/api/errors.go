@@ -16,12 +16,6 @@ import (
 // Error kinds of the HTTP layer that the root package does not have. Each
 // wraps the closest root kind so code outside the table still classifies it.
 var (
-	// ErrNoSourceFace: no face in the source image (compare-faces
-	// sourceImage, verify-with-document's document).
-	ErrNoSourceFace = fmt.Errorf("source image: %w", livenessd.ErrNoFace)
-	// ErrNoTargetFace: no face in the target image (compare-faces
-	// targetImage, the session's reference image).
-	ErrNoTargetFace = fmt.Errorf("target image: %w", livenessd.ErrNoFace)
 	// ErrUnsupportedMediaType: the request's Content-Type is not accepted.
 	ErrUnsupportedMediaType = fmt.Errorf("unsupported content type: %w", livenessd.ErrInvalidRequest)
 	// ErrRouteNotFound: no endpoint at this method and path.
@@ -90,8 +84,8 @@ const (
 var errorTable = []errorKind{
 	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Unsupported content type"},
 	{ErrRouteNotFound, http.StatusNotFound, CodeRouteNotFound, "No such endpoint"},
-	{ErrNoSourceFace, http.StatusUnprocessableEntity, CodeNoSourceFace, "No face detected in the source image"},
-	{ErrNoTargetFace, http.StatusUnprocessableEntity, CodeNoTargetFace, "No face detected in the target image"},
+	{livenessd.ErrNoSourceFace, http.StatusUnprocessableEntity, CodeNoSourceFace, "No face detected in the source image"},
+	{livenessd.ErrNoTargetFace, http.StatusUnprocessableEntity, CodeNoTargetFace, "No face detected in the target image"},
 	{livenessd.ErrNoFace, http.StatusUnprocessableEntity, CodeNoFace, "No face detected"},
 	{livenessd.ErrMultipleFaces, http.StatusUnprocessableEntity, CodeMultipleFaces, "More than one face detected"},
 	{livenessd.ErrImageTooLarge, http.StatusRequestEntityTooLarge, CodeImageTooLarge, "Image too large"},

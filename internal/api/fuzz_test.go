@@ -47,6 +47,9 @@ func FuzzCompareRequest(f *testing.F) {
 		`{"sourceImage":"a","targetImage":"b","threshold":0}`, `{"sourceImage":"a","targetImage":"b","threshold":100.5}`,
 		`{"sourceImage":"a"}`, `{"sourceImage":1,"targetImage":2}`, `{"sourceImage":"\u0000","targetImage":"\ud800"}`,
 		`{"sourceImage":"a","targetImage":"b","threshold":"90"}`, `{"sourceImage":"a","targetImage":"b","extra":true}`, `{`, "",
+		`{"sourceImage":"a","targetImage":"b","faceSelection":"central"}`,
+		`{"sourceImage":"a","targetImage":"b","faceSelection":{"source":2,"target":"largest"}}`,
+		`{"sourceImage":"a","targetImage":"b","faceSelection":{"source":-1}}`, `{"sourceImage":"a","targetImage":"b","faceSelection":[1]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -63,6 +66,20 @@ func FuzzCompareRequest(f *testing.F) {
 		}
 		if req.Threshold != nil && !(*req.Threshold > 0 && *req.Threshold <= 100) {
 			t.Fatalf("accepted threshold %v", *req.Threshold)
+		}
+		for _, sel := range []livenessd.FaceSelection{req.sourceSel, req.targetSel} {
+			switch sel.Rule {
+			case "", livenessd.SelectLargest, livenessd.SelectCentral:
+				if sel.Index != 0 {
+					t.Fatalf("selection %+v carries an index", sel)
+				}
+			case livenessd.SelectIndex:
+				if sel.Index < 0 || sel.Index > maxFaceIndex {
+					t.Fatalf("accepted face index %d", sel.Index)
+				}
+			default:
+				t.Fatalf("accepted selection rule %q", sel.Rule)
+			}
 		}
 	})
 }

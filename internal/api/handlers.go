@@ -287,7 +287,7 @@ func (s *Server) serveVerifyWithDocument(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return fmt.Errorf("session %s: stored reference image: %v: %w", sess.ID, err, livenessd.ErrFaceMatch)
 	}
-	cmp, err := s.compare(r, docImg, ref, threshold, "document", "session reference image")
+	cmp, err := s.compare(r, docImg, ref, livenessd.CompareOptions{Threshold: threshold}, "document", "session reference image")
 	if err != nil {
 		return err
 	}
@@ -438,18 +438,21 @@ func imageError(field string, err error) error {
 // compare runs the comparer and classifies its errors: no face in either
 // image keeps its own code; anything unclassified is a face matching
 // failure (500 1010).
-func (s *Server) compare(r *http.Request, source, target image.Image, threshold float64, sourceName, targetName string) (*FaceComparison, error) {
+func (s *Server) compare(r *http.Request, source, target image.Image, opt livenessd.CompareOptions, sourceName, targetName string) (*FaceComparison, error) {
 	if s.cfg.Faces == nil {
 		return nil, fmt.Errorf("face comparer not configured: %w", livenessd.ErrModels)
 	}
-	cmp, err := s.cfg.Faces.CompareFaces(r.Context(), source, target, threshold)
+	cmp, err := s.cfg.Faces.CompareFaces(r.Context(), source, target, opt)
 	switch {
 	case err == nil:
 		return cmp, nil
-	case errors.Is(err, ErrNoSourceFace):
+	case errors.Is(err, livenessd.ErrNoSourceFace):
 		return nil, &Error{Err: err, Message: "No face detected in the " + sourceName, Details: map[string]any{"image": sourceName}}
-	case errors.Is(err, ErrNoTargetFace):
+	case errors.Is(err, livenessd.ErrNoTargetFace):
 		return nil, &Error{Err: err, Message: "No face detected in the " + targetName, Details: map[string]any{"image": targetName}}
+	case errors.Is(err, livenessd.ErrInvalidRequest):
+		// A face index beyond the faces found.
+		return nil, &Error{Err: err, Details: map[string]any{"field": "faceSelection"}}
 	case classify(err) == internalKind:
 		return nil, fmt.Errorf("compare faces: %v: %w", err, livenessd.ErrFaceMatch)
 	}
@@ -466,6 +469,10 @@ type compareResponse struct {
 	TargetFace      FaceDetail `json:"targetFace"`
 	SourceFaceCount int        `json:"sourceFaceCount"`
 	TargetFaceCount int        `json:"targetFaceCount"`
+	SourceFaces     []FaceBox  `json:"sourceFaces"`
+	TargetFaces     []FaceBox  `json:"targetFaces"`
+	SourceFaceIndex int        `json:"sourceFaceIndex"`
+	TargetFaceIndex int        `json:"targetFaceIndex"`
 }
 
 func (s *Server) serveCompareFaces(w http.ResponseWriter, r *http.Request) error {
@@ -477,9 +484,9 @@ func (s *Server) serveCompareFaces(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	threshold := s.cfg.SimilarityThreshold
+	opt := livenessd.CompareOptions{Threshold: s.cfg.SimilarityThreshold, Source: req.sourceSel, Target: req.targetSel}
 	if req.Threshold != nil {
-		threshold = *req.Threshold
+		opt.Threshold = *req.Threshold
 	}
 	release, err := s.cfg.Pool.Acquire(r.Context())
 	if err != nil {
@@ -496,7 +503,7 @@ func (s *Server) serveCompareFaces(w http.ResponseWriter, r *http.Request) error
 		return imageError("targetImage", err)
 	}
 	*req.TargetImage = ""
-	cmp, err := s.compare(r, src, tgt, threshold, "source image", "target image")
+	cmp, err := s.compare(r, src, tgt, opt, "source image", "target image")
 	if err != nil {
 		return err
 	}
@@ -509,6 +516,10 @@ func (s *Server) serveCompareFaces(w http.ResponseWriter, r *http.Request) error
 		TargetFace:      cmp.Target,
 		SourceFaceCount: cmp.SourceFaceCount,
 		TargetFaceCount: cmp.TargetFaceCount,
+		SourceFaces:     cmp.SourceFaces,
+		TargetFaces:     cmp.TargetFaces,
+		SourceFaceIndex: cmp.SourceIndex,
+		TargetFaceIndex: cmp.TargetIndex,
 	})
 	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,9 +111,12 @@ func parseCreateSession(r io.Reader) (livenessd.Settings, error) {
 
 // compareRequest is the body of POST /v1/liveness/compare-faces.
 type compareRequest struct {
-	SourceImage *string  `json:"sourceImage"`
-	TargetImage *string  `json:"targetImage"`
-	Threshold   *float64 `json:"threshold"`
+	SourceImage   *string         `json:"sourceImage"`
+	TargetImage   *string         `json:"targetImage"`
+	Threshold     *float64        `json:"threshold"`
+	FaceSelection json.RawMessage `json:"faceSelection"`
+
+	sourceSel, targetSel livenessd.FaceSelection // parsed FaceSelection
 }
 
 // parseCompare reads the compare-faces body; both images are required and
@@ -137,7 +141,82 @@ func parseCompare(r io.Reader) (compareRequest, error) {
 	if err := checkThreshold(req.Threshold); err != nil {
 		return req, err
 	}
-	return req, nil
+	var err error
+	req.sourceSel, req.targetSel, err = parseFaceSelection(req.FaceSelection)
+	return req, err
+}
+
+// parseFaceSelection reads compare-faces' faceSelection: absent or null
+// (largest), "largest" or "central" for both images, or an object
+// {"source": s, "target": s} where each s is "largest", "central" or a face
+// index (0 = the largest face; the response lists the faces in that order).
+func parseFaceSelection(raw json.RawMessage) (src, tgt livenessd.FaceSelection, err error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return src, tgt, nil
+	}
+	if raw[0] == '{' {
+		var both struct {
+			Source json.RawMessage `json:"source"`
+			Target json.RawMessage `json:"target"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&both) != nil {
+			return src, tgt, faceSelectionError("faceSelection", raw)
+		}
+		if src, err = parseSelection("faceSelection.source", both.Source); err != nil {
+			return src, tgt, err
+		}
+		tgt, err = parseSelection("faceSelection.target", both.Target)
+		return src, tgt, err
+	}
+	var rule string
+	if json.Unmarshal(raw, &rule) != nil || (rule != string(livenessd.SelectLargest) && rule != string(livenessd.SelectCentral)) {
+		return src, tgt, faceSelectionError("faceSelection", raw)
+	}
+	src.Rule = livenessd.SelectionRule(rule)
+	return src, src, nil
+}
+
+// parseSelection reads one image's selection: absent, "largest",
+// "central" or an index 0..maxFaceIndex.
+func parseSelection(field string, raw json.RawMessage) (livenessd.FaceSelection, error) {
+	var sel livenessd.FaceSelection
+	if len(raw) == 0 || string(raw) == "null" {
+		return sel, nil
+	}
+	var rule string
+	if json.Unmarshal(raw, &rule) == nil {
+		if rule != string(livenessd.SelectLargest) && rule != string(livenessd.SelectCentral) {
+			return sel, faceSelectionError(field, raw)
+		}
+		sel.Rule = livenessd.SelectionRule(rule)
+		return sel, nil
+	}
+	var idx int
+	if json.Unmarshal(raw, &idx) != nil || idx < 0 || idx > maxFaceIndex {
+		return sel, faceSelectionError(field, raw)
+	}
+	return livenessd.FaceSelection{Rule: livenessd.SelectIndex, Index: idx}, nil
+}
+
+// maxFaceIndex bounds a face index (far above any detector's output).
+const maxFaceIndex = 1000
+
+func faceSelectionError(field string, raw json.RawMessage) error {
+	want := `"largest", "central" or {"source": ..., "target": ...}`
+	if field != "faceSelection" {
+		want = `"largest", "central" or a face index (an integer from 0)`
+	}
+	v := string(raw)
+	if len(v) > 40 {
+		v = v[:40] + "..."
+	}
+	return &Error{
+		Err:     fmt.Errorf("%s %s: %w", field, v, livenessd.ErrInvalidRequest),
+		Message: fmt.Sprintf("%s must be %s, got %s", field, want, v),
+		Details: map[string]any{"field": field},
+	}
 }
 
 func checkThreshold(t *float64) error {

@@ -46,11 +46,13 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, key string) (tenant string, err error)
 }
 
-// FaceComparer compares the most prominent face of source with the largest
-// face of target (face.Pipeline through internal/api/apiface). Errors wrap
-// ErrNoSourceFace / ErrNoTargetFace when an image has no face.
+// FaceComparer compares one face of source with one face of target, as
+// opt selects them (face.Pipeline through internal/api/apiface). Errors
+// wrap livenessd.ErrNoSourceFace / ErrNoTargetFace when an image has no
+// face, livenessd.ErrInvalidRequest when a face index is beyond the faces
+// found.
 type FaceComparer interface {
-	CompareFaces(ctx context.Context, source, target image.Image, threshold float64) (*FaceComparison, error)
+	CompareFaces(ctx context.Context, source, target image.Image, opt livenessd.CompareOptions) (*FaceComparison, error)
 }
 
 // FaceComparison is the outcome of a comparison.
@@ -62,6 +64,17 @@ type FaceComparison struct {
 	Source, Target  FaceDetail
 	SourceFaceCount int
 	TargetFaceCount int
+	// SourceFaces and TargetFaces are every face found, largest first (the
+	// order a face index counts in); SourceIndex and TargetIndex are the
+	// compared faces' positions there.
+	SourceFaces, TargetFaces []FaceBox
+	SourceIndex, TargetIndex int
+}
+
+// FaceBox is one face found in an image.
+type FaceBox struct {
+	BoundingBox livenessd.BoundingBox `json:"boundingBox"`
+	Confidence  float64               `json:"confidence"` // detector confidence 0-100
 }
 
 // FaceDetail describes one compared face, as in the response.

@@ -283,15 +283,48 @@ func (d *detector) blazeRows(out []infer.Tensor) ([]float32, error) {
 	return out[k].Data, nil
 }
 
+// search says how far the detector looks for faces.
+type search int
+
+const (
+	// searchSingle runs the whole-image pass only (video frames).
+	searchSingle search = iota
+	// searchAll adds the tiled passes for faces down to MinFace.
+	searchAll
+	// searchLargest runs the whole-image pass and adds the tiled passes only
+	// when they could find a larger face than it found: every tile
+	// detection is smaller than tileLimit, so a whole-image face of at
+	// least that area stands whatever the tiles find.
+	searchLargest
+)
+
+// tileLimit is the area, in source pixels, below which every face kept by
+// a tiled pass lies: decodeBoxes drops tile faces whose longer side is at
+// least 1.5*DetectSize at the coarser scale, and the coarsest one is the
+// whole-image scale s0.
+func tileLimit(s0 float64, cfg DetectorConfig) float64 {
+	side := 1.5 * cfg.DetectSize / s0
+	return side * side
+}
+
 // detect runs the planned passes and merges their boxes.
-func (d *detector) detect(ctx context.Context, p *pyramid, tiles bool) ([]detection, error) {
+func (d *detector) detect(ctx context.Context, p *pyramid, mode search) ([]detection, error) {
 	src := p.base()
 	var all []detection
 	var buf []float32
 	in := d.cfg.Spec.Input
-	for _, ps := range planPasses(src.W, src.H, d.cfg, tiles) {
+	passes := planPasses(src.W, src.H, d.cfg, mode != searchSingle)
+	for i, ps := range passes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if i == 1 && mode == searchLargest {
+			// The coarse pass has run: the fine search can only add
+			// faces smaller than tileLimit.
+			kept := nms(slices.Clone(all), d.cfg.IoUThreshold)
+			if len(kept) > 0 && largestArea(kept) >= tileLimit(passes[0].Scale, d.cfg) {
+				return kept, nil
+			}
 		}
 		m := affine{A: 1 / ps.Scale, C: ps.Region.X, E: 1 / ps.Scale, F: ps.Region.Y}
 		buf = sample(p, m, in, in.Width, in.Height, borderConstant, buf[:0])
@@ -306,6 +339,14 @@ func (d *detector) detect(ctx context.Context, p *pyramid, tiles bool) ([]detect
 		all = append(all, dets...)
 	}
 	return nms(all, d.cfg.IoUThreshold), nil
+}
+
+func largestArea(dets []detection) float64 {
+	var a float64
+	for _, d := range dets {
+		a = max(a, d.Box.Area())
+	}
+	return a
 }
 
 // decode turns one pass's outputs into boxes in source pixels.

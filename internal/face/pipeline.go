@@ -38,12 +38,6 @@ var (
 	_ liveness.Observer = (*Pipeline)(nil)
 )
 
-// Errors of Compare: which image had no face. Both wrap livenessd.ErrNoFace.
-var (
-	ErrNoSourceFace = fmt.Errorf("source image: %w", livenessd.ErrNoFace)
-	ErrNoTargetFace = fmt.Errorf("target image: %w", livenessd.ErrNoFace)
-)
-
 // Models are the loaded models a pipeline runs. Liveness may be nil.
 type Models struct {
 	Detector, Landmarks, Embedder, Liveness Inferencer
@@ -184,7 +178,11 @@ func (p *Pipeline) run(ctx context.Context, img image.Image, tiles bool, w what)
 		return nil, fmt.Errorf("face: empty image: %w", livenessd.ErrInvalidImage)
 	}
 	pyr := newPyramid(img)
-	dets, err := p.det.detect(ctx, pyr, tiles)
+	mode := searchSingle
+	if tiles {
+		mode = searchAll
+	}
+	dets, err := p.det.detect(ctx, pyr, mode)
 	if err != nil {
 		return nil, err
 	}

@@ -171,10 +171,10 @@ func TestPipeline_Compare_NoFace(t *testing.T) {
 		source, target image.Image
 		want           error
 	}{
-		{"ErrNoSourceFace/Blank", blank, faceImg, face.ErrNoSourceFace},
-		{"ErrNoSourceFace/Texture", texture, faceImg, face.ErrNoSourceFace},
-		{"ErrNoTargetFace/Blank", faceImg, blank, face.ErrNoTargetFace},
-		{"ErrNoTargetFace/Texture", faceImg, texture, face.ErrNoTargetFace},
+		{"ErrNoSourceFace/Blank", blank, faceImg, livenessd.ErrNoSourceFace},
+		{"ErrNoSourceFace/Texture", texture, faceImg, livenessd.ErrNoSourceFace},
+		{"ErrNoTargetFace/Blank", faceImg, blank, livenessd.ErrNoTargetFace},
+		{"ErrNoTargetFace/Texture", faceImg, texture, livenessd.ErrNoTargetFace},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			_, err := p.Compare(t.Context(), test.source, test.target, 0)

@@ -5,17 +5,16 @@ package apiface
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"image"
 
+	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/api"
 	"github.com/livenessd/livenessd/internal/face"
 )
 
-// Comparer is what Comparer needs of *face.Pipeline.
+// Comparer is what Adapter needs of *face.Pipeline.
 type Comparer interface {
-	Compare(ctx context.Context, source, target image.Image, threshold float64) (*face.Comparison, error)
+	CompareWith(ctx context.Context, source, target image.Image, opt livenessd.CompareOptions) (*face.Comparison, error)
 }
 
 // Adapter implements api.FaceComparer on a face pipeline.
@@ -26,16 +25,12 @@ var _ api.FaceComparer = Adapter{}
 // New returns an adapter over p.
 func New(p Comparer) Adapter { return Adapter{P: p} }
 
-// CompareFaces implements api.FaceComparer, translating face.ErrNoSourceFace
-// and face.ErrNoTargetFace into the API's kinds.
-func (a Adapter) CompareFaces(ctx context.Context, source, target image.Image, threshold float64) (*api.FaceComparison, error) {
-	c, err := a.P.Compare(ctx, source, target, threshold)
-	switch {
-	case errors.Is(err, face.ErrNoSourceFace):
-		return nil, fmt.Errorf("%w: %w", api.ErrNoSourceFace, err)
-	case errors.Is(err, face.ErrNoTargetFace):
-		return nil, fmt.Errorf("%w: %w", api.ErrNoTargetFace, err)
-	case err != nil:
+// CompareFaces implements api.FaceComparer. Errors pass through: "no face"
+// is livenessd.ErrNoSourceFace / ErrNoTargetFace, which the API's error
+// table maps.
+func (a Adapter) CompareFaces(ctx context.Context, source, target image.Image, opt livenessd.CompareOptions) (*api.FaceComparison, error) {
+	c, err := a.P.CompareWith(ctx, source, target, opt)
+	if err != nil {
 		return nil, err
 	}
 	return &api.FaceComparison{
@@ -47,9 +42,21 @@ func (a Adapter) CompareFaces(ctx context.Context, source, target image.Image, t
 		Target:          detail(c.TargetFace),
 		SourceFaceCount: c.SourceFaces,
 		TargetFaceCount: c.TargetFaces,
+		SourceFaces:     faceBoxes(c.SourceBoxes),
+		TargetFaces:     faceBoxes(c.TargetBoxes),
+		SourceIndex:     c.SourceIndex,
+		TargetIndex:     c.TargetIndex,
 	}, nil
 }
 
 func detail(f face.FaceSummary) api.FaceDetail {
 	return api.FaceDetail{BoundingBox: f.BoundingBox, Confidence: f.Confidence, Quality: f.Quality, Pose: f.Pose}
+}
+
+func faceBoxes(fs []face.FaceBox) []api.FaceBox {
+	out := make([]api.FaceBox, len(fs))
+	for i, f := range fs {
+		out[i] = api.FaceBox{BoundingBox: f.BoundingBox, Confidence: f.Confidence}
+	}
+	return out
 }
