@@ -31,6 +31,7 @@ var (
 	// Requests.
 	ErrInvalidRequest = errors.New("invalid request")
 	ErrUnauthorized   = errors.New("unauthorized")
+	ErrForbidden      = errors.New("forbidden")
 	ErrBodyTooLarge   = errors.New("request body too large")
 	ErrRateLimited    = errors.New("rate limited")
 

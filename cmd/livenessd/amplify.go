@@ -93,6 +93,9 @@ func mountAmplify(env *mountEnv) error {
 		Keys:           keys,
 		AllowNoToken:   a.AllowNoToken,
 		OriginPatterns: splitList(a.Origins),
+		WriteError:     env.Server.WriteError,
+		Addresses:      env.Addresses,
+		AuthFailures:   env.AuthFailures,
 		Logger:         env.Logger,
 	}
 	if env.Pool != nil {

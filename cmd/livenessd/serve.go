@@ -20,6 +20,7 @@ import (
 	"github.com/livenessd/livenessd/internal/api/apiface"
 	"github.com/livenessd/livenessd/internal/auth"
 	"github.com/livenessd/livenessd/internal/face"
+	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/models"
@@ -51,6 +52,7 @@ type serveConfig struct {
 	FaceConfig          string // JSON overriding the face models (docs/MODELS.md)
 	ShutdownTimeout     time.Duration
 	LogLevel            string
+	TrustedProxies      string
 	Demo                demoFlag     // web.go
 	Amplify             amplifyFlags // amplify.go: Amplify endpoint and TLS
 }
@@ -144,6 +146,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.str(&c.FaceConfig, "face-config", "LIVENESS_FACE_CONFIG", "", "JSON file overriding the face models: use your own ONNX detector/embedder (docs/MODELS.md)")
 	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit")
 	e.str(&c.LogLevel, "log-level", "LIVENESS_LOG_LEVEL", "info", "debug, info, warn or error")
+	e.str(&c.TrustedProxies, "trusted-proxies", "LIVENESS_TRUSTED_PROXIES", "",
+		"comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address limits)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd serve [flags]")
 		fs.PrintDefaults()
@@ -192,6 +196,10 @@ type mountEnv struct {
 	Pool     *workpool.Pool
 	Config   serveConfig
 	Logger   *slog.Logger
+	// Addresses and AuthFailures are the per-client-address limits shared
+	// by the API and the capture transports.
+	Addresses    guard.Addresses
+	AuthFailures guard.FailureLimiter
 	// onShutdown functions run after the HTTP server drained and before
 	// in-progress sessions are aborted (close WebSocket captures here).
 	onShutdown []func(context.Context) error
@@ -286,6 +294,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer sessions.Close()
 
+	proxies, err := guard.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("%w: --trusted-proxies: %v", errUsage, err)
+	}
+	addresses := guard.Addresses{TrustedProxies: proxies}
+	authFailures := guard.NewFailureLimit(guard.DefaultFailureBurst, guard.DefaultFailureInterval, nil)
 	pool := workpool.New(cfg.Workers, cfg.QueueWait)
 	srv, err := api.New(api.Config{
 		Sessions:            sessions,
@@ -297,12 +311,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		SimilarityThreshold: cfg.SimilarityThreshold,
 		LivenessThreshold:   cfg.LivenessThreshold,
 		RetryAfter:          cfg.QueueWait,
+		Addresses:           addresses,
+		AuthFailures:        authFailures,
 		Logger:              log,
 	})
 	if err != nil {
 		return err
 	}
-	env := &mountEnv{Server: srv, Sessions: sessions, Pipeline: pipe, Runtime: rt, Pool: pool, Config: cfg, Logger: log}
+	env := &mountEnv{Server: srv, Sessions: sessions, Pipeline: pipe, Runtime: rt, Pool: pool, Config: cfg, Logger: log,
+		Addresses: addresses, AuthFailures: authFailures}
 	if err := mountHandlers(env); err != nil {
 		return err
 	}

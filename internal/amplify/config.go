@@ -17,10 +17,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/amplify/sigv4"
+	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/session"
 )
@@ -46,6 +48,8 @@ const (
 	DefaultMaxConcurrent = 2
 	// DefaultWriteTimeout bounds one write to the client.
 	DefaultWriteTimeout = 10 * time.Second
+	// DefaultCloseTimeout bounds the close handshake.
+	DefaultCloseTimeout = 2 * time.Second
 )
 
 // TokenChecker checks the capture token given to the browser when the
@@ -98,6 +102,21 @@ type Config struct {
 	// authorised by its URL, never by cookies, so a foreign page gains
 	// nothing it does not already hold.
 	OriginPatterns []string
+	// WriteError answers a request refused before the upgrade with the
+	// seed's error body (api.Server.WriteError). Required.
+	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+	// Addresses finds the client address the limits below are kept by.
+	Addresses guard.Addresses
+	// StreamsPerAddress bounds the streams one client address holds at
+	// once (guard.DefaultStreamsPerAddress).
+	StreamsPerAddress int
+	// AuthFailures refuses addresses that failed authentication too often
+	// (429 with Retry-After before the upgrade); share it with the API.
+	// Nil: a limiter of the endpoint's own.
+	AuthFailures guard.FailureLimiter
+	// CloseTimeout bounds the close handshake (DefaultCloseTimeout), and
+	// the whole answer to a stream refused before its capture began.
+	CloseTimeout time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -109,6 +128,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Observer == nil {
 		return c, errors.New("amplify: Observer required")
+	}
+	if c.WriteError == nil {
+		return c, errors.New("amplify: WriteError required")
 	}
 	if c.Tokens == nil {
 		if tc, ok := c.Captures.(TokenChecker); ok {
@@ -142,6 +164,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.StreamsPerAddress == 0 {
+		c.StreamsPerAddress = guard.DefaultStreamsPerAddress
+	}
+	if c.AuthFailures == nil {
+		c.AuthFailures = guard.NewFailureLimit(0, 0, c.Now)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

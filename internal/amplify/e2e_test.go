@@ -22,6 +22,8 @@ import (
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/amplify"
 	"github.com/livenessd/livenessd/internal/amplify/sigv4"
+	"github.com/livenessd/livenessd/internal/api"
+	"github.com/livenessd/livenessd/internal/auth"
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/session"
@@ -94,10 +96,19 @@ func newFixtureWith(t *testing.T, challenges session.ChallengeFunc, mod func(*am
 		t.Fatal(err)
 	}
 	logs := &testWriter{t: t}
+	keyring, err := auth.NewKeyring(ctx, []string{"amplify-test-key-0123456789"}, nil, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiSrv, err := api.New(api.Config{Sessions: svc, Auth: keyring, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := amplify.Config{
-		Captures: svc,
-		Observer: nopObserver{},
-		Logger:   slog.New(slog.NewTextHandler(logs, nil)),
+		Captures:   svc,
+		Observer:   nopObserver{},
+		WriteError: apiSrv.WriteError,
+		Logger:     slog.New(slog.NewTextHandler(logs, nil)),
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -106,7 +117,9 @@ func newFixtureWith(t *testing.T, challenges session.ChallengeFunc, mod func(*am
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	// Mounted on the API server, as in production (cmd/livenessd).
+	apiSrv.Handle("GET "+amplify.Path, h)
+	srv := httptest.NewServer(apiSrv)
 	t.Cleanup(srv.Close)
 	// Stream goroutines can outlive the test (hijacked connections are not
 	// waited for): stop logging to t before it completes.
@@ -180,16 +193,18 @@ func TestRefusals(t *testing.T) {
 	t.Run("MalformedSessionID", func(t *testing.T) {
 		dial(t, plain.srv, dialOptions{sessionID: "../../etc", token: "x"}).expectException("SessionNotFoundException")
 	})
+	// A wrong or missing token reads as an unknown session: the answer
+	// must not tell which session ids exist.
 	t.Run("WrongToken", func(t *testing.T) {
 		sess, _ := plain.create(t, "tenant-a")
-		dial(t, plain.srv, dialOptions{sessionID: sess.ID, token: "wrong"}).expectException("AccessDeniedException")
+		dial(t, plain.srv, dialOptions{sessionID: sess.ID, token: "wrong"}).expectException("SessionNotFoundException")
 		if got := plain.status(t, "tenant-a", sess.ID).Status; got != livenessd.StatusCreated {
 			t.Errorf("refused stream changed the session to %s", got)
 		}
 	})
 	t.Run("NoToken", func(t *testing.T) {
 		sess, _ := plain.create(t, "tenant-a")
-		dial(t, plain.srv, dialOptions{sessionID: sess.ID}).expectException("AccessDeniedException")
+		dial(t, plain.srv, dialOptions{sessionID: sess.ID}).expectException("SessionNotFoundException")
 	})
 	t.Run("UsedSession", func(t *testing.T) {
 		sess, token := plain.create(t, "tenant-a")

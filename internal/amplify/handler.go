@@ -18,6 +18,8 @@ import (
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/amplify/eventstream"
 	"github.com/livenessd/livenessd/internal/amplify/sigv4"
+	"github.com/livenessd/livenessd/internal/guard"
+	"github.com/livenessd/livenessd/internal/wsutil"
 )
 
 // Handler serves Path. It is safe for concurrent use.
@@ -25,6 +27,7 @@ type Handler struct {
 	cfg      Config
 	verifier *sigv4.Verifier
 	slots    chan struct{}
+	streams  *guard.ConnLimit
 }
 
 // New validates cfg and returns the endpoint's handler.
@@ -33,7 +36,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}
+	h := &Handler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), streams: guard.NewConnLimit(cfg.StreamsPerAddress)}
 	if cfg.Keys != nil {
 		h.verifier = &sigv4.Verifier{Keys: cfg.Keys, Skew: cfg.Skew, Now: cfg.Now}
 	}
@@ -51,7 +54,11 @@ func NewHandler(cfg Config) http.Handler {
 		}
 		log.Error("amplify endpoint disabled", "err", err)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "amplify endpoint not configured", http.StatusServiceUnavailable)
+			if cfg.WriteError == nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			cfg.WriteError(w, r, fmt.Errorf("amplify endpoint not configured: %w", livenessd.ErrOverloaded))
 		})
 	}
 	return h
@@ -60,11 +67,14 @@ func NewHandler(cfg Config) http.Handler {
 // streamError is a failure the client is told about as an event-stream
 // exception before the socket closes.
 type streamError struct {
-	exception string // :exception-type
-	message   string // body Message, shown to no end user but logged by apps
-	close     websocket.StatusCode
-	reason    string // recorded on the session when it aborts
-	err       error  // cause, for the log
+	// authFailure marks a refused credential or an unknown session: it
+	// counts against the client address's failed authentications.
+	authFailure bool
+	exception   string // :exception-type
+	message     string // body Message, shown to no end user but logged by apps
+	close       websocket.StatusCode
+	reason      string // recorded on the session when it aborts
+	err         error  // cause, for the log
 }
 
 func (e *streamError) Error() string {
@@ -81,16 +91,17 @@ func validation(msg string, err error) *streamError {
 }
 
 // sessionError maps the session service's errors: unknown, expired, used
-// and foreign sessions all read as not found.
+// and foreign sessions, and a missing or wrong capture token, all read as
+// not found, so the answer never tells whether a session id exists.
 func sessionError(err error) *streamError {
 	var se *streamError
 	switch {
 	case errors.As(err, &se):
 		return se
-	case errors.Is(err, livenessd.ErrSessionNotFound), errors.Is(err, livenessd.ErrSessionExpired), errors.Is(err, livenessd.ErrSessionUsed):
+	case errors.Is(err, livenessd.ErrSessionNotFound), errors.Is(err, livenessd.ErrUnauthorized):
+		return &streamError{authFailure: true, exception: excSessionNotFound, message: "Occurs when the given sessionId is not found", close: websocket.StatusPolicyViolation, err: err}
+	case errors.Is(err, livenessd.ErrSessionExpired), errors.Is(err, livenessd.ErrSessionUsed):
 		return &streamError{exception: excSessionNotFound, message: "Occurs when the given sessionId is not found", close: websocket.StatusPolicyViolation, err: err}
-	case errors.Is(err, livenessd.ErrUnauthorized):
-		return &streamError{exception: excAccessDenied, message: "Access denied", close: websocket.StatusPolicyViolation, err: err}
 	case errors.Is(err, livenessd.ErrOverloaded), errors.Is(err, livenessd.ErrRateLimited):
 		return &streamError{exception: excThrottling, message: "Too many requests", close: websocket.StatusTryAgainLater, err: err}
 	}
@@ -139,19 +150,33 @@ func parseParams(u *url.URL) (params, error) {
 
 // ServeHTTP upgrades to a WebSocket and runs one capture. Every refusal
 // after the upgrade is an exception event: a refused upgrade would leave
-// the user waiting 10 s for a generic connection timeout.
+// the user waiting 10 s for a generic connection timeout. Before the
+// upgrade only the client address's limits are checked (open streams,
+// failed authentications), and answered with WriteError.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
-		http.Error(w, "WebSocket upgrade required", http.StatusUpgradeRequired)
+		h.cfg.WriteError(w, r, fmt.Errorf("amplify: WebSocket upgrade required: %w", livenessd.ErrInvalidRequest))
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	addr := h.cfg.Addresses.Of(r)
+	release, ok := h.streams.Acquire(addr)
+	if !ok {
+		h.cfg.WriteError(w, r, fmt.Errorf("amplify: more than %d streams from one address: %w", h.cfg.StreamsPerAddress, livenessd.ErrRateLimited))
+		return
+	}
+	defer release()
+	if wait, ok := h.cfg.AuthFailures.Allow(r.Context(), addr); !ok {
+		h.cfg.WriteError(w, r, &guard.RetryError{After: wait, Err: fmt.Errorf("amplify: too many failed authentications from this address: %w", livenessd.ErrRateLimited)})
+		return
+	}
+	conn, err := wsutil.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: len(h.cfg.OriginPatterns) == 0,
 		OriginPatterns:     h.cfg.OriginPatterns,
 	})
 	if err != nil {
 		h.cfg.Logger.Info("amplify: upgrade refused", "err", err)
+		h.cfg.WriteError(w, r, fmt.Errorf("amplify: %w", err))
 		return
 	}
 	defer conn.CloseNow()
@@ -159,15 +184,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.MaxStreamDuration)
 	defer cancel()
 
-	c := &stream{h: h, conn: conn, log: h.cfg.Logger}
+	c := &stream{h: h, conn: conn.Conn, log: h.cfg.Logger}
 	err = c.run(ctx, r)
 	if err == nil {
-		conn.Close(websocket.StatusNormalClosure, "")
+		conn.CloseWithin(h.cfg.CloseTimeout, websocket.StatusNormalClosure, "")
 		return
 	}
 	var se *streamError
 	if !errors.As(err, &se) {
 		se = sessionError(err)
+	}
+	if se.authFailure {
+		h.cfg.AuthFailures.Failed(r.Context(), addr)
 	}
 	if c.sess != nil && !c.finished {
 		reason := se.reason
@@ -188,10 +216,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.log.Log(ctx, level, "amplify: stream failed", "session", c.sessionID(), "exception", se.exception, "err", se)
 	body, _ := json.Marshal(map[string]string{"Message": se.message, "Code": se.exception})
+	if c.sess == nil {
+		// Refused before a capture began: tell and hang up at once.
+		conn.SetDeadline(time.Now().Add(h.cfg.CloseTimeout))
+	}
 	if msg, err := eventstream.Encode(eventstream.Exception(se.exception, body)); err == nil {
 		c.write(context.WithoutCancel(ctx), msg)
 	}
-	conn.Close(se.close, truncate(se.exception, 100))
+	conn.CloseWithin(h.cfg.CloseTimeout, se.close, truncate(se.exception, 100))
 }
 
 // authorize returns the check BeginCapture runs on the stored session,

@@ -56,7 +56,7 @@ func (c *stream) run(ctx context.Context, r *http.Request) error {
 	if c.h.verifier != nil {
 		c.signed, err = c.h.verifier.VerifyPresigned(http.MethodGet, r.Host, r.URL)
 		if err != nil {
-			return &streamError{exception: excAccessDenied, message: "The request signature is invalid or expired", close: websocket.StatusPolicyViolation, err: err}
+			return &streamError{authFailure: true, exception: excAccessDenied, message: "The request signature is invalid or expired", close: websocket.StatusPolicyViolation, err: err}
 		}
 	}
 	var info []byte

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/guard"
 )
 
 // Error kinds of the HTTP layer that the root package does not have. Each
@@ -18,8 +19,12 @@ import (
 var (
 	// ErrUnsupportedMediaType: the request's Content-Type is not accepted.
 	ErrUnsupportedMediaType = fmt.Errorf("unsupported content type: %w", livenessd.ErrInvalidRequest)
-	// ErrRouteNotFound: no endpoint at this method and path.
+	// ErrRouteNotFound: no endpoint at this path.
 	ErrRouteNotFound = errors.New("no such endpoint")
+	// ErrMethodNotAllowed: the path exists, the method does not.
+	ErrMethodNotAllowed = errors.New("method not allowed")
+	// ErrHeaderTooLarge: the request line and headers are over the limit.
+	ErrHeaderTooLarge = errors.New("request header fields too large")
 )
 
 // Error carries an explicit client message and details for one response.
@@ -74,6 +79,9 @@ const (
 	CodeNoFace             = 1021
 	CodeMultipleFaces      = 1022
 	CodeRouteNotFound      = 1023
+	CodeForbidden          = 1024
+	CodeMethodNotAllowed   = 1025
+	CodeHeaderTooLarge     = 1026
 	CodeInternal           = 5000
 	CodeServiceUnavailable = 5001
 )
@@ -84,6 +92,8 @@ const (
 var errorTable = []errorKind{
 	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Unsupported content type"},
 	{ErrRouteNotFound, http.StatusNotFound, CodeRouteNotFound, "No such endpoint"},
+	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "Method not allowed"},
+	{ErrHeaderTooLarge, http.StatusRequestHeaderFieldsTooLarge, CodeHeaderTooLarge, "Request header fields too large"},
 	{livenessd.ErrNoSourceFace, http.StatusUnprocessableEntity, CodeNoSourceFace, "No face detected in the source image"},
 	{livenessd.ErrNoTargetFace, http.StatusUnprocessableEntity, CodeNoTargetFace, "No face detected in the target image"},
 	{livenessd.ErrNoFace, http.StatusUnprocessableEntity, CodeNoFace, "No face detected"},
@@ -95,6 +105,7 @@ var errorTable = []errorKind{
 	{livenessd.ErrInvalidImage, http.StatusBadRequest, CodeInvalidImage, "Image could not be decoded"},
 	{livenessd.ErrInvalidRequest, http.StatusBadRequest, CodeInvalidRequest, "Invalid request"},
 	{livenessd.ErrUnauthorized, http.StatusUnauthorized, CodeUnauthorized, "Missing or invalid API key"},
+	{livenessd.ErrForbidden, http.StatusForbidden, CodeForbidden, "Forbidden"},
 	{livenessd.ErrBodyTooLarge, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "Request body too large"},
 	{livenessd.ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited, "Rate limit exceeded"},
 	{livenessd.ErrStoreUnavailable, http.StatusServiceUnavailable, CodeServiceUnavailable, "Liveness service temporarily unavailable"},
@@ -180,7 +191,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="livenessd"`)
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		h.Set("Retry-After", strconv.Itoa(s.retryAfterSeconds()))
+		after := s.retryAfterSeconds()
+		var re *guard.RetryError
+		if errors.As(err, &re) {
+			after = max(1, int((re.After+time.Second-1)/time.Second))
+		}
+		h.Set("Retry-After", strconv.Itoa(after))
 	}
 	status := k.status
 	if status == 499 {

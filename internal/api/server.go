@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/workpool"
@@ -97,6 +98,13 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is the bucket size (default 2*RateLimit, at least 1).
 	RateBurst int
+	// Addresses finds a request's client address (behind trusted proxies).
+	Addresses guard.Addresses
+	// AuthFailures limits failed API key checks per client address: over
+	// it, 429 1005 with Retry-After before the key is looked at. Share it
+	// with the capture stream. Nil: one of the server's own with the
+	// guard package's defaults.
+	AuthFailures guard.FailureLimiter
 	// SimilarityThreshold is compare-faces' default threshold (90).
 	SimilarityThreshold float64
 	// LivenessThreshold is the confidence a session needs (reported in
@@ -159,6 +167,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.AuthFailures == nil {
+		cfg.AuthFailures = guard.NewFailureLimit(0, 0, cfg.Now)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	if cfg.RateLimit > 0 {
@@ -263,15 +274,24 @@ func TenantFromContext(ctx context.Context) (string, bool) {
 	return t, ok && t != ""
 }
 
-// authed checks the Bearer key and the tenant's rate limit before f.
+// authed checks the client address's failed authentications, then the
+// Bearer key, then the tenant's rate limit, before f. A presented key that
+// is refused counts as a failure of the address.
 func (s *Server) authed(f handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key, err := bearer(r)
 		if err != nil {
 			return err
 		}
+		addr := s.cfg.Addresses.Of(r)
+		if wait, ok := s.cfg.AuthFailures.Allow(r.Context(), addr); !ok {
+			return &guard.RetryError{After: wait, Err: fmt.Errorf("too many failed authentications from this address: %w", livenessd.ErrRateLimited)}
+		}
 		tenant, err := s.cfg.Auth.Authenticate(r.Context(), key)
 		if err != nil {
+			if errors.Is(err, livenessd.ErrUnauthorized) {
+				s.cfg.AuthFailures.Failed(r.Context(), addr)
+			}
 			return err
 		}
 		if s.limiter != nil && !s.limiter.allow(tenant) {

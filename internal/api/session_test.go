@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/api"
+	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/session"
 )
 
@@ -366,5 +368,55 @@ func TestRequireAPIKey(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("mounted route not listed")
+	}
+}
+
+// TestAuthFailureLimit: wrong API keys from one client address are
+// limited (burst, then one per interval); over the limit the address gets
+// 429 1005 with Retry-After before its key is looked at, a correct key
+// included, while other addresses are unaffected.
+func TestAuthFailureLimit(t *testing.T) {
+	proxy, err := guard.ParsePrefixes("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts *testServer
+	ts = newServer(t, serverOpts{noFaces: true, mod: func(c *api.Config) {
+		c.Addresses = guard.Addresses{TrustedProxies: proxy}
+		c.AuthFailures = guard.NewFailureLimit(3, 30*time.Second, func() time.Time { return ts.clk.Now() })
+	}})
+	from := func(addr, key string) response {
+		req, _ := http.NewRequest("POST", ts.URL+"/v1/liveness/session", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("X-Forwarded-For", addr)
+		res, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return response{status: res.StatusCode, header: res.Header, body: b}
+	}
+	for range 3 {
+		wantError(t, from("198.51.100.4", "wrong-key-0123456789"), 401, api.CodeUnauthorized)
+	}
+	r := from("198.51.100.4", keyA)
+	wantError(t, r, 429, api.CodeRateLimited)
+	if got := r.header.Get("Retry-After"); got != "30" {
+		t.Errorf("Retry-After = %q, want 30", got)
+	}
+	if r := from("198.51.100.5", keyA); r.status != 200 {
+		t.Fatalf("another address: %d %s", r.status, r.body)
+	}
+	ts.clk.Advance(30 * time.Second)
+	if r := from("198.51.100.4", keyA); r.status != 200 {
+		t.Fatalf("after Retry-After: %d %s", r.status, r.body)
+	}
+	// A missing key is no guess: it does not count.
+	for range 5 {
+		wantError(t, from("198.51.100.6", ""), 401, api.CodeUnauthorized)
+	}
+	if r := from("198.51.100.6", keyA); r.status != 200 {
+		t.Fatalf("missing keys counted as failures: %d", r.status)
 	}
 }

@@ -83,6 +83,17 @@ func playOverWS(tb testing.TB, e *env, src, other simulate.Source, attack simula
 	return status, sess, at.Sub(tgt.at)
 }
 
+// fixedChallenge makes the verdicts of the real-pipeline tests
+// deterministic (with the player's fixed seed).
+func fixedChallenge() (livenessd.Challenge, error) {
+	ch := livenessd.Challenge{ID: "e2e", Type: livenessd.ChallengeMovementAndLight,
+		Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78}}
+	for _, k := range []int{0, 6, 2, 1, 7, 5, 3, 4} {
+		ch.Colors = append(ch.Colors, livenessd.ColorStep{Color: liveness.Palette[k], Duration: 400 * time.Millisecond})
+	}
+	return ch, nil
+}
+
 // TestHandler_EndToEnd plays simulated captures with the real face
 // pipeline over the real WebSocket, session service and SQLite store.
 func TestHandler_EndToEnd(t *testing.T) {
@@ -92,14 +103,7 @@ func TestHandler_EndToEnd(t *testing.T) {
 	// A fixed challenge (and the player's fixed seed) makes the verdicts
 	// deterministic; the random ones are measured in docs/ACCURACY.md.
 	e := MustOpenEnvWith(t, capture.Config{Observer: p, MessageRate: 1000, MaxDuration: 3 * time.Minute, ReadTimeout: time.Minute},
-		func() (livenessd.Challenge, error) {
-			ch := livenessd.Challenge{ID: "e2e", Type: livenessd.ChallengeMovementAndLight,
-				Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78}}
-			for _, k := range []int{0, 6, 2, 1, 7, 5, 3, 4} {
-				ch.Colors = append(ch.Colors, livenessd.ColorStep{Color: liveness.Palette[k], Duration: 400 * time.Millisecond})
-			}
-			return ch, nil
-		})
+		fixedChallenge)
 	src, other := mustSource(t, p, 1), mustSource(t, p, 2)
 	for _, test := range []struct {
 		attack simulate.Attack

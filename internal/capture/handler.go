@@ -2,8 +2,6 @@ package capture
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,9 +15,11 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/session"
+	"github.com/livenessd/livenessd/internal/wsutil"
 )
 
 // Defaults of Config.
@@ -33,6 +33,7 @@ const (
 	DefaultMaxCaptures    = 8
 	DefaultFPS            = 15
 	DefaultMaxFramePixels = 1280 * 720
+	DefaultCloseTimeout   = time.Second
 )
 
 // Close codes of protocol v1 (docs/PROTOCOL.md).
@@ -56,20 +57,30 @@ type Limiter interface {
 	Release(n int64)
 }
 
-// Config wires the handler. Captures and Observer are required.
+// Config wires the handler. Captures, Observer and WriteError are required.
 type Config struct {
 	Captures session.Captures
 	Observer liveness.Observer
 	Analysis liveness.Config
-	// CheckToken authorises the clientToken for the session; nil compares
-	// SHA-256(token) with Session.ClientTokenHash in constant time.
-	CheckToken func(sess *livenessd.Session, token string) error
-	// Captures bounds concurrent captures (DefaultMaxCaptures); past it the
-	// upgrade is refused with 503, code 5001 and Retry-After.
+	// WriteError answers a request refused before the upgrade with the
+	// seed's error body (api.Server.WriteError).
+	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+	// CaptureSlots bounds concurrent captures (DefaultMaxCaptures). A slot
+	// is taken only after the session and its token were checked; past
+	// the bound the upgrade is refused with 503, code 5001 and Retry-After.
 	CaptureSlots Limiter
 	// Work bounds concurrent frame analyses across the server; shared with
 	// the other inference users. Nil means no bound beyond CaptureSlots.
 	Work Limiter
+	// Addresses finds the client address the limits below are kept by.
+	Addresses guard.Addresses
+	// StreamsPerAddress bounds the streams one client address holds at
+	// once, refused ones included (guard.DefaultStreamsPerAddress).
+	StreamsPerAddress int
+	// AuthFailures refuses addresses that failed authentication too often
+	// (429 and Retry-After before any lookup); share it with the API so
+	// both count together. Nil: a limiter of the handler's own.
+	AuthFailures guard.FailureLimiter
 	// OriginPatterns are the allowed browser origins (path.Match patterns
 	// of host[:port]); empty allows only the request's own host.
 	OriginPatterns []string
@@ -79,7 +90,10 @@ type Config struct {
 	MessageRate    float64
 	ReadTimeout    time.Duration
 	WriteTimeout   time.Duration
-	Logger         *slog.Logger
+	// CloseTimeout bounds the close handshake: a client that never answers
+	// the close frame is cut off after it (DefaultCloseTimeout).
+	CloseTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -101,32 +115,36 @@ func (c Config) withDefaults() Config {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
 	if c.CaptureSlots == nil {
 		c.CaptureSlots = NewLimiter(DefaultMaxCaptures)
 	}
-	if c.CheckToken == nil {
-		c.CheckToken = CheckToken
+	if c.StreamsPerAddress == 0 {
+		c.StreamsPerAddress = guard.DefaultStreamsPerAddress
+	}
+	if c.AuthFailures == nil {
+		c.AuthFailures = guard.NewFailureLimit(0, 0, nil)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.WriteError == nil {
+		log := c.Logger
+		c.WriteError = func(w http.ResponseWriter, r *http.Request, err error) {
+			log.Error("capture: Config.WriteError not set", "err", err)
+			w.WriteHeader(http.StatusInternalServerError)
+		}
 	}
 	c.Analysis.MaxFrames = c.MaxFrames
 	return c
 }
 
-// CheckToken compares SHA-256(token) with the session's stored hash in
-// constant time. Errors: livenessd.ErrUnauthorized.
-func CheckToken(sess *livenessd.Session, token string) error {
-	sum := sha256.Sum256([]byte(token))
-	if token == "" || len(sess.ClientTokenHash) != len(sum) || subtle.ConstantTimeCompare(sum[:], sess.ClientTokenHash) != 1 {
-		return fmt.Errorf("capture: client token: %w", livenessd.ErrUnauthorized)
-	}
-	return nil
-}
-
 // Handler serves the capture WebSocket.
 type Handler struct {
 	cfg      Config
+	streams  *guard.ConnLimit
 	quit     chan struct{}
 	quitOnce sync.Once
 	active   sync.WaitGroup
@@ -136,7 +154,8 @@ type Handler struct {
 // "GET /v1/liveness/session/{sessionId}/stream" (or {id}); without a path
 // pattern the id is the path element before "/stream".
 func NewHandler(cfg Config) *Handler {
-	return &Handler{cfg: cfg.withDefaults(), quit: make(chan struct{})}
+	cfg = cfg.withDefaults()
+	return &Handler{cfg: cfg, streams: guard.NewConnLimit(cfg.StreamsPerAddress), quit: make(chan struct{})}
 }
 
 // Shutdown ends every capture in progress (error 1001, session aborted)
@@ -163,32 +182,52 @@ func sessionID(r *http.Request) string {
 	return p[strings.LastIndexByte(p, '/')+1:]
 }
 
-// ServeHTTP upgrades, authorises, and runs one capture.
+// ServeHTTP checks, in this order and before any capture resource is
+// taken: the client address's open streams and failed authentications,
+// then the session and its token. A refused session or token is told
+// over the upgraded socket (the browser cannot read an HTTP status) and
+// the socket is closed at once, the close handshake bounded by
+// CloseTimeout. Only then is a capture slot taken.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := h.cfg
 	select {
 	case <-h.quit:
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		cfg.WriteError(w, r, fmt.Errorf("capture: server shutting down: %w", livenessd.ErrOverloaded))
 		return
 	default:
 	}
 	h.active.Add(1)
 	defer h.active.Done()
+
+	addr := cfg.Addresses.Of(r)
+	release, ok := h.streams.Acquire(addr)
+	if !ok {
+		cfg.WriteError(w, r, fmt.Errorf("capture: more than %d streams from one address: %w", cfg.StreamsPerAddress, livenessd.ErrRateLimited))
+		return
+	}
+	defer release()
+	if wait, ok := cfg.AuthFailures.Allow(r.Context(), addr); !ok {
+		cfg.WriteError(w, r, &guard.RetryError{After: wait, Err: fmt.Errorf("capture: too many failed authentications from this address: %w", livenessd.ErrRateLimited)})
+		return
+	}
+	id, token := sessionID(r), r.URL.Query().Get("token")
+	authorize := func(s *livenessd.Session) error { return cfg.Captures.CheckClientToken(s, token) }
+	if _, err := cfg.Captures.CheckCapture(r.Context(), id, authorize); err != nil {
+		if errors.Is(err, livenessd.ErrSessionNotFound) || errors.Is(err, livenessd.ErrUnauthorized) {
+			cfg.AuthFailures.Failed(r.Context(), addr)
+		}
+		h.refuse(w, r, beginError(err))
+		return
+	}
+
 	if !cfg.CaptureSlots.TryAcquire(1) {
-		w.Header().Set("Retry-After", "2")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_ = json.NewEncoder(w).Encode(map[string]any{"code": 5001, "message": "Liveness service error", "details": "too many captures in progress"})
+		cfg.WriteError(w, r, fmt.Errorf("capture: too many captures in progress: %w", livenessd.ErrOverloaded))
 		return
 	}
 	defer cfg.CaptureSlots.Release(1)
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:   []string{Subprotocol},
-		OriginPatterns: cfg.OriginPatterns,
-	})
+	conn, err := h.accept(w, r)
 	if err != nil {
-		cfg.Logger.Debug("capture: upgrade refused", "err", err)
-		return // Accept wrote the HTTP error
+		return // accept answered
 	}
 	defer conn.CloseNow()
 	// The reader applies the size limit itself, so an oversized frame gets
@@ -196,15 +235,47 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(-1)
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.MaxDuration)
 	defer cancel()
-	c := &captureConn{h: h, conn: conn, id: sessionID(r), out: make(chan any, 16), log: cfg.Logger}
-	c.serve(ctx, r.Context(), r.URL.Query().Get("token"))
+	c := &captureConn{h: h, conn: conn, id: id, out: make(chan any, 16), log: cfg.Logger}
+	c.serve(ctx, r.Context(), authorize)
+}
+
+// refuse upgrades, sends the error and closes at once: the write and the
+// close handshake each end within CloseTimeout.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, e *protoError) {
+	conn, err := h.accept(w, r)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.CloseTimeout)
+	defer cancel()
+	if b, err := json.Marshal(ErrorMsg{Type: "error", Code: e.code, Message: e.msg}); err == nil {
+		if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+			return
+		}
+	}
+	conn.CloseWithin(h.cfg.CloseTimeout, websocket.StatusCode(e.code), truncate(e.msg, 100))
+}
+
+// accept upgrades; a refused handshake is answered with WriteError.
+func (h *Handler) accept(w http.ResponseWriter, r *http.Request) (*wsutil.Conn, error) {
+	conn, err := wsutil.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{Subprotocol},
+		OriginPatterns: h.cfg.OriginPatterns,
+	})
+	if err != nil {
+		h.cfg.Logger.Debug("capture: upgrade refused", "err", err)
+		h.cfg.WriteError(w, r, fmt.Errorf("capture: %w", err))
+		return nil, err
+	}
+	return conn, nil
 }
 
 // captureConn is one capture: a reader goroutine, a writer goroutine, and
 // the analysis on the serving goroutine.
 type captureConn struct {
 	h    *Handler
-	conn *websocket.Conn
+	conn *wsutil.Conn
 	id   string
 	out  chan any
 	log  *slog.Logger
@@ -232,7 +303,7 @@ func (e *protoError) Error() string { return e.msg }
 // runs under base (the request's context) so that when ctx runs out the
 // error can still be sent before the connection closes: cancelling a Read
 // closes the connection at once.
-func (c *captureConn) serve(ctx, base context.Context, token string) {
+func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd.Session) error) {
 	cfg := c.h.cfg
 	writerDone := make(chan struct{})
 	go c.writer(ctx, writerDone)
@@ -245,7 +316,7 @@ func (c *captureConn) serve(ctx, base context.Context, token string) {
 		rcancel()
 	}()
 
-	sess, err := cfg.Captures.BeginCapture(ctx, c.id, func(s *livenessd.Session) error { return cfg.CheckToken(s, token) })
+	sess, err := cfg.Captures.BeginCapture(ctx, c.id, authorize)
 	if err != nil {
 		c.fail(ctx, beginError(err))
 		return
@@ -430,7 +501,7 @@ func (c *captureConn) writer(ctx context.Context, done chan<- struct{}) {
 		var err error
 		switch m := m.(type) {
 		case closeMsg:
-			err = c.conn.Close(m.code, m.reason)
+			err = c.conn.CloseWithin(c.h.cfg.CloseTimeout, m.code, m.reason)
 			closed = true
 		default:
 			var b []byte

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -17,12 +18,16 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/api"
+	"github.com/livenessd/livenessd/internal/auth"
 	"github.com/livenessd/livenessd/internal/capture"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/simulate"
 	"github.com/livenessd/livenessd/internal/store/sqlite"
 )
+
+const testAPIKey = "capture-test-key-0123456789"
 
 // env is a capture server over a real session.Service and SQLite store.
 type env struct {
@@ -37,8 +42,8 @@ func (noFaces) ObserveFrame(context.Context, image.Image) ([]livenessd.FaceObser
 	return nil, nil
 }
 
-// MustOpenEnv starts the handler with cfg (Captures, CheckToken and a
-// default observer filled in).
+// MustOpenEnv starts the handler with cfg (Captures, WriteError and a
+// default observer filled in), mounted on an api.Server as in production.
 func MustOpenEnv(tb testing.TB, cfg capture.Config) *env {
 	tb.Helper()
 	return MustOpenEnvWith(tb, cfg, func() (livenessd.Challenge, error) {
@@ -58,14 +63,21 @@ func MustOpenEnvWith(tb testing.TB, cfg capture.Config, challenges session.Chall
 	if err != nil {
 		tb.Fatal(err)
 	}
+	keys, err := auth.NewKeyring(tb.Context(), []string{testAPIKey}, nil, time.Minute)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	apiSrv, err := api.New(api.Config{Sessions: svc, Auth: keys, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	cfg.Captures = svc
-	cfg.CheckToken = svc.CheckClientToken
+	cfg.WriteError = apiSrv.WriteError
 	if cfg.Observer == nil {
 		cfg.Observer = noFaces{}
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /v1/liveness/session/{id}/stream", capture.NewHandler(cfg))
-	srv := httptest.NewServer(mux)
+	apiSrv.Handle("GET /v1/liveness/session/{id}/stream", capture.NewHandler(cfg))
+	srv := httptest.NewServer(apiSrv)
 	tb.Cleanup(srv.Close)
 	return &env{svc: svc, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
 }
@@ -319,10 +331,14 @@ func TestHandler_Overload(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("status = %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	var body struct{ Code int }
+	var body struct {
+		ErrorCode int
+		Status    int
+		Timestamp string
+	}
 	_ = json.NewDecoder(resp.Body).Decode(&body)
-	if body.Code != 5001 {
-		t.Errorf("code = %d, want 5001", body.Code)
+	if body.ErrorCode != 5001 || body.Status != 503 || body.Timestamp == "" {
+		t.Errorf("body = %+v, want the seed's error body with errorCode 5001", body)
 	}
 }
 

@@ -12,6 +12,13 @@ import (
 // Captures is what a capture transport (the SDK WebSocket, the Amplify
 // endpoint) needs from the session service. *Service implements it.
 type Captures interface {
+	// CheckCapture authorises a capture of session id without starting it:
+	// the session exists, authorize accepts it (its error is returned as
+	// is) and it is still CREATED. Transports call it before they commit
+	// anything to the client (a capture slot, an upgraded connection), so
+	// an unauthenticated caller costs one lookup. BeginCapture checks again.
+	// Errors: livenessd.ErrSessionNotFound, ErrSessionExpired, ErrSessionUsed.
+	CheckCapture(ctx context.Context, id string, authorize func(*livenessd.Session) error) (*livenessd.Session, error)
 	// BeginCapture authorises a capture of session id and moves it from
 	// CREATED to IN_PROGRESS atomically, so a session takes one capture only.
 	// authorize is called with the stored session before the transition and
@@ -25,4 +32,8 @@ type Captures interface {
 	// Abort marks an IN_PROGRESS session FAILED with a reason (broken
 	// connection, protocol violation), so it never stays IN_PROGRESS.
 	Abort(ctx context.Context, id string, reason string) error
+	// CheckClientToken is the one check of the capture token given to the
+	// browser at creation: constant-time hash comparison and the token's
+	// expiry. Errors: livenessd.ErrUnauthorized, ErrSessionExpired.
+	CheckClientToken(sess *livenessd.Session, token string) error
 }

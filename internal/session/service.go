@@ -366,25 +366,36 @@ func (s *Service) CheckClientToken(sess *livenessd.Session, token string) error 
 	return nil
 }
 
-// BeginCapture implements Captures: authorize, then CREATED -> IN_PROGRESS
-// by compare-and-set, so of two concurrent captures exactly one wins.
-func (s *Service) BeginCapture(ctx context.Context, id string, authorize func(*livenessd.Session) error) (*livenessd.Session, error) {
-	for attempt := 0; ; attempt++ {
-		sess, err := s.lookup(ctx, id)
-		if err != nil {
+// CheckCapture implements Captures: the session exists, authorize accepts
+// it and it can still be captured (CREATED); nothing changes.
+func (s *Service) CheckCapture(ctx context.Context, id string, authorize func(*livenessd.Session) error) (*livenessd.Session, error) {
+	sess, err := s.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if authorize != nil {
+		if err := authorize(sess); err != nil {
 			return nil, err
 		}
-		if authorize != nil {
-			if err := authorize(sess); err != nil {
-				return nil, err
-			}
-		}
-		switch sess.Status {
-		case livenessd.StatusCreated:
-		case livenessd.StatusExpired:
-			return nil, fmt.Errorf("session %s: %w", id, livenessd.ErrSessionExpired)
-		default:
-			return nil, fmt.Errorf("session %s is %s: %w", id, sess.Status, livenessd.ErrSessionUsed)
+	}
+	switch sess.Status {
+	case livenessd.StatusCreated:
+		return sess, nil
+	case livenessd.StatusExpired:
+		return nil, fmt.Errorf("session %s: %w", id, livenessd.ErrSessionExpired)
+	default:
+		return nil, fmt.Errorf("session %s is %s: %w", id, sess.Status, livenessd.ErrSessionUsed)
+	}
+}
+
+// BeginCapture implements Captures: CheckCapture, then CREATED ->
+// IN_PROGRESS by compare-and-set, so of two concurrent captures exactly one
+// wins.
+func (s *Service) BeginCapture(ctx context.Context, id string, authorize func(*livenessd.Session) error) (*livenessd.Session, error) {
+	for attempt := 0; ; attempt++ {
+		sess, err := s.CheckCapture(ctx, id, authorize)
+		if err != nil {
+			return nil, err
 		}
 		prevVersion := sess.Version
 		sess.Status = livenessd.StatusInProgress
