@@ -139,7 +139,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.integer(&c.Threads, "threads", "LIVENESS_THREADS", runtime.NumCPU(), "ONNX Runtime intra-op threads per model run")
 	e.integer(&c.Workers, "workers", "LIVENESS_WORKERS", runtime.NumCPU(), "concurrent analyses/comparisons (bounded worker pool)")
 	e.duration(&c.QueueWait, "queue-wait", "LIVENESS_QUEUE_WAIT", 2*time.Second, "how long a request waits for a worker before 503 5001")
-	e.float(&c.RateLimit, "rate-limit", "LIVENESS_RATE_LIMIT", 10, "requests per second per API key (0 = unlimited)")
+	e.float(&c.RateLimit, "rate-limit", "LIVENESS_RATE_LIMIT", 10, "requests per second per tenant, all its keys together (0 = unlimited)")
 	e.integer(&c.RateBurst, "rate-burst", "LIVENESS_RATE_BURST", 20, "burst of the per-key rate limit")
 	e.float(&c.SimilarityThreshold, "similarity-threshold", "LIVENESS_SIMILARITY_THRESHOLD", api.DefaultSimilarityThreshold, "default face match threshold (0-100)")
 	e.float(&c.LivenessThreshold, "liveness-threshold", "LIVENESS_THRESHOLD", liveness.DefaultThreshold, "confidence (0-100) from which a capture is live")

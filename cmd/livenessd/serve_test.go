@@ -264,3 +264,86 @@ func TestServe_ShutdownAbortsCapture(t *testing.T) {
 		t.Fatalf("after shutdown during a capture: %d %v", code, m)
 	}
 }
+
+// TestServe_KeyRotation: on a running server, a second key of the same
+// tenant (`keys create --tenant`) reads the first key's sessions; `keys
+// revoke` stops the first key within seconds while the second keeps
+// working; `keys list` shows creation, last use and the revocation.
+func TestServe_KeyRotation(t *testing.T) {
+	testutil.Cache(t)
+	t.Setenv("LIVENESS_API_KEYS", "")
+	data := t.TempDir()
+	keys := func(args ...string) (string, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), append([]string{"keys"}, append(args, "--data", data)...), &out, &errOut); code != 0 {
+			t.Fatalf("keys %v: %d %s", args, code, errOut.String())
+		}
+		return strings.TrimSpace(out.String()), errOut.String()
+	}
+	oldKey, msg := keys("create", "--name", "old")
+	oldID := regexp.MustCompile(`API key (\w+) `).FindStringSubmatch(msg)[1]
+	tenant := regexp.MustCompile(`tenant (t_[0-9a-f]+)`).FindStringSubmatch(msg)[1]
+
+	base, _, _, _ := startServe(t, "--data", data)
+	code, m := call(t, "POST", base+"/v1/liveness/session", oldKey, "")
+	if code != 200 {
+		t.Fatalf("create with the old key: %d %v", code, m)
+	}
+	id := m["sessionId"].(string)
+
+	newKey, _ := keys("create", "--name", "new", "--tenant", tenant)
+	// waitFor polls until ok or 20 s: the server re-reads keys every 5 s.
+	// Slowly: each refused key counts against this address's failures.
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 20 s", what)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	waitFor("new key accepted", func() bool {
+		code, _ := call(t, "GET", base+"/v1/liveness/session/"+id+"/results", newKey, "")
+		return code == 200
+	})
+
+	keys("revoke", oldID)
+	start := time.Now()
+	waitFor("old key refused", func() bool {
+		code, _ := call(t, "POST", base+"/v1/liveness/session", oldKey, "")
+		return code == 401
+	})
+	t.Logf("revocation took effect after %v", time.Since(start).Round(100*time.Millisecond))
+	if code, m := call(t, "GET", base+"/v1/liveness/session/"+id+"/results", newKey, ""); code != 200 {
+		t.Fatalf("new key after the revocation: %d %v", code, m)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "create", "--tenant", "t_000000000000000000000000", "--data", data}, &out, &errOut); code == 0 {
+		t.Fatal("a key for a tenant without keys was created")
+	}
+	if code := run(context.Background(), []string{"keys", "revoke", "nosuchkeyid", "--data", data}, &out, &errOut); code == 0 {
+		t.Fatal("revoking an unknown key id succeeded")
+	}
+
+	// Last use is recorded at the server's next key reload.
+	waitFor("last use listed", func() bool {
+		list, _ := keys("list")
+		for _, line := range strings.Split(list, "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) == 6 && f[5] == "new" && f[3] != "never" && f[1] == tenant {
+				return true
+			}
+		}
+		return false
+	})
+	list, _ := keys("list")
+	if !regexp.MustCompile(oldID + `\t` + tenant + `\t\S+\t\S+\trevoked \S+\told`).MatchString(list) {
+		t.Fatalf("keys list does not show the revoked key:\n%s", list)
+	}
+	if strings.Contains(list, oldKey) || strings.Contains(list, newKey) {
+		t.Fatal("keys list shows a key")
+	}
+}

@@ -23,22 +23,48 @@ import (
 // recognise by secret scanners.
 const KeyPrefix = "lvd_"
 
-// APIKey is a stored key: only the SHA-256 of the key text is kept.
+// APIKey is a stored key: only the SHA-256 of the key text is kept. A
+// tenant may hold several keys (rotation without downtime: create the new
+// key, move the clients, revoke the old one).
 type APIKey struct {
-	ID        string // short public id (first hex digits of the tenant id)
-	Name      string // label given at creation
-	Hash      []byte // SHA-256 of the key text
-	CreatedAt time.Time
+	ID     string // short public id (derived from the hash)
+	Tenant string // tenant the key acts for; empty in records older than tenants: TenantOf(Hash)
+	Name   string // label given at creation
+	Hash   []byte // SHA-256 of the key text
+	// CreatedAt, LastUsedAt (zero: never; recorded to within the keyring's
+	// reload interval) and RevokedAt (zero: active).
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  time.Time
 }
 
-// Tenant is the stable tenant id of the key: derived from the hash, never
-// from the key text.
-func (k APIKey) Tenant() string { return TenantOf(k.Hash) }
+// TenantID is the tenant the key acts for.
+func (k APIKey) TenantID() string {
+	if k.Tenant != "" {
+		return k.Tenant
+	}
+	return TenantOf(k.Hash)
+}
 
-// KeyStore lists and stores API keys (the SQLite store implements it).
+// Active reports whether the key has not been revoked.
+func (k APIKey) Active() bool { return k.RevokedAt.IsZero() }
+
+// ErrKeyNotFound is returned for an unknown key id.
+var ErrKeyNotFound = errors.New("auth: no such API key")
+
+// KeyStore lists and stores API keys (the SQLite and Redis stores
+// implement it).
 type KeyStore interface {
+	// APIKeys returns every key, revoked ones included, oldest first.
 	APIKeys(ctx context.Context) ([]APIKey, error)
+	// CreateAPIKey stores a new key; an existing id is an error.
 	CreateAPIKey(ctx context.Context, k APIKey) error
+	// RevokeAPIKey marks key id revoked at at. Revoking a revoked key
+	// keeps its first time. Errors: ErrKeyNotFound.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// TouchAPIKeys records the last use of keys (id -> time); a stored
+	// time that is later is kept, unknown ids are ignored.
+	TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 }
 
 // Hash returns the SHA-256 of a key's text.
@@ -57,15 +83,34 @@ func TenantOf(hash []byte) string {
 }
 
 // NewKey makes a random key (32 bytes from crypto/rand, base64url, prefixed
-// with KeyPrefix) and its record named name.
+// with KeyPrefix) and its record named name, for a new tenant.
 func NewKey(name string, now time.Time) (key string, rec APIKey, err error) {
+	return NewKeyFor("", name, now)
+}
+
+// NewKeyFor is NewKey for tenant (a tenant id as `livenessd keys list`
+// shows it); an empty tenant makes a new one, derived from the key's hash.
+func NewKeyFor(tenant, name string, now time.Time) (key string, rec APIKey, err error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", APIKey{}, fmt.Errorf("auth: random key: %w", err)
 	}
 	key = KeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	hash := Hash(key)
-	return key, APIKey{ID: TenantOf(hash)[2:14], Name: name, Hash: hash, CreatedAt: now.UTC()}, nil
+	if tenant == "" {
+		tenant = TenantOf(hash)
+	}
+	return key, APIKey{ID: TenantOf(hash)[2:14], Tenant: tenant, Name: name, Hash: hash, CreatedAt: now.UTC()}, nil
+}
+
+// ValidTenant reports whether s has the shape of a tenant id ("t_" and 24
+// lower-case hex digits).
+func ValidTenant(s string) bool {
+	if len(s) != 26 || s[:2] != "t_" {
+		return false
+	}
+	_, err := hex.DecodeString(s[2:])
+	return err == nil && strings.ToLower(s) == s
 }
 
 // ParseKeyList splits a comma-separated list (LIVENESS_API_KEYS) into keys,
@@ -85,25 +130,36 @@ func ParseKeyList(s string) ([]string, error) {
 	return keys, nil
 }
 
-// Keyring authenticates Bearer keys. It holds only hashes.
+// Keyring authenticates Bearer keys. It holds only hashes. Stored keys are
+// re-read on the first authentication reloadEvery after the last read, so
+// a key revoked on any replica stops within that time; an unknown key
+// also triggers a read, at most once a second, so a new key works at once.
 type Keyring struct {
 	store       KeyStore // may be nil
 	reloadEvery time.Duration
 	now         func() time.Time
 
-	mu         sync.RWMutex
-	static     [][]byte // from configuration
-	stored     [][]byte // from the store
-	lastReload time.Time
+	reloading sync.Mutex // one reload at a time; the others use what is loaded
+	mu        sync.RWMutex
+	static    []entry // from configuration
+	stored    []entry // active keys from the store
+	used      map[string]time.Time
+	lastLoad  time.Time
 }
 
-// NewKeyring hashes the configured keys and loads the stored ones. A key
-// unknown to the ring triggers a reload of the store at most every
-// reloadEvery (so `livenessd keys create` takes effect without a restart).
+type entry struct {
+	hash   []byte
+	id     string // empty for configured keys (nothing to record)
+	tenant string
+}
+
+// NewKeyring hashes the configured keys (each its own tenant, derived from
+// its hash) and loads the stored ones.
 func NewKeyring(ctx context.Context, keys []string, store KeyStore, reloadEvery time.Duration) (*Keyring, error) {
-	kr := &Keyring{store: store, reloadEvery: reloadEvery, now: time.Now}
+	kr := &Keyring{store: store, reloadEvery: reloadEvery, now: time.Now, used: map[string]time.Time{}}
 	for _, k := range keys {
-		kr.static = append(kr.static, Hash(k))
+		h := Hash(k)
+		kr.static = append(kr.static, entry{hash: h, tenant: TenantOf(h)})
 	}
 	if err := kr.Reload(ctx); err != nil {
 		return nil, err
@@ -111,27 +167,51 @@ func NewKeyring(ctx context.Context, keys []string, store KeyStore, reloadEvery 
 	return kr, nil
 }
 
-// Reload re-reads the stored keys.
+// Reload records the last uses seen since the previous reload, then
+// re-reads the stored keys; revoked ones stop authenticating.
 func (kr *Keyring) Reload(ctx context.Context) error {
+	loadErr, touchErr := kr.reload(ctx)
+	return errors.Join(loadErr, touchErr)
+}
+
+func (kr *Keyring) reload(ctx context.Context) (loadErr, touchErr error) {
 	if kr.store == nil {
-		return nil
+		return nil, nil
+	}
+	kr.mu.Lock()
+	used := kr.used
+	kr.used = map[string]time.Time{}
+	kr.mu.Unlock()
+	if len(used) > 0 {
+		if err := kr.store.TouchAPIKeys(ctx, used); err != nil {
+			touchErr = fmt.Errorf("auth: record key use: %w", err)
+			kr.mu.Lock()
+			for id, t := range used { // try again with the next reload
+				if t.After(kr.used[id]) {
+					kr.used[id] = t
+				}
+			}
+			kr.mu.Unlock()
+		}
 	}
 	recs, err := kr.store.APIKeys(ctx)
 	if err != nil {
-		return fmt.Errorf("auth: load keys: %w", err)
+		return fmt.Errorf("auth: load keys: %w", err), touchErr
 	}
-	hashes := make([][]byte, 0, len(recs))
+	entries := make([]entry, 0, len(recs))
 	for _, r := range recs {
-		hashes = append(hashes, r.Hash)
+		if r.Active() {
+			entries = append(entries, entry{hash: r.Hash, id: r.ID, tenant: r.TenantID()})
+		}
 	}
 	kr.mu.Lock()
-	kr.stored = hashes
-	kr.lastReload = kr.now()
+	kr.stored = entries
+	kr.lastLoad = kr.now()
 	kr.mu.Unlock()
-	return nil
+	return nil, touchErr
 }
 
-// Len is the number of keys known.
+// Len is the number of active keys known.
 func (kr *Keyring) Len() int {
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
@@ -145,34 +225,65 @@ func (kr *Keyring) Authenticate(ctx context.Context, key string) (string, error)
 	if key == "" {
 		return "", fmt.Errorf("missing API key: %w", livenessd.ErrUnauthorized)
 	}
-	h := Hash(key)
-	if kr.match(h) {
-		return TenantOf(h), nil
+	if err := kr.reloadIfOlder(ctx, kr.reloadEvery); err != nil {
+		return "", err
 	}
-	kr.mu.RLock()
-	stale := kr.store != nil && kr.now().Sub(kr.lastReload) >= kr.reloadEvery
-	kr.mu.RUnlock()
-	if stale {
-		if err := kr.Reload(ctx); err != nil {
+	h := Hash(key)
+	tenant, ok := kr.match(h)
+	if !ok {
+		// A key created moments ago: look again, at most once a second
+		// whatever the number of wrong keys presented.
+		if err := kr.reloadIfOlder(ctx, min(kr.reloadEvery, missReloadEvery)); err != nil {
 			return "", err
 		}
-		if kr.match(h) {
-			return TenantOf(h), nil
-		}
+		tenant, ok = kr.match(h)
 	}
-	return "", fmt.Errorf("invalid API key: %w", livenessd.ErrUnauthorized)
+	if !ok {
+		return "", fmt.Errorf("invalid API key: %w", livenessd.ErrUnauthorized)
+	}
+	return tenant, nil
 }
 
-func (kr *Keyring) match(h []byte) bool {
+// missReloadEvery bounds the reloads caused by unknown keys.
+const missReloadEvery = time.Second
+
+// reloadIfOlder reloads when the keys were loaded age or longer ago and no
+// other reload is running (the others use what is loaded). A failed write
+// of last uses is retried with the next reload; a failed read leaves
+// nothing to trust.
+func (kr *Keyring) reloadIfOlder(ctx context.Context, age time.Duration) error {
 	kr.mu.RLock()
-	defer kr.mu.RUnlock()
-	found := 0
-	for _, list := range [][][]byte{kr.static, kr.stored} {
-		for _, k := range list {
-			found |= subtle.ConstantTimeCompare(h, k)
+	stale := kr.store != nil && kr.now().Sub(kr.lastLoad) >= age
+	kr.mu.RUnlock()
+	if !stale || !kr.reloading.TryLock() {
+		return nil
+	}
+	defer kr.reloading.Unlock()
+	if err, _ := kr.reload(ctx); err != nil {
+		return fmt.Errorf("%v: %w", err, livenessd.ErrOverloaded)
+	}
+	return nil
+}
+
+// match compares h with every known hash (no early exit) and records the
+// use of a stored key.
+func (kr *Keyring) match(h []byte) (string, bool) {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	found := -1
+	all := append(kr.static[:len(kr.static):len(kr.static)], kr.stored...)
+	for i, e := range all {
+		if subtle.ConstantTimeCompare(h, e.hash) == 1 {
+			found = i
 		}
 	}
-	return found == 1
+	if found < 0 {
+		return "", false
+	}
+	if e := all[found]; e.id != "" {
+		kr.used[e.id] = kr.now()
+	}
+	return all[found].tenant, true
 }
 
 // ErrNoKeys is returned when a server would start with no API key at all.

@@ -67,6 +67,11 @@ func (k keyNames) images(id string) string  { return k.prefix + "img:" + id }
 func (k keyNames) inProgress() string       { return k.prefix + "inprogress" }
 func (k keyNames) apiKeys() string          { return k.prefix + "apikeys" }
 
+// Key use and revocation live beside the immutable key records, as unix
+// nanoseconds, so each changes atomically without rewriting the record.
+func (k keyNames) apiKeysUsed() string    { return k.prefix + "apikeys:used" }
+func (k keyNames) apiKeysRevoked() string { return k.prefix + "apikeys:revoked" }
+
 // Open connects to the Redis at opt.URL and checks that it answers.
 func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.Prefix == "" {
@@ -379,16 +384,28 @@ func (s *Store) DeleteExpired(context.Context, time.Time) (int, error) { return 
 
 // APIKeys implements auth.KeyStore.
 func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {
-	m, err := s.rdb.HGetAll(ctx, s.keys.apiKeys()).Result()
-	if err != nil {
+	pipe := s.rdb.Pipeline()
+	recs := pipe.HGetAll(ctx, s.keys.apiKeys())
+	used := pipe.HGetAll(ctx, s.keys.apiKeysUsed())
+	revoked := pipe.HGetAll(ctx, s.keys.apiKeysRevoked())
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.wrap("api keys", err)
 	}
-	keys := make([]auth.APIKey, 0, len(m))
-	for id, v := range m {
+	nanos := func(m map[string]string, id string) time.Time {
+		n, err := strconv.ParseInt(m[id], 10, 64)
+		if err != nil || n == 0 {
+			return time.Time{}
+		}
+		return time.Unix(0, n).UTC()
+	}
+	keys := make([]auth.APIKey, 0, len(recs.Val()))
+	for id, v := range recs.Val() {
 		var k auth.APIKey
 		if err := json.Unmarshal([]byte(v), &k); err != nil {
 			return nil, fmt.Errorf("redis: api key %s: %w", id, err)
 		}
+		k.LastUsedAt = nanos(used.Val(), id)
+		k.RevokedAt = nanos(revoked.Val(), id)
 		keys = append(keys, k)
 	}
 	// Listed by creation, as the SQLite store lists them.
@@ -396,11 +413,54 @@ func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {
 	return keys, nil
 }
 
+var revokeScript = goredis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+return 1`)
+
+// RevokeAPIKey implements auth.KeyStore.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	n, err := revokeScript.Run(ctx, s.rdb, []string{s.keys.apiKeys(), s.keys.apiKeysRevoked()}, id, at.UnixNano()).Int()
+	if err != nil {
+		return s.wrap("revoke api key", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("redis: revoke api key %q: %w", id, auth.ErrKeyNotFound)
+	}
+	return nil
+}
+
+var touchScript = goredis.NewScript(`
+for i = 1, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+    local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+    if tonumber(ARGV[i+1]) > cur then redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1]) end
+  end
+end
+return 0`)
+
+// TouchAPIKeys implements auth.KeyStore.
+func (s *Store) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(used))
+	for id, t := range used {
+		args = append(args, id, strconv.FormatInt(t.UnixNano(), 10))
+	}
+	if err := touchScript.Run(ctx, s.rdb, []string{s.keys.apiKeys(), s.keys.apiKeysUsed()}, args...).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		return s.wrap("touch api keys", err)
+	}
+	return nil
+}
+
 // CreateAPIKey implements auth.KeyStore.
 func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 	if len(k.Hash) == 0 || k.ID == "" {
 		return errors.New("redis: create api key: empty id or hash")
 	}
+	use, revoked := k.LastUsedAt, k.RevokedAt
+	k.LastUsedAt, k.RevokedAt = time.Time{}, time.Time{} // kept beside the record
 	b, err := json.Marshal(k)
 	if err != nil {
 		return fmt.Errorf("redis: create api key: %w", err)
@@ -411,6 +471,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 	}
 	if !ok {
 		return fmt.Errorf("redis: create api key: id %s exists", k.ID)
+	}
+	if !use.IsZero() {
+		if err := s.TouchAPIKeys(ctx, map[string]time.Time{k.ID: use}); err != nil {
+			return err
+		}
+	}
+	if !revoked.IsZero() {
+		return s.RevokeAPIKey(ctx, k.ID, revoked)
 	}
 	return nil
 }

@@ -63,6 +63,11 @@ var migrations = []string{
 	// process stopped renewing them.
 	`ALTER TABLE sessions ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX sessions_in_progress ON sessions(lease_until) WHERE status = 'IN_PROGRESS';`,
+	// Key lifecycle: several keys per tenant (empty: the tenant derived
+	// from the hash, as before), last use, revocation.
+	`ALTER TABLE api_keys ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+	ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Open opens (creating if needed) the database file at path and migrates
@@ -343,7 +348,8 @@ func (s *Store) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 
 // APIKeys implements auth.KeyStore.
 func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, hash, created_at FROM api_keys ORDER BY created_at`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant, name, hash, created_at, last_used_at, revoked_at
+		FROM api_keys ORDER BY created_at`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: api keys: %w", err)
 	}
@@ -351,14 +357,30 @@ func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {
 	var keys []auth.APIKey
 	for rows.Next() {
 		var k auth.APIKey
-		var created int64
-		if err := rows.Scan(&k.ID, &k.Name, &k.Hash, &created); err != nil {
+		var created, used, revoked int64
+		if err := rows.Scan(&k.ID, &k.Tenant, &k.Name, &k.Hash, &created, &used, &revoked); err != nil {
 			return nil, fmt.Errorf("sqlite: api keys: %w", err)
 		}
 		k.CreatedAt = time.Unix(0, created).UTC()
+		k.LastUsedAt = unixOrZero(used)
+		k.RevokedAt = unixOrZero(revoked)
 		keys = append(keys, k)
 	}
 	return keys, rows.Err()
+}
+
+func unixOrZero(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+func zeroOrUnix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // CreateAPIKey implements auth.KeyStore.
@@ -366,10 +388,42 @@ func (s *Store) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 	if len(k.Hash) == 0 || k.ID == "" {
 		return errors.New("sqlite: create api key: empty id or hash")
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)`,
-		k.ID, k.Name, k.Hash, k.CreatedAt.UnixNano())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, tenant, name, hash, created_at, last_used_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Tenant, k.Name, k.Hash, k.CreatedAt.UnixNano(), zeroOrUnix(k.LastUsedAt), zeroOrUnix(k.RevokedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create api key: %w", err)
+	}
+	return nil
+}
+
+// RevokeAPIKey implements auth.KeyStore.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
+		WHERE id = ?`, at.UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke api key %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("sqlite: revoke api key %q: %w", id, errors.Join(err, auth.ErrKeyNotFound))
+	}
+	return nil
+}
+
+// TouchAPIKeys implements auth.KeyStore.
+func (s *Store) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: touch api keys: %w", err)
+	}
+	defer tx.Rollback()
+	for id, t := range used {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = max(last_used_at, ?) WHERE id = ?`, t.UnixNano(), id); err != nil {
+			return fmt.Errorf("sqlite: touch api key %s: %w", id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: touch api keys: %w", err)
 	}
 	return nil
 }

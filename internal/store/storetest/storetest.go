@@ -275,7 +275,11 @@ func testKeys(t *testing.T, s Store) {
 	now := time.Now().UTC()
 	var want []auth.APIKey
 	for i, name := range []string{"first", "second"} {
-		_, k, err := auth.NewKey(name, now.Add(time.Duration(i)*time.Second))
+		tenant := ""
+		if i > 0 {
+			tenant = want[0].TenantID() // a second key of the same tenant
+		}
+		_, k, err := auth.NewKeyFor(tenant, name, now.Add(time.Duration(i)*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -290,6 +294,40 @@ func testKeys(t *testing.T, s Store) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("keys = %+v, want %+v", got, want)
+	}
+	if got[1].TenantID() != got[0].TenantID() {
+		t.Fatalf("second key's tenant %q, want %q", got[1].TenantID(), got[0].TenantID())
+	}
+
+	// Revocation keeps its first time; last use keeps the latest.
+	revokedAt := now.Add(time.Minute)
+	if err := s.RevokeAPIKey(ctx, want[0].ID, revokedAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAPIKey(ctx, want[0].ID, revokedAt.Add(time.Hour)); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	if err := s.RevokeAPIKey(ctx, "nosuchkeyid", now); !errors.Is(err, auth.ErrKeyNotFound) {
+		t.Fatalf("revoke unknown id: %v, want ErrKeyNotFound", err)
+	}
+	used := now.Add(2 * time.Minute)
+	if err := s.TouchAPIKeys(ctx, map[string]time.Time{want[1].ID: used, "nosuchkeyid": used}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchAPIKeys(ctx, map[string]time.Time{want[1].ID: used.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	want[0].RevokedAt = revokedAt
+	want[1].LastUsedAt = used
+	got, err = s.APIKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("after revoke and touch: keys = %+v, want %+v", got, want)
+	}
+	if got[0].Active() || !got[1].Active() {
+		t.Fatalf("active = %v %v, want false true", got[0].Active(), got[1].Active())
 	}
 }
 
