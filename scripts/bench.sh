@@ -28,28 +28,89 @@ put_section() {
 	fi
 }
 
-# models: per-model inference, ours (ONNX Runtime via Go) vs the peer runtimes.
+# machine_note: one line naming the machine for the generated sections.
+machine_note() {
+	echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(grep -o 'avx512_vnni\|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//')), $(date -u +%Y-%m-%d)"
+}
+
+# cpu_busy SECONDS: percent of all CPU time that was busy (not idle or
+# iowait) over the next SECONDS, from /proc/stat. Unlike the load average,
+# which trails by minutes (and counts this script's own last block), it says
+# whether other work is running now.
+cpu_busy() {
+	local -a a b
+	read -r -a a < <(head -1 /proc/stat)
+	sleep "$1"
+	read -r -a b < <(head -1 /proc/stat)
+	local total=0 idle i
+	for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+	idle=$((b[4] - a[4] + b[5] - a[5]))
+	echo $(((100 * (total - idle) + total / 2) / (total > 0 ? total : 1)))
+}
+
+# wait_quiet: waits until the CPUs are at most BENCH_QUIET_BUSY % busy over
+# 2 s, for up to BENCH_QUIET_WAIT seconds, then prints
+# "busy<TAB>load<TAB>quiet(yes|no)<TAB>waited" for the block about to run.
+QUIET_BUSY=${BENCH_QUIET_BUSY:-15}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-300}
+wait_quiet() {
+	local start=$SECONDS busy
+	while :; do
+		busy=$(cpu_busy 2)
+		if ((busy <= QUIET_BUSY)); then
+			printf '%s\t%s\t%s\t%s\n' "$busy" "$(cut -d' ' -f1 /proc/loadavg)" yes $((SECONDS - start))
+			return
+		fi
+		if ((SECONDS - start >= QUIET_WAIT)); then
+			printf '%s\t%s\t%s\t%s\n' "$busy" "$(cut -d' ' -f1 /proc/loadavg)" no $((SECONDS - start))
+			echo "bench: CPUs still ${busy}% busy after ${QUIET_WAIT}s; running anyway (recorded as not quiet)" >&2
+			return
+		fi
+		sleep 3
+	done
+}
+
+# models: per-model inference, ours (ONNX Runtime via Go) vs the peer
+# runtimes, interleaved: REPEATS x (1 thread: ours, peer; 2 threads: ours,
+# peer), ours first in odd repeats and the peer first in even ones, each
+# block after wait_quiet. Writes the "models" section (tools/bench/table.mjs).
 section_models() {
-	local tools=tools/bench tmp=$work/models
+	local tools=tools/bench tmp=$work/models reps=${BENCH_REPEATS:-5}
 	if [[ ! -d $tools/node_modules || $tools/package-lock.json -nt $tools/node_modules/.package-lock.json ]]; then
 		(cd "$tools" && npm ci --ignore-scripts --no-audit --no-fund)
 	fi
 	mkdir -p "$tmp"
-	local load_before load_after
-	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	"$GO" test -count=1 -run '^TestWriteGoldenInputs$' ./internal/infer/tfjs -args -golden.inputs="$tmp" >/dev/null
 	"$GO" test -count=1 -run '^TestWriteBenchInputs$' ./internal/infer -args -bench.inputs="$tmp" >/dev/null
-	"$GO" test -run '^$' -bench '^BenchmarkModel$' -benchtime="${RUNS}x" -count 1 ./internal/infer ./internal/infer/tfjs | tee "$tmp/go.txt"
-	"$GO" test -run '^$' -bench '^BenchmarkModel$' -benchtime="${RUNS}x" -count 1 ./internal/infer ./internal/infer/tfjs \
-		-args -bench.threads=1 | tee "$tmp/go1.txt"
-	node "$tools/peers.mjs" "$tmp" "$tmp" "$RUNS" 2> >(grep -v 'tfjs-node\|^=*$\|^Hi, looks' >&2) | tee "$tmp/peers.jsonl"
-	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-	local note
-	note="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(date -u +%Y-%m-%d), load average before/after: $load_before / $load_after"
-	if awk -v a="${load_before%% *}" -v b="${load_after%% *}" -v n="$(nproc)" 'BEGIN { exit !(a > n || b > n) }'; then
-		note="$note — the machine was shared and busy (load above the core count), so absolute times are inflated and noisy"
-	fi
-	BENCH_RUNS=$RUNS node "$tools/table.mjs" "$tmp/go.txt" "$tmp/go1.txt" "$tmp/peers.jsonl" "$note" >docs/bench/models.md
+	# Compiled once, so that every block times inference, not the build.
+	"$GO" test -c -o "$tmp/infer.test" ./internal/infer
+	"$GO" test -c -o "$tmp/tfjs.test" ./internal/infer/tfjs
+	local root=$PWD
+	ours() { # threads outfile
+		(cd "$root/internal/infer" && "$tmp/infer.test" -test.run '^$' -test.bench '^(BenchmarkModel|BenchmarkPeak)$' \
+			-test.benchtime="${RUNS}x" -bench.threads="$1") >"$2"
+		(cd "$root/internal/infer/tfjs" && "$tmp/tfjs.test" -test.run '^$' -test.bench '^BenchmarkModel$' \
+			-test.benchtime="${RUNS}x" -bench.threads="$1") >>"$2"
+	}
+	peer() { # threads outfile
+		node "$tools/peers.mjs" "$tmp" "$tmp" "$RUNS" "$1" 2> >(grep -v 'tfjs-node\|^=*$\|^Hi, looks' >&2) >"$2"
+	}
+	: >"$tmp/blocks.tsv"
+	local rep thr side q
+	for ((rep = 1; rep <= reps; rep++)); do
+		for thr in 1 2; do
+			local sides=(ours peer)
+			((rep % 2 == 0)) && sides=(peer ours)
+			for side in "${sides[@]}"; do
+				q=$(wait_quiet)
+				echo "bench models: repeat $rep/$reps, $thr thread(s), $side ($(cut -f1 <<<"$q")% busy)" >&2
+				"$side" "$thr" "$tmp/$side-$thr-$rep.txt"
+				printf '%s\t%s\t%s\t%s\t%s\n' "$rep" "$thr" "$side" "$side-$thr-$rep.txt" "$q" >>"$tmp/blocks.tsv"
+			done
+		done
+	done
+	BENCH_RUNS=$RUNS BENCH_MACHINE="$(machine_note)" BENCH_QUIET_BUSY=$QUIET_BUSY BENCH_QUIET_WAIT=$QUIET_WAIT \
+		node "$tools/table.mjs" "$tmp" docs/bench/models-samples.tsv >docs/bench/models.md
 	put_section models docs/bench/models.md
 	cat docs/bench/models.md
 }
@@ -59,36 +120,40 @@ section_compare() {
 	BENCH_RUNS=$RUNS scripts/bench-compare.sh
 }
 
-# runtime: what ONNX Runtime's settings are worth (spinning, denormals).
+# runtime: what each ONNX Runtime setting of internal/infer/settings.go is
+# worth (BenchmarkRuntimeOptions: the settings take turns, one face-pipeline
+# sequence each).
 section_runtime() {
-	local tmp=$work/runtime load_before load_after
+	local tmp=$work/runtime q
 	mkdir -p "$tmp"
-	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	q=$(wait_quiet)
 	"$GO" test -run '^$' -bench '^BenchmarkRuntimeOptions$' -benchtime="${RUNS}x" -count 1 ./internal/infer | tee "$tmp/go.txt"
-	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 	{
 		echo "## ONNX Runtime settings"
 		echo
-		echo "\`BenchmarkRuntimeOptions\` (internal/infer): fr_detect, fr_landmark, fr_feature and fr_liveness loaded together and"
-		echo "run in turn as the face pipeline runs them; the table gives fr_feature's median latency inside that sequence"
-		echo "(${RUNS} runs). \`spin\`: ORT's idle intra-op threads busy-wait (\`session.intra_op.allow_spinning\`); livenessd"
-		echo "turns it off. \`weights\`: subnormal weights flushed to zero at load, or kept. \`daz\`: ORT's"
-		echo "\`session.set_denormal_as_zero\`; livenessd turns it on."
+		echo "\`BenchmarkRuntimeOptions\` (internal/infer; settings in internal/infer/settings.go): the face pipeline's models"
+		echo "(fr_detect, fr_landmark, fr_feature, fr_liveness) loaded once per setting and run in turn as the pipeline runs"
+		echo "them; the settings take turns, one sequence each, ${RUNS} sequences, so that other load slows them alike."
+		echo "Each row changes one thing from the service's settings. Medians of wall time and of process CPU time (all"
+		echo "ORT threads) per sequence, and fr_feature's wall time inside it."
 		echo
-		echo "| spin | weights | daz | fr_feature median ms | sequence ms/op |"
-		echo "|---|---|---|---:|---:|"
+		echo "| setting | sequence ms | sequence CPU ms | fr_feature ms |"
+		echo "|---|---:|---:|---:|"
 		awk '/^BenchmarkRuntimeOptions\// {
-			split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); n = split(a[2], kv, ",")
-			for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
-			printf "| %s | %s | %s | %.2f | %.1f |\n", v["spin"], v["weights"], v["daz"], $5, $3 / 1e6 }' "$tmp/go.txt"
+			name = $1; sub(/^BenchmarkRuntimeOptions\//, "", name); sub(/-[0-9]+$/, "", name); gsub(/_/, " ", name)
+			for (i = 3; i < NF; i++) v[$(i + 1)] = $i
+			printf "| %s | %.2f | %.2f | %.2f |\n", name, v["seq-ms"], v["seq-cpu-ms"], v["fr_feature-ms"] }' "$tmp/go.txt"
 		echo
-		echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(date -u +%Y-%m-%d), load average before/after: $load_before / $load_after."
+		echo "Machine: $(machine_note); CPUs $(cut -f1 <<<"$q")% busy before the run (quiet: $(cut -f3 <<<"$q")), load average $(cut -f2 <<<"$q")."
 		echo
-		echo "Reading: spinning idle threads is what hurts on a small machine — every loaded model keeps its own pool, and"
-		echo "after each run those threads busy-wait on the same cores the next model needs. Subnormal weights cost"
-		echo "nothing measurable on this AMD CPU; on Intel CPUs arithmetic on subnormals takes a slow microcode path"
-		echo "(measured elsewhere for the issue: fr_feature 57 -> 16 ms on 2 threads). Both safeguards stay on: they are"
-		echo "free, and TestFlushDenormals_OutputsUnchanged proves the embeddings are bit-identical."
+		echo "Reading: \`spinning on\`: every loaded model keeps its own pool, and after each run those threads busy-wait on"
+		echo "the cores the next model needs. \`denormal weights kept\` / \`denormal-as-zero off\`: x86 takes a slow microcode"
+		echo "path for arithmetic on subnormal floats; fr_feature holds thousands of subnormal weights, and its activations"
+		echo "produce more, so both the load-time flush and FTZ/DAZ on every thread that computes (ORT's pool threads and the"
+		echo "Go caller's thread, internal/infer/mxcsr_amd64.go) matter. \`PRelu kept\`: ORT's PRelu runs outside the blocked"
+		echo "NCHWc layout (a reorder each way and a slow broadcast); the rewrite (internal/infer/rewrite.go) keeps those"
+		echo "models in the layout. \`graph level\`: \`extended\` fuses but keeps NCHW, \`basic\` only folds constants."
+		echo "Memory arena and pattern: ORT's allocation reuse across runs."
 	} >docs/bench/runtime.md
 	put_section runtime docs/bench/runtime.md
 	cat docs/bench/runtime.md

@@ -136,7 +136,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.duration(&c.Retention, "retention", "LIVENESS_RETENTION", session.DefaultRetention, "how long results and images are kept after expiry")
 	e.duration(&c.RecordTTL, "record-ttl", "LIVENESS_RECORD_TTL", session.DefaultRecordTTL, "how long the image-free session record is kept after expiry+retention")
 	e.duration(&c.PurgeInterval, "purge-interval", "LIVENESS_PURGE_INTERVAL", session.DefaultPurgeInterval, "period of the purge of expired data")
-	e.integer(&c.Threads, "threads", "LIVENESS_THREADS", runtime.NumCPU(), "ONNX Runtime intra-op threads per model run")
+	e.integer(&c.Threads, "threads", "LIVENESS_THREADS", 0, "ONNX Runtime intra-op threads per model run (0: each model's measured count, docs/BENCHMARKS.md)")
 	e.integer(&c.Workers, "workers", "LIVENESS_WORKERS", runtime.NumCPU(), "concurrent analyses/comparisons (bounded worker pool)")
 	e.duration(&c.QueueWait, "queue-wait", "LIVENESS_QUEUE_WAIT", 2*time.Second, "how long a request waits for a worker before 503 5001")
 	e.float(&c.RateLimit, "rate-limit", "LIVENESS_RATE_LIMIT", 10, "requests per second per tenant, all its keys together (0 = unlimited)")
@@ -168,8 +168,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("%w: --capture-lease must be at least 1s", errUsage)
 	case c.Retention < 0 || c.RecordTTL < 0 || c.PurgeInterval <= 0:
 		return c, fmt.Errorf("%w: --retention/--record-ttl must not be negative, --purge-interval must be positive", errUsage)
-	case c.Threads < 1 || c.Workers < 1:
-		return c, fmt.Errorf("%w: --threads and --workers must be at least 1", errUsage)
+	case c.Threads < 0 || c.Threads > runtime.NumCPU() || c.Workers < 1:
+		return c, fmt.Errorf("%w: --threads must be 0 (per model) to the CPU count, --workers at least 1", errUsage)
 	case c.RateLimit < 0:
 		return c, fmt.Errorf("%w: --rate-limit must not be negative", errUsage)
 	case c.SimilarityThreshold <= 0 || c.SimilarityThreshold > 100 || c.LivenessThreshold <= 0 || c.LivenessThreshold > 100:

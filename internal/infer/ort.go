@@ -9,34 +9,36 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+	"golang.org/x/sync/semaphore"
 )
 
-// Options tune ONNX Runtime sessions.
+// Options tune ONNX Runtime sessions (settings.go holds the measured
+// defaults and says why).
 type Options struct {
-	// IntraOpThreads is the thread count of each session's intra-op pool.
-	// Zero means DefaultIntraOpThreads.
+	// IntraOpThreads, when positive, is the intra-op thread count of every
+	// session. Zero means each model's measured count (ModelThreads).
 	IntraOpThreads int
-	// AllowSpinning lets idle ORT worker threads busy-wait. Off by default:
-	// with several models loaded on 2 cores, spinning idle pools tripled
-	// fr_feature's latency (47 -> 126 ms).
+	// AllowSpinning lets idle ORT worker threads busy-wait. Off by default.
 	AllowSpinning bool
-	// MaxConcurrent bounds concurrent Run calls across all sessions of the
-	// runtime, so threads x runs stays near the core count. Zero means
-	// max(1, NumCPU / IntraOpThreads).
-	MaxConcurrent int
+	// CPUs bounds the intra-op threads of all concurrent Run calls of the
+	// runtime together, so threads x runs stays at the core count: a
+	// two-thread run waits for two free CPUs. Zero means runtime.NumCPU().
+	CPUs int
 	// KeepDenormalArithmetic turns off ORT's set_denormal_as_zero (on by
 	// default). Only benchmarks use it, to show what the flag is worth.
 	KeepDenormalArithmetic bool
+	// GraphOptimization is ORT's optimisation level (default OptimizeAll).
+	GraphOptimization GraphOptimization
+	// NoMemArena and NoMemPattern turn off ORT's CPU memory arena and its
+	// pre-planned allocation pattern (benchmarks only).
+	NoMemArena, NoMemPattern bool
 }
-
-// DefaultIntraOpThreads is the intra-op thread count when unset: all cores.
-func DefaultIntraOpThreads() int { return runtime.NumCPU() }
 
 // Runtime owns the process-wide ONNX Runtime environment. Create it once with
 // NewRuntime and build every session from it.
 type Runtime struct {
 	opts Options
-	sem  chan struct{}
+	cpus *semaphore.Weighted
 }
 
 var (
@@ -67,13 +69,13 @@ func NewRuntime(libPath string, opts Options) (*Runtime, error) {
 	if libPath != envLib {
 		return nil, fmt.Errorf("infer: runtime already loaded from %s, not %s", envLib, libPath)
 	}
-	if opts.IntraOpThreads <= 0 {
-		opts.IntraOpThreads = DefaultIntraOpThreads()
+	if opts.CPUs <= 0 {
+		opts.CPUs = runtime.NumCPU()
 	}
-	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = max(1, runtime.NumCPU()/opts.IntraOpThreads)
+	if opts.IntraOpThreads > opts.CPUs {
+		return nil, fmt.Errorf("infer: %d intra-op threads exceed the %d CPUs of the runtime", opts.IntraOpThreads, opts.CPUs)
 	}
-	return &Runtime{opts: opts, sem: make(chan struct{}, opts.MaxConcurrent)}, nil
+	return &Runtime{opts: opts, cpus: semaphore.NewWeighted(int64(opts.CPUs))}, nil
 }
 
 // Version is the loaded ONNX Runtime version.
@@ -86,6 +88,7 @@ func (rt *Runtime) Options() Options { return rt.opts }
 type Session struct {
 	rt      *Runtime
 	spec    Spec
+	threads int
 	inName  string
 	outs    []string
 	mu      sync.RWMutex // Close takes it exclusively; Run shares it
@@ -94,7 +97,8 @@ type Session struct {
 
 // Load creates a session for an ONNX model held in memory. When spec has an
 // input name, the description is checked against the graph and a mismatch is
-// an error. Denormal weights are flushed before the session is built.
+// an error. The load-time rewrites (settings.go: denormal weights flushed,
+// PRelu in blocked-layout ops) are applied before the session is built.
 func (rt *Runtime) Load(spec Spec, model []byte) (*Session, error) {
 	return rt.LoadWith(spec, model, LoadOptions{})
 }
@@ -104,15 +108,18 @@ type LoadOptions struct {
 	// KeepDenormals skips flushing subnormal weights to zero; tests use it
 	// to prove the flush leaves outputs unchanged.
 	KeepDenormals bool
+	// KeepGraph skips the graph rewrites (RewritePRelu); tests and
+	// benchmarks use it to prove and measure them.
+	KeepGraph bool
+	// Threads, when positive, overrides the intra-op thread count.
+	Threads int
 }
 
 // LoadWith is Load with per-model options.
 func (rt *Runtime) LoadWith(spec Spec, model []byte, lo LoadOptions) (*Session, error) {
-	var err error
-	if !lo.KeepDenormals {
-		if model, _, err = FlushDenormals(model); err != nil {
-			return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
-		}
+	model, err := prepare(model, lo)
+	if err != nil {
+		return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
 	}
 	ins, outs, err := GraphIO(model)
 	if err != nil {
@@ -134,7 +141,15 @@ func (rt *Runtime) LoadWith(spec Spec, model []byte, lo LoadOptions) (*Session, 
 			outNames = append(outNames, o.Name)
 		}
 	}
-	so, err := rt.sessionOptions()
+	threads := rt.opts.IntraOpThreads
+	if lo.Threads > 0 {
+		threads = lo.Threads
+	}
+	if threads <= 0 {
+		threads = ModelThreads(spec.Name)
+	}
+	threads = min(threads, rt.opts.CPUs)
+	so, err := rt.sessionOptions(threads)
 	if err != nil {
 		return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
 	}
@@ -143,7 +158,7 @@ func (rt *Runtime) LoadWith(spec Spec, model []byte, lo LoadOptions) (*Session, 
 	if err != nil {
 		return nil, fmt.Errorf("infer: %s: create session: %w", spec.Name, err)
 	}
-	return &Session{rt: rt, spec: spec, inName: inName, outs: outNames, session: s}, nil
+	return &Session{rt: rt, spec: spec, threads: threads, inName: inName, outs: outNames, session: s}, nil
 }
 
 // LoadFile is Load for a model file.
@@ -155,52 +170,24 @@ func (rt *Runtime) LoadFile(spec Spec, path string) (*Session, error) {
 	return rt.Load(spec, b)
 }
 
-func (rt *Runtime) sessionOptions() (*ort.SessionOptions, error) {
-	so, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, err
-	}
-	spin := "0"
-	if rt.opts.AllowSpinning {
-		spin = "1"
-	}
-	for _, set := range []func() error{
-		func() error { return so.SetIntraOpNumThreads(rt.opts.IntraOpThreads) },
-		func() error { return so.SetInterOpNumThreads(1) },
-		func() error { return so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin) },
-		func() error { return so.AddSessionConfigEntry("session.inter_op.allow_spinning", spin) },
-		func() error {
-			if rt.opts.KeepDenormalArithmetic {
-				return nil
-			}
-			return so.AddSessionConfigEntry("session.set_denormal_as_zero", "1")
-		},
-		func() error { return so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) },
-	} {
-		if err := set(); err != nil {
-			so.Destroy()
-			return nil, err
-		}
-	}
-	return so, nil
-}
-
 // Spec returns the model description the session was loaded with.
 func (s *Session) Spec() Spec { return s.spec }
 
+// Threads is the session's intra-op thread count.
+func (s *Session) Threads() int { return s.threads }
+
 // Run feeds one input tensor and returns every output in spec order. It waits
-// for a slot in the runtime's concurrency bound and returns ctx's error if
-// the context ends first. A started run cannot be cancelled.
+// until the runtime has as many free CPUs as the session has threads and
+// returns ctx's error if the context ends first. A started run cannot be
+// cancelled.
 func (s *Session) Run(ctx context.Context, in Tensor) (out []Tensor, err error) {
 	if err := in.Validate(); err != nil {
 		return nil, fmt.Errorf("infer: %s: %w", s.spec.Name, err)
 	}
-	select {
-	case s.rt.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := s.rt.cpus.Acquire(ctx, int64(s.threads)); err != nil {
+		return nil, err
 	}
-	defer func() { <-s.rt.sem }()
+	defer s.rt.cpus.Release(int64(s.threads))
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -220,7 +207,13 @@ func (s *Session) Run(ctx context.Context, in Tensor) (out []Tensor, err error) 
 			}
 		}
 	}()
-	if err := s.session.Run([]ort.Value{t}, outputs); err != nil {
+	run := func() error { return s.session.Run([]ort.Value{t}, outputs) }
+	if !s.rt.opts.KeepDenormalArithmetic {
+		run = func() error {
+			return withDenormalsAsZero(func() error { return s.session.Run([]ort.Value{t}, outputs) })
+		}
+	}
+	if err := run(); err != nil {
 		return nil, fmt.Errorf("infer: %s: run: %w", s.spec.Name, err)
 	}
 	out = make([]Tensor, len(outputs))

@@ -11,66 +11,106 @@ import (
 	"github.com/livenessd/livenessd/internal/testutil"
 )
 
-// BenchmarkRuntimeOptions measures the two ORT settings the service relies
-// on, with every native model loaded and run in turn as the face pipeline
-// does (detect -> landmarks -> embedding -> liveness): idle-thread spinning
-// on/off, subnormal weights flushed/kept at load, and ORT's denormal-as-zero
-// flag (daz) on/off. It reports fr_feature's median latency inside that
-// sequence.
+// runtimeSetting is one variation of the service's ORT settings.
+type runtimeSetting struct {
+	name string
+	opts infer.Options
+	load infer.LoadOptions
+}
+
+// runtimeSettings are the service's settings and one change at a time.
+var runtimeSettings = []runtimeSetting{
+	{name: "service"},
+	{name: "spinning on", opts: infer.Options{AllowSpinning: true}},
+	{name: "denormal weights kept", load: infer.LoadOptions{KeepDenormals: true}},
+	{name: "denormal-as-zero off", opts: infer.Options{KeepDenormalArithmetic: true}},
+	{name: "PRelu kept", load: infer.LoadOptions{KeepGraph: true}},
+	{name: "graph level extended (no NCHWc layout)", opts: infer.Options{GraphOptimization: infer.OptimizeExtended}},
+	{name: "graph level basic", opts: infer.Options{GraphOptimization: infer.OptimizeBasic}},
+	{name: "memory arena off", opts: infer.Options{NoMemArena: true}},
+	{name: "memory pattern off", opts: infer.Options{NoMemPattern: true}},
+	{name: "all models 1 thread", opts: infer.Options{IntraOpThreads: 1}},
+	{name: "all models 2 threads", opts: infer.Options{IntraOpThreads: 2}},
+}
+
+// BenchmarkRuntimeOptions measures the ORT settings the service relies on
+// (settings.go): the face pipeline's four models (fr_detect, fr_landmark,
+// fr_feature, fr_liveness) loaded under each setting and run in turn as
+// the pipeline runs them. The settings take turns, one sequence each, so
+// that a busy machine slows them alike; each reports the median wall time
+// and process CPU time of a sequence and fr_feature's median inside it.
 func BenchmarkRuntimeOptions(b *testing.B) {
 	c := testutil.Cache(b)
 	lib := c.Path(models.ORTLibrary)
 	testutil.Runtime(b) // initialise the environment once
-	for _, test := range []struct {
-		name               string
-		spin, denorms, daz bool
-	}{
-		{"spin=off,weights=flushed,daz=on", false, false, true},
-		{"spin=on,weights=flushed,daz=on", true, false, true},
-		{"spin=off,weights=kept,daz=on", false, true, true},
-		{"spin=off,weights=flushed,daz=off", false, false, false},
-		{"spin=off,weights=kept,daz=off", false, true, false},
-	} {
-		b.Run(test.name, func(b *testing.B) {
-			rt, err := infer.NewRuntime(lib, infer.Options{AllowSpinning: test.spin, KeepDenormalArithmetic: !test.daz})
+	type loaded struct {
+		s  *infer.Session
+		in infer.Tensor
+	}
+	chains := make([][]loaded, len(runtimeSettings))
+	for k, set := range runtimeSettings {
+		rt, err := infer.NewRuntime(lib, set.opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, spec := range []infer.Spec{infer.FRDetect, infer.FRLandmark, infer.FRFeature, infer.FRLiveness} {
+			raw, err := os.ReadFile(c.Path(spec.File))
 			if err != nil {
 				b.Fatal(err)
 			}
-			type loaded struct {
-				s  *infer.Session
-				in infer.Tensor
+			s, err := rt.LoadWith(spec, raw, set.load)
+			if err != nil {
+				b.Fatal(err)
 			}
-			var chain []loaded
-			var feature int
-			for _, spec := range []infer.Spec{infer.FRDetect, infer.FRLandmark, infer.FRFeature, infer.FRLiveness} {
-				raw, err := os.ReadFile(c.Path(spec.File))
-				if err != nil {
-					b.Fatal(err)
-				}
-				s, err := rt.LoadWith(spec, raw, infer.LoadOptions{KeepDenormals: test.denorms})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { s.Close() })
-				if spec.Name == infer.FRFeature.Name {
-					feature = len(chain)
-				}
-				chain = append(chain, loaded{s, benchInput(b, spec)})
+			b.Cleanup(func() { s.Close() })
+			chains[k] = append(chains[k], loaded{s, benchInput(b, spec)})
+		}
+	}
+	const feature = 2 // index of fr_feature in a chain
+	wall := make([][]float64, len(chains))
+	cpu := make([][]float64, len(chains))
+	featureMs := make([][]float64, len(chains))
+	run := func(k int) {
+		c0, w0 := testutil.ProcessCPU(), time.Now()
+		for i, l := range chains[k] {
+			t0 := time.Now()
+			if _, err := l.s.Run(b.Context(), l.in); err != nil {
+				b.Fatal(err)
 			}
-			var ms []float64
+			if i == feature {
+				featureMs[k] = append(featureMs[k], ms(time.Since(t0)))
+			}
+		}
+		wall[k] = append(wall[k], ms(time.Since(w0)))
+		cpu[k] = append(cpu[k], ms(testutil.ProcessCPU()-c0))
+	}
+	for k := range chains {
+		run(k) // warm-up
+		wall[k], cpu[k], featureMs[k] = nil, nil, nil
+	}
+	for b.Loop() {
+		for k := range chains {
+			run(k)
+		}
+	}
+	for k, set := range runtimeSettings {
+		b.Run(set.name, func(b *testing.B) {
 			for b.Loop() {
-				for i, l := range chain {
-					t0 := time.Now()
-					if _, err := l.s.Run(b.Context(), l.in); err != nil {
-						b.Fatal(err)
-					}
-					if i == feature {
-						ms = append(ms, float64(time.Since(t0))/1e6)
-					}
-				}
 			}
-			slices.Sort(ms)
-			b.ReportMetric(ms[len(ms)/2], "fr_feature-median-ms")
+			b.ReportMetric(median(wall[k]), "seq-ms")
+			b.ReportMetric(median(cpu[k]), "seq-cpu-ms")
+			b.ReportMetric(median(featureMs[k]), "fr_feature-ms")
 		})
 	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

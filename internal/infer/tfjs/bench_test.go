@@ -60,6 +60,7 @@ func BenchmarkModel(b *testing.B) {
 		b.Run(spec.Name, func(b *testing.B) {
 			testutil.TimeModel(b, s, in)
 			b.ReportMetric(flops/1e9, "GFLOP")
+			b.ReportMetric(float64(infer.ModelThreads(spec.Name)), "service-threads")
 		})
 	}
 }
