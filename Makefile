@@ -16,8 +16,11 @@ models:
 build:
 	$(GO) build -o $(BIN) ./cmd/livenessd
 
+# A development data key (var/dev-data-key, made once): images are
+# encrypted at rest in development too.
 run: models build
-	./$(BIN) serve --dev
+	@test -s var/dev-data-key || { mkdir -p var && umask 077 && ./$(BIN) keys data-key > var/dev-data-key; }
+	LIVENESS_DATA_KEYS="$$(cat var/dev-data-key)" ./$(BIN) serve --dev
 
 vet:
 	$(GO) vet ./...

@@ -67,9 +67,11 @@ else
 fi
 port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 api_key="lvk_amplify_test_$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# Biometric images encrypted at rest, as in production.
+data_key="$("$tmp/livenessd" keys data-key)"
 # One inference thread: on a 2-core machine the browser needs the other core
 # to keep its frame and colour timing.
-LIVENESS_API_KEYS="$api_key" "$tmp/livenessd" serve --addr "127.0.0.1:$port" --data "$tmp/data" \
+LIVENESS_API_KEYS="$api_key" LIVENESS_DATA_KEYS="$data_key" "$tmp/livenessd" serve --addr "127.0.0.1:$port" --data "$tmp/data" \
 	--models "$models" --tls-self-signed --rate-limit 0 --threads 1 --log-level info >"$tmp/livenessd.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 240); do

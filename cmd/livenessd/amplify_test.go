@@ -31,6 +31,7 @@ import (
 func TestServe_AmplifyOverTLS(t *testing.T) {
 	testutil.Cache(t)
 	t.Setenv("LIVENESS_API_KEYS", "")
+	setDataKey(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -20,6 +20,7 @@ func mountCapture(env *mountEnv) error {
 		AuthFailures:   env.AuthFailures,
 		Work:           env.Pool.Weighted(),
 		OriginPatterns: splitList(envOr("LIVENESS_ALLOWED_ORIGINS", "")),
+		MaxDuration:    env.Config.CaptureMaxDuration,
 		Logger:         env.Logger,
 	})
 	env.Server.Handle("GET /v1/liveness/session/{sessionId}/stream", h)

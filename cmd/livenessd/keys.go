@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd/internal/auth"
+	"github.com/livenessd/livenessd/internal/store/sealed"
 )
 
 // runKeys manages API keys stored (as SHA-256 hashes) in the store:
@@ -27,14 +28,24 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	storeURL := fs.String("store", envOr("LIVENESS_STORE", ""), "session store as for serve: empty for the data directory's SQLite file, or redis://... (env LIVENESS_STORE)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd keys create [--name NAME] [--tenant TENANT] [--data DIR]\n"+
-			"       livenessd keys list [--data DIR]\n       livenessd keys revoke ID [--data DIR]")
+			"       livenessd keys list [--data DIR]\n       livenessd keys revoke ID [--data DIR]\n"+
+			"       livenessd keys data-key    (prints a new data key for LIVENESS_DATA_KEYS)")
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
 		fs.Usage()
-		return fmt.Errorf("%w: keys needs create, list or revoke", errUsage)
+		return fmt.Errorf("%w: keys needs create, list, revoke or data-key", errUsage)
 	}
 	action, rest := args[0], args[1:]
+	if action == "data-key" {
+		// A fresh AES-256 key for LIVENESS_DATA_KEYS; nothing is stored.
+		k, err := sealed.NewKey()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, k)
+		return nil
+	}
 	var revokeID string
 	if action == "revoke" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		revokeID, rest = rest[0], rest[1:] // keys revoke ID [flags]

@@ -19,6 +19,7 @@ import (
 	"github.com/livenessd/livenessd/internal/api"
 	"github.com/livenessd/livenessd/internal/api/apiface"
 	"github.com/livenessd/livenessd/internal/auth"
+	"github.com/livenessd/livenessd/internal/capture"
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/infer"
@@ -35,6 +36,7 @@ type serveConfig struct {
 	DataDir             string
 	Store               string // store.go: empty (SQLite) or redis://...
 	CaptureLease        time.Duration
+	CaptureMaxDuration  time.Duration
 	ModelsDir           string
 	Dev                 bool
 	APIKeys             string
@@ -53,6 +55,7 @@ type serveConfig struct {
 	ShutdownTimeout     time.Duration
 	LogLevel            string
 	TrustedProxies      string
+	AllowPlaintext      bool
 	Demo                demoFlag     // web.go
 	Amplify             amplifyFlags // amplify.go: Amplify endpoint and TLS
 }
@@ -124,6 +127,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.str(&c.Addr, "addr", "LIVENESS_ADDR", "127.0.0.1:8080", "listen address")
 	e.str(&c.DataDir, "data", "LIVENESS_DATA_DIR", "var/data", "data directory (SQLite database)")
 	registerStoreFlag(e, &c.Store)
+	e.duration(&c.CaptureMaxDuration, "capture-max-duration", "LIVENESS_CAPTURE_MAX_DURATION", capture.DefaultMaxDuration,
+		"longest SDK capture, from the upgrade to the result (slow hardware may need more)")
 	e.duration(&c.CaptureLease, "capture-lease", "LIVENESS_CAPTURE_LEASE", session.DefaultLeaseTTL, "a capture whose server stopped renewing it (crash) is marked FAILED after this long")
 	e.str(&c.ModelsDir, "models", models.EnvDir, models.DefaultDir, "model cache directory (filled by `make models`)")
 	e.boolean(&c.Dev, "dev", "LIVENESS_DEV", false, "development mode: make a temporary API key when none is configured, enable the demo page")
@@ -146,6 +151,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.str(&c.FaceConfig, "face-config", "LIVENESS_FACE_CONFIG", "", "JSON file overriding the face models: use your own ONNX detector/embedder (docs/MODELS.md)")
 	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit")
 	e.str(&c.LogLevel, "log-level", "LIVENESS_LOG_LEVEL", "info", "debug, info, warn or error")
+	e.boolean(&c.AllowPlaintext, "allow-plaintext", "LIVENESS_ALLOW_PLAINTEXT", false,
+		"start without LIVENESS_DATA_KEYS, storing reference and audit images unencrypted (development does so with a warning)")
 	e.str(&c.TrustedProxies, "trusted-proxies", "LIVENESS_TRUSTED_PROXIES", "",
 		"comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address limits)")
 	fs.Usage = func() {
@@ -164,6 +171,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	switch {
 	case c.SessionTTL <= 0:
 		return c, fmt.Errorf("%w: --session-ttl must be positive", errUsage)
+	case c.CaptureMaxDuration < time.Second:
+		return c, fmt.Errorf("%w: --capture-max-duration must be at least 1s", errUsage)
 	case c.CaptureLease < time.Second:
 		return c, fmt.Errorf("%w: --capture-lease must be at least 1s", errUsage)
 	case c.Retention < 0 || c.RecordTTL < 0 || c.PurgeInterval <= 0:
@@ -227,6 +236,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	dataKeys, err := loadDataKeys(cfg.Dev, cfg.AllowPlaintext)
+	if err != nil {
+		return err // before anything is opened: a clear refusal
+	}
 	store, exclusive, err := openStore(ctx, storeConfig{URL: cfg.Store, DataDir: cfg.DataDir, Retention: cfg.Retention, RecordTTL: cfg.RecordTTL})
 	if err != nil {
 		return err
@@ -275,8 +288,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer pipe.Close()
 
+	sessionStore, err := sealStore(store, dataKeys, log)
+	if err != nil {
+		return err
+	}
 	sessions, err := session.New(session.Config{
-		Store:         store,
+		Store:         sessionStore,
 		Challenges:    func() (livenessd.Challenge, error) { return liveness.NewChallenge(livenessd.ChallengeMovementAndLight) },
 		TTL:           cfg.SessionTTL,
 		Retention:     cfg.Retention,

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/simulate"
+	"github.com/livenessd/livenessd/internal/store/sealed"
+	"github.com/livenessd/livenessd/internal/store/storetest"
 	"github.com/livenessd/livenessd/internal/testutil"
+	"github.com/livenessd/livenessd/internal/testutil/facetest"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
@@ -42,10 +48,25 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// setDataKey gives serve a fresh data key (production refuses to start
+// without one), unless the test set LIVENESS_DATA_KEYS itself.
+func setDataKey(t *testing.T) {
+	t.Helper()
+	if os.Getenv("LIVENESS_DATA_KEYS") != "" {
+		return
+	}
+	k, err := sealed.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LIVENESS_DATA_KEYS", k)
+}
+
 // startServe runs `livenessd serve args...` until the returned stop is
 // called; stop returns the exit code.
 func startServe(t *testing.T, args ...string) (base string, stdout, stderr *syncBuffer, stop func() int) {
 	t.Helper()
+	setDataKey(t)
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
@@ -179,6 +200,8 @@ func TestServe_DevKey(t *testing.T) {
 
 func TestServe_StartupErrors(t *testing.T) {
 	t.Setenv("LIVENESS_API_KEYS", "")
+	setDataKey(t)
+	noKeys := []string{"--models", testutil.ModelDir(t), "--data", t.TempDir(), "--addr", "127.0.0.1:0"}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -191,6 +214,11 @@ func TestServe_StartupErrors(t *testing.T) {
 		{"BadEnvDuration", nil, map[string]string{"LIVENESS_SESSION_TTL": "ten minutes"}, 2, "LIVENESS_SESSION_TTL"},
 		{"BadThreshold", []string{"--similarity-threshold", "120"}, nil, 2, "thresholds"},
 		{"ShortKey", []string{"--models", testutil.ModelDir(t), "--data", t.TempDir(), "--api-keys", "short"}, nil, 2, "too short"},
+		// Production refuses to store biometric data in the clear.
+		{"NoDataKey", noKeys, map[string]string{"LIVENESS_DATA_KEYS": ""}, 2, "LIVENESS_DATA_KEYS is not set"},
+		{"BadDataKey", noKeys, map[string]string{"LIVENESS_DATA_KEYS": "c2hvcnQ="}, 2, "not 32 bytes"},
+		// --allow-plaintext passes that check (and then stops for lack of API keys).
+		{"AllowPlaintext", append(noKeys, "--allow-plaintext"), map[string]string{"LIVENESS_DATA_KEYS": ""}, 1, "LIVENESS_API_KEYS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -345,5 +373,93 @@ func TestServe_KeyRotation(t *testing.T) {
 	}
 	if strings.Contains(list, oldKey) || strings.Contains(list, newKey) {
 		t.Fatal("keys list shows a key")
+	}
+}
+
+// TestServe_EncryptedAtRest: a real capture (simulated camera, real face
+// pipeline) on a server with LIVENESS_DATA_KEYS leaves a reference image
+// that the results endpoint returns while the database file and its WAL
+// hold no JPEG data at all; a restart with the key rotated (a new key in
+// front) still reads it.
+func TestServe_EncryptedAtRest(t *testing.T) {
+	testutil.Cache(t)
+	const key = "serve-test-key-0123456789"
+	t.Setenv("LIVENESS_API_KEYS", key)
+	oldKey, err := sealed.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LIVENESS_DATA_KEYS", oldKey)
+	data := t.TempDir()
+	// Under -race the analysis runs far slower than real time.
+	base, _, _, stop := startServe(t, "--data", data, "--capture-max-duration", "5m")
+	code, m := call(t, "POST", base+"/v1/liveness/session", key, `{"settings":{"auditImagesLimit":2}}`)
+	if code != 200 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	id, token := m["sessionId"].(string), m["clientToken"].(string)
+
+	p := facetest.Pipeline(t)
+	img, err := imageio.ReadFile(testutil.Sample(t, 1), imageio.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := simulate.DetectSource(t.Context(), p, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := simulate.Dial(t.Context(), "ws"+strings.TrimPrefix(base, "http")+"/v1/liveness/session/"+id+"/stream", token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	pl, err := simulate.NewPlayer(src, simulate.ChallengeOf(ws.Challenge), simulate.Options{Strength: 0.08, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In real time: the server's default message rate applies.
+	if err := simulate.Play(t.Context(), pl, ws, simulate.PlayOptions{Realtime: true}); err != nil {
+		t.Fatalf("play: %v (server closed with %d)", err, ws.CloseStatus())
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	status, err := ws.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readRef := func() []byte {
+		t.Helper()
+		code, m := call(t, "GET", base+"/v1/liveness/session/"+id+"/results", key, "")
+		ref, _ := m["referenceImage"].(string)
+		b, err := base64.StdEncoding.DecodeString(ref)
+		if code != 200 || err != nil || !bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) {
+			t.Fatalf("results (capture %s): %d, reference image %d bytes, %v", status, code, len(b), err)
+		}
+		return b
+	}
+	ref := readRef()
+	var atRest []byte
+	for _, f := range []string{"livenessd.db", "livenessd.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(data, f))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		atRest = append(atRest, b...)
+	}
+	if found := storetest.FindImageBytes(atRest, ref); found != "" {
+		t.Fatalf("the database holds image data in the clear: %s", found)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("shutdown: %d", code)
+	}
+
+	newKey, err := sealed.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LIVENESS_DATA_KEYS", newKey+","+oldKey)
+	base, _, _, _ = startServe(t, "--data", data)
+	if got := readRef(); !bytes.Equal(got, ref) {
+		t.Fatal("after rotation the reference image changed")
 	}
 }

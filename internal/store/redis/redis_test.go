@@ -33,6 +33,63 @@ func TestStore_Conformance(t *testing.T) {
 	})
 }
 
+// TestStore_SealedAtRest: with encryption at rest, no Redis value holds
+// JPEG or PNG bytes.
+func TestStore_SealedAtRest(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.SealedAtRest(t, func(t *testing.T) (storetest.Store, func() []byte) {
+		prefix := "t:" + strings.ReplaceAll(t.Name(), "/", ":") + ":"
+		s := open(t, srv, redis.Options{Prefix: prefix})
+		return s, func() []byte { return dumpValues(t, s, prefix) }
+	})
+}
+
+// dumpValues returns every value under prefix, whatever its type.
+func dumpValues(t *testing.T, s *redis.Store, prefix string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	rdb := s.Client()
+	var all []byte
+	iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		typ, err := rdb.Type(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch typ {
+		case "string":
+			v, err := rdb.Get(ctx, key).Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, v...)
+		case "hash":
+			m, err := rdb.HGetAll(ctx, key).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range m {
+				all = append(append(all, k...), v...)
+			}
+		case "zset":
+			vs, err := rdb.ZRange(ctx, key, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				all = append(all, v...)
+			}
+		default:
+			t.Fatalf("key %s of type %s: dump it too", key, typ)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
 // TestStore_TTLs: every key expires by itself, images at
 // ExpiresAt+Retention and the record RecordTTL later, and an image whose
 // time has come is gone without any purge.

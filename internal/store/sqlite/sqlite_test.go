@@ -179,6 +179,27 @@ func TestStore_Conformance(t *testing.T) {
 	})
 }
 
+// TestStore_SealedAtRest: with encryption at rest, the database file and
+// its WAL hold no JPEG or PNG bytes.
+func TestStore_SealedAtRest(t *testing.T) {
+	storetest.SealedAtRest(t, func(t *testing.T) (storetest.Store, func() []byte) {
+		path := filepath.Join(t.TempDir(), "x.db")
+		s := mustOpen(t, path)
+		t.Cleanup(func() { s.Close() })
+		return s, func() []byte {
+			var all []byte
+			for _, f := range []string{path, path + "-wal"} {
+				b, err := os.ReadFile(f)
+				if err != nil && !errors.Is(err, os.ErrNotExist) {
+					t.Fatal(err)
+				}
+				all = append(all, b...)
+			}
+			return all
+		}
+	})
+}
+
 // TestStore_WALStaysBounded: thousands of sessions with images, held
 // readers or not, leave a WAL no larger than MaxWALBytes once the purge
 // loop's checkpoint ran.
