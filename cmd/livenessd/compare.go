@@ -67,19 +67,20 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if *threshold < 0 || *threshold > 100 {
 		return fmt.Errorf("%w: threshold %v outside 0..100", errUsage, *threshold)
 	}
-	src, err := imageio.ReadFile(fs.Arg(0), imageio.DefaultLimits())
-	if err != nil {
-		return err
-	}
-	tgt, err := imageio.ReadFile(fs.Arg(1), imageio.DefaultLimits())
-	if err != nil {
-		return err
-	}
 	p, err := ff.open()
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, p.Close()) }()
+	// Decoded as the compare-faces endpoint decodes.
+	src, err := imageio.ReadFileReduced(fs.Arg(0), imageio.DefaultLimits(), p.ImageSide())
+	if err != nil {
+		return err
+	}
+	tgt, err := imageio.ReadFileReduced(fs.Arg(1), imageio.DefaultLimits(), p.ImageSide())
+	if err != nil {
+		return err
+	}
 	c, err := p.Compare(ctx, src, tgt, *threshold)
 	if err != nil {
 		return err

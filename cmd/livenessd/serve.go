@@ -322,6 +322,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Sessions:            sessions,
 		Auth:                keyring,
 		Faces:               apiface.New(pipe),
+		FaceImageSide:       pipe.ImageSide(),
 		Pool:                pool,
 		RateLimit:           cfg.RateLimit,
 		RateBurst:           cfg.RateBurst,

@@ -279,7 +279,7 @@ func (s *Server) serveVerifyWithDocument(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	defer release()
-	docImg, err := imageio.Decode(doc, s.cfg.ImageLimits)
+	docImg, err := imageio.DecodeReduced(doc, s.cfg.ImageLimits, s.cfg.FaceImageSide)
 	if err != nil {
 		return imageError("document", err)
 	}
@@ -493,12 +493,12 @@ func (s *Server) serveCompareFaces(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	defer release()
-	src, err := imageio.DecodeBase64(*req.SourceImage, s.cfg.ImageLimits)
+	src, err := imageio.DecodeBase64Reduced(*req.SourceImage, s.cfg.ImageLimits, s.cfg.FaceImageSide)
 	if err != nil {
 		return imageError("sourceImage", err)
 	}
 	*req.SourceImage = "" // let the collector have the base64 text
-	tgt, err := imageio.DecodeBase64(*req.TargetImage, s.cfg.ImageLimits)
+	tgt, err := imageio.DecodeBase64Reduced(*req.TargetImage, s.cfg.ImageLimits, s.cfg.FaceImageSide)
 	if err != nil {
 		return imageError("targetImage", err)
 	}

@@ -111,9 +111,13 @@ type Config struct {
 	// 1009 details; the verdict itself is the analysis').
 	LivenessThreshold float64
 	ImageLimits       imageio.Limits // default imageio.DefaultLimits()
-	MaxJSONBody       int64          // default DefaultMaxJSONBody
-	MaxMultipartBody  int64          // default DefaultMaxMultipartBody
-	RetryAfter        time.Duration  // Retry-After on 429/503 (default 2 s)
+	// FaceImageSide is the longer side, in pixels, that compared images need
+	// (face.Pipeline.ImageSide): larger JPEGs are decoded at a reduced DCT
+	// scale that keeps at least this much. 0 decodes at full size.
+	FaceImageSide    int
+	MaxJSONBody      int64         // default DefaultMaxJSONBody
+	MaxMultipartBody int64         // default DefaultMaxMultipartBody
+	RetryAfter       time.Duration // Retry-After on 429/503 (default 2 s)
 	// Ready, when set, is called by /readyz in addition to the store ping.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger

@@ -41,7 +41,8 @@ func (e *faceEval) embedding(ctx context.Context, path string) ([]float32, error
 	if v, ok := e.emb[path]; ok {
 		return v, nil
 	}
-	img, err := imageio.ReadFile(path, imageio.DefaultLimits())
+	// Decoded as compare-faces decodes its images.
+	img, err := imageio.ReadFileReduced(path, imageio.DefaultLimits(), e.p.ImageSide())
 	if err != nil {
 		fmt.Fprintf(e.errs, "eval: %v (counted as no face)\n", err)
 		e.emb[path] = nil

@@ -52,6 +52,20 @@ type Comparison struct {
 	Cosine float64 `json:"-"`
 }
 
+// ImageSide is the longer side, in pixels, an image needs for the search
+// to keep its promise (DetectorConfig.MinFace, or MinFaceFraction of the
+// longer side, whichever is larger): past MinFace/MinFaceFraction the
+// smallest face to find grows with the image, so an image reduced to that
+// side still shows every such face at MinFace pixels or more. 0 when the
+// detector sets no fraction.
+func (p *Pipeline) ImageSide() int {
+	d := p.cfg.Detector
+	if d.MinFace <= 0 || d.MinFaceFraction <= 0 {
+		return 0
+	}
+	return int(math.Round(d.MinFace / d.MinFaceFraction))
+}
+
 // Compare compares the largest face of each image (CompareWith with the
 // default selection and the given threshold).
 func (p *Pipeline) Compare(ctx context.Context, source, target image.Image, threshold float64) (*Comparison, error) {

@@ -309,11 +309,11 @@ func tileLimit(s0 float64, cfg DetectorConfig) float64 {
 
 // detect runs the planned passes and merges their boxes.
 func (d *detector) detect(ctx context.Context, p *pyramid, mode search) ([]detection, error) {
-	src := p.base()
+	w, h := p.size()
 	var all []detection
 	var buf []float32
 	in := d.cfg.Spec.Input
-	passes := planPasses(src.W, src.H, d.cfg, mode != searchSingle)
+	passes := planPasses(w, h, d.cfg, mode != searchSingle)
 	for i, ps := range passes {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -332,7 +332,7 @@ func (d *detector) detect(ctx context.Context, p *pyramid, mode search) ([]detec
 		if err != nil {
 			return nil, fmt.Errorf("face: detect: %w", err)
 		}
-		dets, err := d.decode(out, ps, src.W, src.H)
+		dets, err := d.decode(out, ps, w, h)
 		if err != nil {
 			return nil, err
 		}

@@ -104,17 +104,23 @@ func clamp8(v int32) uint8 {
 }
 
 // half returns the image at half size, each pixel the mean of a 2x2 block.
-func (r *raster) half() *raster {
-	w, h := max(1, r.W/2), max(1, r.H/2)
-	out := &raster{W: w, H: h, Pix: make([]uint8, 3*w*h)}
-	for y := range h {
-		y0, y1 := min(2*y, r.H-1), min(2*y+1, r.H-1)
-		for x := range w {
-			x0, x1 := min(2*x, r.W-1), min(2*x+1, r.W-1)
+func (r *raster) half() *raster { return halve(r.Pix, r.W, r.H, 3*r.W, 3) }
+
+// halve shrinks a w x h image of bpp bytes per pixel (RGB first) and the
+// given stride to an RGB raster of half its size, each pixel the rounded
+// mean of a 2x2 block (the last row or column repeated when odd).
+func halve(pix []uint8, w, h, stride, bpp int) *raster {
+	ow, oh := max(1, w/2), max(1, h/2)
+	out := &raster{W: ow, H: oh, Pix: make([]uint8, 3*ow*oh)}
+	for y := range oh {
+		r0 := pix[min(2*y, h-1)*stride:]
+		r1 := pix[min(2*y+1, h-1)*stride:]
+		o := out.Pix[3*y*ow : 3*(y+1)*ow]
+		for x := range ow {
+			i0, i1 := bpp*min(2*x, w-1), bpp*min(2*x+1, w-1)
 			for c := range 3 {
-				s := int(r.Pix[3*(y0*r.W+x0)+c]) + int(r.Pix[3*(y0*r.W+x1)+c]) +
-					int(r.Pix[3*(y1*r.W+x0)+c]) + int(r.Pix[3*(y1*r.W+x1)+c])
-				out.Pix[3*(y*w+x)+c] = uint8((s + 2) / 4)
+				s := int(r0[i0+c]) + int(r0[i1+c]) + int(r1[i0+c]) + int(r1[i1+c])
+				o[3*x+c] = uint8((s + 2) / 4)
 			}
 		}
 	}
@@ -124,16 +130,32 @@ func (r *raster) half() *raster {
 // pyramid holds an image and its successive halvings, built on demand, so
 // that a sampler that shrinks by a factor s reads the level whose pixels
 // are at most twice the sampling step and bilinear sampling does not alias.
-// It is not safe for concurrent use; each analysis builds its own.
+// Level 0, the image itself as RGB, is also built on demand: an opaque
+// NRGBA (what imageio decodes) is halved straight into level 1, so a large
+// photo whose faces are only ever sampled shrunk never pays for a
+// full-size copy. It is not safe for concurrent use; each analysis builds
+// its own.
 type pyramid struct {
-	levels []*raster
+	src    image.Image
+	w, h   int
+	levels []*raster // levels[0] nil until needed
 }
 
 func newPyramid(img image.Image) *pyramid {
-	return &pyramid{levels: []*raster{newRaster(img)}}
+	b := img.Bounds()
+	return &pyramid{src: img, w: b.Dx(), h: b.Dy(), levels: []*raster{nil}}
 }
 
-func (p *pyramid) base() *raster { return p.levels[0] }
+// size is the image's size in pixels (level 0).
+func (p *pyramid) size() (int, int) { return p.w, p.h }
+
+// base is level 0.
+func (p *pyramid) base() *raster {
+	if p.levels[0] == nil {
+		p.levels[0] = newRaster(p.src)
+	}
+	return p.levels[0]
+}
 
 // level returns the level to sample when one output pixel spans step input
 // pixels, and its size factor (2^k).
@@ -141,6 +163,15 @@ func (p *pyramid) level(step float64) (*raster, float64) {
 	k := 0
 	if step >= 2 {
 		k = int(math.Floor(math.Log2(step)))
+	}
+	if k == 0 {
+		return p.base(), 1
+	}
+	if len(p.levels) == 1 {
+		if p.w < 16 || p.h < 16 {
+			return p.base(), 1
+		}
+		p.levels = append(p.levels, p.halfOfSource())
 	}
 	for len(p.levels) <= k {
 		last := p.levels[len(p.levels)-1]
@@ -151,6 +182,30 @@ func (p *pyramid) level(step float64) (*raster, float64) {
 		p.levels = append(p.levels, last.half())
 	}
 	return p.levels[k], math.Ldexp(1, k)
+}
+
+// halfOfSource is level 1, halved from the source itself when it is an
+// opaque NRGBA with level 0 not built yet, else from level 0.
+func (p *pyramid) halfOfSource() *raster {
+	if m, ok := p.src.(*image.NRGBA); ok && p.levels[0] == nil && opaque(m) {
+		return halve(m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], p.w, p.h, m.Stride, 4)
+	}
+	return p.base().half()
+}
+
+// opaque reports whether every pixel of m has alpha 255 (newRaster would
+// composite the others over black).
+func opaque(m *image.NRGBA) bool {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	for y := range h {
+		row := m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y+y):][:4*w]
+		for i := 3; i < len(row); i += 4 {
+			if row[i] != 255 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // affine maps output pixel coordinates to source coordinates:

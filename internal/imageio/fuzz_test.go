@@ -104,3 +104,22 @@ func FuzzDecodeBase64(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeReduced(f *testing.F) {
+	jpg := encJPEG(f, gradient(48, 32), 75)
+	f.Add(jpg)
+	f.Add(withExif(jpg, 8, binary.BigEndian))
+	f.Add(jpg[:len(jpg)*2/3])
+	f.Add(progressiveJPEG(64, 48, 4))
+	f.Add(jpegHeader(1000, 1000))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// minSide 8: every JPEG of 16 px or more takes the reduced path.
+		m, err := DecodeReduced(data, fuzzLimits, 8)
+		checkDecodeResult(t, m, err)
+		if err == nil {
+			if _, cfg, _ := Config(data, fuzzLimits); max(m.Rect.Dx(), m.Rect.Dy()) > max(cfg.Width, cfg.Height) {
+				t.Fatalf("reduced %v is larger than the stored %dx%d", m.Rect, cfg.Width, cfg.Height)
+			}
+		}
+	})
+}
