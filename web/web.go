@@ -53,9 +53,9 @@ const DefaultMaxDocumentBytes = 12 << 20
 // page, with the demo off.
 type Config struct {
 	// FrameAncestors are the origins allowed to show /capture in an iframe
-	// (CSP frame-ancestors), e.g. "https://shop.example.com". Empty: any
-	// origin ("*"), since the page exists to be embedded; restrict it in
-	// production.
+	// (CSP frame-ancestors), e.g. "https://shop.example.com". Empty: none
+	// ('none'): a page that runs the camera for a session is not framed by
+	// a site nobody chose (clickjacking); embedding is opted into.
 	FrameAncestors []string
 	// RedirectOrigins are the origins /capture may send the browser to after
 	// the check (its redirect parameter), besides its own origin. A redirect
@@ -248,7 +248,7 @@ func (s *server) serveCapture(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	fa := "*"
+	fa := "'none'"
 	if len(s.cfg.FrameAncestors) > 0 {
 		fa = "'self' " + strings.Join(cleanOrigins(s.cfg.FrameAncestors), " ")
 	}

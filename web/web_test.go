@@ -100,7 +100,7 @@ func TestPageSecurity(t *testing.T) {
 		path           string
 		frameAncestors string
 	}{
-		{"CaptureDefault", web.Config{}, "/capture", "frame-ancestors *"},
+		{"CaptureDefault", web.Config{}, "/capture", "frame-ancestors 'none'"},
 		{"CaptureRestricted", web.Config{FrameAncestors: []string{"https://shop.example", "bad; script-src *"}}, "/capture", "frame-ancestors 'self' https://shop.example"},
 		{"Demo", web.Config{Demo: true}, "/demo", "frame-ancestors 'none'"},
 	} {

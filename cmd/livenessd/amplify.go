@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,11 +49,12 @@ func registerAmplifyFlags(e *envFlags, c *amplifyFlags) {
 }
 
 // listenTLS wraps ln with TLS when a certificate is configured and returns
-// the URL scheme to advertise.
-func listenTLS(cfg serveConfig, ln net.Listener, log *slog.Logger) (net.Listener, string, error) {
+// the URL scheme to advertise. Either way net/http's own error answers
+// (431...) get the API's error body (api.Server.Listener).
+func listenTLS(cfg serveConfig, ln net.Listener, log *slog.Logger, srv *api.Server) (net.Listener, string, error) {
 	a := cfg.Amplify
 	if a.TLSCert == "" && a.TLSKey == "" && !a.TLSSelfSigned {
-		return ln, "http", nil
+		return srv.Listener(ln), "http", nil
 	}
 	tc, selfSigned, err := tlsutil.Load(tlsutil.Config{
 		CertFile: a.TLSCert, KeyFile: a.TLSKey, SelfSigned: a.TLSSelfSigned,
@@ -68,7 +68,7 @@ func listenTLS(cfg serveConfig, ln net.Listener, log *slog.Logger) (net.Listener
 		log.Warn("serving TLS with a self-signed development certificate; browsers must trust it (or use mkcert / a real certificate)",
 			"certificate", selfSigned)
 	}
-	return tls.NewListener(ln, tc), "https", nil
+	return srv.TLSListener(ln, tc), "https", nil
 }
 
 // mountAmplify mounts the Amplify streaming endpoint, the component's

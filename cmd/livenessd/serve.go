@@ -346,7 +346,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ln, scheme, err := listenTLS(cfg, ln, log) // amplify.go: --tls-*
+	ln, scheme, err := listenTLS(cfg, ln, log, srv) // amplify.go: --tls-*
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/testutil"
 )
 
 // TestDemoFlag: the demo is on with --dev unless turned off, off otherwise
@@ -63,5 +69,35 @@ func TestDemoAuth(t *testing.T) {
 		if test.tenant == "" && !errors.Is(err, livenessd.ErrUnauthorized) {
 			t.Errorf("Authenticate(%q) err=%v, want ErrUnauthorized", test.key, err)
 		}
+	}
+}
+
+// TestServe_CaptureFraming: by default no site may frame /capture, as the
+// README's default says; LIVENESS_CAPTURE_FRAME_ANCESTORS opts origins in.
+func TestServe_CaptureFraming(t *testing.T) {
+	testutil.Cache(t)
+	t.Setenv("LIVENESS_API_KEYS", "serve-test-key-0123456789")
+	readme, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile("(?m)^\\| `LIVENESS_CAPTURE_FRAME_ANCESTORS` \\| `'none'`").Match(readme) {
+		t.Fatal("README does not give 'none' as the default of LIVENESS_CAPTURE_FRAME_ANCESTORS")
+	}
+	for _, test := range []struct{ env, want string }{
+		{"", "frame-ancestors 'none'"},
+		{"https://shop.example", "frame-ancestors 'self' https://shop.example"},
+	} {
+		t.Setenv("LIVENESS_CAPTURE_FRAME_ANCESTORS", test.env)
+		base, _, _, stop := startServe(t, "--data", t.TempDir())
+		res, err := http.Get(base + "/capture")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if csp := res.Header.Get("Content-Security-Policy"); res.StatusCode != 200 || !strings.HasSuffix(csp, test.want) {
+			t.Errorf("env %q: %d, CSP %q, want it to end with %q", test.env, res.StatusCode, csp, test.want)
+		}
+		stop()
 	}
 }

@@ -153,7 +153,7 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // with the full chain and answered with the kind's generic message; client
 // errors are logged at debug level and answered with their message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	k := classify(err)
+	k := kindOf(err)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client went away; nobody reads the answer.
 		k = errorKind{nil, 499, CodeInternal, "Client closed request"}

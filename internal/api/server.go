@@ -196,10 +196,7 @@ func (s *Server) routesInit() {
 	s.route("GET /healthz", s.serveHealthz)
 	s.route("GET /readyz", s.serveReadyz)
 	s.route("GET /openapi.json", s.serveOpenAPI)
-	// Anything else under /v1/ gets the seed's error body, not a text 404.
-	s.mux.Handle("/v1/", s.wrap(s.handler(func(w http.ResponseWriter, r *http.Request) error {
-		return fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, ErrRouteNotFound)
-	})))
+	// Unknown paths and methods: ServeHTTP (fallback.go).
 }
 
 // handlerFunc is a handler that returns its error for writeError.
@@ -259,9 +256,6 @@ func (s *Server) MountedRoutes() []string {
 // stop sending new requests while the server drains).
 func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
-
 func (s *Server) now() time.Time { return s.cfg.Now() }
 
 func (s *Server) retryAfterSeconds() int {
@@ -317,7 +311,8 @@ func bearer(r *http.Request) (string, error) {
 	return strings.TrimSpace(key), nil
 }
 
-// wrap adds panic recovery and the access log.
+// wrap adds panic recovery, the access log, and the seed's error body to
+// errors a handler writes as plain text.
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -338,7 +333,9 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 					"status", rec.statusCode(), "bytes", rec.bytes, "dur_ms", time.Since(start).Milliseconds())
 			}
 		}()
-		h.ServeHTTP(rec, r)
+		ew := &errorRewriter{ResponseWriter: rec, s: s, r: r}
+		h.ServeHTTP(ew, r)
+		ew.finish()
 	})
 }
 

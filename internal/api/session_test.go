@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -326,7 +328,12 @@ func TestHealthAndRoutes(t *testing.T) {
 	wantError(t, r, 503, api.CodeServiceUnavailable)
 	ts.api.SetDraining(false)
 	wantError(t, ts.do(t, "GET", "/v1/liveness/nothing", keyA, "", nil), 404, api.CodeRouteNotFound)
-	wantError(t, ts.do(t, "DELETE", "/v1/liveness/session", keyA, "", nil), 404, api.CodeRouteNotFound)
+	// The path exists, the method does not: 405 with Allow.
+	r = ts.do(t, "DELETE", "/v1/liveness/session", keyA, "", nil)
+	wantError(t, r, 405, api.CodeMethodNotAllowed)
+	if r.header.Get("Allow") != "POST" {
+		t.Errorf("Allow = %q, want POST", r.header.Get("Allow"))
+	}
 }
 
 func TestPanicRecovery(t *testing.T) {
@@ -418,5 +425,37 @@ func TestAuthFailureLimit(t *testing.T) {
 	}
 	if r := from("198.51.100.6", keyA); r.status != 200 {
 		t.Fatalf("missing keys counted as failures: %d", r.status)
+	}
+}
+
+// TestSessionEndpoints_ForeignLikeUnknown: on every endpoint that takes a
+// session id, another tenant's session gets exactly the answer of an id
+// that does not exist (status, code, message with the id masked, details).
+func TestSessionEndpoints_ForeignLikeUnknown(t *testing.T) {
+	ts := newServer(t, serverOpts{noFaces: true})
+	foreign, token := ts.createSession(t, keyA, 1)
+	ts.finish(t, foreign, token, liveResult([]byte{0xff, 0xd8, 0xff, 0xdb}, 1))
+	unknown := "2450bd2e-220b-42c8-90f1-14293292ac79"
+	for _, ep := range []struct{ method, path, ctype, body string }{
+		{"GET", "/v1/liveness/session/%s/results", "", ""},
+		{"POST", "/v1/liveness/verify/%s", "application/json", `{}`},
+		{"POST", "/v1/liveness/verify-with-document/%s", "application/json", `{"document":"` + b64(noFaceImage(t)) + `"}`},
+	} {
+		t.Run(ep.method+" "+ep.path, func(t *testing.T) {
+			answer := func(id string) string {
+				r := ts.do(t, ep.method, fmt.Sprintf(ep.path, id), keyB, ep.ctype, []byte(ep.body))
+				m := r.json(t)
+				delete(m, "timestamp")
+				b, _ := json.Marshal(m)
+				return fmt.Sprintf("%d %s", r.status, strings.ReplaceAll(string(b), id, "ID"))
+			}
+			got, want := answer(foreign), answer(unknown)
+			if got != want {
+				t.Fatalf("foreign session: %s\nunknown session: %s", got, want)
+			}
+			if !strings.HasPrefix(got, "404 ") {
+				t.Fatalf("answer %s, want 404", got)
+			}
+		})
 	}
 }

@@ -533,8 +533,9 @@ func (c *captureConn) reader(ctx context.Context, events chan<- event) {
 	last := time.Now()
 	for {
 		typ, b, err := c.readMessage(ctx)
-		if errors.Is(err, errTooLarge) {
-			emit(event{err: &protoError{CodeTooLarge, fmt.Sprintf("message larger than %d bytes", cfg.MaxFrameBytes+8)}})
+		var tooLarge *tooLargeError
+		if errors.As(err, &tooLarge) {
+			emit(event{err: &protoError{CodeTooLarge, tooLarge.Error()}})
 			return
 		}
 		if err != nil {
@@ -581,7 +582,15 @@ func (c *captureConn) reader(ctx context.Context, events chan<- event) {
 	}
 }
 
-var errTooLarge = errors.New("capture: message too large")
+// tooLargeError names the limit of the message type that was exceeded.
+type tooLargeError struct {
+	kind  string
+	limit int64
+}
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("%s message larger than %d bytes", e.kind, e.limit)
+}
 
 // readMessage reads one message of at most MaxFrameBytes+8 bytes (text
 // messages: maxTextBytes) without buffering more than that.
@@ -590,16 +599,16 @@ func (c *captureConn) readMessage(ctx context.Context) (websocket.MessageType, [
 	if err != nil {
 		return 0, nil, err
 	}
-	limit := c.h.cfg.MaxFrameBytes + 8
+	limit, kind := c.h.cfg.MaxFrameBytes+8, "binary"
 	if typ == websocket.MessageText {
-		limit = maxTextBytes
+		limit, kind = maxTextBytes, "text"
 	}
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return 0, nil, err
 	}
 	if int64(len(b)) > limit {
-		return 0, nil, errTooLarge
+		return 0, nil, &tooLargeError{kind, limit}
 	}
 	return typ, b, nil
 }

@@ -130,12 +130,13 @@ func readJSON(tb testing.TB, conn *websocket.Conn) map[string]any {
 	return m
 }
 
-// expectError reads until the error message and the close, and checks both codes.
-func expectError(tb testing.TB, conn *websocket.Conn, code int) {
+// expectError reads until the error message and the close, checks both
+// codes and returns the error's message.
+func expectError(tb testing.TB, conn *websocket.Conn, code int) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), 5*time.Second)
 	defer cancel()
-	gotErr := false
+	gotErr, msg := false, ""
 	for {
 		_, b, err := conn.Read(ctx)
 		if err != nil {
@@ -145,18 +146,19 @@ func expectError(tb testing.TB, conn *websocket.Conn, code int) {
 			if !gotErr {
 				tb.Fatalf("closed with %d without an error message", code)
 			}
-			return
+			return msg
 		}
 		var m struct {
-			Type string
-			Code int
+			Type    string
+			Code    int
+			Message string
 		}
 		_ = json.Unmarshal(b, &m)
 		if m.Type == "error" {
 			if m.Code != code {
 				tb.Fatalf("error code = %d, want %d (%s)", m.Code, code, b)
 			}
-			gotErr = true
+			gotErr, msg = true, m.Message
 		}
 	}
 }
@@ -210,6 +212,8 @@ func TestHandler_Errors(t *testing.T) {
 		token func(string) string
 		act   func(t *testing.T, conn *websocket.Conn)
 		code  int
+		// message, when set, is what the error message must say.
+		message string
 	}{
 		{name: "WrongToken", token: func(string) string { return "nope" }, code: capture.CodeNotFound},
 		{name: "BadJSON", act: func(t *testing.T, c *websocket.Conn) {
@@ -230,6 +234,9 @@ func TestHandler_Errors(t *testing.T) {
 		{name: "FrameTooLarge", cfg: capture.Config{MaxFrameBytes: 2000}, act: func(t *testing.T, c *websocket.Conn) {
 			_ = c.Write(t.Context(), websocket.MessageBinary, capture.EncodeFrame(0, jpegFrame(t, 320, 240)))
 		}, code: capture.CodeTooLarge},
+		{name: "TextTooLarge", act: func(t *testing.T, c *websocket.Conn) {
+			_ = c.Write(t.Context(), websocket.MessageText, []byte(`{"type":"hello","userAgent":"`+strings.Repeat("x", 2000)+`"}`))
+		}, code: capture.CodeTooLarge, message: "text message larger than 1024 bytes"},
 		{name: "TooManyFrames", cfg: capture.Config{MaxFrames: 3}, act: func(t *testing.T, c *websocket.Conn) {
 			f := jpegFrame(t, 160, 120)
 			for i := range 5 {
@@ -274,7 +281,10 @@ func TestHandler_Errors(t *testing.T) {
 				t.Fatalf("first message = %v", m)
 			}
 			test.act(t, conn)
-			expectError(t, conn, test.code)
+			msg := expectError(t, conn, test.code)
+			if test.message != "" && msg != test.message {
+				t.Errorf("error message %q, want %q", msg, test.message)
+			}
 			if got := e.status(t, id); got != livenessd.StatusFailed {
 				t.Errorf("status = %s, want FAILED (aborted)", got)
 			}
