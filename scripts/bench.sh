@@ -150,9 +150,11 @@ section_runtime() {
 		echo "the cores the next model needs. \`denormal weights kept\` / \`denormal-as-zero off\`: x86 takes a slow microcode"
 		echo "path for arithmetic on subnormal floats; fr_feature holds thousands of subnormal weights, and its activations"
 		echo "produce more, so both the load-time flush and FTZ/DAZ on every thread that computes (ORT's pool threads and the"
-		echo "Go caller's thread, internal/infer/mxcsr_amd64.go) matter. \`PRelu kept\`: ORT's PRelu runs outside the blocked"
-		echo "NCHWc layout (a reorder each way and a slow broadcast); the rewrite (internal/infer/rewrite.go) keeps those"
-		echo "models in the layout. \`graph level\`: \`extended\` fuses but keeps NCHW, \`basic\` only folds constants."
+		echo "Go caller's thread, internal/infer/mxcsr_amd64.go) matter. \`graph rewrites off\`: the load-time rewrites of"
+		echo "internal/infer (rewrite.go, pad.go) keep the models in ORT's blocked NCHWc layout: fr_liveness's odd channel"
+		echo "counts widened to 16-channel blocks with zero filters, PRelu written as 1x1 depthwise convolutions (ORT's PRelu"
+		echo "runs outside the layout, with a reorder each way and a slow broadcast), ReLU6 chains as one fused Clip."
+		echo "\`graph level\`: \`extended\` fuses but keeps NCHW, \`basic\` only folds constants."
 		echo "Memory arena and pattern: ORT's allocation reuse across runs."
 	} >docs/bench/runtime.md
 	put_section runtime docs/bench/runtime.md
@@ -197,8 +199,58 @@ section_cpu() {
 	cat docs/bench/cpu.md
 }
 
+# int8: every candidate's int8 build (internal/quantize) against its float
+# model at 1 thread (BenchmarkInt8: the two take turns run by run), how
+# close its outputs stay on held-out inputs, and the LFW gate of the int8
+# embedder when ../shared/data is there (TestInt8_LFWGate -gate.all).
+section_int8() {
+	local tmp=$work/int8 q gate=""
+	mkdir -p "$tmp"
+	q=$(wait_quiet)
+	"$GO" test -run '^$' -bench '^BenchmarkInt8$' -benchtime="${RUNS}x" -count 1 -timeout 60m ./internal/quantize \
+		-args -bench.threads=1 | tee "$tmp/go.txt"
+	if [[ -f ${LIVENESS_SHARED_DATA:-../shared/data}/face-verification/lfw/pairs.csv ]]; then
+		"$GO" test -count=1 -run '^TestInt8_LFWGate$' -v -timeout 60m ./internal/quantize -args -gate.all | tee "$tmp/gate.txt" || true
+		gate=$(grep -o 'LFW fold 1, .*' "$tmp/gate.txt" | sed 's/^/- /')
+	fi
+	{
+		echo "## int8"
+		echo
+		echo "Static int8 quantisation (internal/infer/quant, built by internal/quantize at \`make models\` time): weights int8"
+		echo "symmetric per output channel, activations uint8 per tensor with ranges measured on the calibration images"
+		echo "(the six sample photos of the model cache, each also mirrored and at 0.6 and 1.4 exposure, through the float"
+		echo "face pipeline; ${RUNS} runs), in the QDQ form ONNX Runtime fuses into its integer kernels (QLinearConv on the"
+		echo "CPU's VNNI dot products). \`BenchmarkInt8\` (internal/quantize): each model's float graph (as the service runs"
+		echo "it) and its int8 build take turns run by run on one held-out input, 1 thread, median ms; \"cosine\" compares"
+		echo "their outputs on every held-out input (the sample photos rotated 10 degrees, halved, and at 0.8 exposure:"
+		echo "inputs calibration never saw), mean and lowest. Adopted: the service loads the int8 build"
+		echo "(internal/infer/quant \`Adopted\`) when the CPU has int8 dot products."
+		echo
+		echo "| model | GFLOP | float ms | int8 ms | speed-up | output cosine, mean (lowest) | held-out inputs | adopted |"
+		echo "|---|---:|---:|---:|---:|---|---:|---|"
+		awk '/^BenchmarkInt8\// {
+			name = $1; sub(/^BenchmarkInt8\//, "", name); sub(/-[0-9]+$/, "", name)
+			for (i = 3; i < NF; i++) v[$(i + 1)] = $i
+			printf "| %s | %.3f | %.2f | %.2f | %.2fx | %.4f (%.4f) | %.0f | %s |\n", name, v["GFLOP"], v["float-ms"], v["int8-ms"],
+				v["speedup"], v["cos-mean"], v["cos-min"], v["held-out"], v["adopted"] == 1 ? "yes" : "no" }' "$tmp/go.txt"
+		echo
+		if [[ -n $gate ]]; then
+			echo "Accuracy gate of the int8 embedder (TestInt8_LFWGate: the face pipeline with the float and with the int8"
+			echo "fr_feature on LFW fold 1; the gate allows 0.1 point):"
+			echo
+			echo "$gate"
+		else
+			echo "The LFW gate (TestInt8_LFWGate) needs ../shared/data; it did not run."
+		fi
+		echo
+		echo "Machine: $(machine_note); CPUs $(cut -f1 <<<"$q")% busy before the run (quiet: $(cut -f3 <<<"$q")), load average $(cut -f2 <<<"$q")."
+	} >docs/bench/int8.md
+	put_section int8 docs/bench/int8.md
+	cat docs/bench/int8.md
+}
+
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime cpu compare)
+[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu compare)
 for s in "${sections[@]}"; do
 	"section_$s"
 done

@@ -98,7 +98,8 @@ type Session struct {
 // Load creates a session for an ONNX model held in memory. When spec has an
 // input name, the description is checked against the graph and a mismatch is
 // an error. The load-time rewrites (settings.go: denormal weights flushed,
-// PRelu in blocked-layout ops) are applied before the session is built.
+// channel padding, PRelu and clamps in blocked-layout ops) are applied
+// before the session is built.
 func (rt *Runtime) Load(spec Spec, model []byte) (*Session, error) {
 	return rt.LoadWith(spec, model, LoadOptions{})
 }
@@ -108,8 +109,9 @@ type LoadOptions struct {
 	// KeepDenormals skips flushing subnormal weights to zero; tests use it
 	// to prove the flush leaves outputs unchanged.
 	KeepDenormals bool
-	// KeepGraph skips the graph rewrites (RewritePRelu); tests and
-	// benchmarks use it to prove and measure them.
+	// KeepGraph skips the graph rewrites (RewritePadChannels,
+	// RewritePRelu, RewriteClamps); tests and benchmarks use it to prove
+	// and measure them.
 	KeepGraph bool
 	// Threads, when positive, overrides the intra-op thread count.
 	Threads int
@@ -117,7 +119,7 @@ type LoadOptions struct {
 
 // LoadWith is Load with per-model options.
 func (rt *Runtime) LoadWith(spec Spec, model []byte, lo LoadOptions) (*Session, error) {
-	model, err := prepare(model, lo)
+	model, err := Prepare(model, lo)
 	if err != nil {
 		return nil, fmt.Errorf("infer: %s: %w", spec.Name, err)
 	}

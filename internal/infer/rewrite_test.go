@@ -15,22 +15,23 @@ import (
 )
 
 // TestRewrites_SameOutputs loads each model the rewrites change twice, as
-// stored and rewritten (RewritePRelu, RewriteClamps), and requires the same
-// outputs on a sample face up to float rounding.
+// stored and rewritten (RewritePadChannels, RewritePRelu, RewriteClamps),
+// and requires the same outputs on a sample face up to float rounding.
 func TestRewrites_SameOutputs(t *testing.T) {
 	rt := testutil.Runtime(t)
 	c := testutil.Cache(t)
 	face := testutil.DecodeSample(t, 1)
 	for _, test := range []struct {
 		spec   infer.Spec
-		prelu  int // PRelu nodes replaced with 16-channel blocks
+		prelu  int // PRelu nodes replaced with 16-channel blocks (on the stored graph)
 		clamps int // clamp chains replaced by one Clip
+		padded int // conv chains widened to 16-channel blocks
 	}{
-		{infer.FRFeature, 33, 0},
-		{infer.FRLiveness, 3, 0},
-		{tfjs.FaceMesh, 28, 0},
-		{tfjs.Iris, 53, 0},
-		{tfjs.FaceRes, 0, 27},
+		{infer.FRFeature, 33, 0, 0},
+		{infer.FRLiveness, 3, 0, 15},
+		{tfjs.FaceMesh, 28, 0, 0},
+		{tfjs.Iris, 53, 0, 0},
+		{tfjs.FaceRes, 0, 27, 0},
 	} {
 		t.Run(test.spec.Name, func(t *testing.T) {
 			var raw []byte
@@ -56,6 +57,12 @@ func TestRewrites_SameOutputs(t *testing.T) {
 			}
 			if n != test.clamps {
 				t.Errorf("rewrote %d clamp chains, want %d", n, test.clamps)
+			}
+			if _, n, err = infer.RewritePadChannels(raw, 16); err != nil {
+				t.Fatal(err)
+			}
+			if n != test.padded {
+				t.Errorf("widened %d convolution chains, want %d", n, test.padded)
 			}
 			if infer.NCHWcBlock() == 0 {
 				t.Log("no blocked layout on this CPU: the service loads the model as stored")

@@ -24,7 +24,7 @@ var runtimeSettings = []runtimeSetting{
 	{name: "spinning on", opts: infer.Options{AllowSpinning: true}},
 	{name: "denormal weights kept", load: infer.LoadOptions{KeepDenormals: true}},
 	{name: "denormal-as-zero off", opts: infer.Options{KeepDenormalArithmetic: true}},
-	{name: "PRelu kept", load: infer.LoadOptions{KeepGraph: true}},
+	{name: "graph rewrites off (channel padding, PRelu, clamps)", load: infer.LoadOptions{KeepGraph: true}},
 	{name: "graph level extended (no NCHWc layout)", opts: infer.Options{GraphOptimization: infer.OptimizeExtended}},
 	{name: "graph level basic", opts: infer.Options{GraphOptimization: infer.OptimizeBasic}},
 	{name: "memory arena off", opts: infer.Options{NoMemArena: true}},

@@ -105,8 +105,9 @@ func (rt *Runtime) sessionOptions(threads int) (*ort.SessionOptions, error) {
 	return so, nil
 }
 
-// prepare applies the load-time rewrites to a model's bytes.
-func prepare(model []byte, lo LoadOptions) ([]byte, error) {
+// Prepare applies the load-time rewrites to a model's bytes, as Load does
+// (the int8 builds start from the graph the service runs).
+func Prepare(model []byte, lo LoadOptions) ([]byte, error) {
 	var err error
 	if !lo.KeepDenormals {
 		if model, _, err = FlushDenormals(model); err != nil {
@@ -114,6 +115,9 @@ func prepare(model []byte, lo LoadOptions) ([]byte, error) {
 		}
 	}
 	if !lo.KeepGraph {
+		if model, _, err = RewritePadChannels(model, NCHWcBlock()); err != nil {
+			return nil, err
+		}
 		if model, _, err = RewritePRelu(model, NCHWcBlock()); err != nil {
 			return nil, err
 		}
