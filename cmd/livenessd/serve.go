@@ -22,6 +22,7 @@ import (
 	"github.com/livenessd/livenessd/internal/capture"
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/guard"
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/models"
@@ -56,6 +57,7 @@ type serveConfig struct {
 	LogLevel            string
 	TrustedProxies      string
 	AllowPlaintext      bool
+	DecodeMemoryMB      int
 	Demo                demoFlag     // web.go
 	Amplify             amplifyFlags // amplify.go: Amplify endpoint and TLS
 }
@@ -153,6 +155,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.str(&c.LogLevel, "log-level", "LIVENESS_LOG_LEVEL", "info", "debug, info, warn or error")
 	e.boolean(&c.AllowPlaintext, "allow-plaintext", "LIVENESS_ALLOW_PLAINTEXT", false,
 		"start without LIVENESS_DATA_KEYS, storing reference and audit images unencrypted (development does so with a warning)")
+	e.integer(&c.DecodeMemoryMB, "decode-memory", "LIVENESS_DECODE_MEMORY", imageio.DefaultDecodeBudget>>20,
+		"megabytes that image decodes in flight may use together; an image needing more alone is refused (413 1020)")
 	e.str(&c.TrustedProxies, "trusted-proxies", "LIVENESS_TRUSTED_PROXIES", "",
 		"comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address limits)")
 	fs.Usage = func() {
@@ -171,6 +175,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	switch {
 	case c.SessionTTL <= 0:
 		return c, fmt.Errorf("%w: --session-ttl must be positive", errUsage)
+	case c.DecodeMemoryMB < 16:
+		return c, fmt.Errorf("%w: --decode-memory must be at least 16 (MB)", errUsage)
 	case c.CaptureMaxDuration < time.Second:
 		return c, fmt.Errorf("%w: --capture-max-duration must be at least 1s", errUsage)
 	case c.CaptureLease < time.Second:
@@ -209,6 +215,9 @@ type mountEnv struct {
 	// by the API and the capture transports.
 	Addresses    guard.Addresses
 	AuthFailures guard.FailureLimiter
+	// ImageLimits (with the process's decode memory budget) bound every
+	// image decoded by a request.
+	ImageLimits imageio.Limits
 	// onShutdown functions run after the HTTP server drained and before
 	// in-progress sessions are aborted (close WebSocket captures here).
 	onShutdown []func(context.Context) error
@@ -318,11 +327,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addresses := guard.Addresses{TrustedProxies: proxies}
 	authFailures := guard.NewFailureLimit(guard.DefaultFailureBurst, guard.DefaultFailureInterval, nil)
 	pool := workpool.New(cfg.Workers, cfg.QueueWait)
+	imageLimits := imageio.DefaultLimits()
+	imageLimits.Budget = imageio.NewBudget(int64(cfg.DecodeMemoryMB)<<20, cfg.QueueWait)
 	srv, err := api.New(api.Config{
 		Sessions:            sessions,
 		Auth:                keyring,
 		Faces:               apiface.New(pipe),
 		FaceImageSide:       pipe.ImageSide(),
+		ImageLimits:         imageLimits,
 		Pool:                pool,
 		RateLimit:           cfg.RateLimit,
 		RateBurst:           cfg.RateBurst,
@@ -337,7 +349,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	env := &mountEnv{Server: srv, Sessions: sessions, Pipeline: pipe, Runtime: rt, Pool: pool, Config: cfg, Logger: log,
-		Addresses: addresses, AuthFailures: authFailures}
+		Addresses: addresses, AuthFailures: authFailures, ImageLimits: imageLimits}
 	if err := mountHandlers(env); err != nil {
 		return err
 	}

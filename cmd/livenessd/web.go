@@ -109,6 +109,7 @@ func mountWeb(env *mountEnv) error {
 			Sessions:            env.Sessions,
 			Auth:                demoAuth{secret: secret},
 			Faces:               faces,
+			ImageLimits:         env.ImageLimits,
 			Pool:                env.Pool,
 			RateLimit:           env.Config.RateLimit,
 			RateBurst:           env.Config.RateBurst,

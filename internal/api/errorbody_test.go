@@ -2,9 +2,12 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd/internal/api"
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/tlsutil"
 )
 
@@ -161,5 +165,24 @@ func TestErrorBodies_TLS(t *testing.T) {
 	m := wantError(t, r, 431, api.CodeHeaderTooLarge)
 	if b, _ := json.Marshal(m); len(b) == 0 {
 		t.Fatal("empty body")
+	}
+}
+
+// TestCompareFaces_DecodeBudget: an image whose decode alone needs more
+// memory than the process's decode budget is refused 413 1020 before any
+// pixel is decoded, with a message that says so.
+func TestCompareFaces_DecodeBudget(t *testing.T) {
+	ts := newServer(t, serverOpts{noFaces: true, mod: func(c *api.Config) {
+		c.ImageLimits = imageio.DefaultLimits()
+		c.ImageLimits.Budget = imageio.NewBudget(8<<20, time.Second)
+	}})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewNRGBA(image.Rect(0, 0, 1200, 1200))); err != nil { // 11.5 MB to decode
+		t.Fatal(err)
+	}
+	r := ts.postJSON(t, "/v1/liveness/compare-faces", keyA, map[string]any{"sourceImage": b64(buf.Bytes()), "targetImage": b64(buf.Bytes())})
+	m := wantError(t, r, 413, api.CodeTooManyPixels)
+	if msg := m["message"].(string); !strings.Contains(msg, "decode memory budget is 8 MB") || !strings.Contains(msg, "sourceImage") {
+		t.Fatalf("message %q", msg)
 	}
 }

@@ -110,7 +110,10 @@ type Config struct {
 	// LivenessThreshold is the confidence a session needs (reported in
 	// 1009 details; the verdict itself is the analysis').
 	LivenessThreshold float64
-	ImageLimits       imageio.Limits // default imageio.DefaultLimits()
+	// ImageLimits bound every image decoded (default imageio.DefaultLimits()
+	// with a budget of imageio.DefaultDecodeBudget); share the budget with
+	// every other decoding part of the process.
+	ImageLimits imageio.Limits
 	// FaceImageSide is the longer side, in pixels, that compared images need
 	// (face.Pipeline.ImageSide): larger JPEGs are decoded at a reduced DCT
 	// scale that keeps at least this much. 0 decodes at full size.
@@ -156,6 +159,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ImageLimits == (imageio.Limits{}) {
 		cfg.ImageLimits = imageio.DefaultLimits()
+	}
+	if cfg.ImageLimits.Budget == nil {
+		cfg.ImageLimits.Budget = imageio.NewBudget(imageio.DefaultDecodeBudget, 0)
 	}
 	if cfg.MaxJSONBody <= 0 {
 		cfg.MaxJSONBody = DefaultMaxJSONBody

@@ -34,6 +34,9 @@ type Limits struct {
 	MaxBytes  int64 // encoded bytes
 	MaxPixels int64 // width*height from the header
 	MinSide   int   // shorter side in pixels
+	// Budget, shared by every decode of the process, bounds the memory of
+	// the decodes in flight together; nil: no bound beyond MaxPixels.
+	Budget *Budget
 }
 
 // DefaultLimits returns 15 MB, 40 megapixels, 80 px.
@@ -58,9 +61,15 @@ type LimitError struct {
 const (
 	UnitBytes  = "bytes"
 	UnitPixels = "pixels"
+	// UnitDecodeBytes: the memory a decode would take, against the budget.
+	UnitDecodeBytes = "bytes of decode memory"
 )
 
 func (e *LimitError) Error() string {
+	if e.Unit == UnitDecodeBytes {
+		return fmt.Sprintf("image is %dx%d and needs about %d MB to decode; the decode memory budget is %d MB",
+			e.Width, e.Height, e.Actual>>20, e.Limit>>20)
+	}
 	switch e.Kind {
 	case livenessd.ErrImageTooLarge:
 		return fmt.Sprintf("image is %s; the limit is %s", formatMB(e.Actual), formatMB(e.Limit))
@@ -228,6 +237,37 @@ func jpegScans(d []byte, limit int) int {
 	return n
 }
 
+// jpegProgressive reports whether the frame header before the first scan
+// is progressive (SOF2, SOF6, SOF10, SOF14): such a decode keeps every
+// coefficient of the image.
+func jpegProgressive(d []byte) bool {
+	p := 2
+	for p+4 <= len(d) {
+		if d[p] != 0xFF {
+			return false
+		}
+		m := d[p+1]
+		switch {
+		case m == 0xFF:
+			p++
+			continue
+		case m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE:
+			return true
+		case m == 0xDA || m == 0xD9 || m == 0xC0 || m == 0xC1 || m == 0xC3:
+			return false
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD7):
+			p += 2
+			continue
+		}
+		l := int(binary.BigEndian.Uint16(d[p+2:]))
+		if l < 2 {
+			return false
+		}
+		p += 2 + l
+	}
+	return false
+}
+
 func checkDims(w, h int, lim Limits) error {
 	if w <= 0 || h <= 0 {
 		return fmt.Errorf("imageio: header declares %dx%d: %w", w, h, livenessd.ErrInvalidImage)
@@ -250,10 +290,11 @@ func checkDims(w, h int, lim Limits) error {
 // white. Errors wrap livenessd.ErrImageTooLarge, ErrTooManyPixels,
 // ErrImageTooSmall (as *LimitError), ErrUnsupportedImage or ErrInvalidImage.
 func Decode(data []byte, lim Limits) (*image.NRGBA, error) {
-	img, o, err := decodeRaw(data, lim)
+	img, o, release, err := decodeRaw(data, lim)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	out := toNRGBA(img)
 	if o > 1 {
 		out = Orient(out, o)
@@ -268,10 +309,11 @@ func Decode(data []byte, lim Limits) (*image.NRGBA, error) {
 // lossless WebP, transparency, EXIF rotation) is returned as Decode
 // returns it. Origin is (0,0) either way.
 func DecodeImage(data []byte, lim Limits) (image.Image, error) {
-	img, o, err := decodeRaw(data, lim)
+	img, o, release, err := decodeRaw(data, lim)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if o <= 1 && img.Bounds().Min == (image.Point{}) {
 		switch img.(type) {
 		case *image.YCbCr, *image.Gray:
@@ -285,13 +327,29 @@ func DecodeImage(data []byte, lim Limits) (image.Image, error) {
 	return out, nil
 }
 
-// decodeRaw checks the limits and decodes; it returns the decoder's image
-// and the EXIF orientation still to apply.
-func decodeRaw(data []byte, lim Limits) (image.Image, int, error) {
-	f, _, err := Config(data, lim)
+// decodeRaw checks the limits, reserves the decode's memory and decodes;
+// it returns the decoder's image, the EXIF orientation still to apply and
+// the release of the reservation, to call once the image is converted.
+func decodeRaw(data []byte, lim Limits) (_ image.Image, _ int, release func(), err error) {
+	f, cfg, err := Config(data, lim)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
+	release, err = lim.Budget.reserve(decodeCost(f, cfg, f == JPEG && jpegProgressive(data)), cfg.Width, cfg.Height)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	img, o, err := decodeFormat(data, f)
+	if err != nil {
+		release()
+		return nil, 0, nil, err
+	}
+	return img, o, release, nil
+}
+
+// decodeFormat decodes data, known to be in format f.
+func decodeFormat(data []byte, f Format) (image.Image, int, error) {
+	var err error
 	var img image.Image
 	r := bytes.NewReader(data)
 	switch f {

@@ -39,7 +39,13 @@ func DecodeReduced(data []byte, lim Limits, minSide int) (*image.NRGBA, error) {
 	if f != JPEG {
 		return Decode(data, lim)
 	}
-	img, err := decodeJPEGScaled(data, cfg.Width, cfg.Height, reduceFactor(cfg.Width, cfg.Height, minSide))
+	denom, progressive := reduceFactor(cfg.Width, cfg.Height, minSide), jpegProgressive(data)
+	release, err := lim.Budget.reserve(reducedCost(cfg, denom, progressive), cfg.Width, cfg.Height)
+	if err != nil {
+		return nil, err
+	}
+	img, err := decodeJPEGScaled(data, cfg.Width, cfg.Height, denom)
+	release()
 	if err != nil {
 		return Decode(data, lim)
 	}
