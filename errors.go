@@ -28,6 +28,9 @@ var (
 	ErrNoSourceFace = fmt.Errorf("source image: %w", ErrNoFace)
 	ErrNoTargetFace = fmt.Errorf("target image: %w", ErrNoFace)
 
+	// Documents.
+	ErrNoDocument = errors.New("no identity document found")
+
 	// Requests.
 	ErrInvalidRequest = errors.New("invalid request")
 	ErrUnauthorized   = errors.New("unauthorized")

