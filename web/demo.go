@@ -169,9 +169,23 @@ func (d *demo) verifyWithDocument(w http.ResponseWriter, r *http.Request) {
 		writeDemoError(w, http.StatusNotFound, "Liveness session not found")
 		return
 	}
+	d.forwardUpload(w, r, "/v1/liveness/verify-with-document/"+id, "document", true)
+}
+
+// identityScan: POST /demo/api/identity-scan (multipart, field
+// "documents") → POST /v1/identity/scan, passed through unchanged.
+func (d *demo) identityScan(w http.ResponseWriter, r *http.Request) {
+	if !d.ready(w, r) {
+		return
+	}
+	d.forwardUpload(w, r, "/v1/identity/scan", "documents", false)
+}
+
+// forwardUpload passes an upload of at most MaxDocumentBytes to target.
+func (d *demo) forwardUpload(w http.ResponseWriter, r *http.Request, target, field string, allowJSON bool) {
 	ct := r.Header.Get("Content-Type")
-	if !strings.HasPrefix(ct, "multipart/form-data") && !strings.HasPrefix(ct, "application/json") {
-		writeDemoError(w, http.StatusUnsupportedMediaType, "send the document as multipart/form-data (field \"document\")")
+	if !strings.HasPrefix(ct, "multipart/form-data") && (!allowJSON || !strings.HasPrefix(ct, "application/json")) {
+		writeDemoError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("send the document as multipart/form-data (field %q)", field))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.maxDoc))
@@ -184,5 +198,5 @@ func (d *demo) verifyWithDocument(w http.ResponseWriter, r *http.Request) {
 		writeDemoError(w, http.StatusBadRequest, "could not read the upload")
 		return
 	}
-	d.call(r.Context(), w, r, http.MethodPost, "/v1/liveness/verify-with-document/"+id, ct, bytes.NewReader(body))
+	d.call(r.Context(), w, r, http.MethodPost, target, ct, bytes.NewReader(body))
 }

@@ -12,6 +12,7 @@
 //	POST /demo/api/session                      → POST /v1/liveness/session (Config.Demo)
 //	GET  /demo/api/results/{id}                 → GET  /v1/liveness/session/{id}/results
 //	POST /demo/api/verify-with-document/{id}    → POST /v1/liveness/verify-with-document/{id}
+//	POST /demo/api/identity-scan                → POST /v1/identity/scan
 //
 // The demo routes stand in for a customer's backend: they call the public
 // API in process (Config.DemoAPI, the same http.Handler that serves /v1/)
@@ -150,6 +151,7 @@ func Handler(cfg Config) http.Handler {
 		mux.HandleFunc("POST /demo/api/session", d.createSession)
 		mux.HandleFunc("GET /demo/api/results/{id}", d.results)
 		mux.HandleFunc("POST /demo/api/verify-with-document/{id}", d.verifyWithDocument)
+		mux.HandleFunc("POST /demo/api/identity-scan", d.identityScan)
 	}
 	return securityHeaders(mux)
 }

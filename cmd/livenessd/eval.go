@@ -21,6 +21,8 @@ func evalCommands() map[string]command {
 		"faces": {"face verification on labelled pairs (img_a,img_b,same CSV)", runEvalFaces},
 
 		"liveness": {"liveness method on simulated captures and passive texture on NUAA", runEvalLiveness},
+
+		"documents": {"MRZ reading and portrait extraction on labelled ID document images", runEvalDocuments},
 	}
 }
 
@@ -137,4 +139,26 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 		Workers: *workers, Seed: *seed, NUAA: *nuaa, Dump: *dump, Budget: *budget,
 		Record: *record, Rescore: *rescore, Markdown: *markdown,
 	}, stdout, stderr)
+}
+
+func runEvalDocuments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval documents", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	df := addDocumentFlags(fs)
+	truth := fs.String("truth", filepath.Join("internal", "eval", "testdata", "id-documents.csv"), "truth CSV (image,mrz,portrait,corners)")
+	data := fs.String("data", filepath.Join("..", "shared", "data", "id-documents"), "directory the truth's images are relative to")
+	verbose := fs.Bool("v", false, "print every image's reading")
+	markdown := fs.String("markdown", "", "rewrite the documents section (<!-- documents:begin/end -->) of this Markdown file")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd eval documents [--ocr ppocr|tesseract] [--truth FILE.csv] [--data DIR] [-v] [--markdown docs/ACCURACY.md]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: unexpected arguments", errUsage)
+	}
+	return eval.Documents(ctx, df.open, eval.DocumentsOptions{Truth: *truth, Data: *data, Verbose: *verbose, Markdown: *markdown}, stdout, stderr)
 }

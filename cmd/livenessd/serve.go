@@ -296,6 +296,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("face pipeline (run `%s`): %w", models.FixCommand, err)
 	}
 	defer pipe.Close()
+	scanner, ocrModel, err := openScanner(rt, cache, pipe, "ppocr")
+	if err != nil {
+		return fmt.Errorf("document scanner (run `%s`): %w", models.FixCommand, err)
+	}
+	defer ocrModel.Close()
 
 	sessionStore, err := sealStore(store, dataKeys, log)
 	if err != nil {
@@ -335,6 +340,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Faces:               apiface.New(pipe),
 		FaceImageSide:       pipe.ImageSide(),
 		ImageLimits:         imageLimits,
+		Documents:           scanner,
 		Pool:                pool,
 		RateLimit:           cfg.RateLimit,
 		RateBurst:           cfg.RateBurst,

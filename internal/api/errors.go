@@ -82,6 +82,7 @@ const (
 	CodeForbidden          = 1024
 	CodeMethodNotAllowed   = 1025
 	CodeHeaderTooLarge     = 1026
+	CodeNoDocument         = 1027
 	CodeInternal           = 5000
 	CodeServiceUnavailable = 5001
 )
@@ -98,6 +99,7 @@ var errorTable = []errorKind{
 	{livenessd.ErrNoTargetFace, http.StatusUnprocessableEntity, CodeNoTargetFace, "No face detected in the target image"},
 	{livenessd.ErrNoFace, http.StatusUnprocessableEntity, CodeNoFace, "No face detected"},
 	{livenessd.ErrMultipleFaces, http.StatusUnprocessableEntity, CodeMultipleFaces, "More than one face detected"},
+	{livenessd.ErrNoDocument, http.StatusUnprocessableEntity, CodeNoDocument, "No identity document found"},
 	{livenessd.ErrImageTooLarge, http.StatusRequestEntityTooLarge, CodeImageTooLarge, "Image too large"},
 	{livenessd.ErrTooManyPixels, http.StatusRequestEntityTooLarge, CodeTooManyPixels, "Image has too many pixels"},
 	{livenessd.ErrImageTooSmall, http.StatusBadRequest, CodeImageTooSmall, "Image too small"},

@@ -287,7 +287,11 @@ func (s *Server) serveVerifyWithDocument(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return fmt.Errorf("session %s: stored reference image: %v: %w", sess.ID, err, livenessd.ErrFaceMatch)
 	}
-	cmp, err := s.compare(r, docImg, ref, livenessd.CompareOptions{Threshold: threshold}, "document", "session reference image")
+	source, err := s.documentPortrait(r.Context(), docImg)
+	if err != nil {
+		return err
+	}
+	cmp, err := s.compare(r, source, ref, livenessd.CompareOptions{Threshold: threshold}, "document", "session reference image")
 	if err != nil {
 		return err
 	}
@@ -406,11 +410,11 @@ func readPart(p *multipart.Part, max int64) ([]byte, error) {
 		return nil, multipartError(err)
 	}
 	if int64(len(data)) > max {
-		if p.FormName() == "document" {
+		if f := p.FormName(); f == "document" || f == "documents" {
 			return nil, &Error{
-				Err:     fmt.Errorf("document: over %d bytes: %w", max, livenessd.ErrImageTooLarge),
-				Message: fmt.Sprintf("document: image larger than the %d-byte limit", max),
-				Details: map[string]any{"field": "document", "limit": max},
+				Err:     fmt.Errorf("%s: over %d bytes: %w", f, max, livenessd.ErrImageTooLarge),
+				Message: fmt.Sprintf("%s: image larger than the %d-byte limit", f, max),
+				Details: map[string]any{"field": f, "limit": max},
 			}
 		}
 		return nil, fmt.Errorf("multipart: field %s too long: %w", p.FormName(), livenessd.ErrInvalidRequest)

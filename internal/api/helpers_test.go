@@ -28,6 +28,7 @@ import (
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/store/sqlite"
 	"github.com/livenessd/livenessd/internal/testutil"
+	"github.com/livenessd/livenessd/internal/testutil/doctest"
 	"github.com/livenessd/livenessd/internal/testutil/facetest"
 	"github.com/livenessd/livenessd/internal/workpool"
 )
@@ -65,6 +66,7 @@ type testServer struct {
 type serverOpts struct {
 	faces       api.FaceComparer // default: the real pipeline
 	noFaces     bool
+	noDocuments bool // no document scanner (default: the real one, with faces)
 	mod         func(*api.Config)
 	sessionConf func(*session.Config)
 }
@@ -104,6 +106,9 @@ func newServer(t testing.TB, o serverOpts) *testServer {
 		cfg.Faces = o.faces
 	case !o.noFaces:
 		cfg.Faces = apiface.New(pipeline(t))
+	}
+	if o.faces == nil && !o.noFaces && !o.noDocuments {
+		cfg.Documents = doctest.Scanner(t)
 	}
 	if o.mod != nil {
 		o.mod(&cfg)

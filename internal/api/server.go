@@ -37,6 +37,9 @@ const (
 	// DefaultMaxMultipartBody bounds multipart bodies: one 15 MB document
 	// plus form overhead.
 	DefaultMaxMultipartBody = 16 << 20
+	// DefaultMaxScanBody bounds identity scans: two 15 MB images plus form
+	// overhead.
+	DefaultMaxScanBody = 31 << 20
 	// DefaultMaxSmallBody bounds bodies of endpoints without images.
 	DefaultMaxSmallBody = 64 << 10
 	DefaultRetryAfter   = 2 * time.Second
@@ -92,6 +95,11 @@ type Config struct {
 	Auth     Authenticator
 	// Faces compares faces; nil answers compare endpoints with 503 5001.
 	Faces FaceComparer
+	// Documents reads identity documents (POST /v1/identity/scan) and
+	// extracts the portrait verify-with-document compares; nil answers
+	// the scan with 503 5001 and verify-with-document compares the
+	// document's largest face as compare-faces does.
+	Documents DocumentScanner
 	// Pool bounds concurrent comparisons; nil makes one with 2 slots.
 	Pool *workpool.Pool
 	// RateLimit is requests per second per tenant (token bucket); 0 disables.
@@ -120,6 +128,7 @@ type Config struct {
 	FaceImageSide    int
 	MaxJSONBody      int64         // default DefaultMaxJSONBody
 	MaxMultipartBody int64         // default DefaultMaxMultipartBody
+	MaxScanBody      int64         // default DefaultMaxScanBody
 	RetryAfter       time.Duration // Retry-After on 429/503 (default 2 s)
 	// Ready, when set, is called by /readyz in addition to the store ping.
 	Ready  func(ctx context.Context) error
@@ -169,6 +178,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxMultipartBody <= 0 {
 		cfg.MaxMultipartBody = DefaultMaxMultipartBody
 	}
+	if cfg.MaxScanBody <= 0 {
+		cfg.MaxScanBody = DefaultMaxScanBody
+	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = DefaultRetryAfter
 	}
@@ -199,6 +211,7 @@ func (s *Server) routesInit() {
 	s.route("POST /v1/liveness/verify/{sessionId}", s.authed(s.serveVerify))
 	s.route("POST /v1/liveness/verify-with-document/{sessionId}", s.authed(s.serveVerifyWithDocument))
 	s.route("POST /v1/liveness/compare-faces", s.authed(s.serveCompareFaces))
+	s.route("POST /v1/identity/scan", s.authed(s.serveIdentityScan))
 	s.route("GET /healthz", s.serveHealthz)
 	s.route("GET /readyz", s.serveReadyz)
 	s.route("GET /openapi.json", s.serveOpenAPI)

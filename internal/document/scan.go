@@ -84,7 +84,8 @@ type Quality struct {
 	// document at 1000 px width, capped at 100 (printed text scores 30+).
 	Sharpness float64
 	Blurry    bool
-	// Glare is the percentage of the document's pixels at saturation.
+	// Glare is the percentage of the document's pixels in saturated spots
+	// that do not reach its edge (a scan's white margins and background do).
 	Glare     float64
 	HasGlare  bool
 	CutOff    bool // the document's outline touches the frame
@@ -279,12 +280,25 @@ func (s *Scanner) measure(l *plane, q *Quality) {
 	}
 	q.Sharpness = math.Round(10*math.Min(100, math.Sqrt(p.laplacianVariance()))) / 10
 	q.Blurry = q.Sharpness < s.opts.BlurThreshold
-	sat := 0
-	for _, v := range l.pix {
-		if v >= 250 {
-			sat++
+	q.Glare = glare(l)
+	q.HasGlare = q.Glare > s.opts.GlareThreshold
+}
+
+// glare is the percentage of pixels in saturated blobs (luma >= 250) that
+// do not touch the border: reflections of a light on a glossy document,
+// not the white paper or margins of a scan, which reach the edge.
+func glare(l *plane) float64 {
+	w := min(l.w, 400)
+	h := max(1, l.h*w/max(1, l.w))
+	p := l
+	if w != l.w {
+		p = l.resize(w, h)
+	}
+	var n int
+	for _, c := range p.threshold(249.5).components() {
+		if c.x0 > 0 && c.y0 > 0 && c.x1 < p.w-1 && c.y1 < p.h-1 {
+			n += c.n
 		}
 	}
-	q.Glare = math.Round(1000*float64(sat)/float64(max(1, len(l.pix)))) / 10
-	q.HasGlare = q.Glare > s.opts.GlareThreshold
+	return math.Round(1000*float64(n)/float64(max(1, len(p.pix)))) / 10
 }

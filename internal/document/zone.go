@@ -24,10 +24,12 @@ const workWidth = 960
 // reader (OCR-B capitals of about 32 px).
 const lineHeight = 48
 
-// hStretch widens lines before reading: the recogniser emits one column per
-// 8 input pixels and needs a blank between repeated characters ("<<",
-// "22"), which OCR-B's narrow pitch leaves too few columns for.
-const hStretch = 1.5
+// stretches are the horizontal scalings a zone is read at, in turn, until
+// every check digit matches: the recogniser emits one column per 8 input
+// pixels and needs a blank between repeated characters ("<<", "22"),
+// which a narrow print leaves too few columns for, while widening a
+// normally spaced line makes it drop others.
+var stretches = [...]float64{1, 1.6}
 
 // splitRatio: lines longer than this many times their height are read in
 // parts cut between characters; the recogniser was trained on short text
@@ -151,7 +153,7 @@ func maskPlane(m *mask) *plane {
 
 // cropLine samples one text line from the source at lineHeight, following
 // the line's own slope (perspective leaves lines slightly tilted).
-func cropLine(src *plane, o orientation, l textLine) *image.Gray {
+func cropLine(src *plane, o orientation, l textLine, hStretch float64) *image.Gray {
 	b := l.box
 	bh := float64(b.height())
 	pad := 0.35 * bh
@@ -202,18 +204,38 @@ type Zone struct {
 func readZone(ctx context.Context, src *plane, r LineReader) (*Zone, error) {
 	var best *Zone
 	bestScore := -1
-	for _, o := range orient(src) {
+	views := orient(src)
+	for _, stretch := range stretches {
+		z, score, err := readZoneAt(ctx, src, views, r, stretch)
+		if err != nil {
+			return nil, err
+		}
+		if z != nil && score > bestScore {
+			best, bestScore = z, score
+		}
+		if best != nil && best.MRZ.Valid() {
+			break
+		}
+	}
+	return best, nil
+}
+
+// readZoneAt reads the candidate lines of each orientation at one stretch.
+func readZoneAt(ctx context.Context, src *plane, views []orientation, r LineReader, stretch float64) (*Zone, int, error) {
+	var best *Zone
+	bestScore := -1
+	for _, o := range views {
 		lines := textLines(o.work)
 		texts := make([]string, len(lines))
 		for i, l := range lines {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			crop := cropLine(src, o, l)
+			crop := cropLine(src, o, l, stretch)
 			parts := max(1, int(math.Ceil(float64(crop.Rect.Dx())/float64(crop.Rect.Dy())/splitRatio)))
 			t, err := readSplit(ctx, r, crop, parts)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			texts[i] = strings.ToUpper(strings.Join(strings.Fields(t), ""))
 		}
@@ -243,7 +265,7 @@ func readZone(ctx context.Context, src *plane, r LineReader) (*Zone, error) {
 			break
 		}
 	}
-	return best, nil
+	return best, bestScore, nil
 }
 
 // looksLikeMRZ: every line has fillers, similar lengths near 30, 36 or 44.

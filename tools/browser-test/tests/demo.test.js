@@ -41,6 +41,9 @@ test('demo: session, capture, results, document match', async () => {
     await page.setInputFiles('#doc-file', a.documentPhoto);
     await page.locator('#btn-verify').click();
     await page.locator('#match [data-overall]').waitFor({ timeout: 30000 });
+    // The scan before the match shows the portrait it extracted.
+    await page.locator('#doc-fields [data-scan]').waitFor({ timeout: 30000 });
+    assert.ok(await page.evaluate(() => document.getElementById('scan-photo').naturalWidth > 0), 'the scanned portrait decodes');
     assert.equal(await page.locator('#match [data-overall]').getAttribute('data-overall'), 'true');
     assert.equal(await page.locator('#match [data-match]').getAttribute('data-match'), 'true');
     await page.locator('#step-document').scrollIntoViewIfNeeded();

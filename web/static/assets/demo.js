@@ -34,6 +34,7 @@ function apiFor(method, path) {
   if (path === '/demo/api/session') return 'POST /v1/liveness/session';
   if (path.startsWith('/demo/api/results/')) return `GET /v1/liveness/session/${path.split('/').pop()}/results`;
   if (path.startsWith('/demo/api/verify-with-document/')) return `POST /v1/liveness/verify-with-document/${path.split('/').pop()}`;
+  if (path === '/demo/api/identity-scan') return 'POST /v1/identity/scan';
   return `${method} ${path}`;
 }
 
@@ -213,6 +214,7 @@ async function verifyDocument(ev) {
   const box = $('match');
   const form = new FormData();
   form.append('document', file);
+  await scanDocument(file);
   try {
     const r = await call('POST', `/demo/api/verify-with-document/${encodeURIComponent(state.session.sessionId)}`, form);
     const m = r.faceMatch || {};
@@ -239,6 +241,44 @@ async function verifyDocument(ev) {
   }
 }
 
+// Fields the scan shows, in the order of a document's data page.
+const scanFields = [
+  ['documentType', 'Document type'], ['issuingCountry', 'Issuing country'], ['documentNumber', 'Document number'],
+  ['surname', 'Surname'], ['givenNames', 'Given names'], ['nationality', 'Nationality'], ['dateOfBirth', 'Date of birth'],
+  ['sex', 'Sex'], ['expiryDate', 'Expiry date'], ['personalNumber', 'Personal number'],
+];
+
+// scanDocument reads the document with POST /v1/identity/scan and shows the
+// fields, the MRZ with its check digits, and the portrait it extracted. A
+// failed scan is shown and does not stop the face match.
+async function scanDocument(file) {
+  const box = $('doc-fields');
+  box.replaceChildren(h('p', { class: 'muted' }, 'Reading the document…'));
+  const form = new FormData();
+  form.append('documents', file);
+  try {
+    const r = await call('POST', '/demo/api/identity-scan', form);
+    const d = r.extractedData || {};
+    const unread = d.unreadFields || {};
+    const rows = scanFields.map(([k, label]) => h('tr', { 'data-field': k },
+      h('th', { scope: 'row' }, label),
+      k in d ? h('td', {}, String(d[k])) : h('td', { class: 'muted' }, unread[k] ? `not read: ${unread[k]}` : '—')));
+    if ('expired' in d) rows.push(h('tr', { 'data-field': 'expired' }, h('th', { scope: 'row' }, 'Expired'), h('td', {}, fmt(!!d.expired))));
+    const checks = Object.entries(d.checkDigits || {}).map(([k, ok]) => h('li', { class: ok ? 'ok' : 'bad' }, `${k}: ${ok ? 'valid' : 'invalid'}`));
+    const q = r.quality || {};
+    box.replaceChildren(h('div', { class: 'scan-grid', 'data-scan': d.checkDigitsValid ? 'valid' : 'unverified' },
+      d.photo ? h('figure', {}, h('img', { id: 'scan-photo', src: jpegSrc(d.photo), alt: 'Portrait extracted from the document' }), h('figcaption', {}, 'Portrait found on the document')) : null,
+      h('div', {},
+        h('table', { class: 'scan-fields' }, h('tbody', {}, rows)),
+        d.mrz ? h('pre', { class: 'mrz', 'aria-label': 'Machine-readable zone' }, d.mrz.join('\n')) : h('p', { class: 'muted' }, unread.documentNumber || 'No machine-readable zone found'),
+        checks.length ? h('ul', { class: 'checks' }, checks) : null,
+        h('p', { class: 'muted' }, `${d.mrzFormat ? `${d.mrzFormat} · ` : ''}check digits ${d.checkDigitsValid ? 'all valid' : 'not all valid'} · sharpness ${q.sharpness ?? '—'}${q.blurry ? ' (blurry)' : ''} · glare ${q.glare ?? '—'}%${q.cutOff ? ' · document cut off' : ''}`))));
+  } catch (err) {
+    const body = err.body || {};
+    box.replaceChildren(h('p', { class: 'error-text', role: 'alert' }, `Document scan: ${body.errorCode ? `Error ${body.errorCode}: ` : ''}${err.message}`));
+  }
+}
+
 function restart(autoCreate) {
   state.session = null;
   state.results = null;
@@ -246,6 +286,7 @@ function restart(autoCreate) {
   if ($('liveness').shadowRoot) $('liveness').shadowRoot.replaceChildren();
   $('results').replaceChildren();
   $('match').replaceChildren();
+  $('doc-fields').replaceChildren();
   $('session-facts').hidden = true;
   $('btn-restart').hidden = true;
   $('btn-create').disabled = false;

@@ -161,3 +161,86 @@ export interface LivenessSDK {
 
 export declare const Liveness: LivenessSDK;
 export default Liveness;
+
+// ---------------------------------------------------------------------------
+// Server API bodies your backend reads (docs/API.md). They never go through
+// the browser SDK; they are here so one file types the whole workflow.
+
+/** Error body of every API error. */
+export interface ApiError {
+  errorCode: number;
+  message: string;
+  status: number;
+  timestamp: string;
+  details: Record<string, unknown>;
+}
+
+/** Quality of the scanned images (POST /v1/identity/scan). */
+export interface ScanQuality {
+  /** 0-100; below 20 is flagged blurry. */
+  sharpness: number;
+  blurry: boolean;
+  /** Percentage of the document's pixels in saturated spots. */
+  glare: number;
+  hasGlare: boolean;
+  /** The document's outline touches the frame. */
+  cutOff: boolean;
+}
+
+export type DocumentType = 'passport' | 'id_card' | 'visa';
+export type MrzFormat = 'TD1' | 'TD2' | 'TD3' | 'MRV-A' | 'MRV-B';
+/** Fields of extractedData that can be absent, named in unreadFields. */
+export type ExtractedField =
+  | 'photo' | 'documentType' | 'issuingCountry' | 'documentNumber' | 'surname' | 'givenNames'
+  | 'nationality' | 'dateOfBirth' | 'sex' | 'expiryDate' | 'personalNumber';
+
+/**
+ * What POST /v1/identity/scan read. A field that could not be read is
+ * absent and named in unreadFields with the reason: nothing is guessed.
+ */
+export interface ExtractedData {
+  /** Base64 JPEG of the portrait (eyes level, with margin): compare-faces' sourceImage. */
+  photo?: string;
+  documentType?: DocumentType;
+  issuingCountry?: string;
+  documentNumber?: string;
+  surname?: string;
+  givenNames?: string;
+  nationality?: string;
+  /** YYYY-MM-DD */
+  dateOfBirth?: string;
+  sex?: 'M' | 'F' | 'X';
+  /** YYYY-MM-DD */
+  expiryDate?: string;
+  personalNumber?: string;
+  /** Present when expiryDate is. */
+  expired?: boolean;
+  /** The MRZ lines after the corrections a check digit confirmed. */
+  mrz?: string[];
+  mrzFormat?: MrzFormat;
+  /** documentNumber, dateOfBirth, expiryDate, personalNumber (TD3), composite (not on visas). */
+  checkDigits?: Partial<Record<'documentNumber' | 'dateOfBirth' | 'expiryDate' | 'personalNumber' | 'composite', boolean>>;
+  checkDigitsValid: boolean;
+  /** Characters changed because a check digit confirmed the change. */
+  ocrCorrections: number;
+  unreadFields?: Partial<Record<ExtractedField | 'personalNumber', string>>;
+}
+
+export interface ScannedImage {
+  index: number;
+  mrzFound: boolean;
+  portraitFound: boolean;
+  /** Document corners in image pixels: top-left, top-right, bottom-right, bottom-left. */
+  outline?: [number, number][];
+  perspectiveCorrected: boolean;
+  quality: ScanQuality;
+}
+
+/** Response of POST /v1/identity/scan (multipart field "documents", 1-2 images). */
+export interface IdentityScanResponse {
+  extractedData: ExtractedData;
+  /** The worst over the images. */
+  quality: ScanQuality;
+  documents: ScannedImage[];
+  timestamp: string;
+}
