@@ -199,6 +199,7 @@ section_cpu() {
 	cat docs/bench/cpu.md
 }
 
+<<<<<<< HEAD
 # int8: every candidate's int8 build (internal/quantize) against its float
 # model at 1 thread (BenchmarkInt8: the two take turns run by run), how
 # close its outputs stay on held-out inputs, and the LFW gate of the int8
@@ -251,6 +252,34 @@ section_int8() {
 
 sections=("$@")
 [[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu compare)
+=======
+# documents: identity scan per image (internal/document BenchmarkScanner).
+section_documents() {
+	local tmp=$work/documents q runs=$(( RUNS < 10 ? RUNS : 10 ))
+	mkdir -p "$tmp"
+	q=$(wait_quiet)
+	LIVENESS_REQUIRE_MODELS=1 "$GO" test -run '^$' -bench '^BenchmarkScanner$' -benchtime="${runs}x" -count 1 ./internal/document | tee "$tmp/go.txt"
+	{
+		echo "## Identity scan"
+		echo
+		echo "\`BenchmarkScanner\` (internal/document), ${runs} runs each after a warm-up: a whole \`POST /v1/identity/scan\` of one"
+		echo "image without HTTP (outline, MRZ search and PP-OCRv4 reading, face search for the portrait, quality), and"
+		echo "the portrait extraction \`verify-with-document\` runs. Images from ../shared/data/id-documents."
+		echo
+		echo "| case | median ms | mean ms/op |"
+		echo "|---|---:|---:|"
+		awk '/^BenchmarkScanner\// { split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); printf "| %s | %.0f | %.0f |\n", a[2], $5, $3 / 1e6 }' "$tmp/go.txt"
+		echo
+		IFS=$'\t' read -r busy load quiet _ <<<"$q"
+		echo "Machine: $(machine_note); CPUs ${busy}% busy before the run (quiet: ${quiet}), load average ${load}."
+	} >docs/bench/documents.md
+	put_section documents docs/bench/documents.md
+	cat docs/bench/documents.md
+}
+
+sections=("$@")
+[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime cpu compare documents)
+>>>>>>> 10c7ff8 (document: read only lines that line up like an MRZ (bounded per view); one component labeller; geometry tests; BenchmarkScanner and make bench section; docs/DOCUMENTS.md (pipeline, OCR choice, limits), README, MODELS)
 for s in "${sections[@]}"; do
 	"section_$s"
 done

@@ -14,7 +14,7 @@ import (
 	"github.com/livenessd/livenessd/internal/testutil/doctest"
 )
 
-func specimen(t *testing.T, rel string) image.Image {
+func specimen(t testing.TB, rel string) image.Image {
 	t.Helper()
 	img, err := imageio.ReadFile(filepath.Join(testutil.SharedData(t, "id-documents"), rel), imageio.DefaultLimits())
 	if err != nil {

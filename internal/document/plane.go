@@ -278,15 +278,31 @@ func (c component) slope() float64 {
 
 // components labels the 8-connected regions.
 func (m *mask) components() []component {
-	seen := make([]bool, len(m.on))
+	c, _ := m.label(true)
+	return c
+}
+
+// labelled is the 4-connected components with a label image (1-based
+// component index per pixel, 0 for off).
+func (m *mask) labelled() ([]component, []int) { return m.label(false) }
+
+// label finds the connected regions (8- or 4-connected) and labels every
+// pixel with its region's 1-based index.
+func (m *mask) label(eight bool) ([]component, []int) {
+	labels := make([]int, len(m.on))
 	var out []component
 	var stack []int
+	steps := [][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}}
+	if eight {
+		steps = append(steps, [2]int{1, 1}, [2]int{1, -1}, [2]int{-1, 1}, [2]int{-1, -1})
+	}
 	for i, on := range m.on {
-		if !on || seen[i] {
+		if !on || labels[i] != 0 {
 			continue
 		}
+		id := len(out) + 1
 		c := component{x0: m.w, y0: m.h, x1: -1, y1: -1}
-		seen[i] = true
+		labels[i] = id
 		stack = append(stack[:0], i)
 		for len(stack) > 0 {
 			j := stack[len(stack)-1]
@@ -299,23 +315,21 @@ func (m *mask) components() []component {
 			c.sy += fy
 			c.sxx += fx * fx
 			c.sxy += fx * fy
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					nx, ny := x+dx, y+dy
-					if nx < 0 || ny < 0 || nx >= m.w || ny >= m.h {
-						continue
-					}
-					k := ny*m.w + nx
-					if m.on[k] && !seen[k] {
-						seen[k] = true
-						stack = append(stack, k)
-					}
+			for _, d := range steps {
+				nx, ny := x+d[0], y+d[1]
+				if nx < 0 || ny < 0 || nx >= m.w || ny >= m.h {
+					continue
+				}
+				k := ny*m.w + nx
+				if m.on[k] && labels[k] == 0 {
+					labels[k] = id
+					stack = append(stack, k)
 				}
 			}
 		}
 		out = append(out, c)
 	}
-	return out
+	return out, labels
 }
 
 // gray converts to an 8-bit image (clamped).

@@ -138,7 +138,43 @@ func textLines(p *plane) []textLine {
 		out = append(out, textLine{box: c, slope: c.slope()})
 	}
 	slices.SortFunc(out, func(a, b textLine) int { return a.box.y0 - b.box.y0 })
+	return zoneLines(out, p.w)
+}
+
+// maxZoneLines bounds the lines read per orientation (three TD1 zones'
+// worth): reading is the expensive step.
+const maxZoneLines = 9
+
+// zoneLines keeps the lines that have a neighbour like an MRZ line's: the
+// same horizontal extent (MRZ lines are all printed to the same length),
+// a similar height, and a gap under two and a half line heights. Prose
+// and field labels rarely line up like that, so far fewer lines are read.
+func zoneLines(ls []textLine, w int) []textLine {
+	tol := max(4, w/12)
+	alike := func(a, b textLine) bool {
+		ha, hb := float64(a.box.height()), float64(b.box.height())
+		gap := float64(b.box.y0 - a.box.y1)
+		return abs(a.box.x0-b.box.x0) <= tol && abs(a.box.x1-b.box.x1) <= tol &&
+			ha <= 1.7*hb && hb <= 1.7*ha && gap < 2.5*math.Max(ha, hb)
+	}
+	var out []textLine
+	for i, l := range ls {
+		if (i > 0 && alike(ls[i-1], l)) || (i+1 < len(ls) && alike(l, ls[i+1])) {
+			out = append(out, l)
+		}
+	}
+	if len(out) > maxZoneLines {
+		// The MRZ is at the bottom of a correctly oriented document.
+		out = out[len(out)-maxZoneLines:]
+	}
 	return out
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func maskPlane(m *mask) *plane {
