@@ -68,3 +68,33 @@ func TestPlausible(t *testing.T) {
 		}
 	}
 }
+
+// The constant-time filter equals the direct min/max over the window.
+func TestMorph_MatchesDirect(t *testing.T) {
+	p := newPlane(37, 23)
+	for i := range p.pix {
+		p.pix[i] = float32((i*7919)%251) + float32(i%3)
+	}
+	for _, k := range [][2]int{{1, 1}, {3, 1}, {5, 7}, {15, 4}, {80, 60}} {
+		for _, dilate := range []bool{false, true} {
+			got := p.morph(k[0], k[1], dilate)
+			for y := range p.h {
+				for x := range p.w {
+					want := p.at(x, y)
+					for yy := max(0, y-k[1]/2); yy <= min(p.h-1, y+k[1]/2); yy++ {
+						for xx := max(0, x-k[0]/2); xx <= min(p.w-1, x+k[0]/2); xx++ {
+							if dilate {
+								want = max(want, p.at(xx, yy))
+							} else {
+								want = min(want, p.at(xx, yy))
+							}
+						}
+					}
+					if g := got.at(x, y); g != want {
+						t.Fatalf("kernel %v dilate %v at (%d,%d): %v, want %v", k, dilate, x, y, g, want)
+					}
+				}
+			}
+		}
+	}
+}

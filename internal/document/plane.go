@@ -127,37 +127,73 @@ func (p *plane) rotate(angle float64) *plane {
 	})
 }
 
-// morph is a rectangular min (erode) or max (dilate) filter, separable.
+// morph is a rectangular min (erode) or max (dilate) filter, separable,
+// in constant time per pixel whatever the kernel (van Herk / Gil-Werman).
+// Pixels outside the plane do not take part.
 func (p *plane) morph(kw, kh int, dilate bool) *plane {
-	pick := func(a, b float32) float32 {
-		if dilate {
-			return max(a, b)
-		}
-		return min(a, b)
-	}
 	tmp := newPlane(p.w, p.h)
-	rx, ry := kw/2, kh/2
+	f := &filter1D{dilate: dilate}
 	for y := range p.h {
-		row := p.pix[y*p.w : (y+1)*p.w]
-		for x := range p.w {
-			v := row[x]
-			for k := max(0, x-rx); k <= min(p.w-1, x+rx); k++ {
-				v = pick(v, row[k])
-			}
-			tmp.pix[y*p.w+x] = v
-		}
+		f.run(p.pix[y*p.w:(y+1)*p.w], 1, tmp.pix[y*p.w:(y+1)*p.w], 1, kw/2)
 	}
 	out := newPlane(p.w, p.h)
-	for y := range p.h {
-		for x := range p.w {
-			v := tmp.pix[y*p.w+x]
-			for k := max(0, y-ry); k <= min(p.h-1, y+ry); k++ {
-				v = pick(v, tmp.pix[k*p.w+x])
-			}
-			out.pix[y*p.w+x] = v
-		}
+	for x := range p.w {
+		f.run(tmp.pix[x:], p.w, out.pix[x:], p.w, kh/2)
 	}
 	return out
+}
+
+// filter1D holds the scratch of a sliding min or max over one row or
+// column.
+type filter1D struct {
+	dilate     bool
+	pad, g, hh []float32
+}
+
+// run writes to dst[i*ds] the extreme of src[j*ss] over |j-i| <= r, for
+// the (len(src)-1)/ss+1 elements src holds at stride ss (a row at 1, a
+// column at the plane's width).
+func (f *filter1D) run(src []float32, ss int, dst []float32, ds int, r int) {
+	n := (len(src)-1)/ss + 1
+	if r <= 0 {
+		for i := range n {
+			dst[i*ds] = src[i*ss]
+		}
+		return
+	}
+	k := 2*r + 1
+	id := float32(math.Inf(1))
+	pick := func(a, b float32) float32 { return min(a, b) }
+	if f.dilate {
+		id = float32(math.Inf(-1))
+		pick = func(a, b float32) float32 { return max(a, b) }
+	}
+	m := n + 2*r
+	m += (k - m%k) % k // whole blocks
+	if cap(f.pad) < m {
+		f.pad, f.g, f.hh = make([]float32, m), make([]float32, m), make([]float32, m)
+	}
+	pad, g, h := f.pad[:m], f.g[:m], f.hh[:m]
+	for i := range pad {
+		pad[i] = id
+	}
+	for i := range n {
+		pad[r+i] = src[i*ss]
+	}
+	for b := 0; b < m; b += k {
+		g[b] = pad[b]
+		for i := b + 1; i < b+k; i++ {
+			g[i] = pick(g[i-1], pad[i])
+		}
+		h[b+k-1] = pad[b+k-1]
+		for i := b + k - 2; i >= b; i-- {
+			h[i] = pick(h[i+1], pad[i])
+		}
+	}
+	// Window [i, i+k-1] in padded coordinates is centred on src[i].
+	for i := range n {
+		dst[i*ds] = pick(h[i], g[i+k-1])
+	}
 }
 
 // close is dilate then erode; blackhat (close - p) highlights dark strokes
