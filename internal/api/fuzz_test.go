@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/session"
 )
 
@@ -98,6 +101,44 @@ func FuzzDocumentRequest(f *testing.F) {
 		}
 		if req.Document == nil || *req.Document == "" {
 			t.Fatal("accepted a request without a document")
+		}
+	})
+}
+
+// FuzzScanRequest: any multipart body either yields 1-2 non-empty images
+// within the image limit or a client error.
+func FuzzScanRequest(f *testing.F) {
+	const boundary = "XyZ"
+	part := func(name, body string) string {
+		return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"a.jpg\"\r\n\r\n" + body + "\r\n"
+	}
+	end := "--" + boundary + "--\r\n"
+	for _, s := range []string{
+		part("documents", "\xff\xd8\xff") + end,
+		part("documents", "a") + part("documents", "b") + end,
+		part("documents", "a") + part("documents", "b") + part("documents", "c") + end,
+		part("documents", "") + end, part("other", "x") + end, end, "", "--XyZ\r\n", part("documents", strings.Repeat("z", 300)) + end,
+	} {
+		f.Add([]byte(s))
+	}
+	srv := &Server{cfg: Config{MaxScanBody: 1 << 12, ImageLimits: imageio.Limits{MaxBytes: 256}}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := httptest.NewRequest(http.MethodPost, "/v1/identity/scan", bytes.NewReader(b))
+		r.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+		imgs, err := srv.readScanImages(httptest.NewRecorder(), r)
+		if err != nil {
+			if !clientError(err) {
+				t.Fatalf("error %v is not a client error", err)
+			}
+			return
+		}
+		if len(imgs) < 1 || len(imgs) > MaxScanImages {
+			t.Fatalf("%d images accepted", len(imgs))
+		}
+		for _, im := range imgs {
+			if len(im) == 0 || len(im) > 256 {
+				t.Fatalf("image of %d bytes accepted", len(im))
+			}
 		}
 	})
 }
