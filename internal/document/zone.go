@@ -163,15 +163,17 @@ func textLines(p *plane) []textLine {
 const maxZoneLines = 9
 
 // zoneLines keeps the lines that have a neighbour like an MRZ line's: the
-// same horizontal extent (MRZ lines are all printed to the same length),
-// a similar height, and a gap under two and a half line heights. Prose
+// same left edge and a similar length (MRZ lines are printed to the same
+// length, though faint trailing fillers may shorten one), a similar
+// height, and a gap under two and a half line heights. Prose
 // and field labels rarely line up like that, so far fewer lines are read.
 func zoneLines(ls []textLine, w int) []textLine {
 	tol := max(4, w/12)
 	alike := func(a, b textLine) bool {
 		ha, hb := float64(a.box.height()), float64(b.box.height())
 		gap := float64(b.box.y0 - a.box.y1)
-		return abs(a.box.x0-b.box.x0) <= tol && abs(a.box.x1-b.box.x1) <= tol &&
+		wa, wb := float64(a.box.width()), float64(b.box.width())
+		return abs(a.box.x0-b.box.x0) <= tol && math.Min(wa, wb) >= 0.6*math.Max(wa, wb) &&
 			ha <= 1.7*hb && hb <= 1.7*ha && gap < 2.5*math.Max(ha, hb)
 	}
 	var out []textLine
@@ -285,12 +287,11 @@ func readZoneAt(ctx context.Context, src *plane, views []orientation, r LineRead
 				return nil, 0, err
 			}
 			crop := cropLine(src, o, l, stretch)
-			parts := max(1, int(math.Ceil(float64(crop.Rect.Dx())/float64(crop.Rect.Dy())/splitRatio)))
-			t, err := readSplit(ctx, r, crop, parts)
+			t, err := readLine(ctx, r, crop)
 			if err != nil {
 				return nil, 0, err
 			}
-			texts[i] = strings.ToUpper(strings.Join(strings.Fields(t), ""))
+			texts[i] = t
 		}
 		for i := range lines {
 			for _, n := range []int{3, 2} {
@@ -342,6 +343,42 @@ func zoneBox(o orientation, ls []textLine) [4]image.Point {
 		out[i] = image.Pt(int(math.Round(sx)), int(math.Round(sy)))
 	}
 	return out
+}
+
+// readLine reads a line in as many parts as splitRatio asks for; when the
+// text's length is not within one of an MRZ line's (30, 36, 44) and the
+// line looks like one (it has fillers), it is read again in one more part
+// and whole, and the reading nearest an MRZ length is kept: the recogniser
+// drops characters at some cuts and not at others.
+func readLine(ctx context.Context, r LineReader, crop *image.Gray) (string, error) {
+	parts := max(1, int(math.Ceil(float64(crop.Rect.Dx())/float64(crop.Rect.Dy())/splitRatio)))
+	best, bestOff := "", math.MaxInt
+	for k, n := range []int{parts, parts + 1, 1} {
+		if k == 2 && parts == 1 {
+			break
+		}
+		t, err := readSplit(ctx, r, crop, n)
+		if err != nil {
+			return "", err
+		}
+		t = strings.ToUpper(strings.Join(strings.Fields(t), ""))
+		if off := mrzLengthOffset(t); off < bestOff {
+			best, bestOff = t, off
+		}
+		if bestOff <= 1 || !strings.Contains(t, "<") {
+			break
+		}
+	}
+	return best, nil
+}
+
+// mrzLengthOffset is how far len(t) is from the nearest MRZ line length.
+func mrzLengthOffset(t string) int {
+	off := math.MaxInt
+	for _, n := range []int{30, 36, 44} {
+		off = min(off, abs(len(t)-n))
+	}
+	return off
 }
 
 // readSplit reads a line in parts cut at the columns with the least ink

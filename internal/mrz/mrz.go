@@ -238,15 +238,30 @@ func nearestFormat(ls []string) (Format, bool) {
 	return "", false
 }
 
-// fitLength pads a short line with fillers or drops the fillers a long
-// line ends with; a long line without trailing fillers loses its last
-// characters (the check digits then tell whether that was right).
+// fitLength brings a line read by OCR to n characters. Recognisers drop or
+// repeat fillers inside long runs of '<', so the last run of fillers (the
+// trailing one of a name line, the one before the final check digits of a
+// TD3's second line) is lengthened or shortened; without fillers the line
+// is padded or cut at its end. The check digits then tell whether that was
+// right.
 func fitLength(l string, n int) string {
-	if len(l) < n {
-		return l + strings.Repeat("<", n-len(l))
+	if len(l) == n {
+		return l
 	}
-	for len(l) > n && strings.HasSuffix(l, "<") {
-		l = l[:len(l)-1]
+	end := strings.LastIndexByte(l, '<') + 1
+	start := end
+	for start > 0 && l[start-1] == '<' {
+		start--
+	}
+	switch {
+	case end == 0 && len(l) < n:
+		return l + strings.Repeat("<", n-len(l))
+	case end == 0:
+		return l[:n]
+	case len(l) < n:
+		return l[:end] + strings.Repeat("<", n-len(l)) + l[end:]
+	case len(l)-n <= end-start:
+		return l[:end-(len(l)-n)] + l[end:]
 	}
 	return l[:n]
 }

@@ -223,6 +223,11 @@ func TestRead_Corrections(t *testing.T) {
 			wantValid: map[string]bool{"documentNumber": true, "dateOfBirth": false, "expiryDate": true, "personalNumber": true, "composite": false},
 		},
 		{
+			name:      "fillers dropped inside the run before the final check digits",
+			lines:     []string{td3[0], "L898902C36UTO7408122F1204159ZE184226B<<<10"},
+			wantValid: map[string]bool{"documentNumber": true, "dateOfBirth": true, "expiryDate": true, "personalNumber": true, "composite": true},
+		},
+		{
 			name:      "missing and extra fillers at the ends",
 			lines:     []string{td3[0][:42], td3[1] + "<"},
 			wantValid: map[string]bool{"documentNumber": true, "dateOfBirth": true, "expiryDate": true, "personalNumber": true, "composite": true},
