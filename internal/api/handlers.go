@@ -279,7 +279,15 @@ func (s *Server) serveVerifyWithDocument(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	defer release()
-	docImg, err := imageio.DecodeReduced(doc, s.cfg.ImageLimits, s.cfg.FaceImageSide)
+	// With a document scanner the document is decoded as the scan decodes
+	// it (full size), so the portrait is the scan's to the pixel.
+	decode := func(d []byte, l imageio.Limits) (*image.NRGBA, error) {
+		return imageio.DecodeReduced(d, l, s.cfg.FaceImageSide)
+	}
+	if s.cfg.Documents != nil {
+		decode = imageio.Decode
+	}
+	docImg, err := decode(doc, s.cfg.ImageLimits)
 	if err != nil {
 		return imageError("document", err)
 	}
