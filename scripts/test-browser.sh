@@ -70,7 +70,7 @@ start() {
 	local name="$1" port="$2"
 	shift 2
 	mkdir -p "$tmp/$name"
-	LIVENESS_API_KEYS="$api_key" LIVENESS_DATA_KEYS="$data_key" "$tmp/livenessd" serve --addr "127.0.0.1:$port" --data "$tmp/$name" \
+	LIVENESS_API_KEYS="$api_key" LIVENESS_DATA_KEYS="$data_key" LIVENESS_CAPTURE_FRAME_ANCESTORS="$frame_ancestors" "$tmp/livenessd" serve --addr "127.0.0.1:$port" --data "$tmp/$name" \
 		--rate-limit 0 --threads 1 --log-level warn "$@" >"$tmp/$name.log" 2>&1 &
 	pids+=("$!")
 	local i
@@ -87,6 +87,9 @@ start() {
 api_key="lvk_browser_test_$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # Biometric images encrypted at rest, as in production.
 data_key="$("$tmp/livenessd" keys data-key)"
+# The tests embed /capture in a "shop" page served from another local port:
+# framing is opted into, as an integrator does (the default is 'none').
+frame_ancestors="http://127.0.0.1:*"
 port="$(free_port)"
 short_port="$(free_port)"
 while [ "$short_port" = "$port" ]; do short_port="$(free_port)"; done
