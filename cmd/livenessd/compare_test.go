@@ -64,6 +64,7 @@ func TestEvalUsage(t *testing.T) {
 		{"eval", "nosuch"},
 		{"eval", "faces"},
 		{"eval", "faces", "--pairs", "x.csv", "extra"},
+		{"eval", "faces", "--pairs", "x.csv", "--face-selection", "smallest"},
 		{"eval", "liveness", "--split", "half"},
 		{"eval", "liveness", "--kinds", "none,bogus"},
 		{"eval", "liveness", "--strengths", "0.03,2"},

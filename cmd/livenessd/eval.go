@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/eval"
 	"github.com/livenessd/livenessd/internal/simulate"
 )
@@ -62,8 +63,9 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	scores := fs.Bool("scores", false, "print every pair's cosine and similarity")
 	fit := fs.Bool("fit", false, "fit the similarity calibration on the impostor pairs and print it as a models config")
 	markdown := fs.String("markdown", "", "rewrite the face section (<!-- faces:begin/end -->) of this Markdown file")
+	selection := fs.String("face-selection", "largest", "which face of each image is compared: largest (compare-faces' default) or central")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livenessd eval faces --pairs FILE.csv [--pairs ...] [--scores] [--fit] [--markdown docs/ACCURACY.md]\n\n"+
+		fmt.Fprintln(stderr, "usage: livenessd eval faces --pairs FILE.csv [--pairs ...] [--face-selection largest|central] [--scores] [--fit] [--markdown docs/ACCURACY.md]\n\n"+
 			"Ends with: pairs=N TAR@FMR1e-3=X AUC=Y FMR@90=Z FNMR@90=W (all pairs files pooled).")
 		fs.PrintDefaults()
 	}
@@ -74,7 +76,11 @@ func runEvalFaces(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.Usage()
 		return fmt.Errorf("%w: need --pairs FILE.csv", errUsage)
 	}
-	return eval.Faces(ctx, ff.open, eval.FacesOptions{Pairs: files, Scores: *scores, Fit: *fit, Markdown: *markdown}, stdout, stderr)
+	sel := livenessd.SelectionRule(*selection)
+	if sel != livenessd.SelectLargest && sel != livenessd.SelectCentral {
+		return fmt.Errorf("%w: --face-selection %q: want largest or central", errUsage, *selection)
+	}
+	return eval.Faces(ctx, ff.open, eval.FacesOptions{Pairs: files, Scores: *scores, Fit: *fit, Markdown: *markdown, Selection: sel}, stdout, stderr)
 }
 
 func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Writer) error {

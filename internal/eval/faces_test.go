@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/testutil"
 )
@@ -157,5 +158,27 @@ func TestFaces(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "no face") {
 		t.Errorf("stderr %q should report the image without a face", errb.String())
+	}
+
+	// The central face and the Markdown section: sample1's central face
+	// is not its largest, so the same-photo pair still matches at 100 but
+	// the different-photo pair scores another cosine.
+	md := filepath.Join(dir, "ACCURACY.md")
+	out.Reset()
+	if err := Faces(t.Context(), open, FacesOptions{Pairs: []string{pairs}, Scores: true, Markdown: md, Selection: livenessd.SelectCentral}, &out, &errb); err != nil {
+		t.Fatalf("Faces central: %v", err)
+	}
+	central := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if !strings.HasPrefix(central[0], "a.jpg,a2.jpg,1,1.0000,100.0") || central[1] == lines[1] {
+		t.Errorf("central selection: pair lines\n%s\nwant the same photo at 100 and another cosine than\n%s", strings.Join(central[:2], "\n"), lines[1])
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--face-selection central", "accuracy (10-fold)", "<!-- faces:begin -->"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("markdown lacks %q", want)
+		}
 	}
 }

@@ -97,3 +97,86 @@ func TARAtFMR(s []Scored, fmr float64) float64 {
 	_, fnmr := Rates(s, ThresholdAtFMR(s, fmr))
 	return 1 - fnmr
 }
+
+// KFoldAccuracy is verification accuracy as LFW's protocol measures it,
+// on one set of pairs: the pairs are split into k interleaved folds (pair i
+// in fold i mod k); each fold is scored at the threshold that maximises
+// accuracy on the other k-1 (a pair matches at score >= threshold). It
+// returns the mean and standard deviation of the k fold accuracies.
+func KFoldAccuracy(s []Scored, k int) (mean, std float64) {
+	if k < 2 || len(s) < k {
+		return math.NaN(), math.NaN()
+	}
+	accs := make([]float64, k)
+	for f := range k {
+		var train, test []Scored
+		for i, x := range s {
+			if i%k == f {
+				test = append(test, x)
+			} else {
+				train = append(train, x)
+			}
+		}
+		accs[f] = accuracy(test, bestThreshold(train))
+	}
+	for _, a := range accs {
+		mean += a
+	}
+	mean /= float64(k)
+	for _, a := range accs {
+		std += (a - mean) * (a - mean)
+	}
+	return mean, math.Sqrt(std / float64(k))
+}
+
+// bestThreshold is the threshold with the highest accuracy on s (the
+// lowest of equals), among the midpoints between consecutive distinct
+// scores and -Inf/+Inf (everything / nothing matches).
+func bestThreshold(s []Scored) float64 {
+	sorted := slices.Clone(s)
+	slices.SortFunc(sorted, func(a, b Scored) int {
+		switch {
+		case a.Score < b.Score:
+			return -1
+		case a.Score > b.Score:
+			return 1
+		}
+		return 0
+	})
+	// At threshold sorted[i].Score, pairs i.. match: correct = genuine in
+	// i.. + impostors before i.
+	gen := 0
+	for _, x := range sorted {
+		if x.Same {
+			gen++
+		}
+	}
+	best, thr := gen, math.Inf(-1) // everything matches
+	genAbove, impBelow := gen, 0
+	for i := 0; i < len(sorted); i++ {
+		if i > 0 && sorted[i].Score != sorted[i-1].Score {
+			if c := genAbove + impBelow; c > best {
+				best, thr = c, (sorted[i-1].Score+sorted[i].Score)/2
+			}
+		}
+		if sorted[i].Same {
+			genAbove--
+		} else {
+			impBelow++
+		}
+	}
+	if impBelow+genAbove > best { // nothing matches
+		thr = math.Inf(1)
+	}
+	return thr
+}
+
+func accuracy(s []Scored, threshold float64) float64 {
+	ok := 0
+	for _, x := range s {
+		if (x.Score >= threshold) == x.Same {
+			ok++
+		}
+	}
+	return ratio(ok, len(s))
+}

@@ -36,3 +36,31 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("TAR@FMR1e-3 = %v, want 0.75", got)
 	}
 }
+
+func TestKFoldAccuracy(t *testing.T) {
+	// Separable: every fold's threshold from the other folds is perfect.
+	var sep []Scored
+	for i := range 40 {
+		if i < 20 {
+			sep = append(sep, Scored{Score: float64(i), Same: false})
+		} else {
+			sep = append(sep, Scored{Score: float64(i + 10), Same: true})
+		}
+	}
+	if m, sd := KFoldAccuracy(sep, 10); m != 1 || sd != 0 {
+		t.Errorf("separable: %v ± %v, want 1 ± 0", m, sd)
+	}
+	// One impostor above every genuine pair (fold 0 holds it): the other
+	// folds' threshold still separates theirs; fold 0 loses that pair.
+	bad := append([]Scored{{Score: 100, Same: false}}, sep[1:]...)
+	m, sd := KFoldAccuracy(bad, 10)
+	if math.Abs(m-(1-0.25/10)) > 1e-12 || sd == 0 {
+		t.Errorf("one outlier: %v ± %v, want %v ± >0", m, sd, 1-0.25/10)
+	}
+	if m, _ := KFoldAccuracy(sep[:5], 10); !math.IsNaN(m) {
+		t.Errorf("fewer pairs than folds: %v, want NaN", m)
+	}
+	if thr := bestThreshold([]Scored{{Score: 1, Same: false}, {Score: 2, Same: false}}); !math.IsInf(thr, 1) {
+		t.Errorf("impostors only: threshold %v, want +Inf", thr)
+	}
+}
