@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/livenessd/livenessd/internal/capture"
 	"github.com/livenessd/livenessd/internal/liveness"
@@ -21,9 +22,18 @@ func mountCapture(env *mountEnv) error {
 		Work:           env.Pool.Weighted(),
 		OriginPatterns: splitList(envOr("LIVENESS_ALLOWED_ORIGINS", "")),
 		MaxDuration:    env.Config.CaptureMaxDuration,
+		MaxFrameLag:    maxFrameLag(env.Config.CaptureMaxLag),
 		Logger:         env.Logger,
 	})
 	env.Server.Handle("GET /v1/liveness/session/{sessionId}/stream", h)
 	env.OnShutdown(func(ctx context.Context) error { return h.Shutdown(ctx) })
 	return nil
+}
+
+// maxFrameLag maps the flag (0: off) to capture.Config (negative: off).
+func maxFrameLag(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

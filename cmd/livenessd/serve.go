@@ -38,6 +38,7 @@ type serveConfig struct {
 	Store               string // store.go: empty (SQLite) or redis://...
 	CaptureLease        time.Duration
 	CaptureMaxDuration  time.Duration
+	CaptureMaxLag       time.Duration
 	ModelsDir           string
 	Dev                 bool
 	APIKeys             string
@@ -131,6 +132,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	registerStoreFlag(e, &c.Store)
 	e.duration(&c.CaptureMaxDuration, "capture-max-duration", "LIVENESS_CAPTURE_MAX_DURATION", capture.DefaultMaxDuration,
 		"longest SDK capture, from the upgrade to the result (slow hardware may need more)")
+	e.duration(&c.CaptureMaxLag, "capture-max-lag", "LIVENESS_CAPTURE_MAX_LAG", capture.DefaultMaxFrameLag,
+		"how far SDK capture frames may fall behind the server's clock before the capture is refused (4425); 0 turns the check off")
 	e.duration(&c.CaptureLease, "capture-lease", "LIVENESS_CAPTURE_LEASE", session.DefaultLeaseTTL, "a capture whose server stopped renewing it (crash) is marked FAILED after this long")
 	e.str(&c.ModelsDir, "models", models.EnvDir, models.DefaultDir, "model cache directory (filled by `make models`)")
 	e.boolean(&c.Dev, "dev", "LIVENESS_DEV", false, "development mode: make a temporary API key when none is configured, enable the demo page")
@@ -175,6 +178,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	switch {
 	case c.SessionTTL <= 0:
 		return c, fmt.Errorf("%w: --session-ttl must be positive", errUsage)
+	case c.CaptureMaxLag < 0:
+		return c, fmt.Errorf("%w: --capture-max-lag must not be negative", errUsage)
 	case c.DecodeMemoryMB < 16:
 		return c, fmt.Errorf("%w: --decode-memory must be at least 16 (MB)", errUsage)
 	case c.CaptureMaxDuration < time.Second:

@@ -50,6 +50,9 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 	// DefaultCloseTimeout bounds the close handshake.
 	DefaultCloseTimeout = 2 * time.Second
+	// DefaultMaxEventLag bounds the lag of the colour events (the
+	// component sends them with the video chunks, about every second).
+	DefaultMaxEventLag = 3 * time.Second
 )
 
 // TokenChecker checks the capture token given to the browser when the
@@ -117,6 +120,9 @@ type Config struct {
 	// CloseTimeout bounds the close handshake (DefaultCloseTimeout), and
 	// the whole answer to a stream refused before its capture began.
 	CloseTimeout time.Duration
+	// MaxEventLag bounds how far the colour events may fall behind the
+	// server's clock (DefaultMaxEventLag; negative: no check).
+	MaxEventLag time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -167,6 +173,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.MaxEventLag == 0 {
+		c.MaxEventLag = DefaultMaxEventLag
 	}
 	if c.StreamsPerAddress == 0 {
 		c.StreamsPerAddress = guard.DefaultStreamsPerAddress

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -518,9 +519,17 @@ func encodeWebM(t *testing.T, p *simulate.Player, end time.Duration) []byte {
 // video chunk, the start event, chunks about every second interleaved with
 // the colour events (two at the first tick, then a wipe and a flat event
 // per colour), the end event and the empty chunk.
-func playCapture(t *testing.T, c *fakeClient, sess *livenessd.Session, video []byte, flash time.Duration, onsets []liveness.ColorShown, end time.Duration) {
+//
+// Events go out in real time, each when the wall clock reaches its stamp,
+// as the component sends them; afterTheFact sends them all at once at the
+// end instead, stamped as if captured just before (a stream replayed or
+// rendered after the fact), which the server refuses.
+func playCapture(t *testing.T, c *fakeClient, sess *livenessd.Session, video []byte, flash time.Duration, onsets []liveness.ColorShown, end time.Duration, afterTheFact bool) error {
 	t.Helper()
-	base := time.Now().Add(-end).UnixMilli() // the capture happened just now
+	base := time.Now().UnixMilli()
+	if afterTheFact {
+		base = time.Now().Add(-end).UnixMilli() // "the capture happened just now"
+	}
 	key := "FaceMovementAndLightChallenge"
 	chID := "1f0c9a6e-0000-4000-8000-000000000000"
 	type ev struct {
@@ -580,10 +589,16 @@ func playCapture(t *testing.T, c *fakeClient, sess *livenessd.Session, video []b
 	}
 	// As seen from Chrome, the first video chunk precedes the start event.
 	for _, e := range evs {
+		if !afterTheFact {
+			if d := time.Until(time.UnixMilli(e.at)); d > 0 {
+				time.Sleep(d) // the event is not due yet: the client is a real-time one
+			}
+		}
 		if err := c.send(e.kind, e.body); err != nil {
-			t.Fatalf("send %s: %v", e.kind, err)
+			return fmt.Errorf("send %s: %w", e.kind, err)
 		}
 	}
+	return nil
 }
 
 // TestCaptureEndToEnd plays rendered captures of a real face (a live one
@@ -629,8 +644,10 @@ func TestCaptureEndToEnd(t *testing.T) {
 			s := &sigv4.Signer{Credential: sigv4.Credential{AccessKeyID: "AKIDA", Secret: "secret-a"}, Region: "local"}
 			c := dial(t, f.srv, dialOptions{sessionID: sess.ID, signer: s})
 			c.sessionInfo()
+			if err := playCapture(t, c, sess, video, flash, onsets, end, false); err != nil {
+				t.Fatal(err)
+			}
 			began := time.Now()
-			playCapture(t, c, sess, video, flash, onsets, end)
 			m, err := c.read(2 * time.Minute)
 			if err != nil {
 				t.Fatalf("waiting for DisconnectionEvent: %v", err)
@@ -668,5 +685,31 @@ func TestCaptureEndToEnd(t *testing.T) {
 				t.Error("no reference image")
 			}
 		})
+	}
+}
+
+// TestCaptureAfterTheFact: a capture whose colour events arrive long after
+// their timestamps (all sent at once at the end, as a stream rendered or
+// replayed after the fact) is refused with a ValidationException before
+// its video is analysed, and the session fails.
+func TestCaptureAfterTheFact(t *testing.T) {
+	f := newFixtureWith(t, fixedChallenge, nil)
+	sess, token := f.create(t, "tenant-a")
+	flash := 2800 * time.Millisecond
+	var onsets []liveness.ColorShown
+	at := flash
+	for i, c := range sess.Challenge.Colors {
+		onsets = append(onsets, liveness.ColorShown{Index: i, At: at})
+		at += c.Duration
+	}
+	end := at + 300*time.Millisecond
+	video := append([]byte{0x1a, 0x45, 0xdf, 0xa3}, make([]byte, 4096)...) // WebM magic; never decoded
+	c := dial(t, f.srv, dialOptions{sessionID: sess.ID, token: token})
+	c.sessionInfo()
+	_ = playCapture(t, c, sess, video, flash, onsets, end, true) // the server may hang up midway
+	c.expectException("ValidationException")
+	got := f.status(t, "tenant-a", sess.ID)
+	if got.Status != livenessd.StatusFailed || got.Result == nil || !strings.Contains(got.Result.Reason, "server's clock") {
+		t.Fatalf("status %s (%+v), want FAILED for the timing", got.Status, got.Result)
 	}
 }

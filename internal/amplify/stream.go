@@ -17,6 +17,7 @@ import (
 	"github.com/livenessd/livenessd/internal/amplify/eventstream"
 	"github.com/livenessd/livenessd/internal/amplify/sigv4"
 	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/timing"
 )
 
 // stream is one connection's capture.
@@ -36,6 +37,10 @@ type stream struct {
 	start       *int64 // client VideoStartTimestamp, epoch ms
 	end         *int64 // client VideoEndTimestamp
 	colors      []colorEvent
+
+	// opened and lag hold the colour events to the server's clock.
+	opened time.Time
+	lag    timing.Lag
 }
 
 type colorEvent struct {
@@ -177,6 +182,9 @@ func (c *stream) onClientSession(payload []byte) error {
 		if len(c.colors) >= 4*liveness.MaxColors+8 {
 			return validation("too many ColorDisplayed events", nil)
 		}
+		if err := c.checkLag(*cd.CurrentColorStartTimestamp); err != nil {
+			return err
+		}
 		ev := colorEvent{seq: *cd.SequenceNumber, current: cd.CurrentColor.RGB, at: *cd.CurrentColorStartTimestamp}
 		if cd.PreviousColor != nil {
 			ev.previous = cd.PreviousColor.RGB
@@ -188,7 +196,28 @@ func (c *stream) onClientSession(payload []byte) error {
 		if c.start != nil {
 			return validation("session start sent twice", nil)
 		}
+		if err := c.checkLag(*ch.VideoStartTimestamp); err != nil {
+			return err
+		}
 		c.start = ch.VideoStartTimestamp
+	}
+	return nil
+}
+
+// checkLag holds an event stamped at (client epoch ms) to the server's
+// clock: the component sends the start and each colour as it happens, so
+// events that fall more than MaxEventLag behind the server's clock came
+// from a stream produced slower than real time, and events whose stamps
+// ran ahead of it were produced before they were streamed (replayed after
+// the fact).
+func (c *stream) checkLag(at int64) error {
+	if c.opened.IsZero() {
+		c.opened = c.h.cfg.Now()
+		lag := max(c.h.cfg.MaxEventLag, 0)
+		c.lag = timing.Lag{Max: lag, MaxLead: lag}
+	}
+	if err := c.lag.Observe(c.h.cfg.Now().Sub(c.opened), time.Duration(at)*time.Millisecond, 0); err != nil {
+		return validation("the events do not keep pace with the server's clock", err)
 	}
 	return nil
 }

@@ -102,8 +102,10 @@ func TestHandler_EndToEnd(t *testing.T) {
 	// slower than real time.
 	// A fixed challenge (and the player's fixed seed) makes the verdicts
 	// deterministic; the random ones are measured in docs/ACCURACY.md.
-	e := MustOpenEnvWith(t, capture.Config{Observer: p, MessageRate: 1000, MaxDuration: 3 * time.Minute, ReadTimeout: time.Minute},
-		fixedChallenge)
+	// MaxFrameLag off: under -race the simulator renders slower than real
+	// time, which the check rightly refuses (timing_test.go tests it).
+	e := MustOpenEnvWith(t, capture.Config{Observer: p, MessageRate: 1000, MaxDuration: 3 * time.Minute, ReadTimeout: time.Minute,
+		MaxFrameLag: -1}, fixedChallenge)
 	src, other := mustSource(t, p, 1), mustSource(t, p, 2)
 	for _, test := range []struct {
 		attack simulate.Attack

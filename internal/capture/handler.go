@@ -34,6 +34,14 @@ const (
 	DefaultFPS            = 15
 	DefaultMaxFramePixels = 1280 * 720
 	DefaultCloseTimeout   = time.Second
+	// DefaultMaxFrameLag bounds how far frames and colour events may fall
+	// behind the server's clock, or run ahead of it (a slow uplink queues
+	// at most about 1 s of frames in the SDK, 512 KB).
+	DefaultMaxFrameLag = 3 * time.Second
+	// DefaultFirstColorWithin bounds the time from the server's flash to
+	// the arrival of the first colour (the SDK starts at the next screen
+	// refresh).
+	DefaultFirstColorWithin = 3 * time.Second
 )
 
 // Close codes of protocol v1 (docs/PROTOCOL.md).
@@ -45,6 +53,7 @@ const (
 	CodeExpired    = 4410
 	CodeTooLarge   = 4413
 	CodeRate       = 4429
+	CodeLate       = 4425 // the stream fell behind the server's clock
 	CodeServer     = 1011
 	CodeGoingAway  = 1001
 )
@@ -93,7 +102,12 @@ type Config struct {
 	// CloseTimeout bounds the close handshake: a client that never answers
 	// the close frame is cut off after it (DefaultCloseTimeout).
 	CloseTimeout time.Duration
-	Logger       *slog.Logger
+	// MaxFrameLag (DefaultMaxFrameLag) and FirstColorWithin
+	// (DefaultFirstColorWithin) hold the capture to the server's clock
+	// (timing.go); a negative value turns the check off.
+	MaxFrameLag      time.Duration
+	FirstColorWithin time.Duration
+	Logger           *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -117,6 +131,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.MaxFrameLag == 0 {
+		c.MaxFrameLag = DefaultMaxFrameLag
+	}
+	if c.FirstColorWithin == 0 {
+		c.FirstColorWithin = DefaultFirstColorWithin
 	}
 	if c.CaptureSlots == nil {
 		c.CaptureSlots = NewLimiter(DefaultMaxCaptures)
@@ -277,8 +297,10 @@ type captureConn struct {
 	h    *Handler
 	conn *wsutil.Conn
 	id   string
-	out  chan any
-	log  *slog.Logger
+	// start is when the challenge was sent: the origin of arrival times.
+	start time.Time
+	out   chan any
+	log   *slog.Logger
 
 	begun     bool
 	closeOnce sync.Once
@@ -290,6 +312,10 @@ type event struct {
 	at    time.Duration
 	msg   *ClientMessage
 	err   *protoError
+	// arrival is when the reader had the message, since the challenge was
+	// sent; held is how long the reader had been blocked by then, waiting
+	// for the analysis to take its events (the server's own delay).
+	arrival, held time.Duration
 }
 
 type protoError struct {
@@ -322,6 +348,7 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 		return
 	}
 	c.begun = true
+	c.start = time.Now()
 	c.send(challengeMsg(sess.Challenge, LimitsMsg{
 		MaxFrameBytes: cfg.MaxFrameBytes, MaxFrames: cfg.MaxFrames,
 		MaxDurationMs: cfg.MaxDuration.Milliseconds(), FPS: DefaultFPS,
@@ -337,6 +364,7 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 	var lastSent time.Time
 	nframes := 0
 	var lastAt time.Duration = -1
+	clock := newClockCheck(cfg)
 	limits := imageio.Limits{MaxBytes: cfg.MaxFrameBytes, MaxPixels: DefaultMaxFramePixels, MinSide: 64}
 	for {
 		var ev event
@@ -369,6 +397,10 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 			}
 			if ev.at <= lastAt {
 				c.fail(ctx, &protoError{CodeBadMessage, "frame timestamps must increase"})
+				return
+			}
+			if pe := clock.event(ev, ev.at); pe != nil {
+				c.fail(ctx, pe)
 				return
 			}
 			lastAt = ev.at
@@ -407,13 +439,22 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 				}
 			}
 			if flash {
+				clock.flash(time.Since(c.start), ev.held)
 				c.send(StatusMsg{Type: "flash"})
 			}
 		case ev.msg != nil:
+			if pe := clock.event(ev, ev.msg.AtDuration()); pe != nil {
+				c.fail(ctx, pe)
+				return
+			}
 			switch ev.msg.Type {
 			case MsgColor:
 				if !run.Flashed() {
 					c.fail(ctx, &protoError{CodeBadMessage, "colour before flash"})
+					return
+				}
+				if pe := clock.color(ev); pe != nil {
+					c.fail(ctx, pe)
 					return
 				}
 				run.ColorShown(liveness.ColorShown{Index: ev.msg.Index, At: ev.msg.AtDuration()})
@@ -521,7 +562,15 @@ func (c *captureConn) writer(ctx context.Context, done chan<- struct{}) {
 // (the serving loop enforces the idle deadline), parses, and hands events over in order.
 func (c *captureConn) reader(ctx context.Context, events chan<- event) {
 	cfg := c.h.cfg
+	var held time.Duration // blocked behind the analysis, in total
 	emit := func(ev event) bool {
+		select {
+		case events <- ev:
+			return true
+		default:
+		}
+		blocked := time.Now()
+		defer func() { held += time.Since(blocked) }()
 		select {
 		case events <- ev:
 			return true
@@ -533,6 +582,7 @@ func (c *captureConn) reader(ctx context.Context, events chan<- event) {
 	last := time.Now()
 	for {
 		typ, b, err := c.readMessage(ctx)
+		arrival := time.Since(c.start)
 		var tooLarge *tooLargeError
 		if errors.As(err, &tooLarge) {
 			emit(event{err: &protoError{CodeTooLarge, tooLarge.Error()}})
@@ -557,7 +607,7 @@ func (c *captureConn) reader(ctx context.Context, events chan<- event) {
 			return
 		}
 		bucket--
-		var ev event
+		ev := event{arrival: arrival, held: held}
 		switch typ {
 		case websocket.MessageBinary:
 			at, jpg, err := ParseFrame(b)
