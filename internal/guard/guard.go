@@ -53,7 +53,7 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 // cannot be parsed is returned as is.
 func (a Addresses) Of(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
+	if err != nil || host == "" {
 		host = r.RemoteAddr
 	}
 	peer, err := netip.ParseAddr(host)

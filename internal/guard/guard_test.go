@@ -2,6 +2,7 @@ package guard_test
 
 import (
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,4 +142,31 @@ func TestFailureLimit(t *testing.T) {
 		}
 		l.Failed(ctx, "a")
 	}
+}
+
+// FuzzAddresses: whatever X-Forwarded-For a client sends, the address is
+// the peer unless the peer is a trusted proxy, and a parsable one: a
+// client behind no proxy cannot pick its limit key.
+func FuzzAddresses(f *testing.F) {
+	proxies, err := guard.ParsePrefixes("10.0.0.0/8")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("203.0.113.5:1", "198.51.100.1, 10.0.0.2")
+	f.Add("10.1.1.1:80", "2001:db8::1,  junk ,10.0.0.3")
+	f.Add("[::1]:80", "")
+	f.Add("garbage", ",,,")
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", xff)
+		trusting := guard.Addresses{TrustedProxies: proxies}.Of(r)
+		direct := guard.Addresses{}.Of(r)
+		if !strings.HasPrefix(remote, "10.") && trusting != direct {
+			t.Fatalf("peer %q (not a trusted proxy) with X-Forwarded-For %q: key %q, want the peer's %q", remote, xff, trusting, direct)
+		}
+		if trusting == "" && remote != "" {
+			t.Fatalf("empty key for peer %q", remote)
+		}
+	})
 }
