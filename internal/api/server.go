@@ -443,16 +443,11 @@ type rateLimiter struct {
 	now   func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	buckets map[string]*guard.TokenBucket
 }
 
 func newRateLimiter(rate float64, burst int, now func() time.Time) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+	return &rateLimiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*guard.TokenBucket{}}
 }
 
 func (l *rateLimiter) allow(tenant string) bool {
@@ -461,16 +456,13 @@ func (l *rateLimiter) allow(tenant string) bool {
 	defer l.mu.Unlock()
 	b, ok := l.buckets[tenant]
 	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
+		b = &guard.TokenBucket{Tokens: l.burst, Last: now}
 		l.buckets[tenant] = b
 	}
-	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(l.burst, b.tokens+dt*l.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
+	b.Refill(now, l.rate, l.burst)
+	if b.Tokens < 1 {
 		return false
 	}
-	b.tokens--
+	b.Tokens--
 	return true
 }

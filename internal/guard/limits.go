@@ -77,12 +77,23 @@ type FailureLimit struct {
 	now      func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*TokenBucket
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
+// TokenBucket is one key's bucket of a token-bucket limiter (this
+// package's FailureLimit, the API's per-tenant rate limit).
+type TokenBucket struct {
+	Tokens float64
+	Last   time.Time
+}
+
+// Refill adds the tokens earned since the last refill at perSecond, up to
+// burst.
+func (b *TokenBucket) Refill(now time.Time, perSecond, burst float64) {
+	if dt := now.Sub(b.Last).Seconds(); dt > 0 {
+		b.Tokens = min(burst, b.Tokens+dt*perSecond)
+	}
+	b.Last = now
 }
 
 var _ FailureLimiter = (*FailureLimit)(nil)
@@ -99,15 +110,12 @@ func NewFailureLimit(burst int, interval time.Duration, now func() time.Time) *F
 	if now == nil {
 		now = time.Now
 	}
-	return &FailureLimit{burst: float64(burst), interval: interval, now: now, buckets: map[string]*bucket{}}
+	return &FailureLimit{burst: float64(burst), interval: interval, now: now, buckets: map[string]*TokenBucket{}}
 }
 
 // refill brings b up to date; the caller holds l.mu.
-func (l *FailureLimit) refill(b *bucket, now time.Time) {
-	if dt := now.Sub(b.last); dt > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(dt)/float64(l.interval))
-	}
-	b.last = now
+func (l *FailureLimit) refill(b *TokenBucket, now time.Time) {
+	b.Refill(now, 1/l.interval.Seconds(), l.burst)
 }
 
 // Allow implements FailureLimiter.
@@ -120,10 +128,10 @@ func (l *FailureLimit) Allow(_ context.Context, addr string) (time.Duration, boo
 		return 0, true
 	}
 	l.refill(b, now)
-	if b.tokens >= 1 {
+	if b.Tokens >= 1 {
 		return 0, true
 	}
-	wait := time.Duration((1 - b.tokens) * float64(l.interval))
+	wait := time.Duration((1 - b.Tokens) * float64(l.interval))
 	return max(wait, time.Second), false
 }
 
@@ -137,11 +145,11 @@ func (l *FailureLimit) Failed(_ context.Context, addr string) {
 		if len(l.buckets) >= maxTracked {
 			l.sweep(now)
 		}
-		b = &bucket{tokens: l.burst, last: now}
+		b = &TokenBucket{Tokens: l.burst, Last: now}
 		l.buckets[addr] = b
 	}
 	l.refill(b, now)
-	b.tokens = max(0, b.tokens-1)
+	b.Tokens = max(0, b.Tokens-1)
 }
 
 // sweep drops the buckets that have refilled (they restrict nothing); if
@@ -150,7 +158,7 @@ func (l *FailureLimit) Failed(_ context.Context, addr string) {
 func (l *FailureLimit) sweep(now time.Time) {
 	for addr, b := range l.buckets {
 		l.refill(b, now)
-		if b.tokens >= l.burst {
+		if b.Tokens >= l.burst {
 			delete(l.buckets, addr)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"strings"
 	"testing"
 	"time"
@@ -14,18 +13,9 @@ import (
 	"github.com/livenessd/livenessd"
 )
 
-func pngOf(tb testing.TB, m image.Image) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, m); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func TestBudget(t *testing.T) {
-	rgba := pngOf(t, image.NewNRGBA(image.Rect(0, 0, 100, 100))) // 8 bytes a pixel: 80 000
-	gray := pngOf(t, image.NewGray(image.Rect(0, 0, 100, 100)))  // 5 bytes a pixel: 50 000
+	rgba := encPNG(t, image.NewNRGBA(image.Rect(0, 0, 100, 100))) // 8 bytes a pixel: 80 000
+	gray := encPNG(t, image.NewGray(image.Rect(0, 0, 100, 100)))  // 5 bytes a pixel: 50 000
 	lim := DefaultLimits()
 
 	t.Run("OverBudget", func(t *testing.T) {
