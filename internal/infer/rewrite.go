@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"golang.org/x/sys/cpu"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/livenessd/livenessd/internal/infer/onnxpb"
 )
@@ -33,19 +32,7 @@ func RewritePRelu(model []byte, blockChannels int) ([]byte, int, error) {
 	if blockChannels <= 0 {
 		return model, 0, nil
 	}
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(model, &m); err != nil {
-		return nil, 0, fmt.Errorf("infer: parse onnx model: %w", err)
-	}
-	n := rewritePRelu(m.GetGraph(), blockChannels)
-	if n == 0 {
-		return model, 0, nil
-	}
-	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
-	if err != nil {
-		return nil, 0, fmt.Errorf("infer: serialise onnx model: %w", err)
-	}
-	return out, n, nil
+	return rewriteModel(model, func(m *onnxpb.ModelProto) int { return rewritePRelu(m.GetGraph(), blockChannels) })
 }
 
 // NCHWcBlock is the channel block of ONNX Runtime's NCHWc convolution
@@ -134,7 +121,7 @@ func perChannelSlope(n *onnxpb.NodeProto, inits map[string]*onnxpb.TensorProto) 
 	default:
 		return nil
 	}
-	return tensorFloats(t)
+	return TensorFloats(t)
 }
 
 // isImage2D reports whether tensor t is the output of a 2-D convolution or
@@ -174,8 +161,8 @@ func traceImage2D(t string, producer map[string]*onnxpb.NodeProto, inits map[str
 	return false
 }
 
-// tensorFloats returns the values of a float32 tensor, raw or typed.
-func tensorFloats(t *onnxpb.TensorProto) []float32 {
+// TensorFloats returns the values of a float32 tensor, raw or typed.
+func TensorFloats(t *onnxpb.TensorProto) []float32 {
 	if fd := t.GetFloatData(); len(fd) > 0 {
 		return fd
 	}
@@ -197,24 +184,14 @@ func tensorFloats(t *onnxpb.TensorProto) []float32 {
 // left alone. Measured on faceres, one thread: 13.6 -> 11.7 ms. It returns
 // the new model and how many chains it replaced.
 func RewriteClamps(model []byte) ([]byte, int, error) {
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(model, &m); err != nil {
-		return nil, 0, fmt.Errorf("infer: parse onnx model: %w", err)
-	}
-	for _, o := range m.GetOpsetImport() {
-		if (o.GetDomain() == "" || o.GetDomain() == "ai.onnx") && o.GetVersion() < 11 {
-			return model, 0, nil
+	return rewriteModel(model, func(m *onnxpb.ModelProto) int {
+		for _, o := range m.GetOpsetImport() {
+			if (o.GetDomain() == "" || o.GetDomain() == "ai.onnx") && o.GetVersion() < 11 {
+				return 0
+			}
 		}
-	}
-	n := rewriteClamps(m.GetGraph())
-	if n == 0 {
-		return model, 0, nil
-	}
-	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
-	if err != nil {
-		return nil, 0, fmt.Errorf("infer: serialise onnx model: %w", err)
-	}
-	return out, n, nil
+		return rewriteClamps(m.GetGraph())
+	})
 }
 
 func rewriteClamps(g *onnxpb.GraphProto) int {
@@ -251,7 +228,7 @@ func rewriteClamps(g *onnxpb.GraphProto) int {
 			if !ok || t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
 				return 0, false
 			}
-			v := tensorFloats(t)
+			v := TensorFloats(t)
 			return v[0], len(v) == 1
 		}
 		in := n.GetInput()

@@ -236,3 +236,17 @@ func (c *Cache) writeVerified(r io.Reader, f File) error {
 	}
 	return os.Rename(tmp.Name(), dst)
 }
+
+// SHA256 returns the pinned SHA-256 of a cache file given by its Dest name
+// (for this cache's architecture), or false when the manifest has no such
+// file. Derived files (translations, int8 builds) key their caches on it.
+func (c *Cache) SHA256(dest string) (string, bool) {
+	for _, p := range Manifest {
+		for _, f := range c.files(p) {
+			if f.Dest == dest {
+				return f.SHA256, true
+			}
+		}
+	}
+	return "", false
+}

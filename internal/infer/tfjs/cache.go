@@ -41,7 +41,7 @@ func ConvertCached(cacheDir, dir, modelJSONName string) ([]byte, Info, error) {
 	if err != nil {
 		return nil, Info{}, err
 	}
-	if err := writeAtomic(path, b); err != nil {
+	if err := infer.WriteModelFile(path, b); err != nil {
 		return nil, Info{}, fmt.Errorf("tfjs: cache: %w", err)
 	}
 	return b, info, nil
@@ -70,31 +70,6 @@ func cacheKey(dir, modelJSONName string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.onnx")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // Load translates (or takes from cacheDir) the model spec.File names,
