@@ -199,7 +199,6 @@ section_cpu() {
 	cat docs/bench/cpu.md
 }
 
-<<<<<<< HEAD
 # int8: every candidate's int8 build (internal/quantize) against its float
 # model at 1 thread (BenchmarkInt8: the two take turns run by run), how
 # close its outputs stay on held-out inputs, and the LFW gate of the int8
@@ -253,9 +252,6 @@ section_int8() {
 	cat docs/bench/int8.md
 }
 
-sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu compare)
-=======
 # documents: identity scan per image (internal/document BenchmarkScanner).
 section_documents() {
 	local tmp=$work/documents q runs=$(( RUNS < 10 ? RUNS : 10 ))
@@ -281,8 +277,7 @@ section_documents() {
 }
 
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime cpu compare documents)
->>>>>>> 10c7ff8 (document: read only lines that line up like an MRZ (bounded per view); one component labeller; geometry tests; BenchmarkScanner and make bench section; docs/DOCUMENTS.md (pipeline, OCR choice, limits), README, MODELS)
+[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu compare documents)
 for s in "${sections[@]}"; do
 	"section_$s"
 done
