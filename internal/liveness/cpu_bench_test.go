@@ -1,19 +1,22 @@
 package liveness_test
 
 import (
-	"bytes"
 	"context"
 	"image"
-	"image/jpeg"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/capture"
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/simulate"
 	"github.com/livenessd/livenessd/internal/testutil"
 )
+
+// frameLimits are the capture handler's limits on a frame.
+var frameLimits = imageio.Limits{MaxBytes: capture.DefaultMaxFrameBytes, MaxPixels: capture.DefaultMaxFramePixels, MinSide: 64}
 
 // cpuMeter adds up the process CPU time spent inside the calls it wraps.
 // The simulated camera renders and encodes frames in the same process
@@ -34,8 +37,9 @@ func (o *meteredObserver) ObserveFrame(ctx context.Context, img image.Image) ([]
 	return o.Observer.ObserveFrame(ctx, img)
 }
 
-// meteredTarget feeds a liveness.Run as the capture handler does (JPEG
-// decode, then AddFrame) and meters both.
+// meteredTarget feeds a liveness.Run as the capture handler does
+// (imageio.Decode with the handler's frame limits, then AddFrame) and
+// meters both.
 type meteredTarget struct {
 	run     *liveness.Run
 	m       *cpuMeter
@@ -45,7 +49,7 @@ type meteredTarget struct {
 
 func (t *meteredTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
 	c0 := testutil.ProcessCPU()
-	img, err := jpeg.Decode(bytes.NewReader(jpg))
+	img, err := imageio.Decode(jpg, frameLimits)
 	c1 := testutil.ProcessCPU()
 	t.m.decode += c1 - c0
 	if err != nil {
