@@ -78,24 +78,7 @@ func locate(img image.Image) (q Quad, ok bool) {
 // whiteness is min(R, G, B): high on paper and plastic, low on wood,
 // skin, coloured clutter and shadow.
 func whiteness(img image.Image) *plane {
-	b := img.Bounds()
-	p := newPlane(b.Dx(), b.Dy())
-	if m, ok := img.(*image.NRGBA); ok {
-		for y := range p.h {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := range p.w {
-				p.pix[y*p.w+x] = float32(min(row[4*x], row[4*x+1], row[4*x+2]))
-			}
-		}
-		return p
-	}
-	for y := range p.h {
-		for x := range p.w {
-			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			p.pix[y*p.w+x] = float32(min(r, g, bl)) / 257
-		}
-	}
-	return p
+	return pixelPlane(img, func(r, g, b float32) float32 { return min(r, g, b) })
 }
 
 // plausible: convex, sides of sensible length, aspect of an ID-1 card or

@@ -20,21 +20,26 @@ func (p *plane) at(x, y int) float32 { return p.pix[y*p.w+x] }
 
 // luma converts img to ITU-R BT.601 luma.
 func luma(img image.Image) *plane {
-	b := img.Bounds()
-	p := newPlane(b.Dx(), b.Dy())
+	return pixelPlane(img, func(r, g, b float32) float32 { return 0.299*r + 0.587*g + 0.114*b })
+}
+
+// pixelPlane maps every pixel's 8-bit R, G, B through f.
+func pixelPlane(img image.Image, f func(r, g, b float32) float32) *plane {
+	bd := img.Bounds()
+	p := newPlane(bd.Dx(), bd.Dy())
 	if m, ok := img.(*image.NRGBA); ok {
 		for y := range p.h {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			row := m.Pix[m.PixOffset(bd.Min.X, bd.Min.Y+y):]
 			for x := range p.w {
-				p.pix[y*p.w+x] = 0.299*float32(row[4*x]) + 0.587*float32(row[4*x+1]) + 0.114*float32(row[4*x+2])
+				p.pix[y*p.w+x] = f(float32(row[4*x]), float32(row[4*x+1]), float32(row[4*x+2]))
 			}
 		}
 		return p
 	}
 	for y := range p.h {
 		for x := range p.w {
-			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			p.pix[y*p.w+x] = (0.299*float32(r) + 0.587*float32(g) + 0.114*float32(bl)) / 257
+			r, g, b, _ := img.At(bd.Min.X+x, bd.Min.Y+y).RGBA()
+			p.pix[y*p.w+x] = f(float32(r)/257, float32(g)/257, float32(b)/257)
 		}
 	}
 	return p
