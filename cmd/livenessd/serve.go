@@ -20,6 +20,7 @@ import (
 	"github.com/livenessd/livenessd/internal/api/apiface"
 	"github.com/livenessd/livenessd/internal/auth"
 	"github.com/livenessd/livenessd/internal/capture"
+	"github.com/livenessd/livenessd/internal/document"
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/imageio"
@@ -223,6 +224,8 @@ type mountEnv struct {
 	// ImageLimits (with the process's decode memory budget) bound every
 	// image decoded by a request.
 	ImageLimits imageio.Limits
+	// Documents is the identity document scanner (nil: none).
+	Documents *document.Scanner
 	// onShutdown functions run after the HTTP server drained and before
 	// in-progress sessions are aborted (close WebSocket captures here).
 	onShutdown []func(context.Context) error
@@ -360,7 +363,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	env := &mountEnv{Server: srv, Sessions: sessions, Pipeline: pipe, Runtime: rt, Pool: pool, Config: cfg, Logger: log,
-		Addresses: addresses, AuthFailures: authFailures, ImageLimits: imageLimits}
+		Addresses: addresses, AuthFailures: authFailures, ImageLimits: imageLimits, Documents: scanner}
 	if err := mountHandlers(env); err != nil {
 		return err
 	}

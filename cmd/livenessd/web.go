@@ -86,7 +86,7 @@ func splitList(s string) []string {
 
 // mountWeb mounts the SDK, the capture page and, when enabled, the demo
 // (package web). The demo routes call a second api.Server in process that
-// shares the session service, face pipeline and worker pool with the main
+// shares the session service, face pipeline, document scanner and worker pool with the main
 // one but authenticates only the demo's in-memory secret as tenant "demo".
 func mountWeb(env *mountEnv) error {
 	cfg := web.Config{
@@ -105,10 +105,15 @@ func mountWeb(env *mountEnv) error {
 		if env.Pipeline != nil {
 			faces = apiface.New(env.Pipeline)
 		}
+		var docs api.DocumentScanner
+		if env.Documents != nil {
+			docs = env.Documents
+		}
 		demoAPI, err := api.New(api.Config{
 			Sessions:            env.Sessions,
 			Auth:                demoAuth{secret: secret},
 			Faces:               faces,
+			Documents:           docs,
 			ImageLimits:         env.ImageLimits,
 			Pool:                env.Pool,
 			RateLimit:           env.Config.RateLimit,
