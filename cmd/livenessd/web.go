@@ -86,8 +86,9 @@ func splitList(s string) []string {
 
 // mountWeb mounts the SDK, the capture page and, when enabled, the demo
 // (package web). The demo routes call a second api.Server in process that
-// shares the session service, face pipeline, document scanner and worker pool with the main
-// one but authenticates only the demo's in-memory secret as tenant "demo".
+// shares the session service, face pipeline, document scanner and worker
+// pool with the main one but authenticates only the demo's in-memory secret
+// as tenant "demo".
 func mountWeb(env *mountEnv) error {
 	cfg := web.Config{
 		FrameAncestors:  splitList(os.Getenv("LIVENESS_CAPTURE_FRAME_ANCESTORS")),
