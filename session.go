@@ -25,13 +25,27 @@ const (
 	ChallengeMovement         = "FaceMovementChallenge"
 )
 
-// Oval is the target the face must move into, in ratios of the frame:
-// centre and size (width, height) of the ellipse.
+// Oval is an ellipse on the camera frame: the centre in ratios of the
+// frame's width and height, the size (width, height) in ratios of the
+// largest 4:3 landscape region of the frame (the frame itself at 640x480),
+// so that the ellipse keeps its shape on any camera (Pixels).
 type Oval struct {
 	CenterX float64 `json:"centerX"`
 	CenterY float64 `json:"centerY"`
 	Width   float64 `json:"width"`
 	Height  float64 `json:"height"`
+}
+
+// Pixels places the oval on a w x h frame: centre and size in pixels.
+func (o Oval) Pixels(w, h int) (cx, cy, width, height float64) {
+	W, H := float64(w), float64(h)
+	bw := min(W, H*4/3) // the largest 4:3 region: 640x480 in 640x480, 480x360 in 480x640 and in 640x360
+	return o.CenterX * W, o.CenterY * H, o.Width * bw, o.Height * bw * 3 / 4
+}
+
+// Scale returns the oval with the same centre and its size times s.
+func (o Oval) Scale(s float64) Oval {
+	return Oval{CenterX: o.CenterX, CenterY: o.CenterY, Width: o.Width * s, Height: o.Height * s}
 }
 
 // RGB is an 8-bit colour.
@@ -46,11 +60,17 @@ type ColorStep struct {
 
 // Challenge is what the server asks of one session's capture. It is drawn
 // from crypto/rand when the session is created and never chosen by a client.
+//
+// The face must first fit inside Start, the small start oval (a user who
+// starts close is asked to move back), then come closer until it fills
+// Oval, the target; the colours start only after that approach
+// (docs/PROTOCOL.md, "In the oval").
 type Challenge struct {
 	ID      string      `json:"id"`
 	Type    string      `json:"type"`
 	Version string      `json:"version"`
 	Oval    Oval        `json:"oval"`
+	Start   Oval        `json:"start"`
 	Colors  []ColorStep `json:"colors"`
 }
 

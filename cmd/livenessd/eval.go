@@ -100,6 +100,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	def := fs.Float64("strength", simulate.DefaultStrength, "default reflection strength")
 	kinds := fs.String("kinds", "none,photo,replay,delayed,swap,noface", "kinds to play")
 	workers := fs.Int("workers", 2, "parallel sessions")
+	nearStart := fs.Float64("near-start", 0.5, "fraction of sessions starting close to the camera (asked to move back first)")
 	seed := fs.Uint64("seed", 1, "seed of the simulated geometry and noise")
 	nuaa := fs.String("nuaa", filepath.Join(shared, "presentation-attack", "nuaa"), "NUAA directory with labels.csv (empty: skip)")
 	dump := fs.String("dump", "", "write every session's source photo, verdict and signals to this CSV (no source after --rescore)")
@@ -142,7 +143,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,
-		Workers: *workers, Seed: *seed, NUAA: *nuaa, Dump: *dump, Budget: *budget,
+		Workers: *workers, NearStart: *nearStart, Seed: *seed, NUAA: *nuaa, Dump: *dump, Budget: *budget,
 		Record: *record, Rescore: *rescore, Markdown: *markdown,
 	}, stdout, stderr)
 }

@@ -150,6 +150,10 @@ func (c Config) withDefaults() (Config, error) {
 		cc := DefaultChallengeConfig()
 		c.ChallengeConfig = &cc
 	}
+	if c.Liveness.Fit == nil {
+		f := AnalysisFit()
+		c.Liveness.Fit = &f
+	}
 	if err := c.ChallengeConfig.valid(); err != nil {
 		return c, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/liveness"
 )
 
 // Event and exception names of the Rekognition streaming API.
@@ -125,41 +126,70 @@ const (
 	wipeDuration  = 100 * time.Millisecond
 )
 
-// ovalPixels places the session oval (ratios, see livenessd.Oval) on a
-// w x h video: ratios apply to the largest 4:3 region of the frame, which
-// is the frame itself at 640x480, so the oval keeps the shape the challenge
-// generator chose on any aspect ratio.
+// ovalPixels places an oval (ratios, see livenessd.Oval) on a w x h video,
+// rounded as it is sent.
 func ovalPixels(o livenessd.Oval, w, h int) ovalJSON {
-	W, H := float64(w), float64(h)
-	bw := math.Min(W, H*4/3)
-	bh := bw * 3 / 4
-	return ovalJSON{
-		Width:   round2(o.Width * bw),
-		Height:  round2(o.Height * bh),
-		CenterX: round2(o.CenterX * W),
-		CenterY: round2(o.CenterY * H),
-	}
+	cx, cy, ow, oh := o.Pixels(w, h)
+	return ovalJSON{Width: round2(ow), Height: round2(oh), CenterX: round2(cx), CenterY: round2(cy)}
 }
 
 // analysisChallenge is the challenge the analysis checks: the session's,
-// with the oval as the client drew it on this video, in ratios of the
-// frame.
-func analysisChallenge(ch livenessd.Challenge, w, h int) livenessd.Challenge {
-	p := ovalPixels(ch.Oval, w, h)
+// with its start oval made explicit. The ovals keep their ratios: the
+// analysis places them on each frame as ovalPixels does (Oval.Pixels).
+func analysisChallenge(ch livenessd.Challenge) livenessd.Challenge {
 	out := ch
-	out.Oval = livenessd.Oval{CenterX: p.CenterX / float64(w), CenterY: p.CenterY / float64(h), Width: p.Width / float64(w), Height: p.Height / float64(h)}
+	out.Start = liveness.StartOval(ch)
 	out.Colors = append([]livenessd.ColorStep(nil), ch.Colors...)
 	return out
 }
 
+// AnalysisFit is the oval-fit rule the analysis applies to Amplify
+// captures. The component decides when the face matched its oval (the IoU
+// of its landmark box with the oval's box above OvalIouThreshold, each side
+// within OvalIouWidthThreshold of the oval's): for the thresholds sent,
+// that is a face filling about 0.75-1.2 of the oval's width, its centre
+// within a quarter of the oval's width. The analysis accepts that with a
+// margin, so that no capture the component flashed is refused for not
+// reaching the oval; the growth it still guarantees, 0.65/(0.9*0.55) =
+// 1.31, is above the Growth threshold.
+func AnalysisFit() liveness.Fit {
+	return liveness.Fit{Start: liveness.FitStart, Min: 0.65, Max: 1.3, MaxOffset: 0.3}
+}
+
+// contourAmplifyDistance is the component's face distance measure (half
+// its landmark face width, (2 pupil distance + 1.8 eye-to-mouth)/4) per
+// contour width: 0.39 is the 1st percentile on real faces
+// (docs/ACCURACY.md "Oval fit"), so a face the component lets start is
+// inside the start oval for 99 people in 100.
+const contourAmplifyDistance = 0.39
+
+// startDistance is the FaceDistanceThreshold that makes the component ask
+// a face to move back until it fits the session's start oval: the
+// component compares its distance measure with the width of its static
+// oval (0.8 of the width of the largest 3:4 portrait region of the video).
+func startDistance(ch livenessd.Challenge, fit liveness.Fit, w, h int) float64 {
+	_, _, sw, _ := liveness.StartOval(ch).Pixels(w, h)
+	vw := float64(w)
+	if w >= h {
+		vw = 0.75 * float64(h)
+	}
+	return round4(contourAmplifyDistance * fit.Start * sw / (0.8 * vw))
+}
+
 // serverSessionInformation builds the first server event from the
 // session's challenge for a w x h video.
-func serverSessionInformation(ch livenessd.Challenge, w, h int, cc ChallengeConfig) ([]byte, error) {
+func serverSessionInformation(ch livenessd.Challenge, fit liveness.Fit, w, h int, cc ChallengeConfig) ([]byte, error) {
 	oval := ovalPixels(ch.Oval, w, h)
 	if !(oval.Width >= 1 && oval.Height >= 1 && oval.CenterX >= 1 && oval.CenterY >= 1) {
 		return nil, fmt.Errorf("amplify: session oval %+v is degenerate on %dx%d", ch.Oval, w, h)
 	}
 	cc.OvalHeightWidthRatio = round4(oval.Height / oval.Width)
+	// The component's distance check before recording is the start oval:
+	// a face too large for it is told to move back, so the video begins
+	// with the face small and the analysis sees the approach.
+	if d := startDistance(ch, fit, w, h); d < cc.FaceDistanceThresholdMin {
+		cc.FaceDistanceThresholdMin, cc.FaceDistanceThreshold = d, min(d, cc.FaceDistanceThreshold)
+	}
 	sc := serverChallengeJSON{OvalParameters: oval, ChallengeConfig: cc}
 	switch ch.Type {
 	case livenessd.ChallengeMovementAndLight:

@@ -251,7 +251,7 @@ func (h *Handler) authorize(p params, signed *sigv4.Stream, info *[]byte) func(*
 		if _, ok := p.challenges[sess.Challenge.Type]; !ok {
 			return validation(fmt.Sprintf("the session requires %s, which the client does not offer", sess.Challenge.Type), nil)
 		}
-		b, err := serverSessionInformation(sess.Challenge, p.width, p.height, *h.cfg.ChallengeConfig)
+		b, err := serverSessionInformation(sess.Challenge, *h.cfg.Liveness.Fit, p.width, p.height, *h.cfg.ChallengeConfig)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"testing"
 	"time"
 
@@ -58,10 +59,13 @@ func TestOvalPixels(t *testing.T) {
 		if got != test.want {
 			t.Errorf("%dx%d: %+v, want %+v", test.w, test.h, got, test.want)
 		}
-		// The analysis sees the same oval, as ratios of the frame.
-		a := analysisChallenge(livenessd.Challenge{Oval: o}, test.w, test.h).Oval
-		if d := a.Width*float64(test.w) - got.Width; d > 0.01 || d < -0.01 {
-			t.Errorf("%dx%d: analysis oval width %v px, client %v", test.w, test.h, a.Width*float64(test.w), got.Width)
+		// The analysis places the same oval on the decoded frames.
+		a := analysisChallenge(livenessd.Challenge{Oval: o})
+		if _, _, aw, ah := a.Oval.Pixels(test.w, test.h); math.Abs(aw-got.Width) > 0.01 || math.Abs(ah-got.Height) > 0.01 {
+			t.Errorf("%dx%d: analysis oval %vx%v px, client %vx%v", test.w, test.h, aw, ah, got.Width, got.Height)
+		}
+		if a.Start != o.Scale(liveness.StartScale) {
+			t.Errorf("analysis start oval %+v, want the default %+v", a.Start, o.Scale(liveness.StartScale))
 		}
 	}
 }
@@ -113,7 +117,7 @@ func TestServerSessionInformationRejectsBadChallenges(t *testing.T) {
 	cc := DefaultChallengeConfig()
 	good := livenessd.Challenge{Type: livenessd.ChallengeMovementAndLight, Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78},
 		Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}, Duration: 300 * time.Millisecond}}}
-	if _, err := serverSessionInformation(good, 640, 480, cc); err != nil {
+	if _, err := serverSessionInformation(good, AnalysisFit(), 640, 480, cc); err != nil {
 		t.Fatal(err)
 	}
 	for name, mod := range map[string]func(*livenessd.Challenge){
@@ -125,7 +129,7 @@ func TestServerSessionInformationRejectsBadChallenges(t *testing.T) {
 		c := good
 		c.Colors = append([]livenessd.ColorStep(nil), good.Colors...)
 		mod(&c)
-		if _, err := serverSessionInformation(c, 640, 480, cc); err == nil {
+		if _, err := serverSessionInformation(c, AnalysisFit(), 640, 480, cc); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
@@ -133,6 +137,39 @@ func TestServerSessionInformationRejectsBadChallenges(t *testing.T) {
 	bad.OvalIouThreshold = 0
 	if err := bad.valid(); err == nil {
 		t.Error("zero OvalIouThreshold accepted")
+	}
+}
+
+// TestStartDistance checks the distance threshold the component gets: a
+// face it lets start (distance measure below the threshold) fits the
+// session's start oval when its measure per contour width is at least the
+// 1st percentile of real faces, on any frame shape.
+func TestStartDistance(t *testing.T) {
+	ch := livenessd.Challenge{Type: livenessd.ChallengeMovement, Oval: livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: 0.45, Height: 0.78}}
+	fit := AnalysisFit()
+	for _, sz := range [][2]int{{640, 480}, {320, 240}, {1280, 720}, {480, 640}} {
+		w, h := sz[0], sz[1]
+		b, err := serverSessionInformation(ch, fit, w, h, DefaultChallengeConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev serverSessionInformationJSON
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		cc := ev.SessionInformation.Challenge[ch.Type].ChallengeConfig
+		d := cc.FaceDistanceThresholdMin
+		if d <= 0 || d >= DefaultChallengeConfig().FaceDistanceThresholdMin || cc.FaceDistanceThreshold != d {
+			t.Fatalf("%dx%d: FaceDistanceThreshold(Min) %v/%v, want one value below AWS's 0.32", w, h, cc.FaceDistanceThreshold, d)
+		}
+		// The largest contour width the component lets start, for a face
+		// whose distance measure is 0.39 contour widths.
+		static := 0.8 * math.Min(float64(w), 0.75*float64(h))
+		contour := d * static / 0.39
+		_, _, sw, _ := liveness.StartOval(ch).Pixels(w, h)
+		if fill := contour / sw; fill > fit.Start+0.001 || fill < fit.Start-0.02 {
+			t.Errorf("%dx%d: the component lets a face start at %.3f of the start oval, want just under %.2f", w, h, fill, fit.Start)
+		}
 	}
 }
 

@@ -275,7 +275,7 @@ func (c *stream) finish(ctx context.Context) error {
 	n, err := c.h.cfg.Video.Decode(ctx, c.video.Bytes(), func(i int, at time.Duration, img *image.RGBA) error {
 		if run == nil {
 			frameW, frameH = img.Rect.Dx(), img.Rect.Dy()
-			run = liveness.NewRun(c.h.cfg.Observer, analysisChallenge(ch, frameW, frameH), c.sess.Settings, c.h.cfg.Liveness)
+			run = liveness.NewRun(c.h.cfg.Observer, analysisChallenge(ch), c.sess.Settings, c.h.cfg.Liveness)
 		}
 		_, _, _, err := run.AddFrame(ctx, liveness.Frame{Index: i, At: at, Image: img})
 		if errors.Is(err, liveness.ErrTooManyFrames) {

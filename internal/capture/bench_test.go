@@ -33,7 +33,7 @@ func BenchmarkCapture_LastFrameToResult(b *testing.B) {
 	var lat []time.Duration
 	live := 0
 	for b.Loop() {
-		status, sess, d := playOverWS(b, e, src, other, simulate.AttackNone, simulate.DefaultStrength, true)
+		status, sess, d, _ := playOverWS(b, e, src, other, simulate.AttackNone, simulate.StartFar, simulate.DefaultStrength, true)
 		if status == string(livenessd.StatusSucceeded) {
 			live++
 		} else if sess != nil && sess.Result != nil {

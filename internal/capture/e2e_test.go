@@ -5,6 +5,7 @@ import (
 	"image"
 	_ "image/jpeg"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func (l *lastFrame) Frame(ctx context.Context, at time.Duration, jpg []byte) err
 // playOverWS creates a session, plays attack over the real WebSocket and
 // returns the status the client got, the stored session and the time
 // from the last frame to the result.
-func playOverWS(tb testing.TB, e *env, src, other simulate.Source, attack simulate.Attack, strength float64, realtime bool) (string, *livenessd.Session, time.Duration) {
+func playOverWS(tb testing.TB, e *env, src, other simulate.Source, attack simulate.Attack, start simulate.Start, strength float64, realtime bool) (string, *livenessd.Session, time.Duration, []string) {
 	tb.Helper()
 	id, token := e.create(tb)
 	c, err := simulate.Dial(tb.Context(), e.streamURL(id), token, nil)
@@ -61,12 +62,12 @@ func playOverWS(tb testing.TB, e *env, src, other simulate.Source, attack simula
 		tb.Fatal(err)
 	}
 	defer c.Close()
-	pl, err := simulate.NewPlayer(src, simulate.ChallengeOf(c.Challenge), simulate.Options{Attack: attack, Strength: strength, Seed: 7, Other: &other})
+	pl, err := simulate.NewPlayer(src, simulate.ChallengeOf(c.Challenge), simulate.Options{Attack: attack, Start: start, Strength: strength, Seed: 7, Other: &other})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tgt := &lastFrame{WSClient: c}
-	if err := simulate.Play(tb.Context(), pl, tgt, simulate.PlayOptions{Realtime: realtime}); err != nil {
+	if err := simulate.Play(tb.Context(), pl, tgt, simulate.PlayOptions{Realtime: realtime, MaxDuration: time.Minute}); err != nil {
 		tb.Fatalf("play: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(tb.Context(), 30*time.Second)
@@ -80,7 +81,7 @@ func playOverWS(tb testing.TB, e *env, src, other simulate.Source, attack simula
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return status, sess, at.Sub(tgt.at)
+	return status, sess, at.Sub(tgt.at), c.Guidance()
 }
 
 // fixedChallenge makes the verdicts of the real-pipeline tests
@@ -109,16 +110,26 @@ func TestHandler_EndToEnd(t *testing.T) {
 	src, other := mustSource(t, p, 1), mustSource(t, p, 2)
 	for _, test := range []struct {
 		attack simulate.Attack
+		start  simulate.Start
 		want   livenessd.Status
 	}{
-		{simulate.AttackNone, livenessd.StatusSucceeded},
-		{simulate.AttackReplay, livenessd.StatusFailed},
+		{simulate.AttackNone, simulate.StartFar, livenessd.StatusSucceeded},
+		{simulate.AttackReplay, simulate.StartFar, livenessd.StatusFailed},
+		// Someone sitting close: asked to move back, then closer, then
+		// the colours, and live.
+		{simulate.AttackNone, simulate.StartNear, livenessd.StatusSucceeded},
 	} {
-		t.Run(string(test.attack), func(t *testing.T) {
+		t.Run(string(test.attack)+"/"+string(test.start), func(t *testing.T) {
 			// 8% reflection: this test checks the transport and storage, not
 			// the method's margins (those are in docs/ACCURACY.md).
-			status, sess, lat := playOverWS(t, e, src, other, test.attack, 0.08, false)
-			t.Logf("status=%s confidence=%.2f reason=%q last frame to result %v", status, sess.Result.Confidence, sess.Result.Reason, lat)
+			status, sess, lat, guides := playOverWS(t, e, src, other, test.attack, test.start, 0.08, false)
+			t.Logf("status=%s confidence=%.2f reason=%q last frame to result %v guidance %v", status, sess.Result.Confidence, sess.Result.Reason, lat, guides)
+			if test.start == simulate.StartNear {
+				back, closer := slices.Index(guides, string(liveness.GuideMoveBack)), slices.Index(guides, string(liveness.GuideMoveCloser))
+				if back != 0 || closer < back {
+					t.Errorf("guidance %v: want move_back first, then move_closer", guides)
+				}
+			}
 			if status != string(test.want) || sess.Status != test.want {
 				t.Fatalf("status = %s (stored %s), want %s; signals %v", status, sess.Status, test.want, sess.Result.Signals)
 			}

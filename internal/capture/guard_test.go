@@ -112,7 +112,7 @@ func TestHandler_BadTokenFlood(t *testing.T) {
 			}
 		})
 	}
-	status, sess, _ := playOverWS(t, e, src, other, simulate.AttackNone, 0.08, false)
+	status, sess, _, _ := playOverWS(t, e, src, other, simulate.AttackNone, simulate.StartFar, 0.08, false)
 	stop()
 	wg.Wait()
 	slices.Sort(held)

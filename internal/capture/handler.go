@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -56,6 +57,9 @@ const (
 	CodeLate       = 4425 // the stream fell behind the server's clock
 	CodeServer     = 1011
 	CodeGoingAway  = 1001
+	// CodeClientFitTimeout is the client's close code when it gives up
+	// because the face never filled the oval (the SDK's countdown).
+	CodeClientFitTimeout = 4001
 )
 
 // Limiter bounds concurrent work. *semaphore.Weighted from
@@ -158,6 +162,7 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	c.Analysis.MaxFrames = c.MaxFrames
+	c.Analysis = c.Analysis.WithDefaults()
 	return c
 }
 
@@ -349,7 +354,7 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 	}
 	c.begun = true
 	c.start = time.Now()
-	c.send(challengeMsg(sess.Challenge, LimitsMsg{
+	c.send(challengeMsg(sess.Challenge, *cfg.Analysis.Fit, LimitsMsg{
 		MaxFrameBytes: cfg.MaxFrameBytes, MaxFrames: cfg.MaxFrames,
 		MaxDurationMs: cfg.MaxDuration.Milliseconds(), FPS: DefaultFPS,
 	}))
@@ -359,8 +364,7 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 	idle := time.NewTimer(cfg.ReadTimeout)
 	defer idle.Stop()
 
-	var lastGuide liveness.Guidance
-	var lastInOval bool
+	var last GuidanceMsg
 	var lastSent time.Time
 	nframes := 0
 	var lastAt time.Duration = -1
@@ -432,11 +436,11 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 				c.fail(ctx, &protoError{CodeServer, "analysis failed"})
 				return
 			}
-			if g != lastGuide || inOval != lastInOval {
-				if time.Since(lastSent) >= 200*time.Millisecond || flash {
-					c.send(GuidanceMsg{Type: "guidance", Code: string(g), InOval: inOval})
-					lastGuide, lastInOval, lastSent = g, inOval, time.Now()
-				}
+			pos := run.Position()
+			m := GuidanceMsg{Type: "guidance", Code: string(g), InOval: inOval, Stage: string(pos.Stage), Fill: math.Round(pos.Fill*100) / 100}
+			if changed(last, m) && (time.Since(lastSent) >= 200*time.Millisecond || flash) {
+				c.send(m)
+				last, lastSent = m, time.Now()
 			}
 			if flash {
 				clock.flash(time.Since(c.start), ev.held)
@@ -469,6 +473,13 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 			}
 		}
 	}
+}
+
+// changed reports whether guidance m is worth sending after prev: another
+// instruction, stage or oval state, or a fill that moved by 0.03 or more
+// (the client's progress display).
+func changed(prev, m GuidanceMsg) bool {
+	return m.Code != prev.Code || m.InOval != prev.InOval || m.Stage != prev.Stage || math.Abs(m.Fill-prev.Fill) >= 0.03
 }
 
 // finish runs the fusion, stores the verdict and tells the client the
@@ -591,6 +602,8 @@ func (c *captureConn) reader(ctx context.Context, events chan<- event) {
 		if err != nil {
 			var pe *protoError
 			switch {
+			case websocket.CloseStatus(err) == CodeClientFitTimeout:
+				pe = &protoError{CodeBadMessage, "the face did not fill the oval in time (the client gave up)"}
 			case websocket.CloseStatus(err) != -1:
 				pe = &protoError{CodeBadMessage, "client closed the connection"}
 			default:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/liveness"
 )
 
 // Subprotocol is the WebSocket subprotocol of protocol v1.
@@ -119,8 +120,21 @@ type ChallengeMsg struct {
 	Type        string         `json:"type"`
 	ChallengeID string         `json:"challengeId"`
 	Oval        livenessd.Oval `json:"oval"`
+	Start       livenessd.Oval `json:"start"`
+	Fit         FitMsg         `json:"fit"`
 	Colors      []ColorMsg     `json:"colors"`
 	Limits      LimitsMsg      `json:"limits"`
+}
+
+// FitMsg tells the client the oval-fit rule in fills (contour width over
+// the oval's width, docs/PROTOCOL.md "In the oval"): the face fits the
+// start oval up to Start (of the start oval's width), fills the target
+// from Min to Max, and may be off-centre by MaxOffset of the oval's size.
+type FitMsg struct {
+	Start     float64 `json:"start"`
+	Min       float64 `json:"min"`
+	Max       float64 `json:"max"`
+	MaxOffset float64 `json:"maxOffset"`
 }
 
 // ColorMsg is one colour of the challenge.
@@ -137,11 +151,16 @@ type LimitsMsg struct {
 	FPS           int   `json:"fps"`
 }
 
-// GuidanceMsg carries guidance computed from the frames.
+// GuidanceMsg carries guidance computed from the frames: the instruction,
+// whether the face is in the target oval, the stage of the approach
+// ("start" until the face has fitted the start oval, then "target") and
+// the face's fill of the target oval (0 without a face).
 type GuidanceMsg struct {
-	Type   string `json:"type"`
-	Code   string `json:"code"`
-	InOval bool   `json:"inOval"`
+	Type   string  `json:"type"`
+	Code   string  `json:"code"`
+	InOval bool    `json:"inOval"`
+	Stage  string  `json:"stage"`
+	Fill   float64 `json:"fill"`
 }
 
 // StatusMsg is the final result (status only) or a bare flash.
@@ -159,8 +178,11 @@ type ErrorMsg struct {
 
 // challengeMsg renders the challenge for the client: durations in ms,
 // colours as [r,g,b] arrays (a byte array, unlike a slice, is no base64).
-func challengeMsg(ch livenessd.Challenge, lim LimitsMsg) ChallengeMsg {
-	m := ChallengeMsg{Type: "challenge", ChallengeID: ch.ID, Oval: ch.Oval, Limits: lim, Colors: []ColorMsg{}}
+func challengeMsg(ch livenessd.Challenge, fit liveness.Fit, lim LimitsMsg) ChallengeMsg {
+	m := ChallengeMsg{
+		Type: "challenge", ChallengeID: ch.ID, Oval: ch.Oval, Start: liveness.StartOval(ch), Limits: lim, Colors: []ColorMsg{},
+		Fit: FitMsg{Start: fit.Start, Min: fit.Min, Max: fit.Max, MaxOffset: fit.MaxOffset},
+	}
 	for _, c := range ch.Colors {
 		m.Colors = append(m.Colors, ColorMsg{Color: c.Color, DurationMs: c.Duration.Milliseconds()})
 	}

@@ -36,6 +36,7 @@ type LivenessOptions struct {
 	Strength   float64           // default reflection strength
 	Kinds      []simulate.Attack // kinds to play
 	Workers    int               // parallel sessions
+	NearStart  float64           // fraction of sessions starting close to the camera (asked to move back first)
 	Seed       uint64            // seed of the simulated geometry and noise
 	NUAA       string            // NUAA directory with labels.csv (empty: skip)
 	Dump       string            // CSV of every session's source photo, verdict and signals
@@ -153,7 +154,7 @@ func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdou
 	}
 	outs, err := simulate.Evaluate(ctx, simulate.EvalConfig{
 		Faces: chosen, Observer: p, Sessions: opt.Sessions, Kinds: opt.Kinds, Settings: settings,
-		Seed: opt.Seed, Workers: opt.Workers, Deadline: deadline, Snapshots: opt.Record != "",
+		Seed: opt.Seed, Workers: opt.Workers, Deadline: deadline, Snapshots: opt.Record != "", NearStart: opt.NearStart,
 		Progress: func(done, total int) {
 			if time.Since(last) > 30*time.Second {
 				last = time.Now()
@@ -327,6 +328,7 @@ type recordedOutcome struct {
 	Kind     simulate.Attack
 	Setting  simulate.Setting
 	Session  int
+	Start    simulate.Start
 	Snapshot liveness.Snapshot
 }
 
@@ -336,7 +338,7 @@ func recordOutcomes(path string, outs []simulate.Outcome) error {
 	var rec []recordedOutcome
 	for _, o := range outs {
 		if o.Snapshot != nil {
-			rec = append(rec, recordedOutcome{Kind: o.Kind, Setting: o.Setting, Session: o.Session, Snapshot: *o.Snapshot})
+			rec = append(rec, recordedOutcome{Kind: o.Kind, Setting: o.Setting, Session: o.Session, Start: o.Start, Snapshot: *o.Snapshot})
 		}
 	}
 	f, err := os.Create(path)
@@ -378,7 +380,7 @@ func rescoreOutcomes(ctx context.Context, path string, cfg liveness.Config) ([]s
 			settings = append(settings, st)
 		}
 		res, err := liveness.RestoreRun(r.Snapshot, cfg).Finish(ctx)
-		outs = append(outs, simulate.Outcome{Kind: r.Kind, Setting: st, Session: r.Session, Result: res, Err: err})
+		outs = append(outs, simulate.Outcome{Kind: r.Kind, Setting: st, Session: r.Session, Start: r.Start, Result: res, Err: err})
 	}
 	return outs, settings, nil
 }
@@ -406,13 +408,13 @@ func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error 
 		return err
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write(append([]string{"kind", "strength", "awb", "session", "source", "status", "confidence", "reason", "err"}, names...))
+	_ = w.Write(append([]string{"kind", "strength", "awb", "session", "start", "source", "status", "confidence", "reason", "err"}, names...))
 	for _, o := range outs {
 		src := ""
 		if len(sources) > 0 {
 			src = sources[o.Session%len(sources)]
 		}
-		row := []string{string(o.Kind), fmt.Sprint(o.Setting.Strength), fmt.Sprint(o.Setting.AWB), fmt.Sprint(o.Session), src,
+		row := []string{string(o.Kind), fmt.Sprint(o.Setting.Strength), fmt.Sprint(o.Setting.AWB), fmt.Sprint(o.Session), string(o.Start), src,
 			string(o.Result.Status), fmt.Sprint(o.Result.Confidence), o.Result.Reason, fmt.Sprint(o.Err)}
 		for _, k := range names {
 			v, ok := o.Result.Signals[k]

@@ -41,8 +41,9 @@ type Guidance string
 const (
 	GuideNoFace        Guidance = "no_face"
 	GuideMultipleFaces Guidance = "multiple_faces"
+	GuideMoveBack      Guidance = "move_back" // the face does not fit the start oval yet
 	GuideMoveCloser    Guidance = "move_closer"
-	GuideTooClose      Guidance = "too_close"
+	GuideTooClose      Guidance = "too_close" // the face overflows the target oval
 	GuideMoveIntoOval  Guidance = "move_into_oval"
 	GuideTooDark       Guidance = "too_dark"
 	GuideTooBright     Guidance = "too_bright"

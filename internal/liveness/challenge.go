@@ -10,12 +10,15 @@ import (
 	"github.com/livenessd/livenessd"
 )
 
-// Challenge geometry and timing. Oval ratios are of a 4:3 frame (640x480 is
-// what the SDK asks for): the width is a ratio of the frame width, the height
-// a ratio of the frame height, chosen so the ellipse is OvalAspect times as
-// tall as wide in pixels. At 0.40-0.50 of the frame width the face of a
-// person holding a laptop or phone camera at 25-35 cm fills the oval, so
-// reaching it takes a movement towards the camera from the usual 40-60 cm.
+// Challenge geometry and timing. Oval sizes are ratios of a 4:3 frame
+// (livenessd.Oval.Pixels; 640x480 is what the SDK asks for): the width a
+// ratio of its width, the height of its height, chosen so the ellipse is
+// OvalAspect times as tall as wide in pixels. At 0.40-0.50 of the frame
+// width the face of a person holding a laptop or phone camera at 25-35 cm
+// fills the oval, so reaching it takes a movement towards the camera from
+// the usual 40-60 cm. The start oval has the same centre and StartScale
+// times the size: a face that fits inside it is at least 1.4 times further
+// from the camera than one that fills the target.
 const (
 	OvalMinWidth   = 0.40
 	OvalMaxWidth   = 0.50
@@ -41,11 +44,11 @@ var Palette = [...]livenessd.RGB{
 
 // NewChallenge draws a fresh challenge of type typ
 // (livenessd.ChallengeMovementAndLight or ChallengeMovement) from
-// crypto/rand: a random id, an oval and, for the light challenge, 8-10
-// colours of 250-600 ms each, consecutive colours different, at least two
-// chromatic hues, and every channel varying over the sequence. It returns an
-// error wrapping livenessd.ErrInvalidRequest for an unknown type, or the
-// error of the random source.
+// crypto/rand: a random id, the target oval and its start oval and, for
+// the light challenge, 8-10 colours of 250-600 ms each, consecutive colours
+// different, at least two chromatic hues, and every channel varying over
+// the sequence. It returns an error wrapping livenessd.ErrInvalidRequest
+// for an unknown type, or the error of the random source.
 func NewChallenge(typ string) (livenessd.Challenge, error) {
 	return newChallenge(rand.Reader, typ)
 }
@@ -73,6 +76,7 @@ func newChallenge(r randSource, typ string) (livenessd.Challenge, error) {
 	cx = clamp(cx, w/2+0.02, 1-w/2-0.02)
 	cy = clamp(cy, h/2+0.02, 1-h/2-0.02)
 	ch.Oval = livenessd.Oval{CenterX: cx, CenterY: cy, Width: w, Height: h}
+	ch.Start = ch.Oval.Scale(StartScale)
 	if typ == livenessd.ChallengeMovementAndLight {
 		ch.Colors = drawColors(rr)
 	}

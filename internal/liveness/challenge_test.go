@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/livenessd/livenessd"
@@ -28,6 +29,9 @@ func TestNewChallenge_Ranges(t *testing.T) {
 		}
 		if o.CenterX < 0.5-OvalJitter || o.CenterX > 0.5+OvalJitter || o.CenterY < 0.5-OvalJitter || o.CenterY > 0.5+OvalJitter {
 			t.Errorf("oval centre %+v jittered too far", o)
+		}
+		if st := ch.Start; st.CenterX != o.CenterX || st.CenterY != o.CenterY || math.Abs(st.Width/o.Width-StartScale) > 1e-9 || math.Abs(st.Height/o.Height-StartScale) > 1e-9 {
+			t.Errorf("start oval %+v is not the target %+v scaled by %v", st, o, StartScale)
 		}
 		if !ValidColors(ch.Colors) {
 			t.Fatalf("colours %v break the rules", ch.Colors)

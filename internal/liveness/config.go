@@ -87,12 +87,17 @@ type Config struct {
 	JPEGQuality int
 	// Thresholds of the signals; a zero value takes DefaultThresholds.
 	Thresholds *Thresholds
+	// Fit is the oval-fit rule of the guidance; nil takes DefaultFit.
+	Fit *Fit
 	// Now is the clock of Result.Timestamp (time.Now when nil).
 	Now func() time.Time
 	// SkipTexture leaves the passive texture score out of the verdict (it
 	// is still reported); for observers without the liveness model.
 	SkipTexture bool
 }
+
+// WithDefaults returns c with its zero fields set to the defaults.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
 
 func (c Config) withDefaults() Config {
 	if c.Threshold <= 0 {
@@ -125,6 +130,10 @@ func (c Config) withDefaults() Config {
 	if c.Thresholds == nil {
 		t := DefaultThresholds()
 		c.Thresholds = &t
+	}
+	if c.Fit == nil {
+		f := DefaultFit()
+		c.Fit = &f
 	}
 	return c
 }

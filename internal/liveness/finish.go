@@ -1,6 +1,7 @@
 package liveness
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -260,11 +261,16 @@ func (r *Run) summarise() summary {
 	return s
 }
 
-// movement compares the first observations with a face with the ones where
-// the face reached the oval (or the last ones): the growth of the face and
-// the change of inter-ocular distance relative to face width. Coming closer,
-// the central features of a 3-D face grow more than its contour; a flat
-// photo scales rigidly.
+// movement compares the observations where the approach began with the
+// ones where the face reached the oval (or the last ones): the growth of
+// the face and the change of inter-ocular distance relative to face width.
+// Coming closer, the central features of a 3-D face grow more than its
+// contour; a flat photo scales rigidly. The approach begins where the face
+// was smallest before the oval was reached, not at the first frame: a user
+// who started close and was asked to move back is measured from where the
+// guidance let them start, so the growth the guidance demanded (FitMin
+// over the start oval's bound) is the growth measured. Growth is in contour
+// widths (faceFit), the measure the guidance uses.
 func (r *Run) movement(one []*record) (growth, perspective float64) {
 	if len(one) < 4 {
 		return math.NaN(), math.NaN()
@@ -282,11 +288,12 @@ func (r *Run) movement(one []*record) (growth, perspective float64) {
 		}
 	}
 	const k = 2
-	first, last := one[:k], one[end-k:end]
+	first, last := r.approachStart(one[:end-k], k), one[end-k:end]
 	w := func(rs []*record) (width, ratio float64) {
 		var ws, rs2 []float64
 		for _, rec := range rs {
-			ws = append(ws, rec.face.Box.W)
+			fw, _ := faceFit(rec.face)
+			ws = append(ws, fw)
 			if rec.lay.width > 0 {
 				rs2 = append(rs2, rec.lay.iod/rec.lay.width)
 			}
@@ -299,6 +306,20 @@ func (r *Run) movement(one []*record) (growth, perspective float64) {
 		return math.NaN(), math.NaN()
 	}
 	return w1 / w0, r1/r0 - 1
+}
+
+// approachStart returns the k observations of before with the smallest
+// face: where the approach began. The colours start only after the face
+// fitted the start oval, so the smallest face before them is at most the
+// start oval's bound.
+func (r *Run) approachStart(before []*record, k int) []*record {
+	s := slices.Clone(before)
+	slices.SortStableFunc(s, func(a, b *record) int {
+		wa, _ := faceFit(a.face)
+		wb, _ := faceFit(b.face)
+		return cmp.Compare(wa, wb)
+	})
+	return s[:min(k, len(s))]
 }
 
 func median(v []float64) float64 { return quantile(v, 0.5) }

@@ -54,6 +54,7 @@ type Run struct {
 	height   int
 
 	guide     Guidance
+	pos       Position
 	inOval    bool
 	holdCount int
 	flashed   bool
@@ -92,7 +93,7 @@ func NewRun(obs Observer, ch livenessd.Challenge, settings livenessd.Settings, c
 	cfg = cfg.withDefaults()
 	return &Run{
 		obs: obs, ch: ch, settings: settings, cfg: cfg, th: *cfg.Thresholds,
-		lastObs: -1, flashRec: -1, guide: GuideNoFace,
+		lastObs: -1, flashRec: -1, guide: GuideNoFace, pos: Position{Stage: StageStart},
 		colors: map[int]time.Duration{}, auditAt: map[string]bool{},
 	}
 }
@@ -100,6 +101,10 @@ func NewRun(obs Observer, ch livenessd.Challenge, settings livenessd.Settings, c
 // Flashed reports whether the face has reached the oval and the colours
 // were requested.
 func (r *Run) Flashed() bool { return r.flashed }
+
+// Position is the latest observed face's stage of the approach and how
+// much of the target oval it fills (as of the last AddFrame).
+func (r *Run) Position() Position { return r.pos }
 
 // ColorShown records that Challenge.Colors[c.Index] became visible at c.At.
 // Out-of-range indices are ignored; a repeated index keeps the first time.
@@ -125,8 +130,10 @@ func (r *Run) End(at time.Duration) {
 // through the observer (faces, landmarks, embedding, live score); the colour
 // patches of the frames in between are measured with the landmarks
 // interpolated once the next observation arrives. It returns the current
-// guidance, whether the face is in the oval, and flash = true exactly once,
-// when the face has held in the oval and the colours should start. Errors:
+// guidance, whether the face is in the target oval, and flash = true
+// exactly once, when the face, after fitting the start oval, has held in
+// the target and the colours should start (Position tells the stage and
+// the fill). Errors:
 // ErrTooManyFrames, livenessd.ErrInvalidImage for an empty image, the
 // observer's errors (wrapped) except livenessd.ErrNoFace, which counts as
 // a frame without a face.
@@ -137,10 +144,9 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 	if len(r.recs) >= r.cfg.MaxFrames {
 		return r.guide, r.inOval, false, fmt.Errorf("liveness: frame %d: %w", f.Index, ErrTooManyFrames)
 	}
+	// The latest frame's size: a client that switches cameras may change it.
 	b := f.Image.Bounds()
-	if r.width == 0 {
-		r.width, r.height = b.Dx(), b.Dy()
-	}
+	r.width, r.height = b.Dx(), b.Dy()
 	r.recs = append(r.recs, record{at: f.At, faces: -1})
 	idx := len(r.recs) - 1
 	if r.sinceObs > 0 && r.sinceObs < r.cfg.ObserveEvery {
@@ -270,22 +276,11 @@ func cosine(a, b []float32) float64 {
 	return dot / math.Sqrt(na*nb)
 }
 
-// ovalPx is the challenge oval in pixels of the frame.
-func (r *Run) ovalPx() (cx, cy, w, h float64) {
-	o := r.ch.Oval
-	W, H := float64(r.width), float64(r.height)
-	return o.CenterX * W, o.CenterY * H, o.Width * W, o.Height * H
-}
-
-// Oval fit: the face box's width must be 70-115% of the oval's and its
-// centre within 20% of the oval's size from the oval's centre.
-const (
-	ovalMinFill = 0.70
-	ovalMaxFill = 1.15
-	ovalMaxOff  = 0.20
-	holdMaxMove = 0.08
-)
-
+// guidance is the instruction for the latest observation and whether the
+// face is in the target oval. Until the face has fitted inside the start
+// oval once, a larger face is asked to move back (a face that already
+// fills the target has not shown an approach); from then on it is guided
+// into the target.
 func (r *Run) guidance(rec *record) (Guidance, bool) {
 	defer func() {
 		if rec.faces == 1 {
@@ -295,12 +290,15 @@ func (r *Run) guidance(rec *record) (Guidance, bool) {
 			r.prevBox = nil
 		}
 	}()
+	r.pos.Fill = 0
 	switch {
 	case rec.faces == 0:
 		return GuideNoFace, false
 	case rec.faces > 1:
 		return GuideMultipleFaces, false
 	}
+	p := place(rec.face, r.ch, r.width, r.height)
+	r.pos.Fill = p.fill
 	if skin, ok := rec.s.skin(); ok {
 		switch l := luma(skin); {
 		case l < r.th.MinBrightness:
@@ -309,27 +307,22 @@ func (r *Run) guidance(rec *record) (Guidance, bool) {
 			return GuideTooBright, false
 		}
 	}
-	cx, cy, ow, oh := r.ovalPx()
-	b := rec.face.Box
-	fill := b.W / ow
-	c := b.Center()
-	switch {
-	case fill < ovalMinFill:
-		if math.Abs(c.X-cx) > ovalMaxOff*ow*2 || math.Abs(c.Y-cy) > ovalMaxOff*oh*2 {
-			return GuideMoveIntoOval, false
+	if r.pos.Stage == StageStart {
+		if !p.fitsStart(*r.cfg.Fit) {
+			return GuideMoveBack, false
 		}
-		return GuideMoveCloser, false
-	case fill > ovalMaxFill:
-		return GuideTooClose, false
-	case math.Abs(c.X-cx) > ovalMaxOff*ow || math.Abs(c.Y-cy) > ovalMaxOff*oh:
-		return GuideMoveIntoOval, false
+		r.pos.Stage = StageTarget
+	}
+	g, in := p.target(*r.cfg.Fit)
+	if !in {
+		return g, false
 	}
 	// The colours wait for a head that faces the screen: a capture taken
 	// with it turned past the pose gate would be refused after them.
 	if p := rec.face.Pose; math.Max(math.Abs(p.Yaw), math.Abs(p.Pitch)) > r.th.MaxPose {
 		return GuideFaceCamera, false
 	}
-	if p := r.prevBox; p != nil && dist(p.Center(), c) > holdMaxMove*b.W {
+	if p := r.prevBox; p != nil && dist(p.Center(), rec.face.Box.Center()) > holdMaxMove*rec.face.Box.W {
 		return GuideHoldStill, true
 	}
 	return GuideOK, true

@@ -49,37 +49,63 @@ func turned(f livenessd.FaceObservation, yaw, pitch float64) livenessd.FaceObser
 	return f
 }
 
+// TestRun_Guidance checks the guidance for a face after the approach
+// began (a first observation fits the start oval), and at the start.
 func TestRun_Guidance(t *testing.T) {
 	ow := 0.45 * 640
 	in := faceAt(320, 240, 0.85*ow, 1, 0)
+	small := []livenessd.FaceObservation{faceAt(320, 240, 0.3*ow, 1, 0)}
 	for _, test := range []struct {
 		name   string
 		faces  []livenessd.FaceObservation
 		img    image.Image
 		want   Guidance
 		inOval bool
+		first  bool // the face is the capture's first: the start stage
 	}{
-		{"NoFace", nil, grey(128), GuideNoFace, false},
-		{"Multiple", []livenessd.FaceObservation{in, faceAt(100, 100, 0.7*ow)}, grey(128), GuideMultipleFaces, false},
-		{"SmallBystanderIgnored", []livenessd.FaceObservation{in, faceAt(40, 40, 0.2*ow)}, grey(128), GuideOK, true},
-		{"MoveCloser", []livenessd.FaceObservation{faceAt(320, 240, 0.5*ow)}, grey(128), GuideMoveCloser, false},
-		{"TooClose", []livenessd.FaceObservation{faceAt(320, 240, 1.3*ow)}, grey(128), GuideTooClose, false},
-		{"IntoOval", []livenessd.FaceObservation{faceAt(320+0.3*ow, 240, 0.85*ow)}, grey(128), GuideMoveIntoOval, false},
-		{"TooDark", []livenessd.FaceObservation{in}, grey(20), GuideTooDark, false},
-		{"TooBright", []livenessd.FaceObservation{in}, grey(250), GuideTooBright, false},
-		{"OK", []livenessd.FaceObservation{in}, grey(128), GuideOK, true},
-		{"TurnedAway", []livenessd.FaceObservation{turned(in, 60, 0)}, grey(128), GuideFaceCamera, false},
-		{"LookingDown", []livenessd.FaceObservation{turned(in, 0, -50)}, grey(128), GuideFaceCamera, false},
-		{"SlightlyTurned", []livenessd.FaceObservation{turned(in, 30, 10)}, grey(128), GuideOK, true},
+		{"StartTooLarge", []livenessd.FaceObservation{in}, grey(128), GuideMoveBack, false, true},
+		{"StartOverflowing", []livenessd.FaceObservation{faceAt(320, 240, 1.3*ow)}, grey(128), GuideMoveBack, false, true},
+		{"StartJustTooLarge", []livenessd.FaceObservation{faceAt(320, 240, 0.48*ow)}, grey(128), GuideMoveBack, false, true},
+		{"StartFits", []livenessd.FaceObservation{faceAt(320, 240, 0.45*ow)}, grey(128), GuideMoveCloser, false, true},
+		{"StartFitsOffCentre", []livenessd.FaceObservation{faceAt(150, 200, 0.3*ow)}, grey(128), GuideMoveIntoOval, false, true},
+		{"StartNoFace", nil, grey(128), GuideNoFace, false, true},
+		{"NoFace", nil, grey(128), GuideNoFace, false, false},
+		{"Multiple", []livenessd.FaceObservation{in, faceAt(100, 100, 0.7*ow)}, grey(128), GuideMultipleFaces, false, false},
+		{"SmallBystanderIgnored", []livenessd.FaceObservation{in, faceAt(40, 40, 0.2*ow)}, grey(128), GuideOK, true, false},
+		{"MoveCloser", []livenessd.FaceObservation{faceAt(320, 240, 0.5*ow)}, grey(128), GuideMoveCloser, false, false},
+		{"TooClose", []livenessd.FaceObservation{faceAt(320, 240, 1.3*ow)}, grey(128), GuideTooClose, false, false},
+		{"IntoOval", []livenessd.FaceObservation{faceAt(320+0.3*ow, 240, 0.85*ow)}, grey(128), GuideMoveIntoOval, false, false},
+		{"TooDark", []livenessd.FaceObservation{in}, grey(20), GuideTooDark, false, false},
+		{"TooBright", []livenessd.FaceObservation{in}, grey(250), GuideTooBright, false, false},
+		{"OK", []livenessd.FaceObservation{in}, grey(128), GuideOK, true, false},
+		{"TurnedAway", []livenessd.FaceObservation{turned(in, 60, 0)}, grey(128), GuideFaceCamera, false, false},
+		{"LookingDown", []livenessd.FaceObservation{turned(in, 0, -50)}, grey(128), GuideFaceCamera, false, false},
+		{"SlightlyTurned", []livenessd.FaceObservation{turned(in, 30, 10)}, grey(128), GuideOK, true, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			r := NewRun(&script{obs: [][]livenessd.FaceObservation{test.faces}}, testOval, livenessd.Settings{}, Config{})
-			g, inOval, _, err := r.AddFrame(t.Context(), Frame{Image: test.img})
-			if err != nil {
-				t.Fatal(err)
+			obs := [][]livenessd.FaceObservation{small, test.faces}
+			if test.first {
+				obs = obs[1:]
+			}
+			r := NewRun(&script{obs: obs}, testOval, livenessd.Settings{}, Config{ObserveEvery: 1})
+			var g Guidance
+			var inOval bool
+			for i := range obs {
+				var err error
+				if g, inOval, _, err = r.AddFrame(t.Context(), Frame{Index: i, Image: test.img}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if g != test.want || inOval != test.inOval {
 				t.Errorf("guidance = %s, inOval %v; want %s, %v", g, inOval, test.want, test.inOval)
+			}
+			wantStage := StageTarget
+			// Light comes first: a dark frame does not begin the approach.
+			if test.want == GuideMoveBack || test.want == GuideTooDark || test.want == GuideTooBright || (test.first && test.faces == nil) {
+				wantStage = StageStart
+			}
+			if pos := r.Position(); pos.Stage != wantStage || (len(test.faces) == 1 && math.Abs(pos.Fill-contourPerBox*test.faces[0].Box.W/ow) > 1e-9) {
+				t.Errorf("position = %+v, want stage %s and the fill of the face", pos, wantStage)
 			}
 		})
 	}
@@ -89,7 +115,7 @@ func TestRun_FlashOnce(t *testing.T) {
 	ow := 0.45 * 640
 	var seq [][]livenessd.FaceObservation
 	for i := range 8 {
-		w := ow * (0.5 + 0.05*float64(i))
+		w := ow * (0.35 + 0.1*float64(i))
 		seq = append(seq, []livenessd.FaceObservation{faceAt(320, 240, math.Min(w, 0.85*ow), 1, 0)})
 	}
 	r := NewRun(&script{obs: seq}, testOval, livenessd.Settings{}, Config{ObserveEvery: 1})
@@ -135,8 +161,16 @@ func TestRun_SyntheticSignals(t *testing.T) {
 	mk := func(n int, emb func(i int) []float32, grow float64) [][]livenessd.FaceObservation {
 		var seq [][]livenessd.FaceObservation
 		for i := range n {
-			w := ow * math.Min(0.85, 0.5+grow*float64(i))
+			w := ow * math.Min(0.85, 0.4+grow*float64(i))
 			seq = append(seq, []livenessd.FaceObservation{faceAt(320, 240, w, emb(i)...)})
+		}
+		return seq
+	}
+	// widths: a face of the given widths (in oval widths) in turn.
+	widths := func(ws ...float64) [][]livenessd.FaceObservation {
+		var seq [][]livenessd.FaceObservation
+		for _, w := range ws {
+			seq = append(seq, []livenessd.FaceObservation{faceAt(320, 240, w*ow, 1, 0)})
 		}
 		return seq
 	}
@@ -158,6 +192,11 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		{"Live", mk(16, same, 0.08), true, ""},
 		{"Swap", mk(16, swap, 0.08), false, ReasonFaceChanged},
 		{"NoGrowth", mk(16, same, 0), false, ReasonMovement},
+		// Someone sitting close: asked to move back first, then closer;
+		// the growth counts from where they were smallest.
+		{"NearStart", widths(0.85, 0.85, 0.8, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85), true, ""},
+		// Never moving back: never asked for the colours.
+		{"StaysInOval", widths(0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85), false, ReasonMovement},
 		{"NoFace", [][]livenessd.FaceObservation{nil}, false, ReasonNoFace},
 		{"MultipleFaces", [][]livenessd.FaceObservation{{faceAt(200, 240, 200, 1, 0), faceAt(450, 240, 200, 1, 0)}}, false, ReasonMultipleFaces},
 	} {

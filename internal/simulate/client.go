@@ -178,6 +178,16 @@ func (c *WSClient) ResultReceived() (string, time.Time) {
 	return c.result, c.resultAt
 }
 
+// LastGuidance is the latest guidance code received ("" before any).
+func (c *WSClient) LastGuidance() liveness.Guidance {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.guidance) == 0 {
+		return ""
+	}
+	return liveness.Guidance(c.guidance[len(c.guidance)-1])
+}
+
 // Guidance returns the guidance codes received so far.
 func (c *WSClient) Guidance() []string {
 	c.mu.Lock()
@@ -198,7 +208,7 @@ func (c *WSClient) Close() error { return c.conn.Close(websocket.StatusNormalClo
 // ChallengeOf turns the server's challenge message back into the domain
 // type the player renders.
 func ChallengeOf(m capture.ChallengeMsg) livenessd.Challenge {
-	ch := livenessd.Challenge{ID: m.ChallengeID, Type: livenessd.ChallengeMovementAndLight, Oval: m.Oval}
+	ch := livenessd.Challenge{ID: m.ChallengeID, Type: livenessd.ChallengeMovementAndLight, Oval: m.Oval, Start: m.Start}
 	for _, c := range m.Colors {
 		ch.Colors = append(ch.Colors, livenessd.ColorStep{Color: c.Color, Duration: time.Duration(c.DurationMs) * time.Millisecond})
 	}

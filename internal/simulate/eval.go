@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -30,6 +31,10 @@ type EvalConfig struct {
 	// Snapshots keeps each session's measurements in its Outcome, for
 	// re-running the fusion without the face models (calibration).
 	Snapshots bool
+	// NearStart is the fraction of sessions whose person starts close to
+	// the camera (StartNear: asked to move back first); drawn per session
+	// from the seed, the same for every kind and setting of a session.
+	NearStart float64
 }
 
 // Setting is one reflection strength / camera behaviour combination.
@@ -47,6 +52,7 @@ type Outcome struct {
 	Kind    Attack
 	Setting Setting
 	Session int
+	Start   Start
 	Result  livenessd.Result
 	Err     error
 	// Snapshot is the session's measurements (EvalConfig.Snapshots).
@@ -140,6 +146,10 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 	src := cfg.Faces[s%len(cfg.Faces)]
 	other := cfg.Faces[(s+1)%len(cfg.Faces)]
 	seed := cfg.Seed*1_000_003 + uint64(s)
+	start := StartFar
+	if rand.New(rand.NewPCG(seed, 0x73746172)).Float64() < cfg.NearStart {
+		start = StartNear
+	}
 	bases := map[Attack]*BaseCache{}
 	obsCache := map[Attack]*cachingObserver{}
 	var out []Outcome
@@ -167,7 +177,7 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if kind != AttackSwap { // the swap's moment depends on the flash; keep it uncached
 				cache = bases[g]
 			}
-			p, err := NewPlayer(src, ch, Options{Attack: kind, Strength: st.Strength, AWB: st.AWB, Seed: seed, Other: &other, Cache: cache})
+			p, err := NewPlayer(src, ch, Options{Attack: kind, Strength: st.Strength, AWB: st.AWB, Seed: seed, Other: &other, Cache: cache, Start: start})
 			if err != nil {
 				return out, err
 			}
@@ -179,7 +189,7 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if err == nil || err == ErrNeverFlashed {
 				res, err = run.Finish(ctx)
 			}
-			o := Outcome{Kind: kind, Setting: st, Session: s, Result: res, Err: err}
+			o := Outcome{Kind: kind, Setting: st, Session: s, Start: start, Result: res, Err: err}
 			if cfg.Snapshots && err == nil {
 				snap := run.Snapshot()
 				o.Snapshot = &snap

@@ -18,6 +18,8 @@ type Target interface {
 	Frame(ctx context.Context, at time.Duration, jpg []byte) error
 	// Flashed reports whether the server has asked for the colours.
 	Flashed() bool
+	// LastGuidance is the latest guidance the server gave ("" before any).
+	LastGuidance() liveness.Guidance
 	Color(ctx context.Context, c liveness.ColorShown) error
 	End(ctx context.Context, at time.Duration) error
 }
@@ -72,6 +74,7 @@ func Play(ctx context.Context, p *Player, tgt Target, po PlayOptions) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		p.Guide(t, tgt.LastGuidance())
 		if !p.flashed && tgt.Flashed() {
 			colors = p.Flash(t + po.UIDelay)
 		}
@@ -131,6 +134,14 @@ func (r *RunTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) err
 
 // Flashed reports whether the run asked for the colours.
 func (r *RunTarget) Flashed() bool { return r.flashed }
+
+// LastGuidance is the guidance after the latest frame.
+func (r *RunTarget) LastGuidance() liveness.Guidance {
+	if len(r.Guidance) == 0 {
+		return ""
+	}
+	return r.Guidance[len(r.Guidance)-1]
+}
 
 // Color records a colour onset.
 func (r *RunTarget) Color(_ context.Context, c liveness.ColorShown) error {

@@ -61,6 +61,9 @@ type Source struct {
 	Pose livenessd.Pose
 	// Others counts the other sizeable faces in the source's view.
 	Others int
+	// Contour is the face's contour width (jaw line ends, as liveness
+	// measures the oval fit) in pixels of Img; 0 when unknown.
+	Contour float64
 }
 
 // eyes returns the eye centres, estimated from the box when unknown.
@@ -99,6 +102,9 @@ type Options struct {
 	// Cache shares the geometric rendering between captures of the same
 	// source, seed and geometry (see BaseCache); nil renders everything.
 	Cache *BaseCache
+	// Start is where the person begins (StartFar when empty); a near
+	// start waits for the server's move_back (Play passes the guidance).
+	Start Start
 }
 
 // Player renders one capture frame by frame. Render must be called with
@@ -110,14 +116,11 @@ type Player struct {
 	rng        *rand.Rand
 
 	// geometry
-	approach      time.Duration
-	start, target livenessd.Point // face centre in output pixels
-	w0, w1        float64         // face width in output pixels
-	warpMax       float64
-	swayPhase     float64
-	driftPhase    float64
-	lag           time.Duration
-	replay        []livenessd.ColorStep
+	mo         *motion // the approach (motion.go)
+	swayPhase  float64
+	driftPhase float64
+	lag        time.Duration
+	replay     []livenessd.ColorStep
 
 	flashAt time.Duration
 	onsets  []time.Duration
@@ -144,6 +147,11 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 	if opt.Attack == AttackSwap && opt.Other == nil {
 		return nil, fmt.Errorf("simulate: swap needs a second face")
 	}
+	if opt.Start != "" {
+		if _, err := ParseStart(string(opt.Start)); err != nil {
+			return nil, err
+		}
+	}
 	if opt.Strength <= 0 {
 		opt.Strength = DefaultStrength
 	}
@@ -160,20 +168,7 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 	if opt.Other != nil {
 		p.other = *opt.Other
 	}
-	W, H := float64(opt.Width), float64(opt.Height)
-	o := ch.Oval
-	// The face box ends at 80-95% of the oval's width, starting at 45-60%
-	// of that, off-centre, and gets there in 1.0-1.6 s.
-	p.w1 = o.Width * W * (0.80 + 0.15*p.rng.Float64())
-	p.w0 = p.w1 * (0.45 + 0.15*p.rng.Float64())
-	p.target = livenessd.Point{X: o.CenterX * W, Y: o.CenterY*H + 0.05*o.Height*H}
-	p.start = livenessd.Point{X: p.target.X + (p.rng.Float64()-0.5)*0.2*W, Y: p.target.Y + (p.rng.Float64()-0.5)*0.15*H}
-	p.approach = time.Duration((1.0 + 0.6*p.rng.Float64()) * float64(time.Second))
-	// A 3-D face coming from ~55 to ~30 cm: central features (eyes, nose)
-	// grow 5-8% more than the contour.
-	if opt.Attack != AttackPhoto && opt.Attack != AttackNoFace {
-		p.warpMax = 0.05 + 0.03*p.rng.Float64()
-	}
+	p.mo = newMotion(p.rng, src, ch, opt.Width, opt.Height, opt.Start, opt.Attack)
 	p.swayPhase = p.rng.Float64() * 2 * math.Pi
 	p.driftPhase = p.rng.Float64() * 2 * math.Pi
 	// Camera + display delay of the response.
@@ -217,6 +212,7 @@ func sameColors(a, b []livenessd.ColorStep) bool {
 // screen) and returns the onsets the client reports.
 func (p *Player) Flash(at time.Duration) []liveness.ColorShown {
 	p.flashed, p.flashAt = true, at
+	p.mo.hold(at)
 	p.onsets = p.onsets[:0]
 	out := make([]liveness.ColorShown, len(p.ch.Colors))
 	t := at
@@ -285,11 +281,8 @@ func (p *Player) light(t time.Duration) (c [3]float64, ok bool) {
 
 // geometry is the face's centre, width and perspective warp at time t.
 func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width, warp float64) {
-	u := math.Min(1, float64(t)/float64(p.approach))
-	e := u * u * (3 - 2*u) // smoothstep
-	centre = livenessd.Point{X: p.start.X + (p.target.X-p.start.X)*e, Y: p.start.Y + (p.target.Y-p.start.Y)*e}
-	width = p.w0 + (p.w1-p.w0)*e
-	warp = p.warpMax * e
+	p.mo.advance(t)
+	centre, width, warp = p.mo.state()
 	// Small head motion: a slow sway of a few pixels and breathing scale.
 	s := t.Seconds()
 	amp := 0.012 * width
@@ -311,7 +304,7 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 	}
 	src := p.currentSource(t)
 	c, w, k := p.geometry(t)
-	z := w / src.Face.W
+	z := p.zoom(src, w)
 	fc := src.Face.Center()
 	R := 0.5 * src.Face.W * z * 1.25
 	fwd := func(sp livenessd.Point) livenessd.Point {
@@ -385,7 +378,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 		img = p.blurred
 	}
 	c, w, k := p.geometry(t)
-	z := w / src.Face.W
+	z := p.zoom(src, w)
 	fc := src.Face.Center()
 	R := 0.5 * w * 1.25 // warp radius in output pixels
 	invR2 := 1 / (R * R)

@@ -109,12 +109,12 @@ func TestChallengeOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := capture.ChallengeMsg{ChallengeID: ch.ID, Oval: ch.Oval}
+	m := capture.ChallengeMsg{ChallengeID: ch.ID, Oval: ch.Oval, Start: ch.Start}
 	for _, c := range ch.Colors {
 		m.Colors = append(m.Colors, capture.ColorMsg{Color: c.Color, DurationMs: c.Duration.Milliseconds()})
 	}
 	got := simulate.ChallengeOf(m)
-	if got.ID != ch.ID || got.Oval != ch.Oval || len(got.Colors) != len(ch.Colors) {
+	if got.ID != ch.ID || got.Oval != ch.Oval || got.Start != ch.Start || len(got.Colors) != len(ch.Colors) {
 		t.Fatalf("round trip = %+v, want %+v", got, ch)
 	}
 	for i := range got.Colors {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"math"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/liveness"
@@ -48,6 +49,8 @@ func DetectSource(ctx context.Context, obs liveness.Observer, img image.Image) (
 	switch {
 	case len(best.Landmarks) == 68:
 		src.Eyes = [2]livenessd.Point{meanOff(best.Landmarks[36:42], off), meanOff(best.Landmarks[42:48], off)}
+		l0, l16 := best.Landmarks[0], best.Landmarks[16]
+		src.Contour = math.Hypot(l16.X-l0.X, l16.Y-l0.Y)
 	case len(best.Keypoints) == 5:
 		src.Eyes = [2]livenessd.Point{meanOff(best.Keypoints[0:1], off), meanOff(best.Keypoints[1:2], off)}
 	}

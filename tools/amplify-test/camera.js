@@ -2,7 +2,10 @@
 // (playwright addInitScript with an argument {faceUrl, src}). It replaces
 // getUserMedia with a canvas stream that draws a real face photo and
 // behaves like a person in front of a screen:
-//  - it starts far from the camera, then moves closer and towards the oval
+//  - it starts some way from the camera, moves back while the component
+//    says "Move back" (its distance check before recording: livenessd sends
+//    a threshold that makes the face fit the session's start oval first),
+//    then moves closer and towards the oval
 //    while the component says "Move closer" (it reads the hints the
 //    component shows, as a person does; the oval's position comes from the
 //    server's ServerSessionInformationEvent, which a person sees as the
@@ -157,6 +160,10 @@
     const hint = state.hint;
     const o = state.oval;
     if (o && hint === 'closer') state.phase = 'approach';
+    if (state.phase === 'far' && hint === 'back') {
+      // Lean back, about a fifth of the distance per second.
+      faceW = Math.max(faceW * (1 - 0.2 * dt), 0.08 * W);
+    }
     if (state.phase === 'approach' && o) {
       // Fill the oval as the component asks ("completely fill the oval"):
       // come to 90% of its width in about two seconds, closer still while it

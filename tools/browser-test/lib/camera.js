@@ -6,8 +6,12 @@
 //    closer to the camera than the cheeks), so coming closer changes the
 //    face's proportions the way a real face does, against a room background
 //    that does not move;
-//  - it starts far away and off-centre, moves into the oval the server asked
-//    for, and adjusts to the server's guidance (move closer / move back);
+//  - it starts far away and off-centre (or, with start: 'near', close to the
+//    camera with the face already filling the oval, as someone sitting close
+//    to a laptop), moves back while the server says move_back, moves into the
+//    oval the server asked for, and adjusts to the server's guidance (move
+//    closer / too close); with stay: true it never moves (someone who does
+//    not follow the instructions);
 //  - while the SDK shows a colour full screen, the colour is read from the DOM
 //    every frame and added to the face as reflected light: a gain of a few
 //    percent per channel, strongest where the surface faces the screen.
@@ -15,7 +19,10 @@
 // It knows the oval and the guidance only from the messages the server sends
 // to the page (it listens on the page's WebSocket), like a person who looks
 // at the screen. Config: window.__lvCamera = { photo, face, background,
-// reflect, fps } set by a preceding init script.
+// reflect, fps, start, stay, cameras } set by a preceding init script;
+// cameras > 1 lists that many cameras (the SDK's picker), all filmed by the
+// same test camera, and window.__lvCameraRequests records every
+// getUserMedia call.
 (() => {
   const cfg = window.__lvCamera;
   if (!cfg) return;
@@ -228,8 +235,9 @@
       return { hw, top };
     }
 
-    // Pose: distance D (cm) and the face centre in the frame (px).
-    const pose = { D: 105, x: W * 0.6, y: H * 0.42 };
+    // Pose: distance D (cm) and the face centre in the frame (px). Near: 30
+    // cm, the face already as wide as the oval (or wider).
+    const pose = cfg.start === 'near' ? { D: 30, x: W * 0.5, y: H * 0.5 } : { D: 105, x: W * 0.6, y: H * 0.42 };
     const started = performance.now();
     let last = started;
     let layout = renderHead(pose.D);
@@ -250,9 +258,15 @@
       // Stand still, far away, until the server has seen the face (its first
       // guidance) and a moment has passed to read the instruction: the
       // capture then starts with the face small, as a person's does.
-      if (!seen.oval || !seen.guidanceLog.length) return;
+      if (!seen.oval || !seen.guidanceLog.length || cfg.stay) return;
       if (!guidedAt) guidedAt = now;
       if (now - guidedAt < 700) return;
+      // Told to move back (the face does not fit the start oval): lean back,
+      // about 20 cm/s, until the server says something else.
+      if (seen.guidance === 'move_back' && !seen.flash) {
+        pose.D = Math.min(120, pose.D + 20 * dt);
+        return;
+      }
       if (!seen.flash) {
         if (seen.guidance === 'move_closer') bias -= 4 * dt;
         if (seen.guidance === 'too_close') bias += 4 * dt;
@@ -337,8 +351,26 @@
   }
 
   if (!navigator.mediaDevices) return;
+  const cameras = Math.max(1, cfg.cameras || 1);
+  const deviceId = (i) => `test-camera-${i + 1}`;
+  window.__lvCameraRequests = [];
+  let base = null;
   navigator.mediaDevices.getUserMedia = async (constraints) => {
     if (!constraints || !constraints.video) throw new DOMException('video required', 'TypeError');
-    return makeStream();
+    window.__lvCameraRequests.push(JSON.parse(JSON.stringify(constraints)));
+    const want = constraints.video.deviceId && constraints.video.deviceId.exact;
+    if (want && ![...Array(cameras).keys()].some((i) => deviceId(i) === want)) throw new DOMException('no such camera', 'OverconstrainedError');
+    // Every camera films the same scene: the first stream's canvas.
+    if (!base) base = await makeStream();
+    const stream = base.clone ? base.clone() : base;
+    const track = stream.getVideoTracks()[0];
+    const id = want || deviceId(0);
+    const settings = track.getSettings.bind(track);
+    track.getSettings = () => ({ ...settings(), deviceId: id });
+    return stream;
   };
+  if (cameras > 1) {
+    navigator.mediaDevices.enumerateDevices = async () => [...Array(cameras).keys()].map((i) => (
+      { deviceId: deviceId(i), groupId: 'test', kind: 'videoinput', label: `Test camera ${i + 1}`, toJSON() { return this; } }));
+  }
 })();

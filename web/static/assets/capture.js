@@ -47,7 +47,7 @@ if (!sessionId || !clientToken) {
     serverUrl: location.origin,
     locale,
     onRetry: embedded || redirect ? onRetry : undefined,
-    onProgress: (ev) => post({ type: 'livenessd:progress', sessionId, stage: ev.stage }),
+    onProgress: (ev) => post({ type: 'livenessd:progress', sessionId, stage: ev.stage, guidance: ev.guidance, approach: ev.approach, fill: ev.fill }),
   }).then((result) => {
     post({ type: 'livenessd:result', sessionId, status: result.status });
     finish({ sessionId, status: result.status });

@@ -22,6 +22,8 @@ export type LivenessErrorCode =
   | 'SESSION_ALREADY_USED'
   | 'CONNECTION_FAILED'
   | 'TIMEOUT'
+  /** The face did not fill the oval before the time left for it ran out (the message says what to do next time). */
+  | 'FACE_FIT_TIMEOUT'
   | 'RATE_LIMITED'
   | 'PROTOCOL_ERROR'
   | 'SERVER_ERROR'
@@ -40,7 +42,10 @@ export declare class LivenessError extends Error {
 export type GuidanceCode =
   | 'no_face'
   | 'multiple_faces'
+  /** Start stage: the face is too large for the small start oval. */
+  | 'move_back'
   | 'move_closer'
+  /** Target stage: the face overflows the oval. */
   | 'too_close'
   | 'move_into_oval'
   | 'too_dark'
@@ -66,6 +71,13 @@ export interface LivenessProgressEvent {
   /** During 'positioning': the latest guidance from the server. */
   guidance?: GuidanceCode | '';
   inOval?: boolean;
+  /**
+   * During 'positioning': the stage of the approach. 'start' until the face has fitted inside the small start
+   * oval once, then 'target' (the face must fill the oval).
+   */
+  approach?: 'start' | 'target';
+  /** During 'positioning': the face's width over the target oval's width (1 = as wide as the oval; 0 without a face). */
+  fill?: number;
   /** During 'flashing': index of the colour on screen (-1 before the first) and how many there are. */
   colorIndex?: number;
   colorCount?: number;
@@ -90,6 +102,18 @@ export interface LivenessStrings {
   videoLabel: string;
   guidance: Record<GuidanceCode, string>;
   startPositioning: string;
+  /** Label of the fit meter in the target stage. */
+  meterTarget: string;
+  /** Label of the fit meter in the start stage. */
+  meterStart: string;
+  /** The countdown; {s} is replaced with the seconds left. */
+  timeLeft: string;
+  /** Label of the camera picker (shown when there are several cameras). */
+  camera: string;
+  /** Name of a camera without a label; {n} is its number. */
+  cameraN: string;
+  /** Added to the FACE_FIT_TIMEOUT message: what to do next time, by the stage reached. */
+  fitHints: { start: string; target: string };
   flashing: string;
   analysing: string;
   analysingHelp: string;
@@ -103,6 +127,8 @@ export interface LivenessStrings {
   cameraErrorTitle: string;
   sessionErrorTitle: string;
   cancelledTitle: string;
+  /** Title of the FACE_FIT_TIMEOUT screen. */
+  fitTimeoutTitle: string;
   progress: string;
   errors: Record<LivenessErrorCode, string>;
   /** The locale actually used ('en', 'fr'). */

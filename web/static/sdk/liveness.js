@@ -23,6 +23,15 @@ const DEFAULT_FPS = 15;
 const MAX_BUFFERED_BYTES = 512 * 1024;
 const CHALLENGE_TIMEOUT_MS = 15000;
 const RESULT_TIMEOUT_MS = 30000;
+// The face must fill the oval early enough for the colours and the upload
+// to end within the server's limits.maxDurationMs; the countdown shows in
+// the last COUNTDOWN_SHOW_MS, and at zero the SDK gives up (close 4001).
+const FIT_MARGIN_MS = 2500;
+const COUNTDOWN_SHOW_MS = 10000;
+const CLOSE_FIT_TIMEOUT = 4001;
+// The oval-fit rule when the server does not send challenge.fit (docs/PROTOCOL.md).
+const DEFAULT_FIT = { start: 0.9, min: 0.7, max: 1.2, maxOffset: 0.2 };
+const DEFAULT_START_SCALE = 0.55;
 
 /** Locale tables. Keys missing from a locale fall back to English. */
 const STRINGS = {
@@ -41,7 +50,8 @@ const STRINGS = {
     guidance: {
       no_face: 'We cannot see your face. Look straight at the camera.',
       multiple_faces: 'Only one face should be visible.',
-      move_closer: 'Move closer.',
+      move_back: 'Move back until your face fits inside the small oval.',
+      move_closer: 'Move closer until your face fills the oval.',
       too_close: 'Move back a little.',
       move_into_oval: 'Move your face into the oval.',
       too_dark: 'It is too dark. Find more light.',
@@ -51,6 +61,15 @@ const STRINGS = {
       ok: 'Good. Hold still.',
     },
     startPositioning: 'Place your face in the oval.',
+    meterTarget: 'Oval filled',
+    meterStart: 'Fit in the small oval',
+    timeLeft: 'Time left: {s} s',
+    camera: 'Camera',
+    cameraN: 'Camera {n}',
+    fitHints: {
+      start: 'Next time, first move back until your face fits inside the small oval, then come closer until it fills the large one.',
+      target: 'Next time, come closer until your face fills the oval, and keep it in the middle.',
+    },
     flashing: 'Keep still while the screen changes colour.',
     analysing: 'Checking…',
     analysingHelp: 'This takes a moment.',
@@ -64,6 +83,7 @@ const STRINGS = {
     cameraErrorTitle: 'Camera needed',
     sessionErrorTitle: 'Start a new check',
     cancelledTitle: 'Check cancelled',
+    fitTimeoutTitle: 'Time is up',
     progress: 'Progress',
     errors: {
       CAMERA_DENIED: 'Camera access was blocked. Allow this site to use your camera in your browser settings, then try again.',
@@ -75,6 +95,7 @@ const STRINGS = {
       SESSION_ALREADY_USED: 'This verification session has already been used. Start a new check.',
       CONNECTION_FAILED: 'We could not connect to the verification service. Check your connection and start a new check.',
       TIMEOUT: 'The check took too long. Start a new check.',
+      FACE_FIT_TIMEOUT: 'Your face did not fill the oval in time.',
       RATE_LIMITED: 'Too many attempts. Wait a minute, then start a new check.',
       PROTOCOL_ERROR: 'The verification service rejected the capture. Start a new check.',
       SERVER_ERROR: 'The verification service had a problem. Start a new check.',
@@ -97,7 +118,8 @@ const STRINGS = {
     guidance: {
       no_face: 'Nous ne voyons pas votre visage. Regardez la caméra.',
       multiple_faces: 'Un seul visage doit être visible.',
-      move_closer: 'Rapprochez-vous.',
+      move_back: 'Reculez jusqu’à ce que votre visage tienne dans le petit ovale.',
+      move_closer: 'Rapprochez-vous jusqu’à ce que votre visage remplisse l’ovale.',
       too_close: 'Reculez un peu.',
       move_into_oval: 'Placez votre visage dans l’ovale.',
       too_dark: 'Il fait trop sombre. Trouvez plus de lumière.',
@@ -107,6 +129,15 @@ const STRINGS = {
       ok: 'Parfait. Ne bougez plus.',
     },
     startPositioning: 'Placez votre visage dans l’ovale.',
+    meterTarget: 'Ovale rempli',
+    meterStart: 'Tenir dans le petit ovale',
+    timeLeft: 'Temps restant : {s} s',
+    camera: 'Caméra',
+    cameraN: 'Caméra {n}',
+    fitHints: {
+      start: 'La prochaine fois, reculez d’abord jusqu’à ce que votre visage tienne dans le petit ovale, puis rapprochez-vous jusqu’à ce qu’il remplisse le grand.',
+      target: 'La prochaine fois, rapprochez-vous jusqu’à ce que votre visage remplisse l’ovale, et gardez-le au centre.',
+    },
     flashing: 'Ne bougez pas pendant que l’écran change de couleur.',
     analysing: 'Vérification…',
     analysingHelp: 'Cela prend un instant.',
@@ -120,6 +151,7 @@ const STRINGS = {
     cameraErrorTitle: 'Caméra requise',
     sessionErrorTitle: 'Nouvelle vérification nécessaire',
     cancelledTitle: 'Vérification annulée',
+    fitTimeoutTitle: 'Le temps est écoulé',
     progress: 'Progression',
     errors: {
       CAMERA_DENIED: 'L’accès à la caméra a été bloqué. Autorisez ce site à utiliser la caméra dans les réglages du navigateur, puis réessayez.',
@@ -131,6 +163,7 @@ const STRINGS = {
       SESSION_ALREADY_USED: 'Cette session de vérification a déjà été utilisée. Lancez une nouvelle vérification.',
       CONNECTION_FAILED: 'Impossible de joindre le service de vérification. Vérifiez votre connexion et lancez une nouvelle vérification.',
       TIMEOUT: 'La vérification a pris trop de temps. Lancez une nouvelle vérification.',
+      FACE_FIT_TIMEOUT: 'Votre visage n’a pas rempli l’ovale à temps.',
       RATE_LIMITED: 'Trop de tentatives. Patientez une minute, puis lancez une nouvelle vérification.',
       PROTOCOL_ERROR: 'Le service de vérification a refusé la capture. Lancez une nouvelle vérification.',
       SERVER_ERROR: 'Le service de vérification a rencontré un problème. Lancez une nouvelle vérification.',
@@ -160,6 +193,7 @@ function errorTitle(code, t) {
   if (CAMERA_CODES.has(code)) return t.cameraErrorTitle;
   if (SESSION_CODES.has(code)) return t.sessionErrorTitle;
   if (code === 'CANCELLED') return t.cancelledTitle;
+  if (code === 'FACE_FIT_TIMEOUT') return t.fitTimeoutTitle;
   return t.errorTitle;
 }
 
@@ -181,9 +215,10 @@ function resolveStrings(locale, overrides) {
   const merged = { ...STRINGS.en, ...table, lang: STRINGS[lang] ? lang : (STRINGS[lang.split('-')[0]] ? lang.split('-')[0] : 'en') };
   merged.guidance = { ...STRINGS.en.guidance, ...table.guidance };
   merged.errors = { ...STRINGS.en.errors, ...table.errors };
+  merged.fitHints = { ...STRINGS.en.fitHints, ...table.fitHints };
   if (overrides && typeof overrides === 'object') {
     for (const [k, v] of Object.entries(overrides)) {
-      if ((k === 'guidance' || k === 'errors') && v && typeof v === 'object') merged[k] = { ...merged[k], ...v };
+      if ((k === 'guidance' || k === 'errors' || k === 'fitHints') && v && typeof v === 'object') merged[k] = { ...merged[k], ...v };
       else merged[k] = v;
     }
   }
@@ -251,6 +286,9 @@ class Capture {
     this.challenge = null;
     this.guidance = '';
     this.inOval = false;
+    this.approach = 'start';
+    this.fill = 0;
+    this.cameras = [];
     this.stage = 'idle';
     this.finished = false;
     this.cleanups = [];
@@ -278,10 +316,17 @@ class Capture {
     this.bar = h('div', { class: 'lv-bar' });
     this.progressEl = h('div', { class: 'lv-progress', role: 'progressbar', 'aria-label': this.t.progress, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, this.bar);
     this.live = h('p', { class: 'lv-live', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
+    // How well the face fits the oval of the current stage: how far back
+    // to go in the start stage, how full the oval is after.
+    this.meterBar = h('div', { class: 'lv-meter-bar' });
+    this.meterText = h('span', { class: 'lv-meter-text' });
+    this.meter = h('div', { class: 'lv-meter', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' },
+      this.meterText, h('div', { class: 'lv-meter-track' }, this.meterBar));
+    this.countdownEl = h('p', { class: 'lv-countdown', role: 'timer', 'aria-live': 'off' });
     this.panel = h('div', { class: 'lv-panel' });
     this.flashEl = h('div', { class: 'lv-flash', 'aria-hidden': 'true' }, h('p', { class: 'lv-flash-text' }, this.t.flashing));
     this.root = h('div', { class: 'lv-root', lang: this.t.lang, 'data-screen': 'intro' },
-      this.progressEl, this.stageEl, this.live, this.panel, this.flashEl);
+      this.progressEl, this.stageEl, this.meter, this.live, this.countdownEl, this.panel, this.flashEl);
     root.append(css, this.root);
     this.resizeObserver = new ResizeObserver(() => this.drawOval());
     this.resizeObserver.observe(this.stageEl);
@@ -351,8 +396,18 @@ class Capture {
   }
 
   showCaptureControls() {
+    const t = this.t;
+    let picker = null;
+    if (this.cameras.length > 1) {
+      // Several cameras (a laptop's and a USB one, a phone's front and
+      // back): let the person choose the one that faces them.
+      const select = h('select', { class: 'lv-select', 'data-action': 'camera', onchange: (ev) => this.switchCamera(ev.target.value) },
+        this.cameras.map((c, i) => h('option', { value: c.deviceId, selected: c.deviceId === this.deviceId }, c.label || t.cameraN.replace('{n}', String(i + 1)))));
+      picker = h('label', { class: 'lv-camera' }, h('span', {}, t.camera), select);
+    }
     this.panelContent(h('div', { class: 'lv-actions lv-actions-quiet' },
-      h('button', { class: 'lv-btn lv-secondary', type: 'button', 'data-action': 'cancel', onclick: () => this.cancel() }, this.t.cancel)));
+      picker,
+      h('button', { class: 'lv-btn lv-secondary', type: 'button', 'data-action': 'cancel', onclick: () => this.cancel() }, t.cancel)));
   }
 
   // showEnd draws the final screen. It does not wait for the user.
@@ -406,6 +461,45 @@ class Capture {
     if (!this.video.videoWidth) {
       await new Promise((resolve) => this.video.addEventListener('loadedmetadata', resolve, { once: true }));
     }
+    const track = stream.getVideoTracks()[0];
+    this.deviceId = (track && track.getSettings && track.getSettings().deviceId) || '';
+    try {
+      const devices = await navigator.mediaDevices.enumerateDevices();
+      this.cameras = devices.filter((d) => d.kind === 'videoinput' && d.deviceId);
+    } catch {
+      this.cameras = [];
+    }
+  }
+
+  // switchCamera replaces the stream with camera id's; frames continue
+  // from it (the server takes each frame's own size).
+  async switchCamera(id) {
+    if (!id || id === this.deviceId) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { deviceId: { exact: id }, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+      });
+    } catch (err) {
+      this.announce(cameraError(err, this.t).message);
+      return;
+    }
+    if (this.finished) {
+      stream.getTracks().forEach((tr) => tr.stop());
+      return;
+    }
+    const old = this.stream;
+    this.stream = stream;
+    this.video.srcObject = stream;
+    this.deviceId = id;
+    try {
+      await this.video.play();
+    } catch (err) {
+      this.announce(cameraError(err, this.t).message);
+    }
+    if (old) old.getTracks().forEach((tr) => tr.stop());
+    this.drawOval();
   }
 
   stopCamera() {
@@ -415,6 +509,50 @@ class Capture {
   }
 
   // ---- oval ---------------------------------------------------------------
+
+  // fit is the server's oval-fit rule (challenge.fit), or the default.
+  fitRule() {
+    const f = (this.challenge && this.challenge.fit) || {};
+    const num = (v, d) => (Number(v) > 0 ? Number(v) : d);
+    return { start: num(f.start, DEFAULT_FIT.start), min: num(f.min, DEFAULT_FIT.min), max: num(f.max, DEFAULT_FIT.max) };
+  }
+
+  // startOval is the challenge's start oval (the target scaled down when
+  // the server sends none).
+  startOval() {
+    const c = this.challenge || {};
+    const o = c.start;
+    if (o && o.width > 0 && o.height > 0) return o;
+    const g = c.oval || {};
+    return { centerX: g.centerX, centerY: g.centerY, width: g.width * DEFAULT_START_SCALE, height: g.height * DEFAULT_START_SCALE };
+  }
+
+  // meterValue is how well the face fits the current stage's oval, 0..1:
+  // in the start stage how close it is to fitting inside the small oval,
+  // then how full the target oval is (1 from the fill that counts as in).
+  meterValue() {
+    const fit = this.fitRule();
+    if (!(this.fill > 0)) return 0;
+    if (this.approach === 'start') {
+      const oval = (this.challenge && this.challenge.oval) || {};
+      const startFill = this.fill * (oval.width / this.startOval().width);
+      return Math.min(1, fit.start / startFill);
+    }
+    return Math.min(1, this.fill / fit.min);
+  }
+
+  updateMeter() {
+    const v = this.meterValue();
+    const pct = Math.round(100 * v);
+    const label = this.approach === 'start' ? this.t.meterStart : this.t.meterTarget;
+    this.meterBar.style.width = `${pct}%`;
+    this.meterText.textContent = `${label}: ${pct}%`;
+    this.meter.setAttribute('aria-valuenow', String(pct));
+    this.meter.setAttribute('aria-label', label);
+    this.meter.dataset.approach = this.approach;
+    this.meter.dataset.full = v >= 1 ? 'true' : 'false';
+    return v;
+  }
 
   drawOval() {
     const c = this.overlay;
@@ -428,35 +566,54 @@ class Capture {
     }
     const ctx = c.getContext('2d');
     ctx.clearRect(0, 0, w, hgt);
-    const oval = this.challenge && this.challenge.oval;
+    const target = this.challenge && this.challenge.oval;
     const vw = this.video.videoWidth;
     const vh = this.video.videoHeight;
-    if (!oval || !vw || !vh) return;
-    // The video is shown mirrored with object-fit: cover; map the oval (ratios
-    // of the unmirrored camera frame) into the displayed picture.
+    if (!target || !vw || !vh) return;
+    // The oval of the stage: the small start oval until the server has seen
+    // the face fit inside it, then the target.
+    const start = this.approach === 'start';
+    const oval = start ? this.startOval() : target;
+    // The video is shown mirrored with object-fit: cover; map the oval
+    // (centre in ratios of the unmirrored camera frame, size in ratios of
+    // its largest 4:3 region) into the displayed picture.
     const s = Math.max(w / vw, hgt / vh);
     const dw = vw * s;
     const dh = vh * s;
     const ox = (w - dw) / 2;
     const oy = (hgt - dh) / 2;
+    const bw = Math.min(vw, (vh * 4) / 3) * s;
     const cx = ox + (1 - oval.centerX) * dw;
     const cy = oy + oval.centerY * dh;
-    const rx = (oval.width * dw) / 2;
-    const ry = (oval.height * dh) / 2;
+    const rx = (oval.width * bw) / 2;
+    const ry = (oval.height * bw * 0.75) / 2;
     ctx.save();
     ctx.fillStyle = 'rgba(12, 16, 24, 0.62)';
     ctx.beginPath();
     ctx.rect(0, 0, w, hgt);
     ctx.ellipse(cx, cy, rx, ry, 0, 0, Math.PI * 2);
     ctx.fill('evenodd');
-    ctx.lineWidth = Math.max(3, 4 * dpr);
-    const good = this.inOval || this.guidance === 'ok' || this.guidance === 'hold_still';
+    const line = Math.max(3, 4 * dpr);
+    ctx.lineWidth = line;
+    const good = !start && (this.inOval || this.guidance === 'ok' || this.guidance === 'hold_still');
     ctx.strokeStyle = good ? '#3ddc97' : '#ffffff';
+    if (start) ctx.setLineDash([3 * line, 2 * line]);
     ctx.beginPath();
     ctx.ellipse(cx, cy, rx, ry, 0, 0, Math.PI * 2);
     ctx.stroke();
+    // How well the face fits, as an arc along the outline from the top.
+    const v = this.meterValue();
+    if (v > 0 && !good) {
+      ctx.setLineDash([]);
+      ctx.lineWidth = 2 * line;
+      ctx.strokeStyle = start ? '#ffb020' : '#3ddc97';
+      ctx.beginPath();
+      ctx.ellipse(cx, cy, rx, ry, 0, -Math.PI / 2, -Math.PI / 2 + v * Math.PI * 2);
+      ctx.stroke();
+    }
     ctx.restore();
     this.root.dataset.inOval = good ? 'true' : 'false';
+    this.root.dataset.approach = this.approach;
   }
 
   // ---- socket -------------------------------------------------------------
@@ -594,6 +751,12 @@ class Capture {
     }
     if (this.t0 < 0) this.t0 = at;
     if (at < this.t0) return;
+    const size = this.frameSize();
+    if (size.width !== this.canvas.width || size.height !== this.canvas.height) {
+      // Another camera (the picker): frames take its size.
+      this.canvas.width = size.width;
+      this.canvas.height = size.height;
+    }
     this.ctx2d.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
     const ts = at - this.t0;
     this.encoding = true;
@@ -623,16 +786,24 @@ class Capture {
       case 'guidance': {
         this.guidance = String(msg.code || '');
         this.inOval = !!msg.inOval;
+        // A server without the two stages sends no stage: the target only.
+        this.approach = msg.stage === 'start' ? 'start' : 'target';
+        this.fill = Math.max(0, Number(msg.fill) || 0);
         if (this.stage === 'positioning') {
           const text = this.t.guidance[this.guidance] || this.t.startPositioning;
           this.announce(text);
-          this.setProgress(this.inOval ? 0.35 : 0.2);
-          this.emit('positioning', { guidance: this.guidance, inOval: this.inOval, progress: this.inOval ? 0.35 : 0.2 });
+          const meter = this.updateMeter();
+          // Overall progress: 0.15-0.4 while positioning, by the meter.
+          const progress = 0.15 + (this.approach === 'start' ? 0.05 : 0.1 + 0.15 * meter);
+          this.setProgress(progress);
+          this.emit('positioning', { guidance: this.guidance, inOval: this.inOval, approach: this.approach, fill: this.fill, progress });
         }
         this.drawOval();
         break;
       }
       case 'flash':
+        this.flashed = true;
+        this.stopCountdown();
         if (this.onFlash) this.onFlash();
         break;
       case 'result':
@@ -722,6 +893,51 @@ class Capture {
     });
   }
 
+  // startCountdown gives the face until the last moment at which the
+  // colours and the upload still fit in the server's time limit; the last
+  // seconds are shown, then the SDK gives up with a message saying what to
+  // do next time.
+  startCountdown() {
+    const limits = (this.challenge && this.challenge.limits) || {};
+    const colorsMs = ((this.challenge && this.challenge.colors) || []).reduce((sum, c) => sum + (Number(c.durationMs) || 0), 0);
+    const budget = Math.max(5000, (Number(limits.maxDurationMs) || 30000) - colorsMs - FIT_MARGIN_MS);
+    this.fitDeadline = performance.now() + budget;
+    const tick = () => {
+      if (this.finished || this.flashed) return;
+      const left = this.fitDeadline - performance.now();
+      if (left <= 0) {
+        this.giveUp();
+        return;
+      }
+      if (left <= COUNTDOWN_SHOW_MS) {
+        this.countdownEl.textContent = this.t.timeLeft.replace('{s}', String(Math.ceil(left / 1000)));
+        this.root.dataset.countdown = String(Math.ceil(left / 1000));
+      }
+    };
+    this.countdownTimer = setInterval(tick, 250);
+    this.cleanups.push(() => this.stopCountdown());
+  }
+
+  stopCountdown() {
+    clearInterval(this.countdownTimer);
+    this.countdownEl.textContent = '';
+    delete this.root.dataset.countdown;
+  }
+
+  giveUp() {
+    this.stopCountdown();
+    const t = this.t;
+    const hint = this.approach === 'start' ? t.fitHints.start : t.fitHints.target;
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      try {
+        this.ws.close(CLOSE_FIT_TIMEOUT, 'face did not fill the oval in time');
+      } catch {
+        /* already closing */
+      }
+    }
+    this.fatal(new LivenessError('FACE_FIT_TIMEOUT', `${t.errors.FACE_FIT_TIMEOUT} ${hint}`));
+  }
+
   cancel() {
     this.fatal(new LivenessError('CANCELLED', this.t.errors.CANCELLED));
   }
@@ -798,11 +1014,13 @@ class Capture {
     try {
       this.challenge = await this.connect();
       if (this.finished) return;
-      this.emit('positioning', { progress: 0.15, guidance: '', inOval: false });
+      this.emit('positioning', { progress: 0.15, guidance: '', inOval: false, approach: this.approach, fill: 0 });
       this.setProgress(0.15);
       this.announce(t.startPositioning);
       this.showCaptureControls();
+      this.updateMeter();
       this.drawOval();
+      this.startCountdown();
       const flashed = new Promise((res) => { this.onFlash = res; });
       const verdict = new Promise((res) => {
         this.onResult = (msg) => {

@@ -1,0 +1,117 @@
+// The two-stage approach through the real SDK, WebSocket and analysis: a
+// person who starts close is asked to move back first, then closer, and
+// passes; a person who never fills the oval sees the countdown, then a
+// message saying what to do next time. The camera picker switches cameras.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, shot, assets, createSession, captureURL, waitStage, api, env } from '../lib/harness.js';
+
+const shadow = (page, fn, arg) => page.evaluate(([f, a]) => {
+  const root = document.querySelector('[data-livenessd]').shadowRoot;
+  // eslint-disable-next-line no-new-func
+  return new Function('root', 'arg', `return (${f})(root, arg);`)(root, a);
+}, [fn.toString(), arg]);
+
+test('a person sitting close: move back, then closer, then the colours, SUCCEEDED', async () => {
+  const a = assets();
+  const b = await launch({ camera: { ...a.camera(), start: 'near' }, permissions: ['camera'] });
+  try {
+    const { page } = b;
+    const s = await createSession();
+    await page.goto(captureURL(s, env.url, '&locale=en'));
+    await page.locator('[data-action=start]').click();
+    await waitStage(page, 'positioning', 20000);
+
+    // The server's first instruction: move back; the SDK draws the small
+    // start oval and says so.
+    await page.waitForFunction(() => window.__lvCameraSeen.guidanceLog.length > 0, null, { timeout: 20000 });
+    await page.waitForFunction(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-meter').getAttribute('aria-valuenow') !== null, null, { timeout: 5000 });
+    const first = await page.evaluate(() => window.__lvCameraSeen.guidanceLog[0]);
+    const back = await shadow(page, (root) => ({
+      live: root.querySelector('[aria-live]').textContent,
+      approach: root.querySelector('.lv-root').dataset.approach,
+      meter: root.querySelector('.lv-meter').textContent,
+    }));
+    await shot(page, 'b1-near-move-back');
+    assert.equal(first, 'move_back', 'a face that already fills the oval is first asked to move back');
+    assert.equal(back.approach, 'start', 'the SDK shows the start oval');
+    assert.match(back.live, /Move back until your face fits inside the small oval/);
+    assert.match(back.meter, /Fit in the small oval: \d+%/);
+
+    // Then closer, into the target oval, with the fill shown.
+    await page.waitForFunction(() => window.__lvCameraSeen.guidanceLog.includes('move_closer'), null, { timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-root').dataset.approach === 'target', null, { timeout: 5000 });
+    await shot(page, 'b2-near-move-closer');
+    const meter = await shadow(page, (root) => root.querySelector('.lv-meter').textContent);
+    assert.match(meter, /Oval filled: \d+%/);
+
+    await waitStage(page, 'flashing', 45000);
+    await shot(page, 'b3-near-flash');
+    const stage = await waitStage(page, ['done', 'error'], 60000);
+    const seen = await page.evaluate(() => window.__lvCameraSeen);
+    const r = await api('GET', `/v1/liveness/session/${s.sessionId}/results`);
+    const log = seen.guidanceLog.filter((g, i, all) => i === 0 || all[i - 1] !== g);
+    console.log(`near start: guidance ${log.join(' > ')}; ${r.status} ${r.confidence} ${JSON.stringify(r.details && r.details.signals)}`);
+    await shot(page, 'b4-near-result');
+    assert.equal(stage, 'done');
+    const backAt = log.indexOf('move_back');
+    const closerAt = log.indexOf('move_closer');
+    assert.ok(backAt === 0 && closerAt > backAt, `guidance ${log.join(', ')}: move_back, then move_closer`);
+    assert.equal(seen.flash, true);
+    assert.equal(seen.result, 'SUCCEEDED', `verdict ${seen.result}: ${JSON.stringify(r.details)}`);
+    assert.equal(r.status, 'SUCCEEDED');
+  } finally {
+    await b.close();
+  }
+});
+
+test('camera picker, countdown, and what to do next time when the face never fills the oval', async () => {
+  const a = assets();
+  const b = await launch({ camera: { ...a.camera(), stay: true, cameras: 2 }, permissions: ['camera'] });
+  try {
+    const { page } = b;
+    const s = await createSession();
+    await page.goto(captureURL(s, env.url, '&locale=en'));
+    await page.locator('[data-action=start]').click();
+    await waitStage(page, 'positioning', 20000);
+
+    // Two cameras: a picker; choosing the second opens it by its id, and
+    // frames keep flowing from it.
+    const select = page.locator('[data-action=camera]');
+    await select.waitFor({ timeout: 10000 });
+    const options = await select.locator('option').allInnerTexts();
+    assert.deepEqual(options, ['Test camera 1', 'Test camera 2']);
+    await shot(page, 'b5-camera-picker');
+    const before = await page.evaluate(() => window.__lvCameraSeen.sent.frames);
+    await select.selectOption('test-camera-2');
+    await page.waitForFunction(() => window.__lvCameraRequests.some((c) => c.video.deviceId && c.video.deviceId.exact === 'test-camera-2'), null, { timeout: 5000 });
+    await page.waitForFunction((n) => window.__lvCameraSeen.sent.frames > n + 10, before, { timeout: 10000 });
+
+    // The face stays small: move closer, the countdown in the last seconds,
+    // then the SDK gives up with a message saying what to do.
+    await page.waitForFunction(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-root').dataset.countdown, null, { timeout: 40000 });
+    const countdown = await shadow(page, (root) => root.querySelector('.lv-countdown').textContent);
+    assert.match(countdown, /Time left: \d+ s/);
+    await shot(page, 'b6-countdown');
+    await waitStage(page, 'error', 20000);
+    const end = await shadow(page, (root) => ({ code: root.querySelector('.lv-root').dataset.error, text: root.querySelector('.lv-end-text').textContent }));
+    await shot(page, 'b7-fit-timeout');
+    assert.equal(end.code, 'FACE_FIT_TIMEOUT');
+    assert.match(end.text, /did not fill the oval in time\. Next time, come closer until your face fills the oval/);
+    const seen = await page.evaluate(() => window.__lvCameraSeen);
+    assert.ok(seen.guidanceLog.includes('move_closer') && !seen.flash, `guidance ${seen.guidanceLog.join(',')}`);
+
+    // The session failed with that reason (not "the capture took too long").
+    let r;
+    for (let i = 0; i < 50; i++) {
+      r = await api('GET', `/v1/liveness/session/${s.sessionId}/results`);
+      if (r.status !== 'IN_PROGRESS') break;
+      await page.waitForTimeout(100);
+    }
+    console.log(`fit timeout: ${JSON.stringify({ status: r.status, reason: r.details && r.details.reason, message: r.message })}`);
+    assert.equal(r.status, 'FAILED');
+    assert.match(JSON.stringify(r), /did not fill the oval in time/);
+  } finally {
+    await b.close();
+  }
+});
