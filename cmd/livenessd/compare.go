@@ -12,6 +12,7 @@ import (
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/infer/tfjs"
 	"github.com/livenessd/livenessd/internal/models"
 )
 
@@ -46,6 +47,21 @@ func (f faceFlags) open() (*face.Pipeline, error) {
 		return nil, err
 	}
 	return face.NewPipeline(rt, cache, cfg)
+}
+
+// openMesh loads the FaceMesh dense landmark model (translated from its
+// TF.js graph into the cache, as the pipeline does).
+func (f faceFlags) openMesh() (*face.MeshEstimator, error) {
+	cache := models.NewCache(*f.dir)
+	rt, err := infer.NewRuntime(cache.Path(models.ORTLibrary), infer.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s, err := tfjs.Load(rt, tfjs.FaceMesh, cache.Dir, cache.Path(face.TranslatedDir))
+	if err != nil {
+		return nil, err
+	}
+	return face.NewMeshEstimator(s, face.DefaultMeshConfig(tfjs.FaceMesh))
 }
 
 func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {

@@ -24,6 +24,8 @@ func evalCommands() map[string]command {
 		"liveness": {"liveness method on simulated captures and passive texture on NUAA", runEvalLiveness},
 
 		"documents": {"MRZ reading and portrait extraction on labelled ID document images", runEvalDocuments},
+
+		"oval": {"oval fit (guidance) on real faces rendered at known fills of the oval", runEvalOval},
 	}
 }
 
@@ -128,13 +130,9 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		ks = append(ks, a)
 	}
-	var sweepS []float64
-	for _, s := range strings.Split(*strengths, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || v <= 0 || v > 1 {
-			return fmt.Errorf("%w: strength %q", errUsage, s)
-		}
-		sweepS = append(sweepS, v)
+	sweepS, err := parseFloats(*strengths, 0, 1)
+	if err != nil {
+		return fmt.Errorf("%w: strength: %v", errUsage, err)
 	}
 	samplesDir := ""
 	if *samples {
@@ -168,4 +166,61 @@ func runEvalDocuments(ctx context.Context, args []string, stdout, stderr io.Writ
 		return fmt.Errorf("%w: unexpected arguments", errUsage)
 	}
 	return eval.Documents(ctx, df.open, eval.DocumentsOptions{Truth: *truth, Data: *data, Verbose: *verbose, Markdown: *markdown}, stdout, stderr)
+}
+
+func runEvalOval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval oval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ff := addFaceFlags(fs)
+	data := fs.String("data", filepath.Join("..", "shared", "data"), "evaluation data root: video/*.mp4, NUAA live frames, face-verification photos (empty: samples only)")
+	samples := fs.Bool("samples", true, "also use the model package's sample photos (largest face)")
+	every := fs.Int("every", 15, "use every n-th frame of each clip")
+	fills := fs.String("fills", "", "outline fills to render, comma-separated (default "+floatsString(eval.OvalFills)+")")
+	markdown := fs.String("markdown", "", "rewrite the oval-fit section (<!-- ovalfit:begin/end -->) of this Markdown file")
+	dump := fs.String("dump", "", "write every render's measurements to this CSV")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: livenessd eval oval [--data ../shared/data] [--markdown docs/ACCURACY.md] [--dump FILE.csv]\n\n"+
+			"Ends with: ovalfit visible=N in=X% before=Y% (renders where the face visibly fills the oval).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *every <= 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: unexpected arguments", errUsage)
+	}
+	var fl []float64
+	if *fills != "" {
+		var err error
+		if fl, err = parseFloats(*fills, 0, 3); err != nil {
+			return fmt.Errorf("%w: --fills: %v", errUsage, err)
+		}
+	}
+	opt := eval.OvalFitOptions{Data: *data, EveryNth: *every, Fills: fl, Markdown: *markdown, Dump: *dump}
+	if *samples {
+		opt.SamplesDir = filepath.Join(*ff.dir, "samples")
+	}
+	return eval.OvalFit(ctx, ff.open, ff.openMesh, opt, stdout, stderr)
+}
+
+// parseFloats parses a comma-separated list of numbers in (lo, hi].
+func parseFloats(list string, lo, hi float64) ([]float64, error) {
+	var out []float64
+	for _, s := range strings.Split(list, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || !(v > lo && v <= hi) {
+			return nil, fmt.Errorf("%q is not a number in (%v, %v]", s, lo, hi)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func floatsString(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(s, ",")
 }

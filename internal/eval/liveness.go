@@ -573,14 +573,16 @@ func livenessMarkdown(table string, nu *nuaaResult, split string, nFaces, nAll i
 const livenessIntro = `## Liveness
 
 The method (package ` + "`internal/liveness`" + `; the challenge is drawn per session from crypto/rand and never chosen by the
-client): the face must move from where it starts into a random oval, then the screen shows 8-10 random colours of
+client): the face must first fit a small start oval (someone who starts close is asked to move back), then move into
+a random oval (docs/PROTOCOL.md "In the oval"), then the screen shows 8-10 random colours of
 250-600 ms. Signals, each reported under ` + "`details.signals`" + `:
 
 - **face and identity**: a face in at least 90% of the analysed frames, several in at most 10% (every third frame goes through the face
   pipeline; the frames in between are measured with interpolated landmarks); identity = the second-lowest
   embedding cosine of an analysed frame to the first good one (>= 0.425, the cosine where compare-faces has a false
   match rate of 1e-4 in the face calibration above: one odd frame is forgiven, two frames of another person are not).
-- **movement**: growth of the face from the first frames to the oval (>= 1.2) and the change of inter-ocular distance
+- **movement**: growth of the face (contour width) from where it was smallest before the oval to the oval (>= 1.2;
+  the two-stage approach guarantees at least 1.41 for a flashed capture, docs/PROTOCOL.md "In the oval") and the change of inter-ocular distance
   relative to face width (perspective: central features of a 3-D face grow more than its contour when it comes
   closer). The 68-point landmark model smooths this change to about a third of the geometric one, so the signal is
   reported but its threshold (-0.05, below every live capture of the dev half when it was set; the 8-colour re-check

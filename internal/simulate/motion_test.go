@@ -54,7 +54,11 @@ func TestPlayer_Start(t *testing.T) {
 		{simulate.StartNear, true},
 		{simulate.StartFar, false},
 	} {
-		for seed := range uint64(5) {
+		seeds := uint64(5)
+		if raceEnabled {
+			seeds = 2
+		}
+		for seed := range seeds {
 			p, err := simulate.NewPlayer(testSource(), ch, simulate.Options{Start: test.start, Seed: seed, Width: 320, Height: 240})
 			if err != nil {
 				t.Fatal(err)

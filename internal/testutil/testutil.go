@@ -94,15 +94,24 @@ func Sample(tb testing.TB, n int) string {
 // skips the test with a clear message when the evaluation data is absent.
 func SharedData(tb testing.TB, rel string) string {
 	tb.Helper()
+	p, err := LookupSharedData(tb, rel)
+	if err != nil {
+		tb.Skipf("evaluation data %s not present (needs ../shared/data or LIVENESS_SHARED_DATA): %v", p, err)
+	}
+	return p
+}
+
+// LookupSharedData is SharedData for tests that also run without the
+// evaluation data: the path, and an error when it is absent.
+func LookupSharedData(tb testing.TB, rel string) (string, error) {
+	tb.Helper()
 	root := os.Getenv("LIVENESS_SHARED_DATA")
 	if root == "" {
 		root = filepath.Join(RepoRoot(tb), "..", "shared", "data")
 	}
 	p := filepath.Join(root, rel)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("evaluation data %s not present (needs ../shared/data or LIVENESS_SHARED_DATA): %v", p, err)
-	}
-	return p
+	_, err := os.Stat(p)
+	return p, err
 }
 
 // DecodeSample decodes sampleN.jpg (no EXIF handling: the samples are upright).
