@@ -44,6 +44,7 @@ type meteredTarget struct {
 	run     *liveness.Run
 	m       *cpuMeter
 	flashed bool
+	guide   liveness.Guidance
 	n       int
 }
 
@@ -55,14 +56,17 @@ func (t *meteredTarget) Frame(ctx context.Context, at time.Duration, jpg []byte)
 	if err != nil {
 		return err
 	}
-	_, _, flash, err := t.run.AddFrame(ctx, liveness.Frame{Index: t.n, At: at, Image: img})
+	g, _, flash, err := t.run.AddFrame(ctx, liveness.Frame{Index: t.n, At: at, Image: img})
 	t.m.analyse += testutil.ProcessCPU() - c1
+	t.guide = g
 	t.n++
 	t.flashed = t.flashed || flash
 	return err
 }
 
 func (t *meteredTarget) Flashed() bool { return t.flashed }
+
+func (t *meteredTarget) LastGuidance() liveness.Guidance { return t.guide }
 
 func (t *meteredTarget) Color(_ context.Context, c liveness.ColorShown) error {
 	t.run.ColorShown(c)
