@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"io"
 	"math"
@@ -81,10 +82,10 @@ var meshSilhouette = []int{10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361,
 	152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109}
 
 // PrepareOvalFace finds the largest face of img and its FaceMesh outline,
-// and crops the image to 2.4 times the outline around it, so that other
-// people of a group photo stay out of the rendered frames; ok is false
-// when there is no face, it is turned past maxOvalPose or maxOvalRoll, or
-// another face overlaps the crop.
+// and crops the image to 2.4 times the outline around it, other people
+// painted over, so that only this face is in the rendered frames; ok is
+// false when there is no face, it is turned past maxOvalPose or
+// maxOvalRoll, or another face overlaps its outline.
 func PrepareOvalFace(ctx context.Context, p *face.Pipeline, mesh *face.MeshEstimator, im OvalImage, img *image.NRGBA) (OvalFace, bool, error) {
 	faces, err := p.Analyze(ctx, img)
 	if err != nil || len(faces) == 0 {
@@ -110,14 +111,19 @@ func PrepareOvalFace(ctx context.Context, p *face.Pipeline, mesh *face.MeshEstim
 	c := outline.Center()
 	side := 2.4 * math.Max(outline.W, outline.H)
 	crop := image.Rect(int(c.X-side/2), int(c.Y-side/2), int(c.X+side/2), int(c.Y+side/2)).Intersect(img.Bounds())
-	for _, f := range faces[1:] {
-		b := image.Rect(int(f.Box.X), int(f.Box.Y), int(f.Box.X+f.Box.W), int(f.Box.Y+f.Box.H))
-		if f.Box.Area() >= 0.05*o.Box.Area() && b.Overlaps(crop) {
-			return OvalFace{}, false, nil
-		}
-	}
 	dst := image.NewNRGBA(image.Rect(0, 0, crop.Dx(), crop.Dy()))
 	draw.Draw(dst, dst.Bounds(), img, crop.Min, draw.Src)
+	// Other people of a group photo are painted over (their box grown by
+	// a third); one that overlaps this face's outline leaves the image out.
+	own := image.Rect(int(outline.X), int(outline.Y), int(outline.X+outline.W), int(outline.Y+outline.H))
+	for _, f := range faces[1:] {
+		b := f.Box
+		r := image.Rect(int(b.X-b.W/6), int(b.Y-b.H/6), int(b.X+b.W*7/6), int(b.Y+b.H*7/6))
+		if r.Overlaps(own) {
+			return OvalFace{}, false, nil
+		}
+		draw.Draw(dst, r.Sub(crop.Min), image.NewUniform(color.NRGBA{128, 128, 128, 255}), image.Point{}, draw.Src)
+	}
 	dx, dy := float64(crop.Min.X), float64(crop.Min.Y)
 	o.Box.X, o.Box.Y = o.Box.X-dx, o.Box.Y-dy
 	lm := make([]livenessd.Point, len(o.Landmarks))
@@ -157,8 +163,8 @@ func JudgeOvalFit(ctx context.Context, obs liveness.Observer, f OvalFace, oval l
 	}
 	W := float64(w)
 	start := livenessd.FaceObservation{Box: livenessd.Rect{X: float64(w)/2 - 0.05*W, Y: float64(h)/2 - 0.06*W, W: 0.1 * W, H: 0.12 * W}, Score: 0.99}
-	if len(faces) > 0 {
-		b := largestFace(faces).Box
+	if len(faces) > 0 { // the pipeline orders faces largest first
+		b := faces[0].Box
 		c := b.Center()
 		start.Box = livenessd.Rect{X: c.X - b.W/10, Y: c.Y - b.H/10, W: b.W / 5, H: b.H / 5}
 	}
@@ -173,7 +179,7 @@ func JudgeOvalFit(ctx context.Context, obs liveness.Observer, f OvalFace, oval l
 	}
 	v.Faces, v.Guide, v.In, v.Contour = len(faces), g, in, run.Position().Fill
 	if len(faces) > 0 {
-		v.OldGuide, v.OldIn, v.OldFill = previousOvalRule(largestFace(faces), oval, w, h)
+		v.OldGuide, v.OldIn, v.OldFill = previousOvalRule(faces[0], oval, w, h)
 	} else {
 		v.OldGuide = liveness.GuideNoFace
 	}
@@ -207,16 +213,6 @@ func grey(w, h int) *image.NRGBA {
 		}
 	}
 	return img
-}
-
-func largestFace(faces []livenessd.FaceObservation) livenessd.FaceObservation {
-	best := faces[0]
-	for _, f := range faces[1:] {
-		if f.Box.Area() > best.Box.Area() {
-			best = f
-		}
-	}
-	return best
 }
 
 // previousOvalRule is the in-oval rule before the two-stage approach, for

@@ -12,15 +12,25 @@ const shadow = (page, fn, arg) => page.evaluate(([f, a]) => {
   return new Function('root', 'arg', `return (${f})(root, arg);`)(root, a);
 }, [fn.toString(), arg]);
 
-test('a person sitting close: move back, then closer, then the colours, SUCCEEDED', async () => {
-  const a = assets();
-  const b = await launch({ camera: { ...a.camera(), start: 'near' }, permissions: ['camera'] });
+// positioning opens the capture page of a new session with the test
+// camera configured by extra, starts the check and waits for the oval.
+async function positioning(extra) {
+  const b = await launch({ camera: { ...assets().camera(), ...extra }, permissions: ['camera'] });
   try {
-    const { page } = b;
     const s = await createSession();
-    await page.goto(captureURL(s, env.url, '&locale=en'));
-    await page.locator('[data-action=start]').click();
-    await waitStage(page, 'positioning', 20000);
+    await b.page.goto(captureURL(s, env.url, '&locale=en'));
+    await b.page.locator('[data-action=start]').click();
+    await waitStage(b.page, 'positioning', 20000);
+    return { b, s, page: b.page };
+  } catch (err) {
+    await b.close();
+    throw err;
+  }
+}
+
+test('a person sitting close: move back, then closer, then the colours, SUCCEEDED', async () => {
+  const { b, s, page } = await positioning({ start: 'near' });
+  try {
 
     // The server's first instruction: move back; the SDK draws the small
     // start oval and says so.
@@ -66,14 +76,8 @@ test('a person sitting close: move back, then closer, then the colours, SUCCEEDE
 });
 
 test('camera picker, countdown, and what to do next time when the face never fills the oval', async () => {
-  const a = assets();
-  const b = await launch({ camera: { ...a.camera(), stay: true, cameras: 2 }, permissions: ['camera'] });
+  const { b, s, page } = await positioning({ stay: true, cameras: 2 });
   try {
-    const { page } = b;
-    const s = await createSession();
-    await page.goto(captureURL(s, env.url, '&locale=en'));
-    await page.locator('[data-action=start]').click();
-    await waitStage(page, 'positioning', 20000);
 
     // Two cameras: a picker; choosing the second opens it by its id, and
     // frames keep flowing from it.
