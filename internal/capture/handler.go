@@ -25,8 +25,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxFrameBytes  = 400_000
-	DefaultMaxFrames      = 300
+	DefaultMaxFrameBytes = 400_000
+	// DefaultMaxFrames is DefaultMaxDuration at DefaultFPS: the duration
+	// binds, not the count (someone who starts close moves back, then
+	// closer, before the colours).
+	DefaultMaxFrames      = 450
 	DefaultMaxDuration    = 30 * time.Second
 	DefaultMessageRate    = 40 // messages per second, sustained
 	DefaultReadTimeout    = 5 * time.Second

@@ -900,7 +900,12 @@ class Capture {
   startCountdown() {
     const limits = (this.challenge && this.challenge.limits) || {};
     const colorsMs = ((this.challenge && this.challenge.colors) || []).reduce((sum, c) => sum + (Number(c.durationMs) || 0), 0);
-    const budget = Math.max(5000, (Number(limits.maxDurationMs) || 30000) - colorsMs - FIT_MARGIN_MS);
+    // The capture ends at limits.maxDurationMs or after limits.maxFrames
+    // frames, whichever comes first.
+    const fps = Math.max(1, Math.min(30, Number(limits.fps) || DEFAULT_FPS));
+    const frameMs = Number(limits.maxFrames) > 0 ? (Number(limits.maxFrames) / fps) * 1000 : Infinity;
+    const limitMs = Math.min(Number(limits.maxDurationMs) || 30000, frameMs);
+    const budget = Math.max(5000, limitMs - colorsMs - FIT_MARGIN_MS);
     this.fitDeadline = performance.now() + budget;
     const tick = () => {
       if (this.finished || this.flashed) return;
