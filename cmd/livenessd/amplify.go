@@ -87,16 +87,17 @@ func mountAmplify(env *mountEnv) error {
 		keys = k
 	}
 	cfg := amplify.Config{
-		Captures:       env.Sessions,
-		Observer:       env.Pipeline,
-		Liveness:       liveness.Config{Threshold: env.Config.LivenessThreshold},
-		Keys:           keys,
-		AllowNoToken:   a.AllowNoToken,
-		OriginPatterns: splitList(a.Origins),
-		WriteError:     env.Server.WriteError,
-		Addresses:      env.Addresses,
-		AuthFailures:   env.AuthFailures,
-		Logger:         env.Logger,
+		Captures:          env.Sessions,
+		Observer:          env.Pipeline,
+		Liveness:          liveness.Config{Threshold: env.Config.LivenessThreshold},
+		Keys:              keys,
+		AllowNoToken:      a.AllowNoToken,
+		OriginPatterns:    splitList(a.Origins),
+		WriteError:        env.Server.WriteError,
+		Addresses:         env.Addresses,
+		AuthFailures:      env.AuthFailures,
+		StreamsPerAddress: streamsPerAddress(env.Config.StreamsPerAddress),
+		Logger:            env.Logger,
 	}
 	if env.Pool != nil {
 		cfg.Acquire = env.Pool.Acquire

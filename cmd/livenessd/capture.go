@@ -13,17 +13,18 @@ import (
 // patterns); unset, only the service's own origin may connect.
 func mountCapture(env *mountEnv) error {
 	h := capture.NewHandler(capture.Config{
-		Captures:       env.Sessions,
-		Observer:       env.Pipeline,
-		Analysis:       liveness.Config{Threshold: env.Config.LivenessThreshold},
-		WriteError:     env.Server.WriteError,
-		Addresses:      env.Addresses,
-		AuthFailures:   env.AuthFailures,
-		Work:           env.Pool.Weighted(),
-		OriginPatterns: splitList(envOr("LIVENESS_ALLOWED_ORIGINS", "")),
-		MaxDuration:    env.Config.CaptureMaxDuration,
-		MaxFrameLag:    maxFrameLag(env.Config.CaptureMaxLag),
-		Logger:         env.Logger,
+		Captures:          env.Sessions,
+		Observer:          env.Pipeline,
+		Analysis:          liveness.Config{Threshold: env.Config.LivenessThreshold},
+		WriteError:        env.Server.WriteError,
+		Addresses:         env.Addresses,
+		AuthFailures:      env.AuthFailures,
+		StreamsPerAddress: streamsPerAddress(env.Config.StreamsPerAddress),
+		Work:              env.Pool.Weighted(),
+		OriginPatterns:    splitList(envOr("LIVENESS_ALLOWED_ORIGINS", "")),
+		MaxDuration:       env.Config.CaptureMaxDuration,
+		MaxFrameLag:       maxFrameLag(env.Config.CaptureMaxLag),
+		Logger:            env.Logger,
 	})
 	env.Server.Handle("GET /v1/liveness/session/{sessionId}/stream", h)
 	env.OnShutdown(func(ctx context.Context) error { return h.Shutdown(ctx) })
@@ -36,4 +37,13 @@ func maxFrameLag(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// streamsPerAddress maps the flag (0: no limit) to the handlers' configs
+// (0: the default, negative: no limit).
+func streamsPerAddress(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -60,6 +60,7 @@ type serveConfig struct {
 	TrustedProxies      string
 	AllowPlaintext      bool
 	DecodeMemoryMB      int
+	StreamsPerAddress   int
 	Demo                demoFlag     // web.go
 	Amplify             amplifyFlags // amplify.go: Amplify endpoint and TLS
 }
@@ -161,6 +162,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		"start without LIVENESS_DATA_KEYS, storing reference and audit images unencrypted (development does so with a warning)")
 	e.integer(&c.DecodeMemoryMB, "decode-memory", "LIVENESS_DECODE_MEMORY", imageio.DefaultDecodeBudget>>20,
 		"megabytes that image decodes in flight may use together; an image needing more alone is refused (413 1020)")
+	e.integer(&c.StreamsPerAddress, "streams-per-address", "LIVENESS_STREAMS_PER_ADDRESS", guard.DefaultStreamsPerAddress,
+		"capture streams (SDK and Amplify, open or being refused) one client address may hold at once; 0 = no limit")
 	e.str(&c.TrustedProxies, "trusted-proxies", "LIVENESS_TRUSTED_PROXIES", "",
 		"comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address limits)")
 	fs.Usage = func() {
@@ -179,6 +182,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	switch {
 	case c.SessionTTL <= 0:
 		return c, fmt.Errorf("%w: --session-ttl must be positive", errUsage)
+	case c.StreamsPerAddress < 0:
+		return c, fmt.Errorf("%w: --streams-per-address must not be negative", errUsage)
 	case c.CaptureMaxLag < 0:
 		return c, fmt.Errorf("%w: --capture-max-lag must not be negative", errUsage)
 	case c.DecodeMemoryMB < 16:

@@ -111,7 +111,7 @@ type Config struct {
 	// Addresses finds the client address the limits below are kept by.
 	Addresses guard.Addresses
 	// StreamsPerAddress bounds the streams one client address holds at
-	// once (guard.DefaultStreamsPerAddress).
+	// once (guard.DefaultStreamsPerAddress; negative: no limit).
 	StreamsPerAddress int
 	// AuthFailures refuses addresses that failed authentication too often
 	// (429 with Retry-After before the upgrade); share it with the API.

@@ -235,3 +235,14 @@ func expectSeedError(tb testing.TB, resp *http.Response, status, code int) {
 		tb.Errorf("%d without Retry-After", status)
 	}
 }
+
+// TestHandler_StreamsPerAddressOff: a negative bound turns the limit off
+// (a load test from one machine, --streams-per-address 0).
+func TestHandler_StreamsPerAddressOff(t *testing.T) {
+	e := MustOpenEnv(t, capture.Config{StreamsPerAddress: -1})
+	for range 6 {
+		id, token := e.create(t)
+		c, _ := dialRaw(t, e.streamURL(id)+"?token="+token)
+		defer c.CloseNow()
+	}
+}

@@ -91,7 +91,8 @@ type Config struct {
 	// Addresses finds the client address the limits below are kept by.
 	Addresses guard.Addresses
 	// StreamsPerAddress bounds the streams one client address holds at
-	// once, refused ones included (guard.DefaultStreamsPerAddress).
+	// once, refused ones included (guard.DefaultStreamsPerAddress;
+	// negative: no limit).
 	StreamsPerAddress int
 	// AuthFailures refuses addresses that failed authentication too often
 	// (429 and Retry-After before any lookup); share it with the API so

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"runtime"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -61,11 +61,13 @@ func (b *Budget) reserve(cost int64, w, h int) (release func(), err error) {
 	}
 	return func() {
 		if cost >= collectAbove {
-			// The decoder's buffers are garbage now. Collect before the
-			// next decode takes their place, or the heap grows to twice
-			// what was live at the last cycle (GOGC) and the budget bounds
-			// only half of the memory.
-			runtime.GC()
+			// The decoder's buffers are garbage now. Collect and hand the
+			// pages back before the next decode takes their place: else
+			// the heap grows to twice what was live at the last cycle
+			// (GOGC), and large buffers freed in one place rarely fit the
+			// next decode's, so the budget would bound only part of the
+			// memory.
+			debug.FreeOSMemory()
 		}
 		b.sem.Release(cost)
 	}, nil
