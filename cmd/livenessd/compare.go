@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
+	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/infer"
@@ -69,8 +71,10 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	fs.SetOutput(stderr)
 	ff := addFaceFlags(fs)
 	threshold := fs.Float64("threshold", face.DefaultThreshold, "similarity (0-100) at or above which the faces match")
+	srcFace := fs.String("source-face", "largest", "which face of SOURCE: largest, central or an index (0 = largest; as compare-faces' faceSelection)")
+	tgtFace := fs.String("target-face", "largest", "which face of TARGET: largest, central or an index")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livenessd compare [flags] SOURCE TARGET\n\nCompares the largest face of each image and prints the compare-faces response JSON.")
+		fmt.Fprintln(stderr, "usage: livenessd compare [flags] SOURCE TARGET\n\nCompares one face of each image (the largest by default) and prints the compare-faces response JSON.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -82,6 +86,18 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	}
 	if *threshold < 0 || *threshold > 100 {
 		return fmt.Errorf("%w: threshold %v outside 0..100", errUsage, *threshold)
+	}
+	opt := livenessd.CompareOptions{Threshold: *threshold}
+	for _, f := range []struct {
+		flag string
+		v    string
+		sel  *livenessd.FaceSelection
+	}{{"--source-face", *srcFace, &opt.Source}, {"--target-face", *tgtFace, &opt.Target}} {
+		sel, err := parseFaceFlag(f.v)
+		if err != nil {
+			return fmt.Errorf("%w: %s %q: want largest, central or a face index", errUsage, f.flag, f.v)
+		}
+		*f.sel = sel
 	}
 	p, err := ff.open()
 	if err != nil {
@@ -97,11 +113,24 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
-	c, err := p.Compare(ctx, src, tgt, *threshold)
+	c, err := p.CompareWith(ctx, src, tgt, opt)
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(c)
+}
+
+// parseFaceFlag reads largest, central or a face index.
+func parseFaceFlag(v string) (livenessd.FaceSelection, error) {
+	switch r := livenessd.SelectionRule(v); r {
+	case livenessd.SelectLargest, livenessd.SelectCentral:
+		return livenessd.FaceSelection{Rule: r}, nil
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 {
+		return livenessd.FaceSelection{}, fmt.Errorf("face selection %q", v)
+	}
+	return livenessd.FaceSelection{Rule: livenessd.SelectIndex, Index: i}, nil
 }

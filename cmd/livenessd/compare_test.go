@@ -49,9 +49,27 @@ func TestCompare(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q; want 1 and the target's no-face error", code, errs)
 		}
 	})
+	t.Run("FaceIndex", func(t *testing.T) {
+		code, out, errs := runCLI(t, "compare", "-dir", cache.Dir, "--source-face", "1", "--target-face", "central", sample1, sample1)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		for _, want := range []string{`"sourceFaceIndex": 1`, `"sourceFaces": [`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %s:\n%s", want, out)
+			}
+		}
+		code, _, errs = runCLI(t, "compare", "-dir", cache.Dir, "--target-face", "9", sample1, sample1)
+		if code != 1 || !strings.Contains(errs, "face index 9, but 3 faces were found") {
+			t.Fatalf("index beyond the faces: exit %d, stderr %q", code, errs)
+		}
+	})
 	t.Run("Usage", func(t *testing.T) {
 		if code, _, _ := runCLI(t, "compare", sample1); code != 2 {
 			t.Fatalf("one image: exit %d, want 2", code)
+		}
+		if code, _, _ := runCLI(t, "compare", "--source-face", "smallest", sample1, sample1); code != 2 {
+			t.Fatalf("bad --source-face: exit %d, want 2", code)
 		}
 	})
 }
