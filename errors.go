@@ -44,6 +44,9 @@ var (
 	ErrSessionUsed     = errors.New("liveness session already used")
 	ErrSessionNotReady = errors.New("liveness session has no result yet")
 	ErrSessionCreate   = errors.New("liveness session creation failed")
+	// ErrUserLocked: the session's externalUserId failed too many checks
+	// recently; new sessions for it are refused for a while.
+	ErrUserLocked = errors.New("end user temporarily locked out")
 
 	// Verdicts.
 	ErrLowConfidence = errors.New("liveness confidence too low")

@@ -77,6 +77,12 @@ type Challenge struct {
 // Settings are the options given when a session is created.
 type Settings struct {
 	AuditImagesLimit int `json:"auditImagesLimit"`
+	// ExternalUserID names the end user (the caller's own id); repeated
+	// failed checks of one id lock it out for a while.
+	ExternalUserID string `json:"externalUserId,omitempty"`
+	// CallbackURL receives the results (without images) when the session
+	// reaches a final status.
+	CallbackURL string `json:"callbackUrl,omitempty"`
 }
 
 // Session is one liveness check. Tenant is the id of the API key that

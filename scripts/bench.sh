@@ -276,8 +276,92 @@ section_documents() {
 	cat docs/bench/documents.md
 }
 
+# load: sustained sessions/min of one livenessd (SQLite, --workers 2
+# --threads 1) driven by `livenessd loadtest` (simulated live captures over
+# the real WebSocket, in real time) at rising concurrency, the highest
+# whose verdict p95 stays within 1 s of the last frame, and what 2x that
+# concurrency does (refusals at the door, failures midway, peak RSS).
+section_load() {
+	local tmp=$work/load n=${BENCH_LOAD_SESSIONS:-12} max=${BENCH_LOAD_MAX:-5} key=bench-load-key-0123456789 q
+	mkdir -p "$tmp/data"
+	"$GO" build -o "$tmp/livenessd" ./cmd/livenessd
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	LIVENESS_API_KEYS=$key LIVENESS_DATA_KEYS=$("$tmp/livenessd" keys data-key) "$tmp/livenessd" serve \
+		--addr "127.0.0.1:$port" --data "$tmp/data" --workers 2 --threads 1 --rate-limit 0 --log-level warn 2>"$tmp/serve.log" &
+	load_pid=$!
+	trap 'kill ${load_pid:-} 2>/dev/null; rm -rf "$work"' EXIT
+	local pid=$load_pid
+	until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do
+		kill -0 $pid 2>/dev/null || { cat "$tmp/serve.log" >&2; return 1; }
+		sleep 0.2
+	done
+	run_load() { # concurrency sessions -> json file
+		"$tmp/livenessd" loadtest --server "http://127.0.0.1:$port" --api-key $key --sessions "$2" --concurrency "$1" --json >"$tmp/c$1.json"
+	}
+	q=$(wait_quiet)
+	local c best=0
+	: >"$tmp/rows.tsv"
+	for ((c = 1; c <= max; c++)); do
+		echo "bench load: concurrency $c, $n sessions" >&2
+		run_load "$c" "$n"
+		python3 - "$tmp/c$c.json" "$c" >>"$tmp/rows.tsv" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+refused = sum(v for k, v in s["errors"].items() if k.startswith("dial:http-503"))
+midway = sum(s["errors"].values()) - refused
+print("\t".join(map(str, [sys.argv[2], s["verdicts"], round(s["sessionsPerMin"], 1), round(s["verdictLatencyP50ms"]), round(s["verdictLatencyP95ms"]), refused, midway, s["statuses"].get("SUCCEEDED", 0), json.dumps(s["errors"]) if s["errors"] else "none"])))
+PY
+		local p95
+		p95=$(tail -1 "$tmp/rows.tsv" | cut -f5)
+		if ((p95 <= 1000)) && [[ $(tail -1 "$tmp/rows.tsv" | cut -f7) == 0 ]]; then best=$c; else break; fi
+	done
+	local over=$((2 * (best > 0 ? best : 1)))
+	echo "bench load: 2x load, concurrency $over" >&2
+	run_load "$over" "$((2 * n))"
+	local rss
+	rss=$(awk '/VmHWM/ {print int($2 / 1024)}' /proc/$pid/status)
+	python3 - "$tmp/c$over.json" "$over" >"$tmp/over.tsv" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+refused = sum(v for k, v in s["errors"].items() if k.startswith("dial:http-503"))
+midway = sum(s["errors"].values()) - refused
+print("\t".join(map(str, [sys.argv[2], s["verdicts"], round(s["sessionsPerMin"], 1), round(s["verdictLatencyP50ms"]), round(s["verdictLatencyP95ms"]), refused, midway, s["statuses"].get("SUCCEEDED", 0), json.dumps(s["errors"])])))
+PY
+	kill $pid
+	wait $pid 2>/dev/null || true
+	{
+		echo "## Sustained load: sessions per minute"
+		echo
+		echo "\`livenessd loadtest\` against one \`livenessd serve\` (SQLite, \`--workers 2 --threads 1\`) on this machine: each"
+		echo "session is created over the API and captured over the real WebSocket by the simulator in real time (15 fps,"
+		echo "moving into the oval, then the colour challenge, about 10 s per capture), \`--concurrency\` at a time, $n"
+		echo "sessions per row. Latency is from the client's last frame to the verdict it receives. The load generator"
+		echo "renders and JPEG-encodes its frames on the same 2 cores, so the server has less than the whole machine."
+		echo
+		echo "| concurrency | verdicts | sessions/min | p50 ms | p95 ms | refused at the door (503) | failed midway | SUCCEEDED | errors by stage:code |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+		awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | `%s` |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$tmp/rows.tsv"
+		echo
+		if ((best > 0)); then
+			echo "**Sustained: $(awk -F'\t' -v b=$best '$1 == b {print $3}' "$tmp/rows.tsv") sessions/min at concurrency $best with the verdict p95 within 1 s of the last frame.**"
+		else
+			echo "**No concurrency kept the verdict p95 within 1 s here (see the machine line: other work was running).**"
+		fi
+		echo
+		echo "At 2x that load (concurrency $over, $((2 * n)) sessions): $(cut -f2 "$tmp/over.tsv") verdicts, $(cut -f3 "$tmp/over.tsv") sessions/min,"
+		echo "p95 $(cut -f5 "$tmp/over.tsv") ms, $(cut -f6 "$tmp/over.tsv") captures refused at the door (503 5001, before their challenge),"
+		echo "$(cut -f7 "$tmp/over.tsv") failed midway (errors by code: \`$(cut -f9 "$tmp/over.tsv")\`); server peak RSS ${rss} MB."
+		echo
+		echo "Machine: $(machine_note); CPUs $(cut -f1 <<<"$q")% busy before the run (quiet: $(cut -f3 <<<"$q")), load average $(cut -f2 <<<"$q")."
+		echo "Reproduce: \`scripts/bench.sh load\` (BENCH_LOAD_SESSIONS, BENCH_LOAD_MAX)."
+	} >docs/bench/load.md
+	put_section load docs/bench/load.md
+	cat docs/bench/load.md
+}
+
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu compare documents)
+[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu compare documents load)
 for s in "${sections[@]}"; do
 	"section_$s"
 done

@@ -102,6 +102,10 @@ func mountAmplify(env *mountEnv) error {
 	if env.Pool != nil {
 		cfg.Acquire = env.Pool.Acquire
 	}
+	if env.Admission != nil {
+		cfg.Admission, cfg.Frames = env.Admission, env.Admission
+	}
+	cfg.Outcomes = env.Outcomes
 	h, err := amplify.New(cfg)
 	if err != nil {
 		return err
@@ -110,7 +114,7 @@ func mountAmplify(env *mountEnv) error {
 	if err != nil {
 		return err
 	}
-	env.Server.Handle("GET "+amplify.Path, h)
+	env.Server.Handle("GET "+amplify.Path, refuseWhileDraining(env.Server, h))
 	env.Server.Handle(amplify.AssetsPrefix, assets)
 	env.Server.Handle("GET /v1/liveness/session/{sessionId}/aws-results", env.Server.RequireAPIKey(awsResultsHandler(env)))
 	mode := "clientToken"

@@ -21,12 +21,19 @@ func mountCapture(env *mountEnv) error {
 		AuthFailures:      env.AuthFailures,
 		StreamsPerAddress: streamsPerAddress(env.Config.StreamsPerAddress),
 		Work:              env.Pool.Weighted(),
+		CaptureSlots:      env.Admission,
+		Frames:            env.Admission,
+		Outcomes:          env.Outcomes,
 		OriginPatterns:    splitList(envOr("LIVENESS_ALLOWED_ORIGINS", "")),
 		MaxDuration:       env.Config.CaptureMaxDuration,
 		MaxFrameLag:       maxFrameLag(env.Config.CaptureMaxLag),
-		Logger:            env.Logger,
+		ReadTimeout:       env.Config.CaptureReadTimeout,
+		// --capture-max-lag 0 turns the server-clock checks off, the
+		// first colour's deadline with the frames' lag.
+		FirstColorWithin: firstColorWithin(env.Config.CaptureMaxLag),
+		Logger:           env.Logger,
 	})
-	env.Server.Handle("GET /v1/liveness/session/{sessionId}/stream", h)
+	env.Server.Handle("GET /v1/liveness/session/{sessionId}/stream", refuseWhileDraining(env.Server, h))
 	env.OnShutdown(func(ctx context.Context) error { return h.Shutdown(ctx) })
 	return nil
 }
@@ -46,4 +53,13 @@ func streamsPerAddress(n int) int {
 		return -1
 	}
 	return n
+}
+
+// firstColorWithin is the default deadline of the first colour, or off
+// (negative) with --capture-max-lag 0.
+func firstColorWithin(lag time.Duration) time.Duration {
+	if lag == 0 {
+		return -1
+	}
+	return 0 // capture.DefaultFirstColorWithin
 }

@@ -31,6 +31,8 @@ func allCommands() map[string]command {
 		"eval":    {"measure accuracy on labelled data (eval faces ...)", runEval},
 
 		"simulate": {"play a simulated liveness capture (live or attack) against a server", runSimulate},
+		"loadtest": {"drive simulated live captures against a server and report sessions/min and verdict latency", runLoadtest},
+		"version":  {"print the version", runVersion},
 	}
 }
 

@@ -16,5 +16,8 @@ func mountHandlers(env *mountEnv) error {
 	if err := mountAmplify(env); err != nil { // amplify.go: Amplify endpoint, assets, aws-results
 		return err
 	}
+	if err := mountMetrics(env); err != nil { // observe.go: Prometheus /metrics
+		return err
+	}
 	return nil
 }

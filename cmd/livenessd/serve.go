@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/admission"
 	"github.com/livenessd/livenessd/internal/api"
 	"github.com/livenessd/livenessd/internal/api/apiface"
 	"github.com/livenessd/livenessd/internal/auth"
@@ -26,6 +27,8 @@ import (
 	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/liveness"
+	"github.com/livenessd/livenessd/internal/logging"
+	"github.com/livenessd/livenessd/internal/metrics"
 	"github.com/livenessd/livenessd/internal/models"
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/workpool"
@@ -40,6 +43,7 @@ type serveConfig struct {
 	CaptureLease        time.Duration
 	CaptureMaxDuration  time.Duration
 	CaptureMaxLag       time.Duration
+	CaptureReadTimeout  time.Duration
 	ModelsDir           string
 	Dev                 bool
 	APIKeys             string
@@ -56,11 +60,16 @@ type serveConfig struct {
 	LivenessThreshold   float64
 	FaceConfig          string // JSON overriding the face models (docs/MODELS.md)
 	ShutdownTimeout     time.Duration
+	DrainDelay          time.Duration
 	LogLevel            string
 	TrustedProxies      string
 	AllowPlaintext      bool
 	DecodeMemoryMB      int
 	StreamsPerAddress   int
+	LogFormat           string
+	MetricsAddr         string
+	Webhooks            webhookFlags // observe.go
+	Lockout             session.LockoutPolicy
 	Demo                demoFlag     // web.go
 	Amplify             amplifyFlags // amplify.go: Amplify endpoint and TLS
 }
@@ -132,6 +141,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.str(&c.Addr, "addr", "LIVENESS_ADDR", "127.0.0.1:8080", "listen address")
 	e.str(&c.DataDir, "data", "LIVENESS_DATA_DIR", "var/data", "data directory (SQLite database)")
 	registerStoreFlag(e, &c.Store)
+	e.duration(&c.CaptureReadTimeout, "capture-read-timeout", "LIVENESS_CAPTURE_READ_TIMEOUT", capture.DefaultReadTimeout,
+		"longest silence of an SDK capture's client between two messages before the capture fails (close code 4408)")
 	e.duration(&c.CaptureMaxDuration, "capture-max-duration", "LIVENESS_CAPTURE_MAX_DURATION", capture.DefaultMaxDuration,
 		"longest SDK capture, from the upgrade to the result (slow hardware may need more)")
 	e.duration(&c.CaptureMaxLag, "capture-max-lag", "LIVENESS_CAPTURE_MAX_LAG", capture.DefaultMaxFrameLag,
@@ -156,7 +167,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.float(&c.SimilarityThreshold, "similarity-threshold", "LIVENESS_SIMILARITY_THRESHOLD", api.DefaultSimilarityThreshold, "default face match threshold (0-100)")
 	e.float(&c.LivenessThreshold, "liveness-threshold", "LIVENESS_THRESHOLD", liveness.DefaultThreshold, "confidence (0-100) from which a capture is live")
 	e.str(&c.FaceConfig, "face-config", "LIVENESS_FACE_CONFIG", "", "JSON file overriding the face models: use your own ONNX detector/embedder (docs/MODELS.md)")
-	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit")
+	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit: on SIGTERM the process exits within it")
+	e.duration(&c.DrainDelay, "drain-delay", "LIVENESS_DRAIN_DELAY", 3*time.Second, "on SIGTERM, how long /readyz answers 503 while requests are still served, so load balancers stop sending new ones")
 	e.str(&c.LogLevel, "log-level", "LIVENESS_LOG_LEVEL", "info", "debug, info, warn or error")
 	e.boolean(&c.AllowPlaintext, "allow-plaintext", "LIVENESS_ALLOW_PLAINTEXT", false,
 		"start without LIVENESS_DATA_KEYS, storing reference and audit images unencrypted (development does so with a warning)")
@@ -166,6 +178,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		"capture streams (SDK and Amplify, open or being refused) one client address may hold at once; 0 = no limit")
 	e.str(&c.TrustedProxies, "trusted-proxies", "LIVENESS_TRUSTED_PROXIES", "",
 		"comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For names the client (per-address limits)")
+	e.str(&c.LogFormat, "log-format", "LIVENESS_LOG_FORMAT", "text", "text or json (one object per line)")
+	registerWebhookFlags(e, &c.Webhooks)
+	e.integer(&c.Lockout.Failures, "lockout-failures", "LIVENESS_LOCKOUT_FAILURES", session.DefaultLockout.Failures, "FAILED checks of one externalUserId within --lockout-window that lock it out")
+	e.duration(&c.Lockout.Window, "lockout-window", "LIVENESS_LOCKOUT_WINDOW", session.DefaultLockout.Window, "window in which --lockout-failures failures lock an externalUserId out")
+	e.duration(&c.Lockout.Duration, "lockout-duration", "LIVENESS_LOCKOUT_DURATION", session.DefaultLockout.Duration, "how long new sessions of a locked-out externalUserId are refused (429 / 1030)")
+	e.str(&c.MetricsAddr, "metrics-addr", "LIVENESS_METRICS_ADDR", "", "Prometheus /metrics: empty serves it on --addr, host:port on a separate listener, off disables it")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd serve [flags]")
 		fs.PrintDefaults()
@@ -188,8 +206,14 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("%w: --capture-max-lag must not be negative", errUsage)
 	case c.DecodeMemoryMB < 16:
 		return c, fmt.Errorf("%w: --decode-memory must be at least 16 (MB)", errUsage)
+	case c.CaptureReadTimeout < time.Second:
+		return c, fmt.Errorf("%w: --capture-read-timeout must be at least 1s", errUsage)
 	case c.CaptureMaxDuration < time.Second:
 		return c, fmt.Errorf("%w: --capture-max-duration must be at least 1s", errUsage)
+	case c.Lockout.Failures < 1 || c.Lockout.Window <= 0 || c.Lockout.Duration <= 0:
+		return c, fmt.Errorf("%w: --lockout-failures must be at least 1, --lockout-window and --lockout-duration positive", errUsage)
+	case c.ShutdownTimeout < time.Second || c.DrainDelay < 0 || c.DrainDelay >= c.ShutdownTimeout/2:
+		return c, fmt.Errorf("%w: --shutdown-timeout must be at least 1s and --drain-delay less than half of it", errUsage)
 	case c.CaptureLease < time.Second:
 		return c, fmt.Errorf("%w: --capture-lease must be at least 1s", errUsage)
 	case c.Retention < 0 || c.RecordTTL < 0 || c.PurgeInterval <= 0:
@@ -204,12 +228,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	return c, nil
 }
 
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("%w: --log-level %q", errUsage, level)
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	log, err := logging.New(format, level, w)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --log-format/--log-level: %v", errUsage, err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return log, nil
 }
 
 // mountEnv is what the handlers mounted beside the API (capture WebSocket,
@@ -231,6 +255,11 @@ type mountEnv struct {
 	ImageLimits imageio.Limits
 	// Documents is the identity document scanner (nil: none).
 	Documents *document.Scanner
+	Metrics   *metrics.Metrics
+	// Admission admits captures at the door (both transports); Outcomes
+	// logs and counts how they end (observe.go).
+	Admission *admission.Controller
+	Outcomes  captureObserver
 	// onShutdown functions run after the HTTP server drained and before
 	// in-progress sessions are aborted (close WebSocket captures here).
 	onShutdown []func(context.Context) error
@@ -245,7 +274,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.LogLevel, stderr)
+	log, err := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	if err != nil {
 		return err
 	}
@@ -258,11 +287,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	met := metrics.New()
 	dataKeys, err := loadDataKeys(cfg.Dev, cfg.AllowPlaintext)
 	if err != nil {
 		return err // before anything is opened: a clear refusal
 	}
-	store, exclusive, err := openStore(ctx, storeConfig{URL: cfg.Store, DataDir: cfg.DataDir, Retention: cfg.Retention, RecordTTL: cfg.RecordTTL})
+	store, exclusive, err := openStore(ctx, storeConfig{URL: cfg.Store, DataDir: cfg.DataDir, Retention: cfg.Retention, RecordTTL: cfg.RecordTTL, OnUnavailable: met.StoreError})
 	if err != nil {
 		return err
 	}
@@ -294,7 +324,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// Closed (deferred) before the store: the shutdown order is HTTP drain,
 	// captures, in-progress sessions, purge loop, pipeline, store.
-	rt, err := infer.NewRuntime(cache.Path(models.ORTLibrary), infer.Options{IntraOpThreads: cfg.Threads})
+	rt, err := infer.NewRuntime(cache.Path(models.ORTLibrary), infer.Options{IntraOpThreads: cfg.Threads, Observer: met})
 	if err != nil {
 		return fmt.Errorf("onnx runtime (run `%s`): %w", models.FixCommand, err)
 	}
@@ -319,6 +349,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	hooks, err := newFinishHooks(cfg.Webhooks, met, log) // observe.go: webhooks
+	if err != nil {
+		return err
+	}
+	defer hooks.close()
 	sessions, err := session.New(session.Config{
 		Store:         sessionStore,
 		Challenges:    func() (livenessd.Challenge, error) { return liveness.NewChallenge(livenessd.ChallengeMovementAndLight) },
@@ -328,6 +363,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		PurgeInterval: cfg.PurgeInterval,
 		LeaseTTL:      cfg.CaptureLease,
 		Exclusive:     exclusive,
+		Lockouts:      store,
+		Lockout:       cfg.Lockout,
+		OnFinish:      hooks.onFinish,
 		Logger:        log,
 	})
 	if err != nil {
@@ -344,9 +382,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	addresses := guard.Addresses{TrustedProxies: proxies}
 	authFailures := guard.NewFailureLimit(guard.DefaultFailureBurst, guard.DefaultFailureInterval, nil)
-	pool := workpool.New(cfg.Workers, cfg.QueueWait)
+	pool := workpool.New(cfg.Workers, cfg.QueueWait).WithObserver(met)
 	imageLimits := imageio.DefaultLimits()
 	imageLimits.Budget = imageio.NewBudget(int64(cfg.DecodeMemoryMB)<<20, cfg.QueueWait)
+	tenantLimiter, err := sharedRateLimiter(store, cfg.RateLimit, cfg.RateBurst)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Config{
 		Sessions:            sessions,
 		Auth:                keyring,
@@ -357,18 +399,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Pool:                pool,
 		RateLimit:           cfg.RateLimit,
 		RateBurst:           cfg.RateBurst,
+		TenantLimiter:       tenantLimiter,
 		SimilarityThreshold: cfg.SimilarityThreshold,
 		LivenessThreshold:   cfg.LivenessThreshold,
 		RetryAfter:          cfg.QueueWait,
 		Addresses:           addresses,
 		AuthFailures:        authFailures,
+		Requests:            met,
+		CheckCallback:       hooks.checkURL(),
 		Logger:              log,
 	})
 	if err != nil {
 		return err
 	}
+	hooks.results = srv.ResultsBody
 	env := &mountEnv{Server: srv, Sessions: sessions, Pipeline: pipe, Runtime: rt, Pool: pool, Config: cfg, Logger: log,
-		Addresses: addresses, AuthFailures: authFailures, ImageLimits: imageLimits, Documents: scanner}
+		Addresses: addresses, AuthFailures: authFailures, ImageLimits: imageLimits, Documents: scanner, Metrics: met,
+		Admission: admission.New(admission.Config{Workers: cfg.Workers, OnRefuse: met.CaptureRefused}),
+		Outcomes:  captureObserver{log: log, met: met}}
 	if err := mountHandlers(env); err != nil {
 		return err
 	}
@@ -402,6 +450,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "Demo (the whole KYC flow in the browser): %s/demo\n\n", base)
 	}
 
+	// Requests run under base: at the end of the shutdown budget it is
+	// cancelled, so a request still running answers 503 instead of being cut.
+	reqBase, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	hs.BaseContext = func(net.Listener) context.Context { return reqBase }
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	select {
@@ -409,32 +462,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-
-	// Graceful shutdown: stop taking requests and drain them, then the
-	// capture transports, then abort what is still IN_PROGRESS; the
-	// deferred closes then stop the purge loop, the pipeline and the store.
-	log.Info("shutting down")
-	srv.SetDraining(true)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	var errs []error
-	if err := hs.Shutdown(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("http drain: %w", err))
-	}
-	for _, f := range env.onShutdown {
-		if err := f(sctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if n, err := sessions.AbortActive(sctx, "server shutting down"); err != nil {
-		errs = append(errs, err)
-	} else if n > 0 {
-		log.Info("aborted in-progress sessions", "count", n)
-	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return shutdown(shutdownPlan{
+		Timeout: cfg.ShutdownTimeout, DrainDelay: cfg.DrainDelay,
+		Server: srv, HTTP: hs, ServeErr: serveErr, CancelRequests: cancelBase,
+		Transports: env.onShutdown, Sessions: sessions, Hooks: hooks, Log: log,
+	})
 }
 
 func firstLine(err error) string {

@@ -72,7 +72,7 @@ func startServe(t *testing.T, args ...string) (base string, stdout, stderr *sync
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", addr, "--models", testutil.ModelDir(t), "--log-level", "warn"}, args...), stdout, stderr)
+		done <- run(ctx, append([]string{"serve", "--addr", addr, "--models", testutil.ModelDir(t), "--log-level", "warn", "--drain-delay", "0s"}, args...), stdout, stderr)
 	}()
 	base = "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
@@ -394,7 +394,7 @@ func TestServe_EncryptedAtRest(t *testing.T) {
 	// Under -race the analysis runs far slower than real time.
 	// The lag check off: under -race the simulator renders slower than
 	// real time, which the check rightly refuses.
-	base, _, _, stop := startServe(t, "--data", data, "--capture-max-duration", "5m", "--capture-max-lag", "0")
+	base, _, _, stop := startServe(t, "--data", data, "--capture-max-duration", "5m", "--capture-max-lag", "0", "--capture-read-timeout", "60s")
 	code, m := call(t, "POST", base+"/v1/liveness/session", key, `{"settings":{"auditImagesLimit":2}}`)
 	if code != 200 {
 		t.Fatalf("create: %d %v", code, m)

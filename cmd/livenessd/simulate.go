@@ -25,8 +25,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	ff := addFaceFlags(fs)
-	server := fs.String("server", envOr("LIVENESS_SERVER", "http://127.0.0.1:8080"), "service base URL (env LIVENESS_SERVER)")
-	apiKey := fs.String("api-key", os.Getenv("LIVENESS_API_KEY"), "API key (env LIVENESS_API_KEY)")
+	server, apiKey := addServerFlags(fs)
 	imagePath := fs.String("image", "", "photo with the face to play (required)")
 	otherPath := fs.String("other", "", "second person's photo for --attack swap (default: a sample photo of the model package)")
 	attack := fs.String("attack", "none", "none|photo|replay|delayed|swap|noface")
@@ -50,9 +49,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		}
 		return fmt.Errorf("%w: need --image and --api-key", errUsage)
 	}
-	base, err := url.Parse(strings.TrimRight(*server, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
-		return fmt.Errorf("%w: --server must be an http(s) URL", errUsage)
+	base, err := serverURL(*server)
+	if err != nil {
+		return err
 	}
 
 	p, err := ff.open()
@@ -201,4 +200,20 @@ func doJSON(client *http.Client, req *http.Request, out any) error {
 		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 300)])))
 	}
 	return json.Unmarshal(b, out)
+}
+
+// addServerFlags registers --server and --api-key (simulate, loadtest).
+func addServerFlags(fs *flag.FlagSet) (server, apiKey *string) {
+	server = fs.String("server", envOr("LIVENESS_SERVER", "http://127.0.0.1:8080"), "service base URL (env LIVENESS_SERVER)")
+	apiKey = fs.String("api-key", os.Getenv("LIVENESS_API_KEY"), "API key (env LIVENESS_API_KEY)")
+	return server, apiKey
+}
+
+// serverURL parses --server: an http(s) base URL without a trailing slash.
+func serverURL(s string) (*url.URL, error) {
+	base, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
+		return nil, fmt.Errorf("%w: --server must be an http(s) URL", errUsage)
+	}
+	return base, nil
 }

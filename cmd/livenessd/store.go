@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livenessd/livenessd/internal/api"
 	"github.com/livenessd/livenessd/internal/auth"
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/store/redis"
@@ -17,6 +18,7 @@ import (
 // store is what serve and keys need of the configured store.
 type store interface {
 	session.Store
+	session.Lockouts
 	auth.KeyStore
 	Close() error
 }
@@ -29,6 +31,8 @@ type storeConfig struct {
 	DataDir   string
 	Retention time.Duration
 	RecordTTL time.Duration
+	// OnUnavailable counts calls the store could not serve (metrics).
+	OnUnavailable func(op string)
 }
 
 func registerStoreFlag(e *envFlags, p *string) {
@@ -45,7 +49,7 @@ func isRedisURL(u string) bool {
 func openStore(ctx context.Context, c storeConfig) (st store, exclusive bool, err error) {
 	switch {
 	case isRedisURL(c.URL):
-		s, err := redis.Open(ctx, redis.Options{URL: c.URL, Retention: c.Retention, RecordTTL: c.RecordTTL})
+		s, err := redis.Open(ctx, redis.Options{URL: c.URL, Retention: c.Retention, RecordTTL: c.RecordTTL, OnUnavailable: c.OnUnavailable})
 		if err != nil {
 			return nil, false, err
 		}
@@ -69,4 +73,22 @@ func storeName(u string) string {
 		return "sqlite"
 	}
 	return redis.RedactURL(u)
+}
+
+// sharedRateLimiter is the per-tenant rate limit kept in Redis, so every
+// replica counts against one budget; nil (the in-process bucket) with
+// SQLite or without a rate limit.
+func sharedRateLimiter(st store, rate float64, burst int) (api.TenantLimiter, error) {
+	rs, ok := st.(*redis.Store)
+	if !ok || rate <= 0 {
+		return nil, nil
+	}
+	if burst <= 0 {
+		burst = max(1, int(2*rate))
+	}
+	l, err := rs.RateLimiter(rate, burst)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --rate-limit: %v", errUsage, err)
+	}
+	return l, nil
 }

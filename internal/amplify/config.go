@@ -98,8 +98,20 @@ type Config struct {
 	// analyses (workpool.Pool.Acquire) for the decode and analysis, after
 	// the endpoint's own MaxConcurrent slot. A livenessd.ErrOverloaded is
 	// retried: the client waits for the verdict without a timeout.
-	Acquire      func(ctx context.Context) (release func(), err error)
-	WriteTimeout time.Duration
+	Acquire func(ctx context.Context) (release func(), err error)
+	// Admission, when set, admits a capture before its challenge
+	// (admission.Controller); a refusal is answered with the
+	// ThrottlingException, never a video error, and uses up nothing.
+	Admission Admission
+	// Outcomes, when set, is told how each begun capture ended.
+	Outcomes OutcomeObserver
+	// Frames, when set, is told each streamed frame's analysis time and
+	// lag behind the stream (admission control).
+	Frames FrameObserver
+	// DecodeAfterStream turns off decoding while the video arrives: the
+	// whole video is decoded after its end (MP4 always is).
+	DecodeAfterStream bool
+	WriteTimeout      time.Duration
 	// OriginPatterns restricts the page origins allowed to connect
 	// (coder/websocket patterns). Empty allows every origin: the stream is
 	// authorised by its URL, never by cookies, so a foreign page gains
@@ -195,4 +207,22 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Video = c.Video.withDefaults()
 	return c, nil
+}
+
+// Admission admits captures at the door (admission.Controller).
+type Admission interface {
+	TryAcquire(n int64) bool
+	Release(n int64)
+}
+
+// OutcomeObserver is told how each capture that got its challenge ended
+// (log line, metrics).
+type OutcomeObserver interface {
+	CaptureOutcome(ctx context.Context, o livenessd.CaptureOutcome)
+}
+
+// FrameObserver is told how long each frame's analysis took and how far
+// behind the stream it ran (admission.Controller).
+type FrameObserver interface {
+	FrameAnalysed(cost, lag time.Duration)
 }

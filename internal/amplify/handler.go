@@ -205,6 +205,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if aerr := h.cfg.Captures.Abort(context.WithoutCancel(ctx), c.sess.ID, reason); aerr != nil {
 			c.log.Error("amplify: abort session", "session", c.sess.ID, "err", aerr)
 		}
+		c.reportOutcome(ctx, nil, reason, 0)
 	}
 	if se.exception == "" { // the client went away: nothing to tell it
 		c.log.Info("amplify: stream ended", "session", c.sessionID(), "reason", se.reason, "err", se.err)

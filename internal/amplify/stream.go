@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"log/slog"
 	"net/http"
 	"time"
@@ -30,8 +29,13 @@ type stream struct {
 	sess   *livenessd.Session
 	// finished is set once the verdict is stored; no abort after that.
 	finished bool
+	// began is when the capture was admitted; streamEnd when the client's
+	// end of video arrived (observe.go).
+	began, streamEnd time.Time
 
-	video       bytes.Buffer
+	video       bytes.Buffer // the chunks, when not decoded as they arrive
+	videoBytes  int
+	decoding    *streamDecode // streaming.go: the decode running as chunks arrive
 	chunks      int
 	challengeID string
 	start       *int64 // client VideoStartTimestamp, epoch ms
@@ -54,6 +58,7 @@ type colorEvent struct {
 var errEndOfVideo = errors.New("end of video")
 
 func (c *stream) run(ctx context.Context, r *http.Request) error {
+	defer c.stopDecode() // streaming.go
 	var err error
 	if c.params, err = parseParams(r.URL); err != nil {
 		return validation("invalid request: "+err.Error(), err)
@@ -64,6 +69,11 @@ func (c *stream) run(ctx context.Context, r *http.Request) error {
 			return &streamError{authFailure: true, exception: excAccessDenied, message: "The request signature is invalid or expired", close: websocket.StatusPolicyViolation, err: err}
 		}
 	}
+	release, err := c.admit()
+	if err != nil {
+		return err
+	}
+	defer release()
 	var info []byte
 	sess, err := c.h.cfg.Captures.BeginCapture(ctx, c.params.sessionID, c.h.authorize(c.params, c.signed, &info))
 	if err != nil {
@@ -82,6 +92,7 @@ func (c *stream) run(ctx context.Context, r *http.Request) error {
 	for {
 		err := c.readOne(ctx)
 		if errors.Is(err, errEndOfVideo) {
+			c.streamEnd = time.Now()
 			break
 		}
 		if err != nil {
@@ -133,14 +144,14 @@ func (c *stream) readOne(ctx context.Context) error {
 	}
 	switch m.Headers.GetString(eventstream.HeaderEventType) {
 	case eventVideo:
-		return c.onVideo(m.Payload)
+		return c.onVideo(ctx, m.Payload)
 	case eventClientSession:
 		return c.onClientSession(m.Payload)
 	}
 	return nil // unknown events are skipped, as the SDK does
 }
 
-func (c *stream) onVideo(payload []byte) error {
+func (c *stream) onVideo(ctx context.Context, payload []byte) error {
 	var ev videoEventJSON
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return validation("VideoEvent couldn't be parsed", err)
@@ -148,7 +159,7 @@ func (c *stream) onVideo(payload []byte) error {
 	if len(ev.VideoChunk) == 0 {
 		return errEndOfVideo
 	}
-	if c.video.Len()+len(ev.VideoChunk) > c.h.cfg.MaxVideoBytes {
+	if c.videoBytes+len(ev.VideoChunk) > c.h.cfg.MaxVideoBytes {
 		return validation(fmt.Sprintf("video exceeds %d bytes", c.h.cfg.MaxVideoBytes), nil)
 	}
 	if c.chunks == 0 {
@@ -156,7 +167,9 @@ func (c *stream) onVideo(payload []byte) error {
 			return validation("video container format not supported", err)
 		}
 	}
-	c.video.Write(ev.VideoChunk)
+	if err := c.feed(ctx, ev.VideoChunk); err != nil { // streaming.go
+		return err
+	}
 	c.chunks++
 	return nil
 }
@@ -255,42 +268,13 @@ func (c *stream) finish(ctx context.Context) error {
 	if c.chunks == 0 {
 		return validation("video does not have enough information", nil)
 	}
-	select {
-	case c.h.slots <- struct{}{}:
-		defer func() { <-c.h.slots }()
-	case <-ctx.Done():
-		return &streamError{exception: excServiceUnavailable, message: "Service busy", close: websocket.StatusTryAgainLater, reason: "service busy", err: ctx.Err()}
-	}
-	if acq := c.h.cfg.Acquire; acq != nil {
-		release, err := acquireRetry(ctx, acq)
-		if err != nil {
-			return &streamError{exception: excServiceUnavailable, message: "Service busy", close: websocket.StatusTryAgainLater, reason: "service busy", err: err}
-		}
-		defer release()
-	}
 	began := time.Now()
 	ch := c.sess.Challenge
-	var run *liveness.Run
-	var frameW, frameH int
-	n, err := c.h.cfg.Video.Decode(ctx, c.video.Bytes(), func(i int, at time.Duration, img *image.RGBA) error {
-		if run == nil {
-			frameW, frameH = img.Rect.Dx(), img.Rect.Dy()
-			run = liveness.NewRun(c.h.cfg.Observer, analysisChallenge(ch), c.sess.Settings, c.h.cfg.Liveness)
-		}
-		_, _, _, err := run.AddFrame(ctx, liveness.Frame{Index: i, At: at, Image: img})
-		if errors.Is(err, liveness.ErrTooManyFrames) {
-			return nil
-		}
+	a, err := c.decodeAll(ctx) // streaming.go: the stream's decode, or the whole video now
+	if err != nil {
 		return err
-	})
-	switch {
-	case errors.Is(err, ErrUnsupportedVideo):
-		return validation("video container format not supported", err)
-	case errors.Is(err, ErrVideoDecode):
-		return validation("video quality or size is invalid", err)
-	case err != nil:
-		return &streamError{exception: excInternal, message: "Internal server error", close: websocket.StatusInternalError, reason: "analysis failed", err: err}
 	}
+	run, n, frameW, frameH := a.run, a.frames, a.width, a.height
 	decoded := time.Since(began)
 	for _, cs := range colorOnsets(ch, c.colors, *c.start) {
 		run.ColorShown(cs)
@@ -306,8 +290,9 @@ func (c *stream) finish(ctx context.Context) error {
 		return sessionError(err)
 	}
 	c.finished = true
+	c.reportOutcome(ctx, &res, "", n)
 	c.log.Info("amplify: capture analysed", "session", c.sess.ID, "status", res.Status, "confidence", res.Confidence, "reason", res.Reason,
-		"frames", n, "size", fmt.Sprintf("%dx%d", frameW, frameH), "video_bytes", c.video.Len(), "chunks", c.chunks,
+		"frames", n, "size", fmt.Sprintf("%dx%d", frameW, frameH), "video_bytes", c.videoBytes, "chunks", c.chunks, "streamed", c.decoding != nil,
 		"colour_events", len(c.colors), "decode_and_measure", decoded.Round(time.Millisecond), "total", time.Since(began).Round(time.Millisecond))
 	msg, err := eventstream.Encode(eventstream.Event(eventDisconnection, timeMillis(c.h.cfg.Now())))
 	if err != nil {

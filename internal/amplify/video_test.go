@@ -6,6 +6,7 @@ import (
 	"image"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 )
@@ -58,7 +59,7 @@ func TestVideoDecoder(t *testing.T) {
 		{"Garbage", []byte("RIFF....AVI LIST"), VideoDecoder{}, [2]int{0, 0}, ErrUnsupportedVideo},
 		{"CorruptWebM", append(append([]byte{}, webm30[:40]...), make([]byte, 5000)...), VideoDecoder{}, [2]int{0, 0}, ErrVideoDecode},
 		{"TooLittleMemory", webm30, VideoDecoder{MaxMemory: 8 << 20}, [2]int{0, 0}, ErrVideoDecode},
-		{"Timeout", webm30, VideoDecoder{Timeout: time.Millisecond}, [2]int{0, 0}, ErrVideoDecode},
+		{"Timeout", webm30, VideoDecoder{Timeout: time.Millisecond}, [2]int{0, 0}, ErrDecodeTimeout},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			var ats []time.Duration
@@ -109,6 +110,121 @@ func TestVideoDecoder(t *testing.T) {
 		})
 		if !errors.Is(err, stop) || n != 3 {
 			t.Fatalf("n %d, err %v", n, err)
+		}
+	})
+}
+
+// TestVideoStream: a WebM fed in MediaRecorder-sized chunks decodes to
+// the same frames as the whole file, and most frames come out before the
+// input ends (the decode keeps up with the stream instead of starting at
+// its end).
+func TestVideoStream(t *testing.T) {
+	needFFmpegInternal(t)
+	webm := testVideo(t, 30, "3", "-pix_fmt", "yuv420p", "-c:v", "libvpx", "-b:v", "1M", "-deadline", "realtime", "-f", "webm")
+	var want []time.Duration
+	if _, err := (VideoDecoder{}).Decode(context.Background(), webm, func(_ int, at time.Duration, _ *image.RGBA) error {
+		want = append(want, at)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const chunk = 16 << 10
+	var mu sync.Mutex
+	var got []time.Duration
+	arrived := make(chan struct{}, 1000)
+	vs, err := VideoDecoder{}.Stream(context.Background(), webm[:chunk], func(i int, at time.Duration, _ *image.RGBA) error {
+		mu.Lock()
+		got = append(got, at)
+		mu.Unlock()
+		arrived <- struct{}{}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := chunk; off < len(webm); off += chunk {
+		vs.Write(webm[off:min(off+chunk, len(webm))])
+	}
+	// Before the end of the input, frames already come out.
+	deadline := time.After(30 * time.Second)
+	for early := 0; early < len(want)/2; early++ {
+		select {
+		case <-arrived:
+		case <-deadline:
+			t.Fatalf("only %d of %d frames decoded before the end of the input", early, len(want))
+		}
+	}
+	n, err := vs.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != len(want) || len(got) != len(want) {
+		t.Fatalf("streamed %d frames (%d callbacks), whole file %d", n, len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("frame %d at %v streamed, %v from the file", i, got[i], want[i])
+		}
+	}
+
+	t.Run("SlowAnalysisNeverBlocksWrites", func(t *testing.T) {
+		release := make(chan struct{})
+		vs, err := VideoDecoder{}.Stream(context.Background(), webm[:chunk], func(int, time.Duration, *image.RGBA) error {
+			<-release // an analysis far behind the stream
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrote := make(chan struct{})
+		go func() {
+			for off := chunk; off < len(webm); off += chunk {
+				vs.Write(webm[off:min(off+chunk, len(webm))])
+			}
+			close(wrote)
+		}()
+		select {
+		case <-wrote:
+		case <-time.After(20 * time.Second):
+			t.Fatal("Write waited for the analysis")
+		}
+		close(release)
+		if n, err := vs.Close(); err != nil || n != len(want) {
+			t.Fatalf("after a slow analysis: %d frames, %v", n, err)
+		}
+	})
+	t.Run("NotStreamable", func(t *testing.T) {
+		mp4 := testVideo(t, 15, "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-f", "mp4")
+		if Streamable(mp4) {
+			t.Fatal("MP4 reported streamable")
+		}
+		if _, err := (VideoDecoder{}).Stream(context.Background(), mp4, nil); !errors.Is(err, ErrUnsupportedVideo) {
+			t.Fatalf("Stream(MP4) = %v", err)
+		}
+	})
+	t.Run("Abort", func(t *testing.T) {
+		vs, err := VideoDecoder{}.Stream(context.Background(), webm[:chunk], func(int, time.Duration, *image.RGBA) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { vs.Abort(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Abort did not return")
+		}
+	})
+	t.Run("CorruptMidStream", func(t *testing.T) {
+		vs, err := VideoDecoder{}.Stream(context.Background(), webm[:40], func(int, time.Duration, *image.RGBA) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs.Write(make([]byte, 5000))
+		if _, err := vs.Close(); !errors.Is(err, ErrVideoDecode) {
+			t.Fatalf("corrupt stream: %v", err)
 		}
 	})
 }

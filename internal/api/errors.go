@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/guard"
+	"github.com/livenessd/livenessd/internal/session"
 )
 
 // Error kinds of the HTTP layer that the root package does not have. Each
@@ -83,6 +85,7 @@ const (
 	CodeMethodNotAllowed   = 1025
 	CodeHeaderTooLarge     = 1026
 	CodeNoDocument         = 1027
+	CodeUserLocked         = 1030
 	CodeInternal           = 5000
 	CodeServiceUnavailable = 5001
 )
@@ -109,6 +112,7 @@ var errorTable = []errorKind{
 	{livenessd.ErrUnauthorized, http.StatusUnauthorized, CodeUnauthorized, "Missing or invalid API key"},
 	{livenessd.ErrForbidden, http.StatusForbidden, CodeForbidden, "Forbidden"},
 	{livenessd.ErrBodyTooLarge, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "Request body too large"},
+	{livenessd.ErrUserLocked, http.StatusTooManyRequests, CodeUserLocked, "End user temporarily locked out after repeated failed checks"},
 	{livenessd.ErrRateLimited, http.StatusTooManyRequests, CodeRateLimited, "Rate limit exceeded"},
 	{livenessd.ErrStoreUnavailable, http.StatusServiceUnavailable, CodeServiceUnavailable, "Liveness service temporarily unavailable"},
 	{livenessd.ErrSessionCreate, http.StatusInternalServerError, CodeCreateFailed, "Liveness session creation failed"},
@@ -157,8 +161,13 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	k := kindOf(err)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		// The client went away; nobody reads the answer.
-		k = errorKind{nil, 499, CodeInternal, "Client closed request"}
+		if s.draining.Load() {
+			// Cut short by the end of a graceful shutdown: retry elsewhere.
+			k = errorKind{livenessd.ErrOverloaded, http.StatusServiceUnavailable, CodeServiceUnavailable, "Server shutting down; retry"}
+		} else {
+			// The client went away; nobody reads the answer.
+			k = errorKind{nil, 499, CodeInternal, "Client closed request"}
+		}
 	}
 	body := ErrorBody{
 		ErrorCode: k.code,
@@ -177,7 +186,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if k.status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
+		level := slog.LevelError
+		switch {
+		case r.URL.Path == "/readyz":
+			level = slog.LevelDebug // probes of a draining or cut-off replica
+		case k.status == http.StatusServiceUnavailable:
+			level = slog.LevelWarn // load shed or store down: counted in the metrics
+		}
+		s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path,
 			"status", k.status, "code", k.code, "err", err)
 	} else {
 		if ae == nil || ae.Message == "" {
@@ -199,6 +215,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			after = max(1, int((re.After+time.Second-1)/time.Second))
 		}
 		h.Set("Retry-After", strconv.Itoa(after))
+	}
+	var locked *session.LockedError
+	if errors.As(err, &locked) {
+		// The lock, not the server's load, says when to come back.
+		secs := max(1, int(locked.Until.Sub(s.now())/time.Second)+1)
+		h.Set("Retry-After", strconv.Itoa(secs))
+		body.Details["lockedUntil"] = locked.Until.UTC().Format(time.RFC3339)
 	}
 	status := k.status
 	if status == 499 {

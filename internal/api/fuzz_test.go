@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/imageio"
@@ -26,6 +27,8 @@ func FuzzCreateSessionRequest(f *testing.F) {
 		`{"settings":{"auditImagesLimit":5}}`, `{"settings":null}`, `{"settings":{"auditImagesLimit":1e309}}`,
 		`{"settings":{"auditImagesLimit":"4"}}`, `{"settings":`, `[]`, `null`, `{"x":1}`, `{} {}`, "",
 		"{\"settings\":{\"auditImagesLimit\":-9223372036854775808}}",
+		`{"externalUserId":"customer-8812","callbackUrl":"https://hooks.example/x"}`, `{"externalUserId":""}`,
+		`{"externalUserId":"a\u0000b"}`, `{"callbackUrl":""}`, `{"externalUserId":7}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -39,6 +42,9 @@ func FuzzCreateSessionRequest(f *testing.F) {
 		}
 		if st.AuditImagesLimit < 0 || st.AuditImagesLimit > session.MaxAuditImages {
 			t.Fatalf("accepted auditImagesLimit %d", st.AuditImagesLimit)
+		}
+		if len(st.ExternalUserID) > MaxExternalUserID || strings.ContainsFunc(st.ExternalUserID, unicode.IsControl) {
+			t.Fatalf("accepted externalUserId %q", st.ExternalUserID)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -43,6 +44,12 @@ func (s *Server) serveCreateSession(w http.ResponseWriter, r *http.Request) erro
 		}
 		if settings, err = parseCreateSession(bytes.NewReader(body)); err != nil {
 			return err
+		}
+	}
+	if settings.CallbackURL != "" {
+		if err := s.checkCallback(settings.CallbackURL); err != nil {
+			return &Error{Err: err, Message: "callbackUrl refused: " + clientMessage(classify(err), err),
+				Details: map[string]any{"field": "callbackUrl"}}
 		}
 	}
 	sess, token, err := s.cfg.Sessions.Create(r.Context(), tenant, settings)
@@ -106,6 +113,17 @@ func (s *Server) serveResults(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, s.results(sess, true))
+	return nil
+}
+
+// ResultsBody is the results body of sess without its images: what a
+// webhook posts when the session reaches a final status.
+func (s *Server) ResultsBody(sess *livenessd.Session) ([]byte, error) {
+	return json.Marshal(s.results(sess, false))
+}
+
+func (s *Server) results(sess *livenessd.Session, withImages bool) resultsResponse {
 	resp := resultsResponse{
 		SessionID:   sess.ID,
 		Status:      string(sess.Status),
@@ -130,12 +148,14 @@ func (s *Server) serveResults(w http.ResponseWriter, r *http.Request) error {
 		resp.Confidence = round2(res.Confidence)
 		resp.IsLive = res.IsLive && sess.Status == livenessd.StatusSucceeded
 		if len(res.ReferenceImage) > 0 {
-			resp.ReferenceImage = base64.StdEncoding.EncodeToString(res.ReferenceImage)
 			box := res.ReferenceBox
 			resp.ReferenceBoundingBox = &box
+			if withImages {
+				resp.ReferenceImage = base64.StdEncoding.EncodeToString(res.ReferenceImage)
+			}
 		}
 		for i, a := range res.AuditImages {
-			if i >= sess.Settings.AuditImagesLimit {
+			if i >= sess.Settings.AuditImagesLimit || !withImages {
 				break
 			}
 			resp.AuditImages = append(resp.AuditImages, base64.StdEncoding.EncodeToString(a.JPEG))
@@ -152,8 +172,7 @@ func (s *Server) serveResults(w http.ResponseWriter, r *http.Request) error {
 		resp.Details.Reason = res.Reason
 		resp.Message = s.resultMessage(sess.Status, res)
 	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return resp
 }
 
 func (s *Server) resultMessage(st livenessd.Status, res *livenessd.Result) string {

@@ -9,6 +9,8 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/session"
@@ -85,7 +87,12 @@ type createSessionRequest struct {
 	Settings *struct {
 		AuditImagesLimit *int `json:"auditImagesLimit"`
 	} `json:"settings"`
+	ExternalUserID *string `json:"externalUserId"`
+	CallbackURL    *string `json:"callbackUrl"`
 }
+
+// MaxExternalUserID bounds externalUserId (bytes).
+const MaxExternalUserID = 128
 
 // parseCreateSession reads the create-session body. auditImagesLimit must
 // be 0..4 (as AWS, which refuses rather than clamps); absent means 0.
@@ -106,7 +113,42 @@ func parseCreateSession(r io.Reader) (livenessd.Settings, error) {
 		}
 		st.AuditImagesLimit = n
 	}
+	if p := req.ExternalUserID; p != nil {
+		if err := checkExternalUserID(*p); err != nil {
+			return st, err
+		}
+		st.ExternalUserID = *p
+	}
+	if req.CallbackURL != nil {
+		if *req.CallbackURL == "" {
+			return st, &Error{
+				Err:     fmt.Errorf("callbackUrl empty: %w", livenessd.ErrInvalidRequest),
+				Message: "callbackUrl must be an https:// URL when given",
+				Details: map[string]any{"field": "callbackUrl"},
+			}
+		}
+		st.CallbackURL = *req.CallbackURL
+	}
 	return st, nil
+}
+
+// checkExternalUserID accepts 1..MaxExternalUserID bytes of printable
+// UTF-8 without control characters.
+func checkExternalUserID(id string) error {
+	ok := id != "" && len(id) <= MaxExternalUserID && utf8.ValidString(id)
+	for _, r := range id {
+		if unicode.IsControl(r) {
+			ok = false
+		}
+	}
+	if !ok {
+		return &Error{
+			Err:     fmt.Errorf("externalUserId invalid: %w", livenessd.ErrInvalidRequest),
+			Message: fmt.Sprintf("externalUserId must be 1 to %d bytes of printable UTF-8", MaxExternalUserID),
+			Details: map[string]any{"field": "externalUserId", "maxLength": MaxExternalUserID},
+		}
+	}
+	return nil
 }
 
 // compareRequest is the body of POST /v1/liveness/compare-faces.

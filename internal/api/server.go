@@ -23,6 +23,7 @@ import (
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/guard"
 	"github.com/livenessd/livenessd/internal/imageio"
+	"github.com/livenessd/livenessd/internal/logging"
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/workpool"
 )
@@ -131,9 +132,32 @@ type Config struct {
 	MaxScanBody      int64         // default DefaultMaxScanBody
 	RetryAfter       time.Duration // Retry-After on 429/503 (default 2 s)
 	// Ready, when set, is called by /readyz in addition to the store ping.
-	Ready  func(ctx context.Context) error
-	Logger *slog.Logger
-	Now    func() time.Time
+	Ready func(ctx context.Context) error
+	// Requests, when set, is told about every request (metrics).
+	Requests RequestObserver
+	// TenantLimiter, when set, replaces the in-process token bucket with a
+	// rate limit shared by the replicas (the Redis store's).
+	TenantLimiter TenantLimiter
+	// CheckCallback vets a session's callbackUrl (webhook.Dispatcher's
+	// CheckURL); nil refuses every callbackUrl (webhooks off).
+	CheckCallback func(url string) error
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// TenantLimiter takes one request of a tenant's rate budget, or says how
+// long until one is free. An error (store unreachable) lets the request
+// through: the limit protects capacity, it is not an authorisation.
+type TenantLimiter interface {
+	Allow(ctx context.Context, tenant string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// RequestObserver is told about every request: the route pattern ("" when
+// none matched), method, status and duration; streamed is true for
+// upgraded connections (WebSocket captures), whose duration is not a
+// latency.
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, d time.Duration, streamed bool)
 }
 
 // Server serves the API. It is an http.Handler.
@@ -275,7 +299,17 @@ func (s *Server) MountedRoutes() []string {
 // stop sending new requests while the server drains).
 func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
 
+// Draining reports whether the server is shutting down.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
 func (s *Server) now() time.Time { return s.cfg.Now() }
+
+func (s *Server) checkCallback(u string) error {
+	if s.cfg.CheckCallback == nil {
+		return fmt.Errorf("webhooks are not configured on this server (--webhook-hosts): %w", livenessd.ErrInvalidRequest)
+	}
+	return s.cfg.CheckCallback(u)
+}
 
 func (s *Server) retryAfterSeconds() int {
 	return max(1, int((s.cfg.RetryAfter+time.Second-1)/time.Second))
@@ -311,11 +345,31 @@ func (s *Server) authed(f handlerFunc) handlerFunc {
 			}
 			return err
 		}
-		if s.limiter != nil && !s.limiter.allow(tenant) {
-			return fmt.Errorf("tenant over %.3g requests/s: %w", s.cfg.RateLimit, livenessd.ErrRateLimited)
+		if err := s.rateLimit(r.Context(), tenant); err != nil {
+			return err
 		}
 		return f(w, r.WithContext(context.WithValue(r.Context(), tenantKey, tenant)))
 	}
+}
+
+// rateLimit applies the tenant's rate limit: the shared one when set,
+// else the in-process bucket.
+func (s *Server) rateLimit(ctx context.Context, tenant string) error {
+	if l := s.cfg.TenantLimiter; l != nil {
+		ok, after, err := l.Allow(ctx, tenant)
+		if err != nil {
+			s.log.WarnContext(ctx, "shared rate limit unavailable; request let through", "err", err)
+			return nil
+		}
+		if !ok {
+			return &guard.RetryError{After: after, Err: fmt.Errorf("tenant over %.3g requests/s: %w", s.cfg.RateLimit, livenessd.ErrRateLimited)}
+		}
+		return nil
+	}
+	if s.limiter != nil && !s.limiter.allow(tenant) {
+		return fmt.Errorf("tenant over %.3g requests/s: %w", s.cfg.RateLimit, livenessd.ErrRateLimited)
+	}
+	return nil
 }
 
 func bearer(r *http.Request) (string, error) {
@@ -330,12 +384,19 @@ func bearer(r *http.Request) (string, error) {
 	return strings.TrimSpace(key), nil
 }
 
-// wrap adds panic recovery, the access log, and the seed's error body to
-// errors a handler writes as plain text.
+// wrap adds the request id, panic recovery, the access log, the request
+// metrics, and the seed's error body to errors a handler writes as plain
+// text.
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r = withRequestID(w, r)
 		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if s.cfg.Requests != nil {
+				s.cfg.Requests.ObserveRequest(r.Pattern, r.Method, rec.statusCode(), time.Since(start), rec.hijacked)
+			}
+		}()
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -356,6 +417,18 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		h.ServeHTTP(ew, r)
 		ew.finish()
 	})
+}
+
+// withRequestID gives the request an id: the client's X-Request-Id when it
+// is well-formed, else a new one. It is echoed in the response and added
+// to every log line written with the request's context.
+func withRequestID(w http.ResponseWriter, r *http.Request) *http.Request {
+	id := r.Header.Get("X-Request-Id")
+	if !logging.ValidRequestID(id) {
+		id = logging.NewRequestID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	return r.WithContext(logging.WithRequestID(r.Context(), id))
 }
 
 // recorder captures the status for the access log. It keeps Flush and

@@ -6,6 +6,7 @@ import (
 	_ "image/jpeg"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,8 +106,9 @@ func TestHandler_EndToEnd(t *testing.T) {
 	// deterministic; the random ones are measured in docs/ACCURACY.md.
 	// MaxFrameLag off: under -race the simulator renders slower than real
 	// time, which the check rightly refuses (timing_test.go tests it).
+	rec := &outcomeRecorder{}
 	e := MustOpenEnvWith(t, capture.Config{Observer: p, MessageRate: 1000, MaxDuration: 3 * time.Minute, ReadTimeout: time.Minute,
-		MaxFrameLag: -1}, fixedChallenge)
+		MaxFrameLag: -1, Outcomes: rec, Frames: rec}, fixedChallenge)
 	src, other := mustSource(t, p, 1), mustSource(t, p, 2)
 	for _, test := range []struct {
 		attack simulate.Attack
@@ -127,6 +129,7 @@ func TestHandler_EndToEnd(t *testing.T) {
 			}
 			// 8% reflection: this test checks the transport and storage, not
 			// the method's margins (those are in docs/ACCURACY.md).
+			rec.last() // count this subtest's frames only
 			status, sess, lat, guides := playOverWS(t, e, src, other, test.attack, test.start, 0.08, false)
 			t.Logf("status=%s confidence=%.2f reason=%q last frame to result %v guidance %v", status, sess.Result.Confidence, sess.Result.Reason, lat, guides)
 			if test.start == simulate.StartNear {
@@ -144,6 +147,47 @@ func TestHandler_EndToEnd(t *testing.T) {
 			if len(sess.Result.AuditImages) != 1 {
 				t.Errorf("audit images = %d, want 1 (auditImagesLimit)", len(sess.Result.AuditImages))
 			}
+			// The outcome observer saw this capture's verdict, its frames
+			// and timings; the frame observer every analysed frame.
+			o, frames := rec.last()
+			if o.SessionID != sess.ID || o.Status != test.want || !o.Analysed || o.Frames == 0 || o.Frames != frames ||
+				o.Duration <= 0 || o.VerdictLag <= 0 || (test.want == livenessd.StatusFailed) != (len(o.Failed) > 0) {
+				t.Errorf("outcome %+v after %d observed frames", o, frames)
+			}
 		})
 	}
+}
+
+// outcomeRecorder records the capture observers' calls.
+type outcomeRecorder struct {
+	mu       sync.Mutex
+	outcomes []livenessd.CaptureOutcome
+	frames   int
+}
+
+func (r *outcomeRecorder) CaptureOutcome(_ context.Context, o livenessd.CaptureOutcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes = append(r.outcomes, o)
+}
+
+func (r *outcomeRecorder) FrameAnalysed(cost, lag time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cost > 0 && lag >= 0 {
+		r.frames++
+	}
+}
+
+// last returns the last outcome and the frames observed since the one
+// before, then starts a new count.
+func (r *outcomeRecorder) last() (livenessd.CaptureOutcome, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.frames
+	r.frames = 0
+	if len(r.outcomes) == 0 {
+		return livenessd.CaptureOutcome{}, n
+	}
+	return r.outcomes[len(r.outcomes)-1], n
 }

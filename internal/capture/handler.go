@@ -88,6 +88,11 @@ type Config struct {
 	// Work bounds concurrent frame analyses across the server; shared with
 	// the other inference users. Nil means no bound beyond CaptureSlots.
 	Work Limiter
+	// Outcomes, when set, is told how each begun capture ended (log line,
+	// metrics); Frames how long each frame's analysis took and how far
+	// behind the stream it ran (admission control). See observe.go.
+	Outcomes OutcomeObserver
+	Frames   FrameObserver
 	// Addresses finds the client address the limits below are kept by.
 	Addresses guard.Addresses
 	// StreamsPerAddress bounds the streams one client address holds at
@@ -172,11 +177,13 @@ func (c Config) withDefaults() Config {
 
 // Handler serves the capture WebSocket.
 type Handler struct {
-	cfg      Config
-	streams  *guard.ConnLimit
-	quit     chan struct{}
-	quitOnce sync.Once
-	active   sync.WaitGroup
+	cfg       Config
+	streams   *guard.ConnLimit
+	quit      chan struct{} // closed: new captures are refused
+	quitOnce  sync.Once
+	abort     chan struct{} // closed: captures still running end with 1001
+	abortOnce sync.Once
+	active    sync.WaitGroup
 }
 
 // NewHandler returns the capture WebSocket handler. Mount it on
@@ -184,11 +191,12 @@ type Handler struct {
 // pattern the id is the path element before "/stream".
 func NewHandler(cfg Config) *Handler {
 	cfg = cfg.withDefaults()
-	return &Handler{cfg: cfg, streams: guard.NewConnLimit(cfg.StreamsPerAddress), quit: make(chan struct{})}
+	return &Handler{cfg: cfg, streams: guard.NewConnLimit(cfg.StreamsPerAddress), quit: make(chan struct{}), abort: make(chan struct{})}
 }
 
-// Shutdown ends every capture in progress (error 1001, session aborted)
-// and refuses new ones, then waits for them to finish or ctx to end.
+// Shutdown refuses new captures (503, 5001) and lets the running ones
+// finish until ctx ends; those still running then end with 1001 (their
+// sessions aborted) and Shutdown waits for them to close.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.quitOnce.Do(func() { close(h.quit) })
 	done := make(chan struct{})
@@ -197,7 +205,13 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("capture: shutdown: %w", ctx.Err())
+	}
+	h.abortOnce.Do(func() { close(h.abort) })
+	select {
+	case <-done:
+		return nil
+	case <-time.After(h.cfg.WriteTimeout):
+		return fmt.Errorf("capture: shutdown: captures still running: %w", ctx.Err())
 	}
 }
 
@@ -313,6 +327,7 @@ type captureConn struct {
 
 	begun     bool
 	closeOnce sync.Once
+	timing    frameTiming // observe.go
 }
 
 // event is what the reader hands to the analysis, in arrival order.
@@ -386,7 +401,7 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 			case <-idle.C:
 				c.fail(ctx, &protoError{CodeTimeout, "no message within the read timeout"})
 				return
-			case <-c.h.quit:
+			case <-c.h.abort:
 				c.fail(ctx, &protoError{CodeGoingAway, "server shutting down"})
 				return
 			case ev = <-events:
@@ -427,10 +442,12 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 					return
 				}
 			}
+			analysing := time.Now()
 			g, inOval, flash, err := run.AddFrame(ctx, liveness.Frame{Index: nframes - 1, At: ev.at, Image: img})
 			if cfg.Work != nil {
 				cfg.Work.Release(1)
 			}
+			c.frameAnalysed(analysing, c.start.Add(ev.arrival))
 			if err != nil {
 				if ctx.Err() != nil {
 					c.fail(ctx, &protoError{CodeTimeout, "capture took too long"})
@@ -500,6 +517,7 @@ func (c *captureConn) finish(ctx context.Context, run *liveness.Run) {
 		return
 	}
 	c.begun = false // completed: nothing to abort
+	c.reportOutcome(ctx, &res, "")
 	c.send(StatusMsg{Type: "result", Status: string(res.Status)})
 	c.send(closeMsg{code: websocket.StatusNormalClosure, reason: "done"})
 }
@@ -525,6 +543,7 @@ func (c *captureConn) fail(ctx context.Context, e *protoError) {
 			c.log.Error("capture: abort", "session", c.id, "err", err)
 		}
 		c.begun = false
+		c.reportOutcome(ctx, nil, e.msg)
 	}
 	c.send(ErrorMsg{Type: "error", Code: e.code, Message: e.msg})
 	c.send(closeMsg{code: websocket.StatusCode(e.code), reason: truncate(e.msg, 100)})

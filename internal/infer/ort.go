@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 	"golang.org/x/sync/semaphore"
@@ -32,6 +33,14 @@ type Options struct {
 	// NoMemArena and NoMemPattern turn off ORT's CPU memory arena and its
 	// pre-planned allocation pattern (benchmarks only).
 	NoMemArena, NoMemPattern bool
+	// Observer, when set, is told the latency of every run (metrics).
+	Observer RunObserver
+}
+
+// RunObserver is told how long each model's run took, from the start of
+// the wait for a slot to the outputs.
+type RunObserver interface {
+	ObserveRun(model string, d time.Duration)
 }
 
 // Runtime owns the process-wide ONNX Runtime environment. Create it once with
@@ -185,6 +194,9 @@ func (s *Session) Threads() int { return s.threads }
 func (s *Session) Run(ctx context.Context, in Tensor) (out []Tensor, err error) {
 	if err := in.Validate(); err != nil {
 		return nil, fmt.Errorf("infer: %s: %w", s.spec.Name, err)
+	}
+	if o := s.rt.opts.Observer; o != nil {
+		defer func(start time.Time) { o.ObserveRun(s.spec.Name, time.Since(start)) }(time.Now())
 	}
 	if err := s.rt.cpus.Acquire(ctx, int64(s.threads)); err != nil {
 		return nil, err

@@ -19,6 +19,9 @@ const (
 	ValidChallengeResponse = "challenge_response"
 )
 
+// Validations are every validation a verdict may report as passed.
+var Validations = []string{ValidFaceDetected, ValidQuality, ValidAntiSpoofing, ValidChallengeResponse}
+
 // Failure reasons, most basic first.
 const (
 	ReasonNoFace        = "No face detected"

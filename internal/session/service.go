@@ -64,10 +64,36 @@ type Config struct {
 	// OnFinish, when set, is called after a session reached SUCCEEDED or
 	// FAILED (webhooks, metrics). It must not block.
 	OnFinish func(ctx context.Context, sess *livenessd.Session)
+	// Lockouts counts failed checks per externalUserId; nil disables the
+	// lockout.
+	Lockouts Lockouts
+	// Lockout is the policy (DefaultLockout).
+	Lockout LockoutPolicy
 	// Now is the clock; tests inject one. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+// LockoutPolicy: after Failures FAILED checks of one externalUserId within
+// Window, new sessions for it are refused for Duration.
+type LockoutPolicy struct {
+	Failures int
+	Window   time.Duration
+	Duration time.Duration
+}
+
+// DefaultLockout is 5 failures within 3 minutes: locked for 30 minutes.
+var DefaultLockout = LockoutPolicy{Failures: 5, Window: 3 * time.Minute, Duration: 30 * time.Minute}
+
+// LockedError is returned by Create for a locked-out end user; it wraps
+// livenessd.ErrUserLocked and says until when.
+type LockedError struct{ Until time.Time }
+
+func (e *LockedError) Error() string {
+	return "end user locked out until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+func (e *LockedError) Unwrap() error { return livenessd.ErrUserLocked }
 
 // Service is the session state machine. It implements Captures.
 type Service struct {
@@ -107,6 +133,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.LeaseTTL == 0 {
 		cfg.LeaseTTL = DefaultLeaseTTL
+	}
+	if cfg.Lockout == (LockoutPolicy{}) {
+		cfg.Lockout = DefaultLockout
+	}
+	if cfg.Lockout.Failures < 1 || cfg.Lockout.Window <= 0 || cfg.Lockout.Duration <= 0 {
+		return nil, errors.New("session: lockout policy needs failures >= 1 and positive window and duration")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -274,6 +306,9 @@ func (s *Service) Create(ctx context.Context, tenant string, settings livenessd.
 	}
 	if settings.AuditImagesLimit < 0 || settings.AuditImagesLimit > MaxAuditImages {
 		return nil, "", fmt.Errorf("session: auditImagesLimit %d outside 0..%d: %w", settings.AuditImagesLimit, MaxAuditImages, livenessd.ErrInvalidRequest)
+	}
+	if err := s.checkLockout(ctx, tenant, settings.ExternalUserID); err != nil {
+		return nil, "", err
 	}
 	id, err := NewID()
 	if err != nil {
@@ -472,10 +507,67 @@ func (s *Service) finish(ctx context.Context, id string, res *livenessd.Result) 
 		s.mu.Lock()
 		delete(s.active, id)
 		s.mu.Unlock()
+		if sess.Status == livenessd.StatusFailed && !serverFault(res.Reason) {
+			s.countFailure(ctx, sess)
+		}
 		if s.cfg.OnFinish != nil {
 			s.cfg.OnFinish(ctx, sess)
 		}
 		return nil
+	}
+}
+
+// ShutdownReason is recorded on captures aborted by a graceful shutdown.
+const ShutdownReason = "server shutting down"
+
+// serverFault reports whether a failure was the server's, not the end
+// user's: such failures never count towards a lockout.
+func serverFault(reason string) bool {
+	return reason == InterruptedReason || reason == ShutdownReason
+}
+
+// lockoutKey is the opaque key of an end user: the tenant and a hash of
+// the externalUserId, so the lockout records never hold the id itself.
+func lockoutKey(tenant, user string) string {
+	h := sha256.Sum256([]byte(tenant + "\x00" + user))
+	return hex.EncodeToString(h[:16])
+}
+
+func (s *Service) checkLockout(ctx context.Context, tenant, user string) error {
+	if user == "" || s.cfg.Lockouts == nil {
+		return nil
+	}
+	until, err := s.cfg.Lockouts.LockedUntil(ctx, lockoutKey(tenant, user))
+	if err != nil {
+		return fmt.Errorf("session: create: lockout: %w: %w", err, livenessd.ErrSessionCreate)
+	}
+	if s.cfg.Now().Before(until) {
+		return &LockedError{Until: until}
+	}
+	return nil
+}
+
+// countFailure records a FAILED check of the session's end user and locks
+// the user out once the policy's count is reached. Errors are logged: the
+// verdict is already stored and must not be undone.
+func (s *Service) countFailure(ctx context.Context, sess *livenessd.Session) {
+	user := sess.Settings.ExternalUserID
+	if user == "" || s.cfg.Lockouts == nil {
+		return
+	}
+	p := s.cfg.Lockout
+	key := lockoutKey(sess.Tenant, user)
+	now := s.cfg.Now()
+	n, err := s.cfg.Lockouts.AddFailure(ctx, key, now, p.Window)
+	if err == nil && n >= p.Failures {
+		err = s.cfg.Lockouts.Lock(ctx, key, now.Add(p.Duration))
+		if err == nil {
+			s.cfg.Logger.WarnContext(ctx, "session: end user locked out after repeated failed checks",
+				"session", sess.ID, "failures", n, "window", p.Window, "until", now.Add(p.Duration).UTC())
+		}
+	}
+	if err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "session: lockout count", "session", sess.ID, "err", err)
 	}
 }
 

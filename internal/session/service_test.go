@@ -525,3 +525,59 @@ func TestService_RecoverInterrupted(t *testing.T) {
 		t.Fatalf("after an exclusive restart: %s %+v", got.Status, got.Result)
 	}
 }
+
+// TestService_Lockout: 5 FAILED checks of one externalUserId within 3
+// minutes lock it out for 30 minutes; other users, other tenants and
+// server-caused failures are not affected.
+func TestService_Lockout(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	svc, err := session.New(session.Config{Store: e.store, Lockouts: e.store, Now: e.clk.Now,
+		Challenges: func() (livenessd.Challenge, error) { return liveness.NewChallenge("") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := func(tenant, user, reason string) error {
+		t.Helper()
+		sess, token, err := svc.Create(ctx, tenant, livenessd.Settings{ExternalUserID: user})
+		if err != nil {
+			return err
+		}
+		if _, err := svc.BeginCapture(ctx, sess.ID, tokenAuth(svc, token)); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Abort(ctx, sess.ID, reason); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(20 * time.Second)
+		return nil
+	}
+	// Failures of the server do not count.
+	for range 5 {
+		if err := fail("t1", "alice", session.ShutdownReason); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if err := fail("t1", "alice", "client closed the connection"); err != nil {
+			t.Fatalf("failure %d refused: %v", i+1, err)
+		}
+	}
+	err = fail("t1", "alice", "x")
+	var locked *session.LockedError
+	if !errors.As(err, &locked) || !errors.Is(err, livenessd.ErrUserLocked) {
+		t.Fatalf("sixth session after 5 failures: %v", err)
+	}
+	if d := locked.Until.Sub(e.clk.Now()); d <= 29*time.Minute || d > 30*time.Minute {
+		t.Fatalf("locked for %v more, want about 30 min", d)
+	}
+	for _, other := range [][2]string{{"t1", "bob"}, {"t2", "alice"}, {"t1", ""}} {
+		if err := fail(other[0], other[1], "x"); err != nil {
+			t.Fatalf("tenant %s user %q refused: %v", other[0], other[1], err)
+		}
+	}
+	e.clk.Advance(30 * time.Minute)
+	if err := fail("t1", "alice", "x"); err != nil {
+		t.Fatalf("after the lock: %v", err)
+	}
+}

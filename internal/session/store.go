@@ -48,3 +48,16 @@ type Store interface {
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 }
+
+// Lockouts counts failed checks per end user (the stores implement it).
+// Keys are opaque: the service passes the tenant and a hash of the
+// externalUserId, never the id itself.
+type Lockouts interface {
+	// AddFailure records a failed check of key at t, forgets the ones at
+	// or before t-window, and returns how many remain.
+	AddFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error)
+	// Lock refuses key until the time given.
+	Lock(ctx context.Context, key string, until time.Time) error
+	// LockedUntil returns the end of key's lock (zero when none).
+	LockedUntil(ctx context.Context, key string) (time.Time, error)
+}

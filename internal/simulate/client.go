@@ -112,7 +112,30 @@ func (c *WSClient) Frame(ctx context.Context, at time.Duration, jpg []byte) erro
 	if err := c.serverError(); err != nil {
 		return err
 	}
-	return c.conn.Write(ctx, websocket.MessageBinary, capture.EncodeFrame(at, jpg))
+	if err := c.conn.Write(ctx, websocket.MessageBinary, capture.EncodeFrame(at, jpg)); err != nil {
+		return c.writeError(err)
+	}
+	return nil
+}
+
+// writeError explains a failed write: when the server closed the
+// connection, its error message (read by the reader goroutine, which may
+// still be on its way) says why, where the write only sees a closed
+// connection.
+func (c *WSClient) writeError(err error) error {
+	select {
+	case <-c.done:
+	case <-time.After(time.Second):
+	}
+	if serr := c.serverError(); serr != nil {
+		return fmt.Errorf("%w (write: %v)", serr, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeErr != nil {
+		return fmt.Errorf("%w (connection: %v)", err, c.closeErr)
+	}
+	return err
 }
 
 // Flashed reports whether the server sent flash.

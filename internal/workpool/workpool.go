@@ -17,6 +17,19 @@ import (
 type Pool struct {
 	slots chan struct{}
 	wait  time.Duration
+	obs   WaitObserver
+}
+
+// WaitObserver is told how long each Acquire waited and whether it was
+// refused (metrics).
+type WaitObserver interface {
+	PoolWait(d time.Duration, refused bool)
+}
+
+// WithObserver sets the pool's wait observer; call it before first use.
+func (p *Pool) WithObserver(o WaitObserver) *Pool {
+	p.obs = o
+	return p
 }
 
 // New returns a pool running at most size jobs at once; Acquire waits at
@@ -40,18 +53,28 @@ func (p *Pool) InUse() int { return len(p.slots) }
 func (p *Pool) Acquire(ctx context.Context) (release func(), err error) {
 	select {
 	case p.slots <- struct{}{}:
+		p.observe(0, false)
 		return p.release, nil
 	default:
 	}
+	start := time.Now()
 	t := time.NewTimer(p.wait)
 	defer t.Stop()
 	select {
 	case p.slots <- struct{}{}:
+		p.observe(time.Since(start), false)
 		return p.release, nil
 	case <-t.C:
+		p.observe(time.Since(start), true)
 		return nil, fmt.Errorf("workpool: all %d workers busy for %v: %w", cap(p.slots), p.wait, livenessd.ErrOverloaded)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("workpool: %w", ctx.Err())
+	}
+}
+
+func (p *Pool) observe(d time.Duration, refused bool) {
+	if p.obs != nil {
+		p.obs.PoolWait(d, refused)
 	}
 }
 
@@ -83,6 +106,7 @@ func (w Weighted) Acquire(ctx context.Context, n int64) error {
 	if n > int64(cap(w.p.slots)) {
 		return fmt.Errorf("workpool: %d slots requested of %d: %w", n, cap(w.p.slots), livenessd.ErrOverloaded)
 	}
+	start := time.Now()
 	for i := int64(0); i < n; i++ {
 		select {
 		case w.p.slots <- struct{}{}:
@@ -91,6 +115,7 @@ func (w Weighted) Acquire(ctx context.Context, n int64) error {
 			return ctx.Err()
 		}
 	}
+	w.p.observe(time.Since(start), false)
 	return nil
 }
 

@@ -33,8 +33,9 @@ const (
 )
 
 var (
-	_ session.Store = (*Store)(nil)
-	_ auth.KeyStore = (*Store)(nil)
+	_ session.Store    = (*Store)(nil)
+	_ session.Lockouts = (*Store)(nil)
+	_ auth.KeyStore    = (*Store)(nil)
 )
 
 // Options configure a Store. Retention and RecordTTL must equal the
@@ -51,6 +52,9 @@ type Options struct {
 	RecordTTL time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// OnUnavailable, when set, is called with the operation's name each
+	// time Redis cannot serve a call (metrics).
+	OnUnavailable func(op string)
 }
 
 // Store is a session.Store and auth.KeyStore on Redis.
@@ -62,10 +66,12 @@ type Store struct {
 
 type keyNames struct{ prefix string }
 
-func (k keyNames) session(id string) string { return k.prefix + "s:" + id }
-func (k keyNames) images(id string) string  { return k.prefix + "img:" + id }
-func (k keyNames) inProgress() string       { return k.prefix + "inprogress" }
-func (k keyNames) apiKeys() string          { return k.prefix + "apikeys" }
+func (k keyNames) session(id string) string   { return k.prefix + "s:" + id }
+func (k keyNames) images(id string) string    { return k.prefix + "img:" + id }
+func (k keyNames) inProgress() string         { return k.prefix + "inprogress" }
+func (k keyNames) apiKeys() string            { return k.prefix + "apikeys" }
+func (k keyNames) failures(key string) string { return k.prefix + "fail:" + key }
+func (k keyNames) lock(key string) string     { return k.prefix + "lock:" + key }
 
 // Key use and revocation live beside the immutable key records, as unix
 // nanoseconds, so each changes atomically without rewriting the record.
@@ -132,6 +138,10 @@ func (s *Store) wrap(op string, err error) error {
 		return nil
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	if s.opt.OnUnavailable != nil {
+		name, _, _ := strings.Cut(op, " ")
+		s.opt.OnUnavailable(name)
 	}
 	return fmt.Errorf("redis: %s: %v: %w", op, err, livenessd.ErrStoreUnavailable)
 }
@@ -381,6 +391,47 @@ func (s *Store) PurgeBiometrics(context.Context, time.Time) (int, error) { retur
 
 // DeleteExpired implements session.Store: records expire by their TTL.
 func (s *Store) DeleteExpired(context.Context, time.Time) (int, error) { return 0, nil }
+
+// failureScript records a failure and counts the ones in the window.
+// KEYS: failures zset. ARGV: t ms, window start ms, member, ttl ms.
+var failureScript = goredis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return redis.call('ZCARD', KEYS[1])
+`)
+
+// AddFailure implements session.Lockouts. The set expires with its window.
+func (s *Store) AddFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error) {
+	member := strconv.FormatInt(t.UnixNano(), 10) + ":" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+	n, err := failureScript.Run(ctx, s.rdb, []string{s.keys.failures(key)},
+		t.UnixMilli(), t.Add(-window).UnixMilli(), member, max(window.Milliseconds(), 1)).Int()
+	if err != nil {
+		return 0, s.wrap("lockout", err)
+	}
+	return n, nil
+}
+
+// Lock implements session.Lockouts; the lock key expires at until.
+func (s *Store) Lock(ctx context.Context, key string, until time.Time) error {
+	if !until.After(s.opt.Now()) {
+		return nil
+	}
+	err := s.rdb.SetArgs(ctx, s.keys.lock(key), until.UnixMilli(), goredis.SetArgs{ExpireAt: until}).Err()
+	return s.wrap("lock", err)
+}
+
+// LockedUntil implements session.Lockouts.
+func (s *Store) LockedUntil(ctx context.Context, key string) (time.Time, error) {
+	ms, err := s.rdb.Get(ctx, s.keys.lock(key)).Int64()
+	if errors.Is(err, goredis.Nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, s.wrap("locked until", err)
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
 
 // APIKeys implements auth.KeyStore.
 func (s *Store) APIKeys(ctx context.Context) ([]auth.APIKey, error) {

@@ -214,3 +214,46 @@ func TestOpen_BadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimiter_SharedAcrossReplicas: two replicas' limiters on one
+// Redis share a tenant's budget; another tenant has its own.
+func TestRateLimiter_SharedAcrossReplicas(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	var limiters []*redis.RateLimiter
+	for range 2 {
+		s := open(t, srv, redis.Options{Prefix: "rl:"})
+		l, err := s.RateLimiter(1, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		limiters = append(limiters, l)
+	}
+	allowed := 0
+	var retry time.Duration
+	for i := range 8 {
+		ok, after, err := limiters[i%2].Allow(ctx, "t_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			allowed++
+		} else {
+			retry = after
+		}
+	}
+	// A burst of 4 at 1/s: 4 (at most 5 if a second passed) of 8 pass,
+	// whichever replica they reach.
+	if allowed < 4 || allowed > 5 {
+		t.Fatalf("%d of 8 requests allowed across two replicas, want the shared burst of 4", allowed)
+	}
+	if retry <= 0 || retry > time.Second {
+		t.Fatalf("retry after %v, want within a second", retry)
+	}
+	if ok, _, err := limiters[1].Allow(ctx, "t_b"); err != nil || !ok {
+		t.Fatalf("another tenant refused: %v %v", ok, err)
+	}
+	if _, err := (&redis.Store{}).RateLimiter(0, 1); err == nil {
+		t.Fatal("a zero rate was accepted")
+	}
+}

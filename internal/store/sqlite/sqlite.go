@@ -26,8 +26,9 @@ const DefaultFile = "livenessd.db"
 const MaxWALBytes = 8 << 20
 
 var (
-	_ session.Store = (*Store)(nil)
-	_ auth.KeyStore = (*Store)(nil)
+	_ session.Store    = (*Store)(nil)
+	_ session.Lockouts = (*Store)(nil)
+	_ auth.KeyStore    = (*Store)(nil)
 )
 
 // Store is a session.Store and auth.KeyStore on one SQLite file.
@@ -68,6 +69,10 @@ var migrations = []string{
 	`ALTER TABLE api_keys ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
 	ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;`,
+	// End-user lockout: failed checks and locks by opaque key.
+	`CREATE TABLE lockout_failures (key TEXT NOT NULL, at INTEGER NOT NULL);
+	CREATE INDEX lockout_failures_key ON lockout_failures(key, at);
+	CREATE TABLE lockouts (key TEXT PRIMARY KEY, until INTEGER NOT NULL);`,
 }
 
 // Open opens (creating if needed) the database file at path and migrates
@@ -299,6 +304,49 @@ func (s *Store) Interrupted(ctx context.Context, t time.Time) ([]string, error) 
 	return ids, rows.Err()
 }
 
+// AddFailure implements session.Lockouts.
+func (s *Store) AddFailure(ctx context.Context, key string, t time.Time, window time.Duration) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: lockout: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM lockout_failures WHERE key = ? AND at <= ?`, key, t.Add(-window).UnixNano()); err != nil {
+		return 0, fmt.Errorf("sqlite: lockout: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO lockout_failures (key, at) VALUES (?, ?)`, key, t.UnixNano()); err != nil {
+		return 0, fmt.Errorf("sqlite: lockout: %w", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM lockout_failures WHERE key = ?`, key).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: lockout: %w", err)
+	}
+	return n, tx.Commit()
+}
+
+// Lock implements session.Lockouts.
+func (s *Store) Lock(ctx context.Context, key string, until time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO lockouts (key, until) VALUES (?, ?)
+		ON CONFLICT(key) DO UPDATE SET until = max(until, excluded.until)`, key, until.UnixNano())
+	if err != nil {
+		return fmt.Errorf("sqlite: lock: %w", err)
+	}
+	return nil
+}
+
+// LockedUntil implements session.Lockouts.
+func (s *Store) LockedUntil(ctx context.Context, key string) (time.Time, error) {
+	var until int64
+	err := s.db.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE key = ?`, key).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: locked until: %w", err)
+	}
+	return time.Unix(0, until).UTC(), nil
+}
+
 // unixNano is t in nanoseconds, 0 for the zero time (no lease).
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
@@ -336,6 +384,11 @@ func (s *Store) DeleteExpired(ctx context.Context, t time.Time) (int, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, t.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete expired: %w", err)
+	}
+	// Lockout records older than any policy's window or lock are of no use.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM lockout_failures WHERE at <= ?; DELETE FROM lockouts WHERE until <= ?`,
+		t.UnixNano(), t.UnixNano()); err != nil {
+		return 0, fmt.Errorf("sqlite: delete old lockouts: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd"
-	"github.com/livenessd/livenessd/internal/auth"
+	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/store/sealed"
 )
 
@@ -37,7 +37,7 @@ func SealedAtRest(t *testing.T, open OpenDump) {
 		res.AuditImages = []livenessd.AuditImage{{JPEG: imgs[1]}, {JPEG: imgs[2]}}
 		return res
 	}
-	finish := func(t *testing.T, s Store, id string) {
+	finish := func(t *testing.T, s session.Store, id string) {
 		t.Helper()
 		sess := Session(id, now)
 		if err := s.Create(ctx, sess); err != nil {
@@ -64,7 +64,7 @@ func SealedAtRest(t *testing.T, open OpenDump) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		finish(t, storeWith{s, inner}, id1)
+		finish(t, s, id1)
 		if found := FindImageBytes(dump(), imgs...); found != "" {
 			t.Fatalf("the store holds image data in the clear: %s", found)
 		}
@@ -94,7 +94,7 @@ func SealedAtRest(t *testing.T, open OpenDump) {
 		if got, err := rotated.Get(ctx, id1); err != nil || !bytes.Equal(got.Result.ReferenceImage, imgs[0]) {
 			t.Fatalf("old data after rotation: %v", err)
 		}
-		finish(t, storeWith{rotated, inner}, id2)
+		finish(t, rotated, id2)
 		onlyB, err := sealed.New(inner, keyB.keys)
 		if err != nil {
 			t.Fatal(err)
@@ -123,24 +123,6 @@ func SealedAtRest(t *testing.T, open OpenDump) {
 			t.Fatalf("moved image: err = %v, want ErrCorrupt", err)
 		}
 	})
-}
-
-// storeWith is a sealed store that still lists keys through the store
-// below (the suite's Store type needs both).
-type storeWith struct {
-	*sealed.Store
-	keys Store
-}
-
-func (s storeWith) APIKeys(ctx context.Context) ([]auth.APIKey, error) { return s.keys.APIKeys(ctx) }
-func (s storeWith) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
-	return s.keys.CreateAPIKey(ctx, k)
-}
-func (s storeWith) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
-	return s.keys.RevokeAPIKey(ctx, id, at)
-}
-func (s storeWith) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
-	return s.keys.TouchAPIKeys(ctx, used)
 }
 
 type dataKeys struct {

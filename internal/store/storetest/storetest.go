@@ -20,6 +20,7 @@ import (
 // Store is what the suite needs: a session store that also keeps keys.
 type Store interface {
 	session.Store
+	session.Lockouts
 	auth.KeyStore
 }
 
@@ -72,6 +73,48 @@ func Run(t *testing.T, open Open) {
 	t.Run("OneWinnerAcrossReplicas", func(t *testing.T) { testOneWinner(t, open(t)) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)()) })
 	t.Run("APIKeys", func(t *testing.T) { testKeys(t, open(t)()) })
+	t.Run("Lockouts", func(t *testing.T) { testLockouts(t, open(t)) })
+}
+
+func testLockouts(t *testing.T, open func() Store) {
+	ctx := context.Background()
+	s, replica := open(), open()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	const window = 3 * time.Minute
+	for i, at := range []time.Duration{0, time.Minute, 2 * time.Minute} {
+		// Failures counted on two replicas add up.
+		st := s
+		if i%2 == 1 {
+			st = replica
+		}
+		n, err := st.AddFailure(ctx, "k1", now.Add(at), window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != i+1 {
+			t.Fatalf("failure %d: count %d", i+1, n)
+		}
+	}
+	// Past the window the first failure no longer counts.
+	if n, err := s.AddFailure(ctx, "k1", now.Add(window+time.Second), window); err != nil || n != 3 {
+		t.Fatalf("count after the window = %d, %v; want 3", n, err)
+	}
+	if n, _ := s.AddFailure(ctx, "k2", now, window); n != 1 {
+		t.Fatalf("another key counted %d", n)
+	}
+	if until, err := s.LockedUntil(ctx, "k1"); err != nil || !until.IsZero() {
+		t.Fatalf("LockedUntil before a lock = %v, %v", until, err)
+	}
+	until := time.Now().UTC().Add(30 * time.Minute).Truncate(time.Millisecond)
+	if err := s.Lock(ctx, "k1", until); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := replica.LockedUntil(ctx, "k1"); err != nil || !got.Equal(until) {
+		t.Fatalf("LockedUntil = %v, %v; want %v", got, err, until)
+	}
+	if got, _ := replica.LockedUntil(ctx, "k2"); !got.IsZero() {
+		t.Fatalf("k2 locked until %v", got)
+	}
 }
 
 func testRoundTrip(t *testing.T, s Store) {
