@@ -12,6 +12,12 @@ mkdir -p docs/bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# need_bench PATTERN FILE: stops the run when a benchmark printed no result
+# (skipped for want of models, say), rather than writing an empty table.
+need_bench() {
+	grep -q "$1" "$2" || { echo "bench: no $1 result in $2 (see the output above)" >&2; exit 1; }
+}
+
 # put_section NAME FILE: replaces (or appends) the NAME section of docs/BENCHMARKS.md.
 put_section() {
 	local name=$1 file=$2 doc=docs/BENCHMARKS.md
@@ -105,6 +111,7 @@ section_models() {
 				q=$(wait_quiet)
 				echo "bench models: repeat $rep/$reps, $thr thread(s), $side ($(cut -f1 <<<"$q")% busy)" >&2
 				"$side" "$thr" "$tmp/$side-$thr-$rep.txt"
+				[[ $side == peer ]] || need_bench '^BenchmarkModel/' "$tmp/$side-$thr-$rep.txt"
 				printf '%s\t%s\t%s\t%s\t%s\n' "$rep" "$thr" "$side" "$side-$thr-$rep.txt" "$q" >>"$tmp/blocks.tsv"
 			done
 		done
@@ -128,6 +135,7 @@ section_runtime() {
 	mkdir -p "$tmp"
 	q=$(wait_quiet)
 	"$GO" test -run '^$' -bench '^BenchmarkRuntimeOptions$' -benchtime="${RUNS}x" -count 1 ./internal/infer | tee "$tmp/go.txt"
+	need_bench '^BenchmarkRuntimeOptions/' "$tmp/go.txt"
 	{
 		echo "## ONNX Runtime settings"
 		echo
@@ -168,6 +176,7 @@ section_cpu() {
 	mkdir -p "$tmp"
 	q=$(wait_quiet)
 	"$GO" test -run '^$' -bench '^BenchmarkCapture_CPU$' -benchtime="${n}x" -count 1 ./internal/liveness | tee "$tmp/go.txt"
+	need_bench '^BenchmarkCapture_CPU' "$tmp/go.txt"
 	awk -v n="$n" -v machine="$(machine_note)" -v q="$q" -v cores="$(nproc)" '/^BenchmarkCapture_CPU/ {
 		for (i = 3; i < NF; i++) v[$(i + 1)] = $i
 		split(q, qq, "\t")
@@ -209,9 +218,10 @@ section_int8() {
 	q=$(wait_quiet)
 	"$GO" test -run '^$' -bench '^BenchmarkInt8$' -benchtime="${RUNS}x" -count 1 -timeout 60m ./internal/quantize \
 		-args -bench.threads=1 | tee "$tmp/go.txt"
+	need_bench '^BenchmarkInt8/' "$tmp/go.txt"
 	if [[ -f ${LIVENESS_SHARED_DATA:-../shared/data}/face-verification/lfw/pairs.csv ]]; then
 		"$GO" test -count=1 -run '^TestInt8_LFWGate$' -v -timeout 60m ./internal/quantize -args -gate.all | tee "$tmp/gate.txt" || true
-		gate=$(grep -o 'LFW fold 1, .*' "$tmp/gate.txt" | sed 's/^/- /')
+		gate=$(grep -o 'LFW fold 1, .*' "$tmp/gate.txt" | sed 's/^/- /' || true)
 	fi
 	{
 		echo "## int8"

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -196,16 +197,22 @@ func lfwScores(t *testing.T, ctx context.Context, p *face.Pipeline, ps []eval.Pa
 }
 
 // tempCache is a model cache whose pinned files are the test cache's
-// (linked) and whose int8 directory is empty and private to the test.
+// (linked) and whose derived directories (int8 builds, translations) are
+// empty and private to the test.
 func tempCache(t *testing.T) *models.Cache {
 	src := testutil.Cache(t)
 	dir := t.TempDir()
-	for _, sub := range []string{"faceplugin", "human", "onnxruntime", "samples", "tfjs-backend-wasm"} {
-		if err := symlink(src.Path(sub), dir+"/"+sub); err != nil {
+	entries, err := os.ReadDir(src.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == quant.Int8Dir || e.Name() == face.TranslatedDir {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(src.Dir, e.Name()), filepath.Join(dir, e.Name())); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return models.NewCache(dir)
 }
-
-func symlink(oldname, newname string) error { return os.Symlink(oldname, newname) }
