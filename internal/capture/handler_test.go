@@ -360,9 +360,12 @@ func TestHandler_Origin(t *testing.T) {
 		ok     bool
 	}{{"https://app.example.com", true}, {"https://evil.example.net", false}} {
 		h := http.Header{"Origin": {test.origin}}
-		conn, _, err := websocket.Dial(t.Context(), e.streamURL(id)+"?token="+token, &websocket.DialOptions{HTTPHeader: h})
+		conn, resp, err := websocket.Dial(t.Context(), e.streamURL(id)+"?token="+token, &websocket.DialOptions{HTTPHeader: h})
 		if (err == nil) != test.ok {
 			t.Errorf("origin %s: err = %v, want ok=%v", test.origin, err, test.ok)
+		}
+		if !test.ok {
+			expectSeedError(t, resp, http.StatusForbidden, 1024)
 		}
 		if conn != nil {
 			conn.CloseNow()
