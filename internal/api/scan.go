@@ -58,6 +58,10 @@ type extractedData struct {
 	CheckDigitsValid bool              `json:"checkDigitsValid"`
 	OCRCorrections   int               `json:"ocrCorrections"`
 	UnreadFields     map[string]string `json:"unreadFields,omitempty"`
+	// UnlistedCodes names the country fields given whose code is not on
+	// ICAO 9303's list (a misread, a specimen's fictitious state, or a
+	// code outside the standard): given as read, never replaced.
+	UnlistedCodes []string `json:"unlistedCodes,omitempty"`
 }
 
 // scanQuality is the worst of the images' quality.
@@ -283,6 +287,12 @@ func (s *Server) extracted(res *document.Result) extractedData {
 			d.PersonalNumber = m.OptionalData
 		} else {
 			d.UnreadFields["personalNumber"] = reasonCheckDigit
+		}
+	}
+	for _, f := range m.UnlistedCodes() {
+		field := map[string]string{"issuingState": "issuingCountry", "nationality": "nationality"}[f]
+		if _, unread := d.UnreadFields[field]; !unread {
+			d.UnlistedCodes = append(d.UnlistedCodes, field)
 		}
 	}
 	if len(d.UnreadFields) == 0 {

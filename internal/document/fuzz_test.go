@@ -4,12 +4,16 @@ import (
 	"context"
 	"image"
 	"testing"
+
+	"github.com/livenessd/livenessd/internal/mrz"
 )
 
 // fixedReader answers every line with the same text.
 type fixedReader string
 
-func (f fixedReader) ReadLine(context.Context, *image.Gray) (string, error) { return string(f), nil }
+func (f fixedReader) ReadLine(context.Context, *image.Gray) ([]mrz.Glyph, error) {
+	return mrz.Glyphs(string(f))
+}
 
 // FuzzPage runs the image-side steps (outline, rectification, zone search,
 // quality) on arbitrary small images: odd sizes, flat or noisy content.

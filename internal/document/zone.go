@@ -11,9 +11,11 @@ import (
 )
 
 // LineReader reads one line of MRZ text (A-Z, 0-9 and '<') from an image of
-// that line, dark text on a light background, upright.
+// that line, dark text on a light background, upright: one glyph per
+// character, with the reader's score for every MRZ character when it has
+// them (mrz.CertainGlyph when it does not).
 type LineReader interface {
-	ReadLine(ctx context.Context, line *image.Gray) (string, error)
+	ReadLine(ctx context.Context, line *image.Gray) ([]mrz.Glyph, error)
 }
 
 // workWidth is the width text lines are searched at: MRZ characters are
@@ -282,23 +284,24 @@ func readZoneAt(ctx context.Context, src *plane, views []orientation, r LineRead
 	for _, o := range views {
 		lines := textLines(o.work)
 		texts := make([]string, len(lines))
+		glyphs := make([][]mrz.Glyph, len(lines))
 		for i, l := range lines {
 			if err := ctx.Err(); err != nil {
 				return nil, 0, err
 			}
 			crop := cropLine(src, o, l, stretch)
-			t, err := readLine(ctx, r, crop)
+			g, err := readLine(ctx, r, crop)
 			if err != nil {
 				return nil, 0, err
 			}
-			texts[i] = t
+			glyphs[i], texts[i] = g, mrz.Text(g)
 		}
 		for i := range lines {
 			for _, n := range []int{3, 2} {
 				if i+n > len(lines) || !looksLikeMRZ(texts[i:i+n]) {
 					continue
 				}
-				m, err := mrz.Read(texts[i : i+n])
+				m, err := mrz.ReadGlyphs(glyphs[i : i+n])
 				if err != nil {
 					continue
 				}
@@ -350,20 +353,21 @@ func zoneBox(o orientation, ls []textLine) [4]image.Point {
 // line looks like one (it has fillers), it is read again in one more part
 // and whole, and the reading nearest an MRZ length is kept: the recogniser
 // drops characters at some cuts and not at others.
-func readLine(ctx context.Context, r LineReader, crop *image.Gray) (string, error) {
+func readLine(ctx context.Context, r LineReader, crop *image.Gray) ([]mrz.Glyph, error) {
 	parts := max(1, int(math.Ceil(float64(crop.Rect.Dx())/float64(crop.Rect.Dy())/splitRatio)))
-	best, bestOff := "", math.MaxInt
+	var best []mrz.Glyph
+	bestOff := math.MaxInt
 	for k, n := range []int{parts, parts + 1, 1} {
 		if k == 2 && parts == 1 {
 			break
 		}
-		t, err := readSplit(ctx, r, crop, n)
+		g, err := readSplit(ctx, r, crop, n)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		t = strings.ToUpper(strings.Join(strings.Fields(t), ""))
+		t := mrz.Text(g)
 		if off := mrzLengthOffset(t); off < bestOff {
-			best, bestOff = t, off
+			best, bestOff = g, off
 		}
 		if bestOff <= 1 || !strings.Contains(t, "<") {
 			break
@@ -383,7 +387,7 @@ func mrzLengthOffset(t string) int {
 
 // readSplit reads a line in parts cut at the columns with the least ink
 // near equal divisions.
-func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) (string, error) {
+func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) ([]mrz.Glyph, error) {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	ink := make([]int, w)
 	for y := h / 4; y < 3*h/4; y++ {
@@ -403,7 +407,7 @@ func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) (str
 		cuts = append(cuts, best)
 	}
 	cuts = append(cuts, w)
-	var sb strings.Builder
+	var out []mrz.Glyph
 	for k := 0; k+1 < len(cuts); k++ {
 		sub := g.SubImage(image.Rect(cuts[k], 0, cuts[k+1], h)).(*image.Gray)
 		c := image.NewGray(image.Rect(0, 0, sub.Rect.Dx()+h/2, h))
@@ -415,9 +419,9 @@ func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) (str
 		}
 		t, err := r.ReadLine(ctx, c)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		sb.WriteString(t)
+		out = append(out, t...)
 	}
-	return sb.String(), nil
+	return out, nil
 }

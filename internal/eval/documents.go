@@ -67,9 +67,12 @@ type docOutcome struct {
 	fieldOK    map[string]bool
 	valid      bool // every check digit valid
 	validWrong bool // every check digit valid, yet a line differs from the truth
-	portrait   bool
-	cornerErr  float64 // mean corner distance / document diagonal; NaN if none
-	elapsed    time.Duration
+	// codes counts the country fields read (issuing state, nationality) by
+	// [read exactly][flagged as not on ICAO's list].
+	codes     [2][2]int
+	portrait  bool
+	cornerErr float64 // mean corner distance / document diagonal; NaN if none
+	elapsed   time.Duration
 }
 
 func readTruth(path string) ([]docTruth, error) {
@@ -208,6 +211,13 @@ func score(o *docOutcome, res *document.Result) {
 	for _, f := range DocumentFields {
 		o.fieldOK[f] = wv[f] == gv[f]
 	}
+	unlisted := map[string]bool{}
+	for _, f := range m.UnlistedCodes() {
+		unlisted[f] = true
+	}
+	for f, field := range map[string]string{"issuingState": "issuingCountry", "nationality": "nationality"} {
+		o.codes[b2i(o.fieldOK[field])][b2i(unlisted[f])]++
+	}
 }
 
 func documentsMarkdown(outs []docOutcome, ocrName string, opt DocumentsOptions, elapsed time.Duration) string {
@@ -228,6 +238,7 @@ func documentsMarkdown(outs []docOutcome, ocrName string, opt DocumentsOptions, 
 		time.Now().UTC().Format("2006-01-02"), shortPath(opt.Truth), len(outs), shortPath(opt.Data), elapsed.Seconds())
 	var withMRZ, found, exact, linesOK, lines, valid, validWrong, falseZone, unknown int
 	var portraitYes, portraitFound, portraitNo, portraitFalse int
+	var codes [2][2]int
 	fieldOK := map[string]int{}
 	var times []float64
 	var cornerErrs []float64
@@ -277,6 +288,11 @@ func documentsMarkdown(outs []docOutcome, ocrName string, opt DocumentsOptions, 
 				fieldOK[f]++
 			}
 		}
+		for i := range codes {
+			for j := range codes[i] {
+				codes[i][j] += o.codes[i][j]
+			}
+		}
 	}
 	frac := func(a, n int) string {
 		if n == 0 {
@@ -291,6 +307,8 @@ func documentsMarkdown(outs []docOutcome, ocrName string, opt DocumentsOptions, 
 	fmt.Fprintf(&b, "| every check digit valid | %s |\n", frac(valid, withMRZ))
 	fmt.Fprintf(&b, "| every check digit valid but a line wrong | %s |\n", frac(validWrong, withMRZ))
 	fmt.Fprintf(&b, "| MRZ reported on an image without one | %s |\n", frac(falseZone, len(outs)-withMRZ-unknown))
+	fmt.Fprintf(&b, "| country codes misread, flagged as not on ICAO's list | %s |\n", frac(codes[0][1], codes[0][0]+codes[0][1]))
+	fmt.Fprintf(&b, "| country codes read exactly, flagged (specimen states: UTO, BDR...) | %s |\n", frac(codes[1][1], codes[1][0]+codes[1][1]))
 	fmt.Fprintf(&b, "| portrait found (images with a portrait) | %s |\n", frac(portraitFound, portraitYes))
 	fmt.Fprintf(&b, "| face reported on an image without a portrait | %s |\n", frac(portraitFalse, portraitNo))
 	if len(cornerErrs) > 0 {

@@ -1,6 +1,7 @@
 package mrz_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,4 +67,60 @@ func checkShape(t *testing.T, m *mrz.MRZ) {
 	if len(m.Checks) == 0 {
 		t.Fatal("no checks")
 	}
+}
+
+// FuzzReadGlyphs feeds OCR readings with alternatives to ReadGlyphs: each
+// byte pair is a character read and a second choice. It may not panic; a
+// parsed zone has its format's shape, every change it reports is in its
+// lines, a change where no check digit covers the position never puts a
+// digit in a name or country code, and the lines parse again to the same
+// verdict.
+func FuzzReadGlyphs(f *testing.F) {
+	for _, test := range icao {
+		f.Add([]byte(strings.ReplaceAll(test.text, "\n", "\n\n")), []byte("0O1I"))
+	}
+	f.Add([]byte("P<UT0ERIKSS0N<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UT07408122F1204159ZE184226B<<<<<10"), []byte("O0I1"))
+	f.Fuzz(func(t *testing.T, text, alt []byte) {
+		if len(text) > 512 || len(alt) == 0 {
+			return
+		}
+		var lines [][]mrz.Glyph
+		var cur []mrz.Glyph
+		for i, c := range text {
+			if c == '\n' {
+				lines = append(lines, cur)
+				cur = nil
+				continue
+			}
+			c = mrz.Alphabet[int(c)%len(mrz.Alphabet)]
+			a := mrz.Alphabet[int(alt[i%len(alt)])%len(mrz.Alphabet)]
+			var g mrz.Glyph
+			g[strings.IndexByte(mrz.Alphabet, a)] = 0.3
+			g[strings.IndexByte(mrz.Alphabet, c)] = 0.6
+			cur = append(cur, g)
+		}
+		lines = append(lines, cur)
+		m, err := mrz.ReadGlyphs(lines)
+		if err != nil {
+			return
+		}
+		checkShape(t, m)
+		for _, c := range append(slices.Clone(m.Corrections), m.Restricted...) {
+			if m.Lines[c.Line][c.Pos] != c.To {
+				t.Fatalf("change at %d:%d not in the lines", c.Line, c.Pos)
+			}
+		}
+		for _, c := range m.Restricted {
+			if c.To >= '0' && c.To <= '9' && c.From >= 'A' && c.From <= 'Z' {
+				t.Fatalf("letter %q replaced by digit %q where no check digit covers it", c.From, c.To)
+			}
+		}
+		again, err := mrz.Parse(strings.Join(m.Lines, "\n"))
+		if err != nil {
+			t.Fatalf("ReadGlyphs' lines do not parse: %v", err)
+		}
+		if again.Valid() != m.Valid() || again.Surname != m.Surname || again.Nationality != m.Nationality {
+			t.Fatalf("re-parse differs: %+v vs %+v", again, m)
+		}
+	})
 }

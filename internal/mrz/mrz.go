@@ -1,14 +1,20 @@
 // Package mrz parses the machine-readable zone of travel documents as ICAO
 // Doc 9303 defines it: TD1 (ID cards, 3x30), TD2 (2x36), TD3 (passports,
 // 2x44), MRV-A (visas, 2x44) and MRV-B (visas, 2x36). It verifies every
-// check digit and, for text read by OCR, corrects the usual confusions
-// (0/O, 1/I, 5/S, 8/B, 2/Z) only where a check digit confirms the
-// correction. It is pure Go and knows nothing of images.
+// check digit. For lines read by OCR with the recogniser's scores for each
+// character (Glyph), it decides every position with the alphabet the
+// standard allows there: letters in names and country codes, digits in
+// dates and check digits. Where a check digit covers the position, a
+// character is changed (to the allowed alphabet's best, or by the usual
+// confusions 0/O, 1/I, 5/S, 8/B, 2/Z) only when the check digit confirms
+// it. Country codes are checked against ICAO's list and flagged, never
+// replaced. It is pure Go and knows nothing of images.
 package mrz
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,7 +55,7 @@ type Check struct {
 	Corrected bool
 }
 
-// Correction is one character changed because a check digit confirmed it.
+// Correction is one character changed from what the recogniser read.
 type Correction struct {
 	Line, Pos int // 0-based
 	From, To  byte
@@ -79,7 +85,13 @@ type MRZ struct {
 	// OptionalData2 is TD1's second optional data field.
 	OptionalData2 string
 	Checks        []Check
-	Corrections   []Correction
+	// Corrections are the characters changed because a check digit
+	// confirmed the change.
+	Corrections []Correction
+	// Restricted are the characters the recogniser read as one ICAO 9303
+	// does not allow where no check digit covers them (a digit in a name or
+	// a country code), replaced by its best-scoring allowed character.
+	Restricted []Correction
 }
 
 // Valid reports whether every check digit matches.
@@ -135,33 +147,60 @@ func Parse(text string) (*MRZ, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parse(f, lines, false), nil
+	return parse(f, lines), nil
 }
 
-// Read parses lines read by OCR: it tolerates a line one or two characters
-// too long or short at its end (fillers), and corrects OCR confusions where
-// a check digit confirms them. Errors: ErrFormat, ErrCharacter.
+// Read parses lines read by OCR as text without alternatives: it
+// tolerates a line one or two characters too long or short (fillers), and
+// corrects OCR confusions where a check digit confirms them. Errors:
+// ErrFormat, ErrCharacter.
 func Read(lines []string) (*MRZ, error) {
-	var ls []string
+	gs := make([][]Glyph, 0, len(lines))
 	for _, l := range lines {
-		l = strings.ToUpper(strings.Join(strings.Fields(l), ""))
-		if l == "" {
-			continue
-		}
-		if err := checkAlphabet(l); err != nil {
+		g, err := Glyphs(l)
+		if err != nil {
 			return nil, err
 		}
-		ls = append(ls, l)
+		gs = append(gs, g)
 	}
-	f, ok := nearestFormat(ls)
+	return ReadGlyphs(gs)
+}
+
+// ReadGlyphs parses lines read by OCR with the recogniser's scores for
+// each character. The layout follows from the number of lines, their
+// lengths and the document code; a line one or two characters off its
+// layout's length is fitted at its last run of fillers. Then each
+// character is decided by the alphabet ICAO 9303 allows at its position:
+//   - where no check digit covers the position (document code, issuing
+//     state, names, nationality, sex), the glyph's best-scoring allowed
+//     character is taken (Restricted records each change);
+//   - where a check digit covers it (document number, dates, optional
+//     data, check digits), the allowed characters are taken only when the
+//     check digit then matches, and otherwise the usual confusions are
+//     tried on what was read, also only where the check digit confirms
+//     them (Corrections records each change).
+//
+// Empty lines are skipped. Errors: ErrFormat.
+func ReadGlyphs(lines [][]Glyph) (*MRZ, error) {
+	var ls [][]Glyph
+	for _, l := range lines {
+		if len(l) > 0 {
+			ls = append(ls, l)
+		}
+	}
+	texts := make([]string, len(ls))
+	for i, l := range ls {
+		texts[i] = Text(l)
+	}
+	f, ok := nearestFormat(texts)
 	if !ok {
-		return nil, fmt.Errorf("%w: %d lines of lengths %v", ErrFormat, len(ls), lengths(ls))
+		return nil, fmt.Errorf("%w: %d lines of lengths %v", ErrFormat, len(texts), lengths(texts))
 	}
 	n := lineLength(f)
 	for i, l := range ls {
 		ls[i] = fitLength(l, n)
 	}
-	return parse(f, ls, true), nil
+	return parseRead(f, ls), nil
 }
 
 func checkAlphabet(l string) error {
@@ -244,30 +283,44 @@ func nearestFormat(ls []string) (Format, bool) {
 // TD3's second line) is lengthened or shortened; without fillers the line
 // is padded or cut at its end. The check digits then tell whether that was
 // right.
-func fitLength(l string, n int) string {
+func fitLength(l []Glyph, n int) []Glyph {
 	if len(l) == n {
 		return l
 	}
-	end := strings.LastIndexByte(l, '<') + 1
+	filler := func(k int) []Glyph {
+		out := make([]Glyph, k)
+		for i := range out {
+			out[i] = CertainGlyph('<')
+		}
+		return out
+	}
+	end := 0
+	for i := len(l) - 1; i >= 0; i-- {
+		if l[i].Char() == '<' {
+			end = i + 1
+			break
+		}
+	}
 	start := end
-	for start > 0 && l[start-1] == '<' {
+	for start > 0 && l[start-1].Char() == '<' {
 		start--
 	}
 	switch {
 	case end == 0 && len(l) < n:
-		return l + strings.Repeat("<", n-len(l))
+		return slices.Concat(l, filler(n-len(l)))
 	case end == 0:
 		return l[:n]
 	case len(l) < n:
-		return l[:end] + strings.Repeat("<", n-len(l)) + l[end:]
+		return slices.Concat(l[:end], filler(n-len(l)), l[end:])
 	case len(l)-n <= end-start:
-		return l[:end-(len(l)-n)] + l[end:]
+		return slices.Concat(l[:end-(len(l)-n)], l[end:])
 	}
 	return l[:n]
 }
 
-// parse reads the fields of lines in layout f, correcting first when asked.
-func parse(f Format, lines []string, correct bool) *MRZ {
+// parse reads the fields of exactly sized lines in layout f, verifying
+// every check digit and changing nothing.
+func parse(f Format, lines []string) *MRZ {
 	b := make([][]byte, len(lines))
 	for i, l := range lines {
 		b[i] = []byte(l)
@@ -275,21 +328,9 @@ func parse(f Format, lines []string, correct bool) *MRZ {
 	lay := layouts[f]
 	m := &MRZ{Format: f}
 	for _, c := range lay.checks(b) {
-		ok := c.valid(b)
-		fixed := false
-		if !ok && correct {
-			var cs []Correction
-			if cs, ok = c.correct(b); ok {
-				m.Corrections = append(m.Corrections, cs...)
-				fixed = true
-			}
-		}
-		m.Checks = append(m.Checks, Check{Name: c.name, Valid: ok, Corrected: fixed})
+		m.Checks = append(m.Checks, Check{Name: c.name, Valid: c.valid(b)})
 	}
-	m.Lines = make([]string, len(b))
-	for i := range b {
-		m.Lines[i] = string(b[i])
-	}
+	m.Lines = slices.Clone(lines)
 	lay.fields(m, b)
 	return m
 }

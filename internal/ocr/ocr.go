@@ -3,7 +3,9 @@
 // internal/models) on the shared ONNX Runtime. Decoding is restricted to
 // the MRZ alphabet: at each time step the most probable of A-Z, 0-9, '<'
 // and the CTC blank wins, so the model cannot answer with a character an
-// MRZ cannot hold.
+// MRZ cannot hold. Each character comes with the model's probability of
+// every MRZ character where it was read (mrz.Glyph), so the MRZ parser can
+// decide positions where ICAO 9303 allows only letters or only digits.
 //
 // Everything but the model call (preprocessing, dictionary, CTC decoding)
 // is pure Go.
@@ -21,10 +23,11 @@ import (
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/models"
+	"github.com/livenessd/livenessd/internal/mrz"
 )
 
 // Alphabet is every character an MRZ may hold.
-const Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+const Alphabet = mrz.Alphabet
 
 // Height is the line height the recogniser was trained on.
 const Height = 48
@@ -56,6 +59,7 @@ type Recognizer struct {
 type dictionary struct {
 	chars   []byte // 0 = not an MRZ character
 	allowed []bool
+	class   [len(Alphabet)]int // the class of each MRZ character
 }
 
 // readDictionary reads PaddleOCR's key file: one character per line, class
@@ -77,12 +81,15 @@ func readDictionary(r io.Reader) (dictionary, error) {
 	}
 	d.chars = append(d.chars, 0) // space
 	d.allowed = append(d.allowed, false)
-	for _, c := range []byte(Alphabet) {
-		found := false
-		for _, x := range d.chars {
-			found = found || x == c
+	for k, c := range []byte(Alphabet) {
+		d.class[k] = -1
+		for i, x := range d.chars {
+			if x == c {
+				d.class[k] = i
+				break
+			}
 		}
-		if !found {
+		if d.class[k] < 0 {
 			return d, fmt.Errorf("dictionary lacks %q", c)
 		}
 	}
@@ -126,14 +133,14 @@ func (r *Recognizer) Close() error {
 }
 
 // ReadLine reads one upright line of dark text on a light background.
-func (r *Recognizer) ReadLine(ctx context.Context, line *image.Gray) (string, error) {
+func (r *Recognizer) ReadLine(ctx context.Context, line *image.Gray) ([]mrz.Glyph, error) {
 	in := tensor(line)
 	out, err := r.model.Run(ctx, in)
 	if err != nil {
-		return "", fmt.Errorf("ocr: %w", err)
+		return nil, fmt.Errorf("ocr: %w", err)
 	}
 	if len(out) == 0 || len(out[0].Shape) != 3 {
-		return "", fmt.Errorf("ocr: unexpected output")
+		return nil, fmt.Errorf("ocr: unexpected output")
 	}
 	return r.dict.decode(out[0])
 }
@@ -162,13 +169,16 @@ func tensor(g *image.Gray) infer.Tensor {
 }
 
 // decode is greedy CTC decoding over the allowed classes: per time step the
-// most probable allowed class, repeats merged, blanks dropped.
-func (d dictionary) decode(o infer.Tensor) (string, error) {
+// most probable allowed class, repeats merged, blanks dropped. Each
+// character's glyph holds every MRZ character's highest probability over
+// the time steps that emitted it, so its best is the character decoded and
+// the others are what the model saw there too.
+func (d dictionary) decode(o infer.Tensor) ([]mrz.Glyph, error) {
 	T, C := int(o.Shape[1]), int(o.Shape[2])
 	if C != len(d.chars) {
-		return "", fmt.Errorf("ocr: model has %d classes, dictionary %d", C, len(d.chars))
+		return nil, fmt.Errorf("ocr: model has %d classes, dictionary %d", C, len(d.chars))
 	}
-	var sb strings.Builder
+	var out []mrz.Glyph
 	prev := -1
 	for t := range T {
 		row := o.Data[t*C : (t+1)*C]
@@ -179,9 +189,15 @@ func (d dictionary) decode(o infer.Tensor) (string, error) {
 			}
 		}
 		if bi != 0 && bi != prev {
-			sb.WriteByte(d.chars[bi])
+			out = append(out, mrz.Glyph{})
+		}
+		if bi != 0 {
+			g := &out[len(out)-1]
+			for k, c := range d.class {
+				g[k] = max(g[k], row[c])
+			}
 		}
 		prev = bi
 	}
-	return sb.String(), nil
+	return out, nil
 }

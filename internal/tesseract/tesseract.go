@@ -15,10 +15,11 @@ import (
 	"image/png"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/otiai10/gosseract/v2"
+
+	"github.com/livenessd/livenessd/internal/mrz"
 )
 
 // Alphabet is every character an MRZ may hold.
@@ -124,26 +125,32 @@ func read(c *gosseract.Client, img *image.Gray) error {
 }
 
 // ReadLine reads one line of MRZ text from an upright image of it.
-func (r *Reader) ReadLine(ctx context.Context, line *image.Gray) (string, error) {
+// Tesseract gives no alternatives here: every glyph is certain.
+func (r *Reader) ReadLine(ctx context.Context, line *image.Gray) ([]mrz.Glyph, error) {
 	var c *gosseract.Client
 	select {
 	case c = <-r.clients:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return nil, ctx.Err()
 	}
 	defer func() { r.clients <- c }()
 	var buf bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, line); err != nil {
-		return "", fmt.Errorf("tesseract: encode line: %w", err)
+		return nil, fmt.Errorf("tesseract: encode line: %w", err)
 	}
 	if err := c.SetImageFromBytes(buf.Bytes()); err != nil {
-		return "", fmt.Errorf("tesseract: %w", err)
+		return nil, fmt.Errorf("tesseract: %w", err)
 	}
 	t, err := c.Text()
 	if err != nil {
-		return "", fmt.Errorf("tesseract: %w", err)
+		return nil, fmt.Errorf("tesseract: %w", err)
 	}
-	return strings.Join(strings.Fields(t), ""), nil
+	// The whitelist keeps other characters out; anything else is an error.
+	g, err := mrz.Glyphs(t)
+	if err != nil {
+		return nil, fmt.Errorf("tesseract: %w", err)
+	}
+	return g, nil
 }
 
 // Close releases every Tesseract instance. It is idempotent; the reader

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"image"
+
+	"github.com/livenessd/livenessd/internal/mrz"
 )
 
 // Alphabet is every character an MRZ may hold.
@@ -31,7 +33,9 @@ type Reader struct{}
 func New(Options) (*Reader, error) { return nil, ErrUnavailable }
 
 // ReadLine returns ErrUnavailable.
-func (*Reader) ReadLine(context.Context, *image.Gray) (string, error) { return "", ErrUnavailable }
+func (*Reader) ReadLine(context.Context, *image.Gray) ([]mrz.Glyph, error) {
+	return nil, ErrUnavailable
+}
 
 // Close does nothing.
 func (*Reader) Close() error { return nil }

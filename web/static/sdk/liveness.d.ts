@@ -250,6 +250,8 @@ export interface ExtractedData {
   /** Characters changed because a check digit confirmed the change. */
   ocrCorrections: number;
   unreadFields?: Partial<Record<ExtractedField | 'personalNumber', string>>;
+  /** Country fields given whose code is not on ICAO 9303's list of state codes (a misread, a specimen, or a code outside the standard); the value is as read. */
+  unlistedCodes?: Array<'issuingCountry' | 'nationality'>;
 }
 
 export interface ScannedImage {
