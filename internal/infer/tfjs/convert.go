@@ -29,20 +29,26 @@ type Info struct {
 	ONNXNodes int
 }
 
-// Convert reads dir/modelJSONName and its weight shards and returns the
-// equivalent ONNX model.
+// Convert reads dir/modelJSONName (a graph model.json, or a face-api.js
+// weights-only manifest) and its weight shards and returns the equivalent
+// ONNX model.
 func Convert(dir, modelJSONName string) ([]byte, Info, error) {
 	data, err := os.ReadFile(filepath.Join(dir, modelJSONName))
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("tfjs: %w", err)
 	}
-	m, err := ParseModel(data)
+	m, err := parseAny(data)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("%s: %w", modelJSONName, err)
 	}
 	w, err := m.loadWeights(dir)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("%s: %w", modelJSONName, err)
+	}
+	if len(m.Nodes) == 0 { // a weights-only manifest: the graph comes from its architecture
+		if w, err = m.buildWeightsOnly(w); err != nil {
+			return nil, Info{}, fmt.Errorf("%s: %w", modelJSONName, err)
+		}
 	}
 	onnx, info, err := m.toONNX(w)
 	if err != nil {

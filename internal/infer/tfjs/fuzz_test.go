@@ -4,14 +4,16 @@ import (
 	"testing"
 )
 
-// FuzzParseModel feeds arbitrary model.json bytes through parsing, weight
-// decoding (with zero-filled shards of the declared size) and translation:
-// every failure must be an error, never a panic or runaway allocation.
+// FuzzParseModel feeds arbitrary model.json or weights-only manifest bytes
+// through parsing, weight decoding (with zero-filled shards of the declared
+// size), graph building and translation: every failure must be an error,
+// never a panic or runaway allocation.
 func FuzzParseModel(f *testing.F) {
 	js, _ := tinyModel()
 	f.Add([]byte(js))
+	f.Add([]byte(`[{"paths":["w.bin"],"weights":[{"name":"conv32_down/conv/filters","shape":[7,7,3,32],"dtype":"float32","quantization":{"dtype":"uint8","scale":0.1,"min":-1}},{"name":"fc","shape":[256,128],"dtype":"float32"}]}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseModel(data)
+		m, err := parseAny(data)
 		if err != nil {
 			return
 		}
@@ -35,6 +37,11 @@ func FuzzParseModel(f *testing.F) {
 		weights, err := m.decodeWeights(groups)
 		if err != nil {
 			return
+		}
+		if len(m.Nodes) == 0 {
+			if weights, err = m.buildWeightsOnly(weights); err != nil {
+				return
+			}
 		}
 		b, info, err := m.toONNX(weights)
 		if err != nil {

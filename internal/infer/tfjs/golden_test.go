@@ -114,20 +114,26 @@ type golden struct {
 	} `json:"cases"`
 }
 
+// goldenEntry is one input of tools/golden/golden.mjs's manifest. Kind
+// "faceapi" runs face-api.js's own network code on the raw pixels in File
+// (JSON is then the weights manifest); otherwise JSON is a graph model run
+// by the TF.js converter on the input tensor in File.
+type goldenEntry struct {
+	Model   string   `json:"model"`
+	Kind    string   `json:"kind,omitempty"`
+	Case    string   `json:"case"`
+	JSON    string   `json:"json"`
+	File    string   `json:"file"`
+	Shape   []int64  `json:"shape"`
+	SHA256  string   `json:"sha256"`
+	Outputs []string `json:"outputs"`
+}
+
 func TestWriteGoldenInputs(t *testing.T) {
 	if *goldenInputs == "" {
 		t.Skip("only with -golden.inputs DIR (scripts/golden.sh)")
 	}
-	type entry struct {
-		Model   string   `json:"model"`
-		Case    string   `json:"case"`
-		JSON    string   `json:"json"`
-		File    string   `json:"file"`
-		Shape   []int64  `json:"shape"`
-		SHA256  string   `json:"sha256"`
-		Outputs []string `json:"outputs"`
-	}
-	var manifest []entry
+	var manifest []goldenEntry
 	root := testutil.ModelDir(t)
 	for _, spec := range tfjs.Models() {
 		for _, c := range goldenCases(t, spec) {
@@ -136,10 +142,11 @@ func TestWriteGoldenInputs(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(*goldenInputs, file), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			manifest = append(manifest, entry{Model: spec.Name, Case: c.name, JSON: filepath.Join(root, filepath.FromSlash(spec.File)),
+			manifest = append(manifest, goldenEntry{Model: spec.Name, Case: c.name, JSON: filepath.Join(root, filepath.FromSlash(spec.File)),
 				File: file, Shape: c.in.Shape, SHA256: sha(b), Outputs: spec.OutputNames()})
 		}
 	}
+	manifest = append(manifest, writeFaceAPIInputs(t, *goldenInputs)...)
 	b, err := json.MarshalIndent(manifest, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -101,20 +101,24 @@ type jsonModel struct {
 	Signature *struct {
 		Outputs orderedMap `json:"outputs"`
 	} `json:"signature"`
-	WeightsManifest []struct {
-		Paths   []string `json:"paths"`
-		Weights []struct {
-			Name         string  `json:"name"`
-			Shape        []int64 `json:"shape"`
-			DType        string  `json:"dtype"`
-			Quantization *struct {
-				DType         string  `json:"dtype"`
-				Scale         float64 `json:"scale"`
-				Min           float64 `json:"min"`
-				OriginalDType string  `json:"original_dtype"`
-			} `json:"quantization"`
-		} `json:"weights"`
-	} `json:"weightsManifest"`
+	WeightsManifest []jsonWeightGroup `json:"weightsManifest"`
+}
+
+// jsonWeightGroup is one weightsManifest entry, as model.json has it and as
+// a weights-only manifest (a JSON array of them) is written.
+type jsonWeightGroup struct {
+	Paths   []string `json:"paths"`
+	Weights []struct {
+		Name         string  `json:"name"`
+		Shape        []int64 `json:"shape"`
+		DType        string  `json:"dtype"`
+		Quantization *struct {
+			DType         string  `json:"dtype"`
+			Scale         float64 `json:"scale"`
+			Min           float64 `json:"min"`
+			OriginalDType string  `json:"original_dtype"`
+		} `json:"quantization"`
+	} `json:"weights"`
 }
 
 // orderedMap keeps the key order of a JSON object whose values carry a "name".
@@ -240,7 +244,19 @@ func ParseModel(data []byte) (*Model, error) {
 	if len(m.Outputs) == 0 {
 		return nil, fmt.Errorf("tfjs: model has no outputs")
 	}
-	for _, g := range jm.WeightsManifest {
+	groups, err := weightGroups(jm.WeightsManifest)
+	if err != nil {
+		return nil, err
+	}
+	m.Weights = groups
+	return m, nil
+}
+
+// weightGroups checks and converts the manifest's weight groups: shard paths
+// stay inside the model directory, shapes are bounded, dtypes known.
+func weightGroups(manifest []jsonWeightGroup) ([]WeightGroup, error) {
+	var out []WeightGroup
+	for _, g := range manifest {
 		wg := WeightGroup{Paths: g.Paths}
 		for _, p := range g.Paths {
 			if !filepath.IsLocal(p) {
@@ -271,9 +287,9 @@ func ParseModel(data []byte) (*Model, error) {
 			}
 			wg.Weights = append(wg.Weights, ws)
 		}
-		m.Weights = append(m.Weights, wg)
+		out = append(out, wg)
 	}
-	return m, nil
+	return out, nil
 }
 
 // splitInput splits "node:1" into ("node", 1); "^node" is a control input.
