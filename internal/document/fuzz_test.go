@@ -5,14 +5,16 @@ import (
 	"image"
 	"testing"
 
+	"github.com/livenessd/livenessd/internal/ctc"
 	"github.com/livenessd/livenessd/internal/mrz"
 )
 
 // fixedReader answers every line with the same text.
 type fixedReader string
 
-func (f fixedReader) ReadLine(context.Context, *image.Gray) ([]mrz.Glyph, error) {
-	return mrz.Glyphs(string(f))
+func (f fixedReader) ReadLine(context.Context, *image.Gray) (ctc.Frames, error) {
+	g, err := mrz.Glyphs(string(f))
+	return ctc.Certain(g), err
 }
 
 // FuzzPage runs the image-side steps (outline, rectification, zone search,

@@ -7,15 +7,16 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/livenessd/livenessd/internal/ctc"
 	"github.com/livenessd/livenessd/internal/mrz"
 )
 
 // LineReader reads one line of MRZ text (A-Z, 0-9 and '<') from an image of
-// that line, dark text on a light background, upright: one glyph per
-// character, with the reader's score for every MRZ character when it has
-// them (mrz.CertainGlyph when it does not).
+// that line, dark text on a light background, upright: the probabilities
+// of the CTC blank and of each MRZ character per time step (a reader
+// without them returns ctc.Certain of its text).
 type LineReader interface {
-	ReadLine(ctx context.Context, line *image.Gray) ([]mrz.Glyph, error)
+	ReadLine(ctx context.Context, line *image.Gray) (ctc.Frames, error)
 }
 
 // workWidth is the width text lines are searched at: MRZ characters are
@@ -284,24 +285,25 @@ func readZoneAt(ctx context.Context, src *plane, views []orientation, r LineRead
 	for _, o := range views {
 		lines := textLines(o.work)
 		texts := make([]string, len(lines))
-		glyphs := make([][]mrz.Glyph, len(lines))
+		read := make([]readLineResult, len(lines))
 		for i, l := range lines {
 			if err := ctx.Err(); err != nil {
 				return nil, 0, err
 			}
 			crop := cropLine(src, o, l, stretch)
-			g, err := readLine(ctx, r, crop)
+			f, err := readLine(ctx, r, crop)
 			if err != nil {
 				return nil, 0, err
 			}
-			glyphs[i], texts[i] = g, mrz.Text(g)
+			read[i] = readLineResult{frames: f, greedy: f.Greedy()}
+			texts[i] = mrz.Text(read[i].greedy)
 		}
 		for i := range lines {
 			for _, n := range []int{3, 2} {
 				if i+n > len(lines) || !looksLikeMRZ(texts[i:i+n]) {
 					continue
 				}
-				m, err := mrz.ReadGlyphs(glyphs[i : i+n])
+				m, err := mrz.ReadGlyphs(fitted(read[i:i+n], texts[i:i+n]))
 				if err != nil {
 					continue
 				}
@@ -323,6 +325,43 @@ func readZoneAt(ctx context.Context, src *plane, views []orientation, r LineRead
 		}
 	}
 	return best, bestScore, nil
+}
+
+// readLineResult is one line's frames and their greedy reading, with its
+// alignments to MRZ line lengths (computed when first asked for).
+type readLineResult struct {
+	frames  ctc.Frames
+	greedy  []mrz.Glyph
+	aligned map[int][]mrz.Glyph
+}
+
+// fitted gives lines of the length their layout fixes: a line read one or
+// two characters off it is re-decoded as the most probable reading of that
+// length from its frames (ctc.Align), which finds where the recogniser
+// dropped or doubled a character; lines that cannot be aligned are left
+// to mrz.ReadGlyphs's filler rule.
+func fitted(ls []readLineResult, texts []string) [][]mrz.Glyph {
+	out := make([][]mrz.Glyph, len(ls))
+	n, ok := mrz.LineLength(texts)
+	for j := range ls {
+		l := &ls[j]
+		out[j] = l.greedy
+		if !ok || len(l.greedy) == n {
+			continue
+		}
+		a, done := l.aligned[n]
+		if !done {
+			a, _ = l.frames.Align(n)
+			if l.aligned == nil {
+				l.aligned = map[int][]mrz.Glyph{}
+			}
+			l.aligned[n] = a
+		}
+		if a != nil {
+			out[j] = a
+		}
+	}
+	return out
 }
 
 // looksLikeMRZ: every line has fillers, similar lengths near 30, 36 or 44.
@@ -353,21 +392,21 @@ func zoneBox(o orientation, ls []textLine) [4]image.Point {
 // line looks like one (it has fillers), it is read again in one more part
 // and whole, and the reading nearest an MRZ length is kept: the recogniser
 // drops characters at some cuts and not at others.
-func readLine(ctx context.Context, r LineReader, crop *image.Gray) ([]mrz.Glyph, error) {
+func readLine(ctx context.Context, r LineReader, crop *image.Gray) (ctc.Frames, error) {
 	parts := max(1, int(math.Ceil(float64(crop.Rect.Dx())/float64(crop.Rect.Dy())/splitRatio)))
-	var best []mrz.Glyph
+	var best ctc.Frames
 	bestOff := math.MaxInt
 	for k, n := range []int{parts, parts + 1, 1} {
 		if k == 2 && parts == 1 {
 			break
 		}
-		g, err := readSplit(ctx, r, crop, n)
+		f, err := readSplit(ctx, r, crop, n)
 		if err != nil {
-			return nil, err
+			return ctc.Frames{}, err
 		}
-		t := mrz.Text(g)
+		t := mrz.Text(f.Greedy())
 		if off := mrzLengthOffset(t); off < bestOff {
-			best, bestOff = g, off
+			best, bestOff = f, off
 		}
 		if bestOff <= 1 || !strings.Contains(t, "<") {
 			break
@@ -387,7 +426,7 @@ func mrzLengthOffset(t string) int {
 
 // readSplit reads a line in parts cut at the columns with the least ink
 // near equal divisions.
-func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) ([]mrz.Glyph, error) {
+func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) (ctc.Frames, error) {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	ink := make([]int, w)
 	for y := h / 4; y < 3*h/4; y++ {
@@ -407,7 +446,7 @@ func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) ([]m
 		cuts = append(cuts, best)
 	}
 	cuts = append(cuts, w)
-	var out []mrz.Glyph
+	var out []ctc.Frames
 	for k := 0; k+1 < len(cuts); k++ {
 		sub := g.SubImage(image.Rect(cuts[k], 0, cuts[k+1], h)).(*image.Gray)
 		c := image.NewGray(image.Rect(0, 0, sub.Rect.Dx()+h/2, h))
@@ -417,11 +456,11 @@ func readSplit(ctx context.Context, r LineReader, g *image.Gray, parts int) ([]m
 		for y := range h {
 			copy(c.Pix[y*c.Stride+h/4:], sub.Pix[y*sub.Stride:y*sub.Stride+sub.Rect.Dx()])
 		}
-		t, err := r.ReadLine(ctx, c)
+		f, err := r.ReadLine(ctx, c)
 		if err != nil {
-			return nil, err
+			return ctc.Frames{}, err
 		}
-		out = append(out, t...)
+		out = append(out, f)
 	}
-	return out, nil
+	return ctc.Concat(out...), nil
 }

@@ -203,6 +203,17 @@ func ReadGlyphs(lines [][]Glyph) (*MRZ, error) {
 	return parseRead(f, ls), nil
 }
 
+// LineLength is the line length of the layout that lines read by OCR fit
+// (their number, lengths within two of the layout's, the document code);
+// ok is false when they fit none.
+func LineLength(texts []string) (n int, ok bool) {
+	f, ok := nearestFormat(texts)
+	if !ok {
+		return 0, false
+	}
+	return lineLength(f), true
+}
+
 func checkAlphabet(l string) error {
 	for i := 0; i < len(l); i++ {
 		if _, ok := charValue(l[i]); !ok {

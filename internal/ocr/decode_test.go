@@ -41,7 +41,7 @@ func frames(d dictionary, rows ...map[string]float32) infer.Tensor {
 	return o
 }
 
-func TestDictionary_Decode(t *testing.T) {
+func TestDictionary_Frames(t *testing.T) {
 	d := testDictionary(t)
 	out := frames(d,
 		map[string]float32{"0": 0.6, "O": 0.3},
@@ -51,10 +51,11 @@ func TestDictionary_Decode(t *testing.T) {
 		map[string]float32{"": 0.9},
 		map[string]float32{"<": 0.8},
 	)
-	gs, err := d.decode(out)
+	f, err := d.frames(out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	gs := f.Greedy()
 	if got := mrz.Text(gs); got != "0<<" {
 		t.Fatalf("decoded %q, want %q", got, "0<<")
 	}

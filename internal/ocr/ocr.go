@@ -1,11 +1,11 @@
 // Package ocr reads lines of MRZ text with PaddleOCR's PP-OCRv4 text
 // recogniser (a CTC model, from the pinned npm package in
 // internal/models) on the shared ONNX Runtime. Decoding is restricted to
-// the MRZ alphabet: at each time step the most probable of A-Z, 0-9, '<'
-// and the CTC blank wins, so the model cannot answer with a character an
-// MRZ cannot hold. Each character comes with the model's probability of
-// every MRZ character where it was read (mrz.Glyph), so the MRZ parser can
-// decide positions where ICAO 9303 allows only letters or only digits.
+// the MRZ alphabet: the reader returns, per time step, the probabilities of
+// the CTC blank and of A-Z, 0-9 and '<' only (ctc.Frames), so no decoding
+// can answer with a character an MRZ cannot hold, and the MRZ parser can
+// decide positions where ICAO 9303 allows only letters or only digits
+// from what the model saw there.
 //
 // Everything but the model call (preprocessing, dictionary, CTC decoding)
 // is pure Go.
@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/ctc"
 	"github.com/livenessd/livenessd/internal/infer"
 	"github.com/livenessd/livenessd/internal/models"
 	"github.com/livenessd/livenessd/internal/mrz"
@@ -55,17 +56,16 @@ type Recognizer struct {
 	dict  dictionary
 }
 
-// dictionary maps class index to character; allowed marks the MRZ ones.
+// dictionary maps class index to character.
 type dictionary struct {
-	chars   []byte // 0 = not an MRZ character
-	allowed []bool
-	class   [len(Alphabet)]int // the class of each MRZ character
+	chars []byte             // 0 = not an MRZ character
+	class [len(Alphabet)]int // the class of each MRZ character
 }
 
 // readDictionary reads PaddleOCR's key file: one character per line, class
 // i+1 (class 0 is the CTC blank; the last class is a space).
 func readDictionary(r io.Reader) (dictionary, error) {
-	d := dictionary{chars: []byte{0}, allowed: []bool{true}}
+	d := dictionary{chars: []byte{0}}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		k := sc.Text()
@@ -74,13 +74,11 @@ func readDictionary(r io.Reader) (dictionary, error) {
 			c = k[0]
 		}
 		d.chars = append(d.chars, c)
-		d.allowed = append(d.allowed, c != 0)
 	}
 	if err := sc.Err(); err != nil {
 		return d, err
 	}
 	d.chars = append(d.chars, 0) // space
-	d.allowed = append(d.allowed, false)
 	for k, c := range []byte(Alphabet) {
 		d.class[k] = -1
 		for i, x := range d.chars {
@@ -133,16 +131,16 @@ func (r *Recognizer) Close() error {
 }
 
 // ReadLine reads one upright line of dark text on a light background.
-func (r *Recognizer) ReadLine(ctx context.Context, line *image.Gray) ([]mrz.Glyph, error) {
+func (r *Recognizer) ReadLine(ctx context.Context, line *image.Gray) (ctc.Frames, error) {
 	in := tensor(line)
 	out, err := r.model.Run(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("ocr: %w", err)
+		return ctc.Frames{}, fmt.Errorf("ocr: %w", err)
 	}
 	if len(out) == 0 || len(out[0].Shape) != 3 {
-		return nil, fmt.Errorf("ocr: unexpected output")
+		return ctc.Frames{}, fmt.Errorf("ocr: unexpected output")
 	}
-	return r.dict.decode(out[0])
+	return r.dict.frames(out[0])
 }
 
 // tensor scales the line to Height (width in proportion, a multiple of 8)
@@ -168,36 +166,21 @@ func tensor(g *image.Gray) infer.Tensor {
 	return t
 }
 
-// decode is greedy CTC decoding over the allowed classes: per time step the
-// most probable allowed class, repeats merged, blanks dropped. Each
-// character's glyph holds every MRZ character's highest probability over
-// the time steps that emitted it, so its best is the character decoded and
-// the others are what the model saw there too.
-func (d dictionary) decode(o infer.Tensor) ([]mrz.Glyph, error) {
+// frames keeps, per time step, the blank's and the MRZ characters'
+// probabilities.
+func (d dictionary) frames(o infer.Tensor) (ctc.Frames, error) {
 	T, C := int(o.Shape[1]), int(o.Shape[2])
 	if C != len(d.chars) {
-		return nil, fmt.Errorf("ocr: model has %d classes, dictionary %d", C, len(d.chars))
+		return ctc.Frames{}, fmt.Errorf("ocr: model has %d classes, dictionary %d", C, len(d.chars))
 	}
-	var out []mrz.Glyph
-	prev := -1
+	var f ctc.Frames
+	var chars [len(Alphabet)]float32
 	for t := range T {
 		row := o.Data[t*C : (t+1)*C]
-		best, bi := float32(-1), 0
-		for c, p := range row {
-			if d.allowed[c] && p > best {
-				best, bi = p, c
-			}
+		for k, c := range d.class {
+			chars[k] = row[c]
 		}
-		if bi != 0 && bi != prev {
-			out = append(out, mrz.Glyph{})
-		}
-		if bi != 0 {
-			g := &out[len(out)-1]
-			for k, c := range d.class {
-				g[k] = max(g[k], row[c])
-			}
-		}
-		prev = bi
+		f.Append(row[0], &chars)
 	}
-	return out, nil
+	return f, nil
 }

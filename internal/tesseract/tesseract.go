@@ -19,6 +19,7 @@ import (
 
 	"github.com/otiai10/gosseract/v2"
 
+	"github.com/livenessd/livenessd/internal/ctc"
 	"github.com/livenessd/livenessd/internal/mrz"
 )
 
@@ -125,32 +126,32 @@ func read(c *gosseract.Client, img *image.Gray) error {
 }
 
 // ReadLine reads one line of MRZ text from an upright image of it.
-// Tesseract gives no alternatives here: every glyph is certain.
-func (r *Reader) ReadLine(ctx context.Context, line *image.Gray) ([]mrz.Glyph, error) {
+// Tesseract gives no probabilities here: every character is certain.
+func (r *Reader) ReadLine(ctx context.Context, line *image.Gray) (ctc.Frames, error) {
 	var c *gosseract.Client
 	select {
 	case c = <-r.clients:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctc.Frames{}, ctx.Err()
 	}
 	defer func() { r.clients <- c }()
 	var buf bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&buf, line); err != nil {
-		return nil, fmt.Errorf("tesseract: encode line: %w", err)
+		return ctc.Frames{}, fmt.Errorf("tesseract: encode line: %w", err)
 	}
 	if err := c.SetImageFromBytes(buf.Bytes()); err != nil {
-		return nil, fmt.Errorf("tesseract: %w", err)
+		return ctc.Frames{}, fmt.Errorf("tesseract: %w", err)
 	}
 	t, err := c.Text()
 	if err != nil {
-		return nil, fmt.Errorf("tesseract: %w", err)
+		return ctc.Frames{}, fmt.Errorf("tesseract: %w", err)
 	}
 	// The whitelist keeps other characters out; anything else is an error.
 	g, err := mrz.Glyphs(t)
 	if err != nil {
-		return nil, fmt.Errorf("tesseract: %w", err)
+		return ctc.Frames{}, fmt.Errorf("tesseract: %w", err)
 	}
-	return g, nil
+	return ctc.Certain(g), nil
 }
 
 // Close releases every Tesseract instance. It is idempotent; the reader

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"image"
 
-	"github.com/livenessd/livenessd/internal/mrz"
+	"github.com/livenessd/livenessd/internal/ctc"
 )
 
 // Alphabet is every character an MRZ may hold.
@@ -33,8 +33,8 @@ type Reader struct{}
 func New(Options) (*Reader, error) { return nil, ErrUnavailable }
 
 // ReadLine returns ErrUnavailable.
-func (*Reader) ReadLine(context.Context, *image.Gray) ([]mrz.Glyph, error) {
-	return nil, ErrUnavailable
+func (*Reader) ReadLine(context.Context, *image.Gray) (ctc.Frames, error) {
+	return ctc.Frames{}, ErrUnavailable
 }
 
 // Close does nothing.
