@@ -81,7 +81,7 @@ func TestHandler_BadTokenFlood(t *testing.T) {
 	const closeTimeout = 500 * time.Millisecond
 	e := MustOpenEnvWith(t, capture.Config{Observer: p, MessageRate: 1000, MaxDuration: 3 * time.Minute, ReadTimeout: time.Minute,
 		CaptureSlots: capture.NewLimiter(2), Addresses: loopbackProxy, CloseTimeout: closeTimeout,
-		MaxFrameLag: -1}, fixedChallenge) // the simulator under -race is slower than real time
+		MaxFrameLag: -1, FirstColorWithin: -1}, fixedChallenge) // the simulator under -race is slower than real time
 	src, other := mustSource(t, p, 1), mustSource(t, p, 2)
 	victim, _ := e.create(t) // an existing session: the attacker knows an id, not its token
 	srvAddr := strings.TrimPrefix(e.srv.URL, "http://")
