@@ -268,6 +268,7 @@ section_documents() {
 	mkdir -p "$tmp"
 	q=$(wait_quiet)
 	LIVENESS_REQUIRE_MODELS=1 "$GO" test -run '^$' -bench '^BenchmarkScanner$' -benchtime="${runs}x" -count 1 ./internal/document | tee "$tmp/go.txt"
+	"$GO" test -run '^$' -bench '^BenchmarkAlign$' -benchmem -count 1 ./internal/ctc | tee "$tmp/ctc.txt"
 	{
 		echo "## Identity scan"
 		echo
@@ -279,8 +280,17 @@ section_documents() {
 		echo "|---|---:|---:|"
 		awk '/^BenchmarkScanner\// { split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); printf "| %s | %.0f | %.0f |\n", a[2], $5, $3 / 1e6 }' "$tmp/go.txt"
 		echo
+		echo "Of that, the decoding step that re-aligns a line read one character short to its layout's length"
+		echo "(\`BenchmarkAlign\`, internal/ctc: Viterbi over the CTC frames of a 44-character TD3 line; it runs only on lines"
+		echo "off their length, once per line and length):"
+		echo
+		echo "| frames per character | µs/op | B/op | allocs/op |"
+		echo "|---|---:|---:|---:|"
+		awk '/^BenchmarkAlign\// { split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); sub(/^frames=/, "", a[2]); printf "| %s | %.0f | %s | %s |\n", a[2], $3 / 1e3, $5, $7 }' "$tmp/ctc.txt"
+		echo
 		IFS=$'\t' read -r busy load quiet _ <<<"$q"
 		echo "Machine: $(machine_note); CPUs ${busy}% busy before the run (quiet: ${quiet}), load average ${load}."
+		echo "Reproduce: \`scripts/bench.sh documents\`."
 	} >docs/bench/documents.md
 	put_section documents docs/bench/documents.md
 	cat docs/bench/documents.md

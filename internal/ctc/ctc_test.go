@@ -127,3 +127,36 @@ func FuzzAlign(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAlign re-decodes a TD3 line (44 characters, 3 frames each, one
+// character a blank narrowly beat) to its length, as a scan does for a
+// line read one character short; frames=5 is a line read 1.6x wider.
+func BenchmarkAlign(b *testing.B) {
+	for _, per := range []int{3, 5} {
+		b.Run("frames="+strconv.Itoa(per), func(b *testing.B) {
+			line := "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+			var spec []string
+			for i := range len(line) {
+				c := string(line[i])
+				if i == 40 {
+					spec = append(spec, "_=.6 "+c+"=.35", "_=.9")
+					continue
+				}
+				spec = append(spec, c+"=.9", c+"=.6 _=.3")
+				for range per - 2 {
+					spec = append(spec, "_=.9")
+				}
+			}
+			f := frames(b, spec...)
+			if n := len(f.Greedy()); n != 43 {
+				b.Fatalf("greedy reads %d characters, want 43", n)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if g, ok := f.Align(44); !ok || mrz.Text(g) != line {
+					b.Fatalf("aligned %q", mrz.Text(g))
+				}
+			}
+		})
+	}
+}

@@ -36,6 +36,20 @@ func glyphs(tb testing.TB, s string) []mrz.Glyph {
 	return out
 }
 
+// mustReadGlyphs reads lines in glyphs' notation.
+func mustReadGlyphs(tb testing.TB, lines []string) *mrz.MRZ {
+	tb.Helper()
+	var in [][]mrz.Glyph
+	for _, l := range lines {
+		in = append(in, glyphs(tb, l))
+	}
+	m, err := mrz.ReadGlyphs(in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
 // ReadGlyphs decides each character by the alphabet ICAO 9303 allows at
 // its position: uncovered positions take the best allowed character,
 // covered ones only when their check digit confirms it.
@@ -111,14 +125,7 @@ func TestReadGlyphs(t *testing.T) {
 		},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			var in [][]mrz.Glyph
-			for _, l := range test.lines {
-				in = append(in, glyphs(t, l))
-			}
-			m, err := mrz.ReadGlyphs(in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := mustReadGlyphs(t, test.lines)
 			want := test.want
 			if want == nil {
 				want = td3
@@ -193,14 +200,7 @@ func TestReadGlyphs_RecordedMisreads(t *testing.T) {
 		},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			var in [][]mrz.Glyph
-			for _, l := range test.lines {
-				in = append(in, glyphs(t, l))
-			}
-			m, err := mrz.ReadGlyphs(in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := mustReadGlyphs(t, test.lines)
 			if !slices.Equal(m.Lines, test.want) {
 				t.Errorf("lines\n got %q\nwant %q", m.Lines, test.want)
 			}
@@ -208,6 +208,17 @@ func TestReadGlyphs_RecordedMisreads(t *testing.T) {
 				t.Errorf("checks %+v", m.Checks)
 			}
 		})
+	}
+}
+
+// An empty nationality (100_id-mac prints none) is not flagged as a code.
+func TestMRZ_UnlistedCodes_Empty(t *testing.T) {
+	m, err := mrz.Parse("I<MAC12281507<0<<<<<<<<0212300\n6106225M1212307<<<<<<<<<<<<<<6\nCHONG<<KA<KEONG<<<<<<<<<<<<<<<")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.UnlistedCodes(); len(got) != 0 {
+		t.Errorf("UnlistedCodes() = %v, want none", got)
 	}
 }
 

@@ -33,14 +33,15 @@ UGA UKR UMI URY USA UZB VAT VCT VEN VGB VIR VNM VUT WLF WSM YEM ZAF ZMB ZWE`
 func KnownState(code string) bool { return states[code] }
 
 // UnlistedCodes names the country fields ("issuingState", "nationality")
-// whose code is not on ICAO 9303's list: either the OCR misread it, or
-// the document is a specimen or uses a code the standard does not.
+// that hold a code not on ICAO 9303's list: either the OCR misread it, or
+// the document is a specimen or uses a code the standard does not. An
+// empty field (all fillers) is not a code and not named.
 func (m *MRZ) UnlistedCodes() []string {
 	var out []string
-	if !KnownState(m.IssuingState) {
+	if m.IssuingState != "" && !KnownState(m.IssuingState) {
 		out = append(out, "issuingState")
 	}
-	if !KnownState(m.Nationality) {
+	if m.Nationality != "" && !KnownState(m.Nationality) {
 		out = append(out, "nationality")
 	}
 	return out
