@@ -56,7 +56,9 @@ type FaceObservation struct {
 	Mesh      []Point3 // 468 FaceMesh points, when requested
 	Pose      Pose
 	Quality   Quality
-	// Embedding is the L2-normalised identity vector of the configured model.
+	// Embedding is the L2-normalised identity vector of the configured model
+	// (for a face a comparison selected, the fused vector of both identity
+	// models when the face pipeline fuses two; face.FusionConfig).
 	Embedding []float32
 	// LiveScore is the passive anti-spoofing probability that the crop is a
 	// live face (0..1), when requested.

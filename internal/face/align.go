@@ -102,14 +102,56 @@ func fivePoints(lm []livenessd.Point) []livenessd.Point {
 	if len(lm) != 68 {
 		return nil
 	}
-	mean := func(a, b int) livenessd.Point {
-		var p livenessd.Point
-		for i := a; i <= b; i++ {
-			p.X += lm[i].X
-			p.Y += lm[i].Y
-		}
-		k := float64(b - a + 1)
-		return livenessd.Point{X: p.X / k, Y: p.Y / k}
+	return []livenessd.Point{meanPoint(lm[36:42]), meanPoint(lm[42:48]), lm[30], lm[48], lm[54]}
+}
+
+// dlibMeanShape is dlib's mean face, the points its get_face_chip_details
+// aligns a 68-point face by: iBUG points 27-54 and 60-64 (nose, eyes,
+// outer mouth, inner upper lip) in the unit square of the face. dlib's face
+// descriptor network (tfjs.FaceRecognition) was trained on chips that put
+// them at (0.25 + p)/1.5 of a 150x150 crop.
+var dlibMeanShape = [...]struct {
+	I int
+	P livenessd.Point
+}{
+	{27, livenessd.Point{X: 0.490127, Y: 0.203352}}, {28, livenessd.Point{X: 0.490127, Y: 0.307009}}, {29, livenessd.Point{X: 0.490127, Y: 0.409805}},
+	{30, livenessd.Point{X: 0.490127, Y: 0.515625}}, {31, livenessd.Point{X: 0.36688, Y: 0.587326}}, {32, livenessd.Point{X: 0.426036, Y: 0.609345}},
+	{33, livenessd.Point{X: 0.490127, Y: 0.628106}}, {34, livenessd.Point{X: 0.554217, Y: 0.609345}}, {35, livenessd.Point{X: 0.613373, Y: 0.587326}},
+	{36, livenessd.Point{X: 0.121737, Y: 0.216423}}, {37, livenessd.Point{X: 0.187122, Y: 0.178758}}, {38, livenessd.Point{X: 0.265825, Y: 0.179852}},
+	{39, livenessd.Point{X: 0.334606, Y: 0.231733}}, {40, livenessd.Point{X: 0.260918, Y: 0.245099}}, {41, livenessd.Point{X: 0.182743, Y: 0.244077}},
+	{42, livenessd.Point{X: 0.645647, Y: 0.231733}}, {43, livenessd.Point{X: 0.714428, Y: 0.179852}}, {44, livenessd.Point{X: 0.793132, Y: 0.178758}},
+	{45, livenessd.Point{X: 0.858516, Y: 0.216423}}, {46, livenessd.Point{X: 0.79751, Y: 0.244077}}, {47, livenessd.Point{X: 0.719335, Y: 0.245099}},
+	{48, livenessd.Point{X: 0.254149, Y: 0.780233}}, {49, livenessd.Point{X: 0.340985, Y: 0.745405}}, {50, livenessd.Point{X: 0.428858, Y: 0.727388}},
+	{51, livenessd.Point{X: 0.490127, Y: 0.742578}}, {52, livenessd.Point{X: 0.551395, Y: 0.727388}}, {53, livenessd.Point{X: 0.639268, Y: 0.745405}},
+	{54, livenessd.Point{X: 0.726104, Y: 0.780233}}, {60, livenessd.Point{X: 0.290379, Y: 0.784792}}, {61, livenessd.Point{X: 0.428096, Y: 0.778746}},
+	{62, livenessd.Point{X: 0.490127, Y: 0.785343}}, {63, livenessd.Point{X: 0.552157, Y: 0.778746}}, {64, livenessd.Point{X: 0.689874, Y: 0.784792}},
+}
+
+const dlibPadding = 0.25
+
+func dlibChipPoint(p livenessd.Point, side float64) livenessd.Point {
+	return livenessd.Point{X: (dlibPadding + p.X) / (1 + 2*dlibPadding) * side, Y: (dlibPadding + p.Y) / (1 + 2*dlibPadding) * side}
+}
+
+// dlibChipMap is the sampler map (crop pixel -> source pixel) of dlib's
+// face chip: the least-squares similarity putting the 33 landmarks of
+// dlibMeanShape where dlib puts them in a side x side crop.
+func dlibChipMap(lm []livenessd.Point, side int) (affine, error) {
+	if len(lm) != 68 {
+		return affine{}, errDegenerate
 	}
-	return []livenessd.Point{mean(36, 41), mean(42, 47), lm[30], lm[48], lm[54]}
+	src := make([]livenessd.Point, len(dlibMeanShape))
+	dst := make([]livenessd.Point, len(dlibMeanShape))
+	for k, m := range dlibMeanShape {
+		src[k], dst[k] = lm[m.I], dlibChipPoint(m.P, float64(side))
+	}
+	fwd, err := estimateSimilarity(src, dst)
+	if err != nil {
+		return affine{}, err
+	}
+	inv, ok := fwd.toAffine().invert()
+	if !ok {
+		return affine{}, errDegenerate
+	}
+	return inv, nil
 }

@@ -173,3 +173,43 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkCompareFusion is the cost of Config.Fusion: the 640x480 pair
+// compared by the default pipeline (fr_feature alone) and by one with the
+// fusion model on, in turn within each iteration so that other load slows
+// both alike. It reports each one's median wall time and mean process CPU
+// per pair, and the CPU the fusion adds.
+func BenchmarkCompareFusion(b *testing.B) {
+	off := MustPipeline(b)
+	on, _ := fusedPipeline(b)
+	files := benchData(b)
+	lim := imageio.DefaultLimits()
+	var wall [2][]time.Duration
+	var cpu [2]time.Duration
+	for b.Loop() {
+		for i, p := range []*face.Pipeline{off, on} {
+			t0, c0 := time.Now(), processCPU()
+			src, err := imageio.DecodeReduced(files["compare-a.jpg"], lim, p.ImageSide())
+			if err != nil {
+				b.Fatal(err)
+			}
+			tgt, err := imageio.DecodeReduced(files["compare-b.jpg"], lim, p.ImageSide())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if compareSink, err = p.Compare(b.Context(), src, tgt, 0); err != nil {
+				b.Fatal(err)
+			}
+			wall[i] = append(wall[i], time.Since(t0))
+			cpu[i] += processCPU() - c0
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	n := float64(len(wall[0]))
+	for i, name := range []string{"off", "on"} {
+		slices.Sort(wall[i])
+		b.ReportMetric(ms(wall[i][len(wall[i])/2]), name+"-ms/median")
+		b.ReportMetric(ms(cpu[i])/n, name+"-cpu-ms/op")
+	}
+	b.ReportMetric(ms(cpu[1]-cpu[0])/n, "added-cpu-ms/op")
+}

@@ -48,7 +48,8 @@ type Comparison struct {
 	// those lists.
 	SourceIndex int `json:"sourceFaceIndex"`
 	TargetIndex int `json:"targetFaceIndex"`
-	// Cosine is the raw cosine similarity of the two embeddings.
+	// Cosine is the raw cosine similarity of the two embeddings (of the
+	// fused embeddings when Config.Fusion is on).
 	Cosine float64 `json:"-"`
 }
 
@@ -132,7 +133,7 @@ type Selected struct {
 }
 
 // Select finds the faces of img and measures the one sel names, including
-// its embedding. No face is not an error: Faces is empty. Errors:
+// its embedding (fused with the Config.Fusion model's when it is on). No face is not an error: Faces is empty. Errors:
 // livenessd.ErrInvalidRequest for an unknown rule or an index beyond the
 // faces found, livenessd.ErrInvalidImage for a nil or empty image,
 // inference errors wrapped with context.
@@ -170,7 +171,7 @@ func (p *Pipeline) Select(ctx context.Context, img image.Image, sel livenessd.Fa
 		}
 		out.Index = sel.Index
 	}
-	out.Face, err = p.describe(ctx, img, pyr, dets[out.Index], what{embed: true})
+	out.Face, err = p.describe(ctx, img, pyr, dets[out.Index], what{embed: true, fused: true})
 	return out, err
 }
 

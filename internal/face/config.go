@@ -8,6 +8,7 @@ import (
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/infer"
+	"github.com/livenessd/livenessd/internal/infer/tfjs"
 )
 
 // LandmarkConfig describes the 68-point landmark model. The crop is the
@@ -26,6 +27,27 @@ type EmbedderConfig struct {
 	Template [5]livenessd.Point
 	// Output is the index of the embedding among the model's outputs.
 	Output int
+}
+
+// FusionConfig adds a second identity model to face comparison (Select,
+// CompareWith). It sees dlib's 68-point face chip (the alignment
+// tfjs.FaceRecognition was trained on, a square input); its L2-normalised
+// embedding is appended to the first model's, the two scaled by
+// sqrt(1-Weight) and sqrt(Weight), so the cosine of two fused embeddings is
+// (1-Weight)*cosine1 + Weight*cosine2 and Calibration applies to that.
+// ObserveFrame and Analyze keep the first model's embedding alone: the
+// liveness identity check is calibrated on it, and video frames do not pay
+// for a second model.
+type FusionConfig struct {
+	Spec infer.Spec
+	// Output is the index of the embedding among the model's outputs.
+	Output int
+	// Weight of the second model's cosine, in (0, 1).
+	Weight float64
+	// Disabled compares by the first model alone (the default). Turning
+	// fusion on needs a Calibration fitted for the fused cosine
+	// (`livenessd eval faces --fit`; docs/MODELS.md).
+	Disabled bool
 }
 
 // LivenessConfig describes the passive anti-spoofing model: a square crop
@@ -48,6 +70,7 @@ type Config struct {
 	Detector    DetectorConfig
 	Landmarks   LandmarkConfig
 	Embedder    EmbedderConfig
+	Fusion      FusionConfig
 	Liveness    LivenessConfig
 	Calibration Calibration
 	// Threshold is the default similarity (0-100) at or above which two
@@ -65,6 +88,14 @@ func DefaultConfig() Config {
 		Detector:  DefaultDetector(),
 		Landmarks: LandmarkConfig{Spec: lm, CropScale: 1},
 		Embedder:  EmbedderConfig{Spec: infer.FRFeature.Clone(), Template: ArcFaceTemplate},
+		// dlib's face descriptor network with fr_feature, off: it raises
+		// TAR on LFW but more than doubles the false matches of look-alike
+		// impostors at the calibrated thresholds (docs/ACCURACY.md
+		// "faces-choice"). Its weight, for when it is turned on, is
+		// z1 + 0.75*z2 of the two cosines' z-scores with the impostor
+		// deviations of the non-LFW development sets (0.1107, 0.0401):
+		// 0.75*0.1107/0.0401 = 2.07 = Weight/(1-Weight).
+		Fusion: FusionConfig{Spec: tfjs.FaceRecognition.Clone(), Weight: 0.674, Disabled: true},
 		// fr_liveness: BGR input and class 0 = live, measured on NUAA
 		// (192 frames, live vs print): AUC 1.0000 BGR, 0.9932 RGB.
 		Liveness: LivenessConfig{
@@ -112,6 +143,18 @@ func (c Config) Validate() error {
 	}
 	if c.Embedder.Output < 0 || (len(c.Embedder.Spec.Outputs) > 0 && c.Embedder.Output >= len(c.Embedder.Spec.Outputs)) {
 		return fmt.Errorf("face: embedder output %d of %d", c.Embedder.Output, len(c.Embedder.Spec.Outputs))
+	}
+	if f := c.Fusion; !f.Disabled {
+		in := f.Spec.Input
+		if in.Width <= 0 || in.Width != in.Height || f.Spec.File == "" {
+			return fmt.Errorf("face: fusion model %q needs a file and a square input", f.Spec.Name)
+		}
+		if !(f.Weight > 0 && f.Weight < 1) {
+			return fmt.Errorf("face: fusion weight %v outside (0,1)", f.Weight)
+		}
+		if f.Output < 0 || (len(f.Spec.Outputs) > 0 && f.Output >= len(f.Spec.Outputs)) {
+			return fmt.Errorf("face: fusion output %d of %d", f.Output, len(f.Spec.Outputs))
+		}
 	}
 	if c.Landmarks.CropScale <= 0 || (!c.Liveness.Disabled && c.Liveness.CropScale <= 0) {
 		return fmt.Errorf("face: crop scales must be positive")

@@ -47,8 +47,9 @@ type devGolden struct {
 // at a reduced DCT scale (imageio.DecodeReduced to Pipeline.ImageSide),
 // the tiled search skipped when it cannot find a larger face — picks the
 // same face and gives the same similarity as the exhaustive path: full
-// decode, every face searched (Analyze), the largest compared. -update
-// rewrites testdata/devsets.golden from the exhaustive path.
+// decode, every face searched (Select of index 0: every scale, every
+// tile), the largest compared. -update rewrites testdata/devsets.golden
+// from the exhaustive path.
 func TestDevSets_Golden(t *testing.T) {
 	p := MustPipeline(t)
 	ctx := t.Context()
@@ -83,13 +84,13 @@ func TestDevSets_Golden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			obs, err := p.Analyze(ctx, img)
+			// The exhaustive search (every scale, every tile) on the full
+			// decode, its largest face measured as comparisons measure it.
+			s, err := p.Select(ctx, img, livenessd.FaceSelection{Rule: livenessd.SelectIndex})
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if n = len(obs); n > 0 {
-				o = obs[0]
-			}
+			o, n = s.Face, len(s.Faces)
 			b = [2]int{img.Rect.Dx(), img.Rect.Dy()}
 		} else {
 			img, err := imageio.DecodeReduced(data, imageio.DefaultLimits(), p.ImageSide())

@@ -44,12 +44,7 @@ func TestEmbeddingExperiments(t *testing.T) {
 	}
 	root := testutil.SharedData(t, "face-verification")
 	sets := []string{"lfw", "deepface", "face_recognition", "go-face-testdata"}
-	type pair struct {
-		set  string
-		a, b string
-		same bool
-	}
-	var pairs []pair
+	var pairs []expPair
 	images := map[string]string{} // path -> set
 	for _, s := range sets {
 		rows := testutil.ReadCSV(t, filepath.Join(root, s, "pairs.csv"))
@@ -60,7 +55,7 @@ func TestEmbeddingExperiments(t *testing.T) {
 		for _, r := range rows[1:] {
 			a, b := filepath.Join(root, s, r[col["img_a"]]), filepath.Join(root, s, r[col["img_b"]])
 			same, _ := strconv.ParseBool(r[col["same"]])
-			pairs = append(pairs, pair{s, a, b, same})
+			pairs = append(pairs, expPair{s, a, b, same})
 			images[a], images[b] = s, s
 		}
 	}
@@ -108,7 +103,125 @@ func TestEmbeddingExperiments(t *testing.T) {
 	fuse := func(x, y string, w float64) func(a, b *expImage) float64 {
 		return func(a, b *expImage) float64 { return cosOf(x, a, b) + w*cosOf(y, a, b) }
 	}
+	// z-normalisation of a variant's cosine by the mean and deviation of
+	// its impostor cosines on the non-LFW sets (the fusion's dev split:
+	// nothing of LFW chooses a weight).
+	type stat struct{ mean, sd float64 }
+	stats := map[string]stat{}
+	zOf := func(v string, a, b *expImage) float64 {
+		st, ok := stats[v]
+		if !ok {
+			var xs []float64
+			for _, p := range pairs {
+				if p.set != "lfw" && !p.same {
+					if c := cosOf(v, embs[p.a+"|"], embs[p.b+"|"]); c > -2 {
+						xs = append(xs, c)
+					}
+				}
+			}
+			var m, q float64
+			for _, x := range xs {
+				m += x
+			}
+			m /= float64(len(xs))
+			for _, x := range xs {
+				q += (x - m) * (x - m)
+			}
+			st = stat{m, math.Sqrt(q / float64(len(xs)-1))}
+			stats[v] = st
+		}
+		if a == nil || b == nil {
+			return 0
+		}
+		c := cosOf(v, a, b)
+		if c <= -2 {
+			return math.Inf(-1)
+		}
+		return (c - st.mean) / st.sd
+	}
+	zfuse := func(x, y string, w float64) func(a, b *expImage) float64 {
+		return func(a, b *expImage) float64 { return zOf(x, a, b) + w*zOf(y, a, b) }
+	}
+	euclid := func(v string) func(a, b *expImage) float64 {
+		return func(a, b *expImage) float64 {
+			ea, eb := a.Emb[v], b.Emb[v]
+			if ea == nil || eb == nil {
+				return math.Inf(-1)
+			}
+			var d float64
+			for i := range ea {
+				d += float64(ea[i]-eb[i]) * float64(ea[i]-eb[i])
+			}
+			return -math.Sqrt(d)
+		}
+	}
 	var scorers []scorer
+	// face-api.js's FaceRecognitionNet (dlib ResNet): three alignments, the
+	// Euclidean distance it was trained for, flip, and z-score fusion with
+	// fr_feature at fixed weights.
+	for _, v := range []string{"fa68", "fa5", "fabox", "fa68flip"} {
+		scorers = append(scorers, scorer{"central faceapi " + v, func(a, b *expImage) float64 { return cosOf("central/"+v, a, b) }})
+	}
+	scorers = append(scorers,
+		scorer{"central faceapi fa68 + flip", avg("central/fa68", "central/fa68flip")},
+		scorer{"central faceapi fa68 euclidean", euclid("central/fa68raw")},
+		scorer{"largest faceapi fa68", func(a, b *expImage) float64 { return cosOf("largest/fa68", a, b) }},
+		scorer{"central 5pt z (reference)", func(a, b *expImage) float64 { return zOf("central/base", a, b) }},
+	)
+	for _, e := range embs {
+		if e.Emb != nil {
+			e.Emb["central/fa68avg"] = addNorm(e.Emb["central/fa68"], e.Emb["central/fa68flip"])
+		}
+	}
+	// Centred descriptors: dlib's descriptors share a large common part
+	// (impostor cosine about 0.84); the mean descriptor of the non-LFW
+	// faces is removed before normalising.
+	var meanRaw []float64
+	nRaw := 0
+	for _, e := range embs {
+		if r := e.Emb["central/fa68raw"]; r != nil && e.Set != "lfw" {
+			if meanRaw == nil {
+				meanRaw = make([]float64, len(r))
+			}
+			for i, x := range r {
+				meanRaw[i] += float64(x)
+			}
+			nRaw++
+		}
+	}
+	for _, e := range embs {
+		if r := e.Emb["central/fa68raw"]; r != nil {
+			c := make([]float32, len(r))
+			for i, x := range r {
+				c[i] = x - float32(meanRaw[i]/float64(nRaw))
+			}
+			if normalize(c) {
+				e.Emb["central/fa68c"] = c
+			}
+		}
+	}
+	scorers = append(scorers, scorer{"central faceapi fa68 centred", func(a, b *expImage) float64 { return cosOf("central/fa68c", a, b) }})
+	for _, w := range []float64{0.5, 0.75, 1} {
+		scorers = append(scorers, scorer{fmt.Sprintf("central 5pt + %.2g faceapi fa68 centred (z)", w), zfuse("central/base", "central/fa68c", w)})
+	}
+	threeWay := func(w float64) func(a, b *expImage) float64 {
+		return func(a, b *expImage) float64 {
+			return zOf("central/base", a, b) + w*zOf("central/fa68", a, b) + 0.25*zOf("central/faceres", a, b)
+		}
+	}
+	for _, w := range []float64{0.25, 0.5, 0.75, 1, 1.5, 2} {
+		scorers = append(scorers,
+			scorer{fmt.Sprintf("central 5pt + %.2g faceapi fa68+flip (z)", w), zfuse("central/base", "central/fa68avg", w)},
+			scorer{fmt.Sprintf("central 5pt + %.2g faceapi fa68 + 0.25 faceres (z)", w), threeWay(w)},
+		)
+	}
+	for _, w := range []float64{0.1, 0.25, 0.5, 0.75, 1, 1.5, 2} {
+		scorers = append(scorers,
+			scorer{fmt.Sprintf("central 5pt + %.2g faceapi fa68 (z)", w), zfuse("central/base", "central/fa68", w)},
+			scorer{fmt.Sprintf("central 5pt + %.2g faceapi fa5 (z)", w), zfuse("central/base", "central/fa5", w)},
+			scorer{fmt.Sprintf("largest 5pt + %.2g faceapi fa68 (z)", w), zfuse("largest/base", "largest/fa68", w)},
+		)
+	}
 	for _, v := range []string{"zoom0.9", "zoom1.1", "corners"} {
 		scorers = append(scorers, scorer{"central " + v, func(a, b *expImage) float64 { return cosOf("central/"+v, a, b) }},
 			scorer{"central 5pt + " + v, avg("central/base", "central/"+v)})
@@ -137,8 +250,16 @@ func TestEmbeddingExperiments(t *testing.T) {
 		}
 	}
 	slices.SortFunc(lfwImgs, func(a, b *expImage) int { return strings.Compare(a.Path, b.Path) })
+	var lfwCross [][2]*expImage
+	for i, a := range lfwImgs {
+		for _, b := range lfwImgs[i+1:] {
+			if filepath.Dir(a.Path) != filepath.Dir(b.Path) {
+				lfwCross = append(lfwCross, [2]*expImage{a, b})
+			}
+		}
+	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "| variant | lfw TAR@1e-3 / AUC / 10-fold acc | lfw genuine vs all cross-identity: TAR@1e-3 | deepface | face_recognition | go-face-testdata | pooled TAR@1e-3 / AUC |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&out, "| variant | lfw TAR@1e-3 / AUC / 10-fold acc | lfw genuine vs all cross-identity: TAR@1e-3 / TAR@1e-4 | deepface | face_recognition | go-face-testdata | dev (non-LFW) pooled TAR@1e-3 / TAR@1e-2 / AUC | pooled TAR@1e-3 / AUC | impostors at or above the pooled FMR 1e-3 / 1e-4 threshold: go-face, deepface |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range scorers {
 		fmt.Fprintf(&out, "| %s |", sc.name)
 		var all []Scored
@@ -155,29 +276,52 @@ func TestEmbeddingExperiments(t *testing.T) {
 			if s == "lfw" {
 				m, sdv := KFoldAccuracy(sd, 10)
 				cross := slices.Clone(sd)
-				for i, a := range lfwImgs {
-					for _, b := range lfwImgs[i+1:] {
-						if filepath.Dir(a.Path) != filepath.Dir(b.Path) {
-							cross = append(cross, Scored{Score: sc.f(a, b), Same: false})
-						}
-					}
+				for _, x := range lfwCross {
+					cross = append(cross, Scored{Score: sc.f(x[0], x[1]), Same: false})
 				}
-				fmt.Fprintf(&out, " %.1f%% / %.4f / %.2f%% ± %.2f | %.1f%% |", 100*TARAtFMR(sd, 1e-3), AUC(sd), 100*m, 100*sdv, 100*TARAtFMR(cross, 1e-3))
+				fmt.Fprintf(&out, " %.1f%% / %.4f / %.2f%% ± %.2f | %.1f%% / %.1f%% |", 100*TARAtFMR(sd, 1e-3), AUC(sd), 100*m, 100*sdv, 100*TARAtFMR(cross, 1e-3), 100*TARAtFMR(cross, 1e-4))
 			} else {
 				fmt.Fprintf(&out, " %.1f%% / %.4f |", 100*TARAtFMR(sd, 1e-3), AUC(sd))
 			}
 		}
-		fmt.Fprintf(&out, " %.1f%% / %.4f |\n", 100*TARAtFMR(all, 1e-3), AUC(all))
+		var dev []Scored
+		for _, p := range pairs {
+			if p.set != "lfw" {
+				dev = append(dev, Scored{Score: sc.f(embs[p.a+"|"], embs[p.b+"|"]), Same: p.same})
+			}
+		}
+		fmt.Fprintf(&out, " %.1f%% / %.1f%% / %.5f |", 100*TARAtFMR(dev, 1e-3), 100*TARAtFMR(dev, 1e-2), AUC(dev))
+		fmt.Fprintf(&out, " %.1f%% / %.4f |", 100*TARAtFMR(all, 1e-3), AUC(all))
+		// Look-alikes at the operating points a calibration fitted on the
+		// pooled impostors (LFW's cross-identity pairs and every labelled
+		// different pair, as eval faces --fit) would set.
+		pooled := slices.Clone(all)
+		for _, x := range lfwCross {
+			pooled = append(pooled, Scored{Score: sc.f(x[0], x[1]), Same: false})
+		}
+		for _, fmr := range []float64{1e-3, 1e-4} {
+			th := ThresholdAtFMR(pooled, fmr)
+			fmt.Fprintf(&out, " %s %s", lookAlikes(pairs, embs, sc.f, "go-face-testdata", th), lookAlikes(pairs, embs, sc.f, "deepface", th))
+			if fmr == 1e-3 {
+				out.WriteString(" /")
+			}
+		}
+		out.WriteString(" |\n")
 	}
+	for _, v := range []string{"central/base", "central/fa68", "central/fa68avg", "largest/base", "largest/fa68"} {
+		zOf(v, nil, nil)
+		fmt.Fprintf(&out, "\nimpostor cosine on the non-LFW sets, %s: mean %.4f, sd %.4f", v, stats[v].mean, stats[v].sd)
+	}
+	out.WriteString("\n")
 	// Quality: the hardest LFW pairs with what the pipeline knows of them.
 	fmt.Fprintf(&out, "\nLFW pairs nearest the FMR 1e-3 cut (central 5pt): cosine, same, min norm, min score, min side, min sharpness, max |yaw|\n")
-	var lfw []pair
+	var lfw []expPair
 	for _, p := range pairs {
 		if p.set == "lfw" {
 			lfw = append(lfw, p)
 		}
 	}
-	slices.SortFunc(lfw, func(x, y pair) int {
+	slices.SortFunc(lfw, func(x, y expPair) int {
 		return cmpF(cosOf("central/base", embs[y.a+"|"], embs[y.b+"|"]), cosOf("central/base", embs[x.a+"|"], embs[x.b+"|"]))
 	})
 	for _, p := range lfw {
@@ -233,6 +377,11 @@ func computeExperiments(t *testing.T, images map[string]string) map[string]*expI
 	if err != nil {
 		t.Fatal(err)
 	}
+	fa, err := tfjs.Load(rt, tfjs.FaceRecognition, cache.Dir, cache.Path(TranslatedDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fa.Close()
 	paths := make([]string, 0, len(images))
 	for k := range images {
 		paths = append(paths, k)
@@ -367,6 +516,49 @@ func computeExperiments(t *testing.T, images map[string]string) map[string]*expI
 				f.img.Emb["central/corners"] = e
 			}
 		}
+		// face-api.js's FaceRecognitionNet: dlib's 68-point chip, its 5-point
+		// equivalent, and face-api.js's own axis-aligned box.
+		fain := fa.Spec().Input
+		var faMaps []struct {
+			name string
+			m    affine
+		}
+		if m, err := dlibChipMap(f.o.Landmarks, fain.Width); err == nil {
+			faMaps = append(faMaps, struct {
+				name string
+				m    affine
+			}{"fa68", m})
+			if f.name == "central" {
+				faMaps = append(faMaps, struct {
+					name string
+					m    affine
+				}{"fa68flip", flipMap(m, fain.Width)})
+			}
+		}
+		if f.name == "central" {
+			if m, _, err := alignMap(f.o.Keypoints, dlibFivePoint(), fain.Width, fain.Height); err == nil {
+				faMaps = append(faMaps, struct {
+					name string
+					m    affine
+				}{"fa5", m})
+			}
+			if m, ok := faceAPIBoxMap(f.o.Landmarks, fain.Width); ok {
+				faMaps = append(faMaps, struct {
+					name string
+					m    affine
+				}{"fabox", m})
+			}
+		}
+		for _, v := range faMaps {
+			e, raw, err := runEmbed(ctx, fa, f.pyr, v.m, fain, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.img.Emb[f.name+"/"+v.name] = e
+			if v.name == "fa68" {
+				f.img.Emb[f.name+"/fa68raw"] = raw
+			}
+		}
 		// faceres: the template shrunk to 0.75 about the crop centre.
 		var t75 [5]livenessd.Point
 		for i, q := range ArcFaceTemplate {
@@ -412,4 +604,58 @@ func l2(v []float32) float64 {
 		s += float64(x) * float64(x)
 	}
 	return math.Sqrt(s)
+}
+
+// dlibFivePoint is the dlib chip expressed as a template of the pipeline's
+// five points (eye centres, nose tip, mouth corners) in 112x112 units.
+func dlibFivePoint() [5]livenessd.Point {
+	shape := make([]livenessd.Point, 68)
+	for _, m := range dlibMeanShape {
+		shape[m.I] = m.P
+	}
+	var t [5]livenessd.Point
+	for i, p := range fivePoints(shape) {
+		t[i] = dlibChipPoint(p, 112)
+	}
+	return t
+}
+
+// faceAPIBoxMap is face-api.js's alignment (FaceLandmarks.alignDlib): an
+// upright square of side (mean eye-to-mouth distance)/0.45 placed at
+// (0.5, 0.43) of its side from the centroid of the eye and mouth centres.
+func faceAPIBoxMap(lm []livenessd.Point, side int) (affine, bool) {
+	if len(lm) != 68 {
+		return affine{}, false
+	}
+	le, re, mo := meanPoint(lm[36:42]), meanPoint(lm[42:48]), meanPoint(lm[48:68])
+	d := (math.Hypot(mo.X-le.X, mo.Y-le.Y) + math.Hypot(mo.X-re.X, mo.Y-re.Y)) / 2
+	size := math.Floor(d / 0.45)
+	if size < 1 {
+		return affine{}, false
+	}
+	cx, cy := (le.X+re.X+mo.X)/3, (le.Y+re.Y+mo.Y)/3
+	x0, y0 := math.Floor(math.Max(0, cx-0.5*size)), math.Floor(math.Max(0, cy-0.43*size))
+	return affine{A: size / float64(side), C: x0, E: size / float64(side), F: y0}, true
+}
+
+// expPair is one labelled pair of a development set.
+type expPair struct {
+	set  string
+	a, b string
+	same bool
+}
+
+// lookAlikes counts a set's impostor pairs scoring at or above th.
+func lookAlikes(pairs []expPair, embs map[string]*expImage, f func(a, b *expImage) float64, set string, th float64) string {
+	n, k := 0, 0
+	for _, p := range pairs {
+		if p.set != set || p.same {
+			continue
+		}
+		n++
+		if f(embs[p.a+"|"], embs[p.b+"|"]) >= th {
+			k++
+		}
+	}
+	return fmt.Sprintf("%d/%d", k, n)
 }

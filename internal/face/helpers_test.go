@@ -18,6 +18,20 @@ import (
 // MustPipeline returns the default pipeline, loaded once for the test binary.
 func MustPipeline(tb testing.TB) *face.Pipeline { return facetest.Pipeline(tb) }
 
+// fusedPipeline is the default pipeline with Config.Fusion on, closed at
+// the end of the test.
+func fusedPipeline(tb testing.TB) (*face.Pipeline, face.Config) {
+	tb.Helper()
+	cfg := face.DefaultConfig()
+	cfg.Fusion.Disabled = false
+	p, err := face.NewPipeline(testutil.Runtime(tb), testutil.Cache(tb), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p, cfg
+}
+
 type analysis struct {
 	img *image.NRGBA
 	obs []livenessd.FaceObservation

@@ -1,10 +1,13 @@
 package face
 
 import (
+	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/infer"
 )
 
 func TestPriors(t *testing.T) {
@@ -185,6 +188,12 @@ func TestParseConfig(t *testing.T) {
 		{"BadThreshold", `{"Threshold":150}`, false},
 		{"BadCalibration", `{"Calibration":{"knots":[{"cosine":0.5,"score":10}]}}`, false},
 		{"NotJSON", `{`, false},
+		{"FusionOff", `{"Fusion":{"Weight":7}}`, true},
+		{"FusionOn", `{"Fusion":{"Disabled":false}}`, true},
+		{"FusionWeightZero", `{"Fusion":{"Disabled":false,"Weight":0}}`, false},
+		{"FusionWeightOne", `{"Fusion":{"Disabled":false,"Weight":1}}`, false},
+		{"FusionNotSquare", `{"Fusion":{"Disabled":false,"Spec":{"Input":{"Width":150,"Height":112}}}}`, false},
+		{"FusionBadOutput", `{"Fusion":{"Disabled":false,"Output":1}}`, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			c, err := ParseConfig([]byte(test.json))
@@ -214,4 +223,47 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatal("calibration gives NaN")
 		}
 	})
+}
+
+// The fused embedding is a unit vector whose cosine is the weighted mean of
+// the two models' cosines, so the calibration and every cosine consumer
+// work on it unchanged.
+func TestFuse_CosineIsWeightedMean(t *testing.T) {
+	unit := func(v ...float32) []float32 {
+		if !normalize(v) {
+			t.Fatal("zero vector")
+		}
+		return v
+	}
+	a1, a2 := unit(1, 2, 3), unit(-1, 0.5, 2)
+	b1, b2 := unit(4, -1), unit(1, 1)
+	for _, w := range []float64{0.1, 0.5, 0.674, 0.9} {
+		f1, f2 := fuse(a1, b1, w), fuse(a2, b2, w)
+		if len(f1) != 5 || math.Abs(l2(f1)-1) > 1e-6 {
+			t.Fatalf("w=%v: fused %v is not a 5-d unit vector", w, f1)
+		}
+		want := (1-w)*Cosine(a1, a2) + w*Cosine(b1, b2)
+		if got := Cosine(f1, f2); math.Abs(got-want) > 1e-6 {
+			t.Errorf("w=%v: cosine %v, want %v", w, got, want)
+		}
+	}
+}
+
+// nopModel stands in for a loaded model where none is run.
+type nopModel struct{}
+
+func (nopModel) Run(context.Context, infer.Tensor) ([]infer.Tensor, error) { return nil, nil }
+func (nopModel) Spec() infer.Spec                                          { return infer.Spec{} }
+func (nopModel) Close() error                                              { return nil }
+
+// A pipeline built on loaded models with fusion on must be given the
+// fusion model: comparing by the first alone would apply the wrong
+// calibration.
+func TestNew_FusionNeedsItsModel(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Fusion.Disabled = false
+	m := Models{Detector: nopModel{}, Landmarks: nopModel{}, Embedder: nopModel{}}
+	if _, err := New(m, cfg); err == nil || !strings.Contains(err.Error(), "fusion model") {
+		t.Fatalf("New without the fusion model: %v", err)
+	}
 }

@@ -39,9 +39,12 @@ var (
 	_ liveness.Observer = (*Pipeline)(nil)
 )
 
-// Models are the loaded models a pipeline runs. Liveness may be nil.
+// Models are the loaded models a pipeline runs. Liveness may be nil, and
+// so may Fused when Config.Fusion is disabled.
 type Models struct {
 	Detector, Landmarks, Embedder, Liveness Inferencer
+	// Fused is the second identity model of Config.Fusion.
+	Fused Inferencer
 }
 
 // Pipeline analyses images with a fixed set of loaded models. It is safe
@@ -101,6 +104,9 @@ func NewPipeline(rt *infer.Runtime, cache *models.Cache, cfg Config) (*Pipeline,
 			if m.Embedder, err = load(cfg.Embedder.Spec); err == nil && !cfg.Liveness.Disabled {
 				m.Liveness, err = load(cfg.Liveness.Spec)
 			}
+			if err == nil && !cfg.Fusion.Disabled {
+				m.Fused, err = load(cfg.Fusion.Spec)
+			}
 		}
 	}
 	if err != nil {
@@ -131,6 +137,11 @@ func New(m Models, cfg Config) (*Pipeline, error) {
 	if cfg.Liveness.Disabled {
 		m.Liveness = nil
 	}
+	if cfg.Fusion.Disabled {
+		m.Fused = nil
+	} else if m.Fused == nil {
+		return nil, fmt.Errorf("face: the fusion model %q is required (or disable Config.Fusion)", cfg.Fusion.Spec.Name)
+	}
 	det, err := newDetector(cfg.Detector, m.Detector)
 	if err != nil {
 		return nil, err
@@ -148,7 +159,7 @@ func (p *Pipeline) Config() Config {
 // Close releases the models. It is idempotent.
 func (p *Pipeline) Close() error {
 	p.once.Do(func() {
-		for _, m := range []Inferencer{p.m.Detector, p.m.Landmarks, p.m.Embedder, p.m.Liveness} {
+		for _, m := range []Inferencer{p.m.Detector, p.m.Landmarks, p.m.Embedder, p.m.Liveness, p.m.Fused} {
 			if m != nil {
 				p.cerr = errors.Join(p.cerr, m.Close())
 			}
@@ -157,9 +168,10 @@ func (p *Pipeline) Close() error {
 	return p.cerr
 }
 
-// what selects the measurements describe makes.
+// what selects the measurements describe makes; fused adds the fusion
+// model to the embedding (comparisons only).
 type what struct {
-	embed, live bool
+	embed, live, fused bool
 }
 
 // Analyze finds every face in img, searching finer scales in tiles so that
@@ -227,6 +239,13 @@ func (p *Pipeline) describe(ctx context.Context, img image.Image, pyr *pyramid, 
 		if o.Embedding, err = p.embed(ctx, pyr, o.Keypoints); err != nil {
 			return o, err
 		}
+		if w.fused && p.m.Fused != nil {
+			e2, err := p.fusedEmbedding(ctx, pyr, lm)
+			if err != nil {
+				return o, err
+			}
+			o.Embedding = fuse(o.Embedding, e2, p.cfg.Fusion.Weight)
+		}
 	}
 	if w.live {
 		if o.LiveScore, err = p.liveScore(ctx, pyr, d.Box); err != nil {
@@ -266,12 +285,28 @@ func (p *Pipeline) embed(ctx context.Context, pyr *pyramid, kp []livenessd.Point
 	if err != nil {
 		return nil, fmt.Errorf("face: align: %w", err)
 	}
+	return runEmbedder(ctx, p.m.Embedder, pyr, m, in, p.cfg.Embedder.Output)
+}
+
+// fusedEmbedding is the fusion model's L2-normalised embedding of dlib's
+// face chip.
+func (p *Pipeline) fusedEmbedding(ctx context.Context, pyr *pyramid, lm []livenessd.Point) ([]float32, error) {
+	in := p.cfg.Fusion.Spec.Input
+	m, err := dlibChipMap(lm, in.Width)
+	if err != nil {
+		return nil, fmt.Errorf("face: align: %w", err)
+	}
+	return runEmbedder(ctx, p.m.Fused, pyr, m, in, p.cfg.Fusion.Output)
+}
+
+// runEmbedder samples the crop m maps, runs model and returns its output k
+// L2-normalised.
+func runEmbedder(ctx context.Context, model Inferencer, pyr *pyramid, m affine, in infer.ImageInput, k int) ([]float32, error) {
 	data := sample(pyr, m, in, in.Width, in.Height, borderConstant, nil)
-	out, err := p.m.Embedder.Run(ctx, inputTensor(in, in.Width, in.Height, data))
+	out, err := model.Run(ctx, inputTensor(in, in.Width, in.Height, data))
 	if err != nil {
 		return nil, fmt.Errorf("face: embed: %w", err)
 	}
-	k := p.cfg.Embedder.Output
 	if k >= len(out) || len(out[k].Data) == 0 {
 		return nil, fmt.Errorf("face: embed: no output %d", k)
 	}
@@ -280,6 +315,20 @@ func (p *Pipeline) embed(ctx context.Context, pyr *pyramid, kp []livenessd.Point
 		return nil, fmt.Errorf("face: embed: zero or non-finite embedding")
 	}
 	return e, nil
+}
+
+// fuse appends two unit embeddings scaled so that the cosine of two fused
+// vectors is (1-w)*cosine(a) + w*cosine(b); the result has unit length.
+func fuse(a, b []float32, w float64) []float32 {
+	out := make([]float32, 0, len(a)+len(b))
+	sa, sb := float32(math.Sqrt(1-w)), float32(math.Sqrt(w))
+	for _, x := range a {
+		out = append(out, sa*x)
+	}
+	for _, x := range b {
+		out = append(out, sb*x)
+	}
+	return out
 }
 
 // livenessCrop is the square crop fr_liveness was trained on: side

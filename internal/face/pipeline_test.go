@@ -295,3 +295,48 @@ func TestPipeline_Compare_Concurrent(t *testing.T) {
 		}
 	}
 }
+
+// With Config.Fusion on, a comparison measures the selected face with both
+// identity models: its embedding is fr_feature's, scaled by
+// sqrt(1-Weight), followed by the fusion model's, scaled by sqrt(Weight).
+// Video frames keep fr_feature's alone (the liveness identity threshold is
+// calibrated on it). Fusion is off by default.
+func TestSelect_FusedEmbedding(t *testing.T) {
+	single := MustPipeline(t)
+	if !single.Config().Fusion.Disabled {
+		t.Fatal("the default configuration compares by fr_feature alone")
+	}
+	p, on := fusedPipeline(t)
+	img := testutil.DecodeSample(t, 1)
+	s, err := p.Select(t.Context(), img, livenessd.FaceSelection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := s.Face.Embedding
+	if len(e) != 512+128 || math.Abs(norm(e)-1) > 1e-4 {
+		t.Fatalf("fused embedding len %d norm %v, want 640 and 1", len(e), norm(e))
+	}
+	frames, err := p.ObserveFrame(t.Context(), img)
+	if err != nil || len(frames) == 0 {
+		t.Fatalf("ObserveFrame: %d faces, %v", len(frames), err)
+	}
+	if n := len(frames[0].Embedding); n != 512 {
+		t.Errorf("ObserveFrame embedding len %d, want fr_feature's 512", n)
+	}
+	s1, err := single.Select(t.Context(), img, livenessd.FaceSelection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1.Face.Box != s.Face.Box || len(s1.Face.Embedding) != 512 {
+		t.Fatalf("fusion off: box %v, %d-d embedding; fused: box %v", s1.Face.Box, len(s1.Face.Embedding), s.Face.Box)
+	}
+	a, b := math.Sqrt(1-on.Fusion.Weight), math.Sqrt(on.Fusion.Weight)
+	for i, x := range s1.Face.Embedding {
+		if d := math.Abs(float64(e[i])/a - float64(x)); d > 1e-5 {
+			t.Fatalf("fr_feature part [%d] = %v, fusion off %v", i, float64(e[i])/a, x)
+		}
+	}
+	if n := norm(e[512:]) / b; math.Abs(n-1) > 1e-4 {
+		t.Errorf("fusion part norm %v after unscaling, want 1", n)
+	}
+}

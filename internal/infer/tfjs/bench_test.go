@@ -15,7 +15,8 @@ import (
 // benchThreads sets the intra-op threads of the benchmark runtime (0: default).
 var benchThreads = flag.Int("bench.threads", 0, "intra-op threads for BenchmarkModel (0: default)")
 
-// BenchmarkModel times batch-1 inference of each translated TF.js model with
+// BenchmarkModel times batch-1 inference of each translated TF.js model (and
+// face-api.js's FaceRecognitionNet, on its golden "face" input) with
 // every model of the service (native and translated) loaded in one runtime,
 // as livenessd runs them, on the golden "face" input. It reports the
 // model's GFLOP (conv/matmul MACs x 2 of the ONNX graph).
@@ -37,7 +38,8 @@ func BenchmarkModel(b *testing.B) {
 	}
 	cache := b.TempDir()
 	sessions := map[string]*infer.Session{}
-	for _, spec := range tfjs.Models() {
+	specs := append(tfjs.Models(), tfjs.FaceRecognition)
+	for _, spec := range specs {
 		s, err := tfjs.Load(rt, spec, c.Dir, cache)
 		if err != nil {
 			b.Fatal(err)
@@ -45,7 +47,7 @@ func BenchmarkModel(b *testing.B) {
 		b.Cleanup(func() { s.Close() })
 		sessions[spec.Name] = s
 	}
-	for _, spec := range tfjs.Models() {
+	for _, spec := range specs {
 		p := c.Path(spec.File)
 		model, _, err := tfjs.ConvertCached(cache, filepath.Dir(p), filepath.Base(p))
 		if err != nil {
@@ -55,7 +57,12 @@ func BenchmarkModel(b *testing.B) {
 		if err != nil {
 			b.Fatal(fmt.Errorf("%s: %w", spec.Name, err))
 		}
-		in := goldenCases(b, spec)[0].in
+		var in infer.Tensor
+		if spec.Name == tfjs.FaceRecognition.Name {
+			in = faceAPICases(b)[0].tensor()
+		} else {
+			in = goldenCases(b, spec)[0].in
+		}
 		s := sessions[spec.Name]
 		b.Run(spec.Name, func(b *testing.B) {
 			testutil.TimeModel(b, s, in)
