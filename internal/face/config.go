@@ -51,9 +51,9 @@ type FusionConfig struct {
 }
 
 // LivenessConfig describes the passive anti-spoofing model: a square crop
-// of side CropScale*box height around the box centre (shrunk and shifted
-// to stay inside the image, as MiniFASNet was trained), softmax over the
-// outputs, LiveIndex is the live class.
+// of side CropScale*box width around the box centre (the frame's edge
+// pixels repeat where it leaves the image), softmax over the outputs,
+// LiveIndex is the live class.
 type LivenessConfig struct {
 	Spec      infer.Spec
 	CropScale float64
@@ -67,11 +67,15 @@ type LivenessConfig struct {
 // relative to the model cache) and, for the embedder, the Template and
 // Calibration; see docs/MODELS.md "Using your own models".
 type Config struct {
-	Detector    DetectorConfig
-	Landmarks   LandmarkConfig
-	Embedder    EmbedderConfig
-	Fusion      FusionConfig
-	Liveness    LivenessConfig
+	Detector  DetectorConfig
+	Landmarks LandmarkConfig
+	Embedder  EmbedderConfig
+	Fusion    FusionConfig
+	Liveness  LivenessConfig
+	// Mesh is the dense 3-D landmark model ObserveFrame runs on each face
+	// (the liveness analysis places its light probes and surface normals
+	// on it).
+	Mesh        MeshConfig
 	Calibration Calibration
 	// Threshold is the default similarity (0-100) at or above which two
 	// faces match.
@@ -97,12 +101,15 @@ func DefaultConfig() Config {
 		// 0.75*0.1107/0.0401 = 2.07 = Weight/(1-Weight).
 		Fusion: FusionConfig{Spec: tfjs.FaceRecognition.Clone(), Weight: 0.674, Disabled: true},
 		// fr_liveness: BGR input and class 0 = live, measured on NUAA
-		// (192 frames, live vs print): AUC 1.0000 BGR, 0.9932 RGB.
+		// (192 frames, live vs print): AUC 1.0000 BGR, 0.9932 RGB. Crop
+		// 2.4x the box width: the scale that kept every real and
+		// simulated live face and every NUAA print apart (docs/ACCURACY.md).
 		Liveness: LivenessConfig{
 			Spec:      infer.FRLiveness.Clone(),
-			CropScale: 2.7,
+			CropScale: 2.4,
 			LiveIndex: 0,
 		},
+		Mesh:        DefaultMeshConfig(tfjs.FaceMesh.Clone()),
 		Calibration: DefaultCalibration(),
 		Threshold:   DefaultThreshold,
 	}
@@ -161,6 +168,9 @@ func (c Config) Validate() error {
 	}
 	if !c.Liveness.Disabled && (c.Liveness.LiveIndex < 0 || c.Liveness.Spec.Input.Width <= 0) {
 		return fmt.Errorf("face: liveness model %q: bad live index or input size", c.Liveness.Spec.Name)
+	}
+	if !c.Mesh.Disabled && (c.Mesh.Points <= 0 || c.Mesh.CropScale <= 0 || c.Mesh.Spec.File == "" || c.Mesh.Spec.Input.Width <= 0) {
+		return fmt.Errorf("face: mesh model %q needs a file, points, a crop scale and an input size", c.Mesh.Spec.Name)
 	}
 	if err := c.Calibration.Validate(); err != nil {
 		return err

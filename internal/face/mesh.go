@@ -21,6 +21,8 @@ type MeshConfig struct {
 	PresenceOutput int
 	Points         int
 	CropScale      float64
+	// Disabled skips the model: ObserveFrame leaves Mesh nil.
+	Disabled bool
 }
 
 // DefaultMeshConfig is Human's facemesh (tfjs.FaceMesh, translated to

@@ -39,10 +39,10 @@ var (
 	_ liveness.Observer = (*Pipeline)(nil)
 )
 
-// Models are the loaded models a pipeline runs. Liveness may be nil, and
-// so may Fused when Config.Fusion is disabled.
+// Models are the loaded models a pipeline runs. Liveness and Mesh may be
+// nil, and so may Fused when Config.Fusion is disabled.
 type Models struct {
-	Detector, Landmarks, Embedder, Liveness Inferencer
+	Detector, Landmarks, Embedder, Liveness, Mesh Inferencer
 	// Fused is the second identity model of Config.Fusion.
 	Fused Inferencer
 }
@@ -53,6 +53,7 @@ type Pipeline struct {
 	cfg  Config
 	m    Models
 	det  *detector
+	mesh *MeshEstimator // nil without a mesh model
 	once sync.Once
 	cerr error
 }
@@ -107,6 +108,9 @@ func NewPipeline(rt *infer.Runtime, cache *models.Cache, cfg Config) (*Pipeline,
 			if err == nil && !cfg.Fusion.Disabled {
 				m.Fused, err = load(cfg.Fusion.Spec)
 			}
+			if err == nil && !cfg.Mesh.Disabled {
+				m.Mesh, err = load(cfg.Mesh.Spec)
+			}
 		}
 	}
 	if err != nil {
@@ -142,11 +146,20 @@ func New(m Models, cfg Config) (*Pipeline, error) {
 	} else if m.Fused == nil {
 		return nil, fmt.Errorf("face: the fusion model %q is required (or disable Config.Fusion)", cfg.Fusion.Spec.Name)
 	}
+	if cfg.Mesh.Disabled {
+		m.Mesh = nil
+	}
 	det, err := newDetector(cfg.Detector, m.Detector)
 	if err != nil {
 		return nil, err
 	}
-	return &Pipeline{cfg: cfg, m: m, det: det}, nil
+	p := &Pipeline{cfg: cfg, m: m, det: det}
+	if m.Mesh != nil {
+		if p.mesh, err = NewMeshEstimator(m.Mesh, cfg.Mesh); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // Config returns a copy of the pipeline's configuration.
@@ -159,7 +172,7 @@ func (p *Pipeline) Config() Config {
 // Close releases the models. It is idempotent.
 func (p *Pipeline) Close() error {
 	p.once.Do(func() {
-		for _, m := range []Inferencer{p.m.Detector, p.m.Landmarks, p.m.Embedder, p.m.Liveness, p.m.Fused} {
+		for _, m := range []Inferencer{p.m.Detector, p.m.Landmarks, p.m.Embedder, p.m.Liveness, p.m.Mesh, p.m.Fused} {
 			if m != nil {
 				p.cerr = errors.Join(p.cerr, m.Close())
 			}
@@ -171,7 +184,7 @@ func (p *Pipeline) Close() error {
 // what selects the measurements describe makes; fused adds the fusion
 // model to the embedding (comparisons only).
 type what struct {
-	embed, live, fused bool
+	embed, live, mesh, fused bool
 }
 
 // Analyze finds every face in img, searching finer scales in tiles so that
@@ -185,9 +198,9 @@ func (p *Pipeline) Analyze(ctx context.Context, img image.Image) ([]livenessd.Fa
 
 // ObserveFrame is the fast path for video frames (liveness.Observer): a
 // single detector pass without tiling, every face measured including
-// LiveScore from the anti-spoofing model.
+// LiveScore from the anti-spoofing model and the dense Mesh.
 func (p *Pipeline) ObserveFrame(ctx context.Context, img image.Image) ([]livenessd.FaceObservation, error) {
-	return p.run(ctx, img, false, what{embed: true, live: p.m.Liveness != nil})
+	return p.run(ctx, img, false, what{embed: true, live: p.m.Liveness != nil, mesh: p.mesh != nil})
 }
 
 func (p *Pipeline) run(ctx context.Context, img image.Image, tiles bool, w what) ([]livenessd.FaceObservation, error) {
@@ -251,6 +264,13 @@ func (p *Pipeline) describe(ctx context.Context, img image.Image, pyr *pyramid, 
 		if o.LiveScore, err = p.liveScore(ctx, pyr, d.Box); err != nil {
 			return o, err
 		}
+	}
+	if w.mesh {
+		m, err := p.mesh.estimateIn(ctx, pyr, d.Box, o.Landmarks)
+		if err != nil {
+			return o, err
+		}
+		o.Mesh = m.Points
 	}
 	return o, nil
 }
@@ -331,29 +351,29 @@ func fuse(a, b []float32, w float64) []float32 {
 	return out
 }
 
-// livenessCrop is the square crop fr_liveness was trained on: side
-// scale*box height around the box centre, shrunk to fit the image and
-// shifted inside it.
-func livenessCrop(box livenessd.Rect, w, h int, scale float64) livenessd.Rect {
-	side := box.H
+// livenessCrop is the square crop the passive anti-spoofing model sees:
+// side scale*box width around the box centre. It is never shrunk to fit
+// the image: pixels beyond the frame repeat its edge. A crop that shrinks
+// when the face fills the frame (MiniFASNet's training recipe, and this
+// pipeline's before) shows the model a tighter view of a near face than of
+// a far one, and soft live faces then look like recaptures; the detector's
+// box height also varies with hair and forehead far more than its width.
+// Measured on NUAA, the real video clips, the Silent-Face samples and
+// simulated captures (docs/ACCURACY.md, "Passive texture").
+func livenessCrop(box livenessd.Rect, scale float64) livenessd.Rect {
+	side := box.W * scale
 	if side <= 0 {
 		return livenessd.Rect{}
 	}
-	s := math.Min(scale, math.Min(float64(h-1)/side, float64(w-1)/side))
-	side *= s
 	c := box.Center()
-	x0, y0 := c.X-side/2, c.Y-side/2
-	x0 = math.Max(0, math.Min(x0, float64(w-1)-side))
-	y0 = math.Max(0, math.Min(y0, float64(h-1)-side))
-	return livenessd.Rect{X: x0, Y: y0, W: side, H: side}
+	return livenessd.Rect{X: c.X - side/2, Y: c.Y - side/2, W: side, H: side}
 }
 
 // liveScore is the anti-spoofing model's live probability.
 func (p *Pipeline) liveScore(ctx context.Context, pyr *pyramid, box livenessd.Rect) (float64, error) {
 	cfg := p.cfg.Liveness
 	in := cfg.Spec.Input
-	base := pyr.base()
-	r := livenessCrop(box, base.W, base.H, cfg.CropScale)
+	r := livenessCrop(box, cfg.CropScale)
 	if r.W <= 0 {
 		return 0, nil
 	}
