@@ -35,6 +35,9 @@ type EvalConfig struct {
 	// the camera (StartNear: asked to move back first); drawn per session
 	// from the seed, the same for every kind and setting of a session.
 	NearStart float64
+	// VaryScenes draws a new Scene for every session index (DrawScene
+	// from the seed): face shape, light, camera, timing. Off: DefaultScene.
+	VaryScenes bool
 }
 
 // Setting is one reflection strength / camera behaviour combination.
@@ -55,6 +58,10 @@ type Outcome struct {
 	Start   Start
 	Result  livenessd.Result
 	Err     error
+	// Scene is the world the session was played in.
+	Scene Scene
+	// Source is the index of the face in EvalConfig.Faces.
+	Source int
 	// Snapshot is the session's measurements (EvalConfig.Snapshots).
 	Snapshot *liveness.Snapshot
 }
@@ -150,6 +157,10 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 	if rand.New(rand.NewPCG(seed, 0x73746172)).Float64() < cfg.NearStart {
 		start = StartNear
 	}
+	scene := DefaultScene()
+	if cfg.VaryScenes {
+		scene = DrawScene(rand.New(rand.NewPCG(seed, 0x5ce7e)))
+	}
 	bases := map[Attack]*BaseCache{}
 	obsCache := map[Attack]*cachingObserver{}
 	var out []Outcome
@@ -177,7 +188,7 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if kind != AttackSwap { // the swap's moment depends on the flash; keep it uncached
 				cache = bases[g]
 			}
-			p, err := NewPlayer(src, ch, Options{Attack: kind, Strength: st.Strength, AWB: st.AWB, Seed: seed, Other: &other, Cache: cache, Start: start})
+			p, err := NewPlayer(src, ch, Options{Attack: kind, Strength: st.Strength, AWB: st.AWB, Seed: seed, Other: &other, Cache: cache, Start: start, Scene: &scene})
 			if err != nil {
 				return out, err
 			}
@@ -189,7 +200,7 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if err == nil || err == ErrNeverFlashed {
 				res, err = run.Finish(ctx)
 			}
-			o := Outcome{Kind: kind, Setting: st, Session: s, Start: start, Result: res, Err: err}
+			o := Outcome{Kind: kind, Setting: st, Session: s, Start: start, Result: res, Err: err, Scene: p.scene, Source: s % len(cfg.Faces)}
 			if cfg.Snapshots && err == nil {
 				snap := run.Snapshot()
 				o.Snapshot = &snap

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image/jpeg"
+	"math/rand/v2"
 	"time"
 
 	"github.com/livenessd/livenessd/internal/liveness"
@@ -33,7 +34,7 @@ type PlayOptions struct {
 	// Realtime paces the frames on the wall clock (the WebSocket client);
 	// otherwise frames go as fast as the target takes them.
 	Realtime bool
-	// JPEGQuality of the frames (80).
+	// JPEGQuality of the frames (the scene's).
 	JPEGQuality int
 	// MaxDuration gives up when the colours never start (12 s).
 	MaxDuration time.Duration
@@ -42,12 +43,13 @@ type PlayOptions struct {
 	UIDelay time.Duration
 }
 
-// Play renders the capture frame by frame into tgt: frames at the player's
-// fps, the colours once the target reports the flash, a colour event as
-// each colour appears, and the end after the last colour.
+// Play renders the capture frame by frame into tgt: frames at the
+// player's fps with the scene's timestamp jitter and dropped frames, the
+// colours once the target reports the flash, a colour event as each
+// colour appears, and the end after the last colour.
 func Play(ctx context.Context, p *Player, tgt Target, po PlayOptions) error {
 	if po.JPEGQuality <= 0 {
-		po.JPEGQuality = 80
+		po.JPEGQuality = p.scene.JPEGQuality
 	}
 	if po.MaxDuration <= 0 {
 		po.MaxDuration = 12 * time.Second
@@ -60,8 +62,15 @@ func Play(ctx context.Context, p *Player, tgt Target, po PlayOptions) error {
 	var colors []liveness.ColorShown
 	next := 0
 	var buf bytes.Buffer
+	timing := rand.New(rand.NewPCG(p.opt.Seed, 0x71e))
+	last := time.Duration(-1)
 	for i := 0; ; i++ {
 		t := time.Duration(i) * dt
+		if j := p.scene.JitterMS; j > 0 && i > 0 {
+			t += time.Duration(timing.NormFloat64() * j * float64(time.Millisecond))
+		}
+		t = max(t, last+time.Millisecond) // timestamps increase strictly
+		dropped := i > 0 && timing.Float64() < p.scene.DropRate
 		if po.Realtime {
 			if d := time.Until(start.Add(t)); d > 0 {
 				select {
@@ -93,6 +102,10 @@ func Play(ctx context.Context, p *Player, tgt Target, po PlayOptions) error {
 		if !p.flashed && t > po.MaxDuration {
 			return ErrNeverFlashed
 		}
+		if dropped {
+			continue // the camera lost this frame
+		}
+		last = t
 		img := p.Render(t)
 		buf.Reset()
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: po.JPEGQuality}); err != nil {

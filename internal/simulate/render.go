@@ -44,9 +44,10 @@ func ParseAttack(s string) (Attack, error) {
 	return "", fmt.Errorf("simulate: unknown attack %q (want none, photo, replay, delayed, swap or noface)", s)
 }
 
-// DefaultStrength is the change of skin luminance at full screen colour on
-// the parts of the face facing the screen: 3% (docs/ACCURACY.md explains
-// why this is conservative for a phone or laptop screen in room light).
+// DefaultStrength is the relative change of the pixel values of the face
+// front at full white, seen through a standard (sRGB) camera: 3%, which is
+// about 6.7% more light on the skin (docs/ACCURACY.md explains why this is
+// a bright room for a phone or laptop screen at arm's length).
 const DefaultStrength = 0.03
 
 // Source is a photo and the face in it (pixels of Img): the box and the
@@ -64,6 +65,9 @@ type Source struct {
 	// Contour is the face's contour width (jaw line ends, as liveness
 	// measures the oval fit) in pixels of Img; 0 when unknown.
 	Contour float64
+	// Skin is the individual typology angle of the face's skin (ITA°;
+	// SkinBin), NaN when unknown.
+	Skin float64
 }
 
 // eyes returns the eye centres, estimated from the box when unknown.
@@ -105,6 +109,10 @@ type Options struct {
 	// Start is where the person begins (StartFar when empty); a near
 	// start waits for the server's move_back (Play passes the guidance).
 	Start Start
+	// Scene is the world of the capture: face shape, light, camera
+	// (DefaultScene when nil). Width, Height, FPS, NoiseSigma and AWB
+	// above override it when set.
+	Scene *Scene
 }
 
 // Player renders one capture frame by frame. Render must be called with
@@ -126,7 +134,15 @@ type Player struct {
 	onsets  []time.Duration
 	flashed bool
 
-	gain     [3]float64
+	scene  Scene
+	shade  shadeGrid // the face's response to the screen (live geometries)
+	focal  float64   // camera focal length in pixels
+	distCM float64   // face distance at the oval
+	toLin  [256]float32
+	tone   []uint8 // linear light (toneScale steps per unit) -> 8-bit
+	iodPx0 float64 // the source's eye distance in source pixels
+
+	gain     [3]float64 // automatic exposure x white balance
 	lastT    time.Duration
 	refMean  [3]float64
 	hasRef   bool
@@ -135,6 +151,15 @@ type Player struct {
 	otherAt  time.Duration
 	nextNois int
 }
+
+// toneScale is the resolution of the tone curve table over linear light
+// (values up to toneMax times the photo's white).
+const (
+	toneScale = 1024
+	toneMax   = 2
+	// shadeUnit is the stored shade of 1 (the face front's response).
+	shadeUnit = 150
+)
 
 // NewPlayer prepares a capture of challenge ch from src.
 func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error) {
@@ -155,24 +180,37 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 	if opt.Strength <= 0 {
 		opt.Strength = DefaultStrength
 	}
-	if opt.Width <= 0 || opt.Height <= 0 {
-		opt.Width, opt.Height = 640, 480
+	sc := DefaultScene()
+	if opt.Scene != nil {
+		sc = *opt.Scene
 	}
-	if opt.FPS <= 0 {
-		opt.FPS = 15
+	if opt.Width > 0 && opt.Height > 0 {
+		sc.Width, sc.Height = opt.Width, opt.Height
 	}
-	if opt.NoiseSigma <= 0 {
-		opt.NoiseSigma = 2
+	if opt.FPS > 0 {
+		sc.FPS = opt.FPS
 	}
-	p := &Player{src: src, opt: opt, ch: ch, rng: rand.New(rand.NewPCG(opt.Seed, 0x5157)), flashAt: -1}
+	if opt.NoiseSigma > 0 {
+		sc.NoiseSigma = opt.NoiseSigma
+	}
+	if opt.AWB {
+		sc.AE, sc.AWB = true, true
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	opt.Width, opt.Height, opt.FPS, opt.NoiseSigma = sc.Width, sc.Height, sc.FPS, sc.NoiseSigma
+	p := &Player{src: src, opt: opt, ch: ch, rng: rand.New(rand.NewPCG(opt.Seed, 0x5157)), flashAt: -1, scene: sc}
 	if opt.Other != nil {
 		p.other = *opt.Other
 	}
 	p.mo = newMotion(p.rng, src, ch, opt.Width, opt.Height, opt.Start, opt.Attack)
+	// The scene sets how quickly this person approaches.
+	p.mo.duration = time.Duration(float64(p.mo.duration) / 1.3 * sc.ApproachS)
 	p.swayPhase = p.rng.Float64() * 2 * math.Pi
 	p.driftPhase = p.rng.Float64() * 2 * math.Pi
 	// Camera + display delay of the response.
-	p.lag = time.Duration(30+p.rng.IntN(91)) * time.Millisecond
+	p.lag = time.Duration(sc.LagMS * float64(time.Millisecond))
 	if opt.Attack == AttackReplay {
 		for {
 			alt, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
@@ -190,6 +228,8 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 	for i := range p.noise {
 		p.noise[i] = float32(p.rng.NormFloat64() * opt.NoiseSigma)
 	}
+	p.setupCamera()
+	p.setupLight()
 	if opt.Attack == AttackNoFace {
 		p.blurred = boxBlur(src.Img, max(8, src.Img.Bounds().Dx()/12))
 	}
@@ -241,9 +281,9 @@ func (p *Player) End() time.Duration {
 // Lag is the simulated delay between a colour and the face's response.
 func (p *Player) Lag() time.Duration { return p.lag }
 
-// light is the screen colour (0..1 per channel) lighting the face at time t
-// as the attack shows it; ok is false before the colours.
-func (p *Player) light(t time.Duration) (c [3]float64, ok bool) {
+// lightAt is the screen colour (0..1 per channel) lighting the face at
+// time t as the attack shows it; ok is false before the colours.
+func (p *Player) lightAt(t time.Duration) (c [3]float64, ok bool) {
 	if !p.flashed {
 		return c, false
 	}
@@ -285,9 +325,9 @@ func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width, warp 
 	centre, width, warp = p.mo.state()
 	// Small head motion: a slow sway of a few pixels and breathing scale.
 	s := t.Seconds()
-	amp := 0.012 * width
+	amp := 0.012 * width * p.scene.Sway
 	if p.opt.Attack == AttackPhoto {
-		amp = 0.008 * width // a hand-held print shakes a little too
+		amp = 0.008 * width * p.scene.Sway // a hand-held print shakes a little too
 	}
 	centre.X += amp * math.Sin(2*math.Pi*0.45*s+p.swayPhase)
 	centre.Y += 0.6 * amp * math.Sin(2*math.Pi*0.31*s+1.3*p.swayPhase)
@@ -358,7 +398,7 @@ func NewBaseCache() *BaseCache { return &BaseCache{m: map[time.Duration]*baseFra
 
 type baseFrame struct {
 	rgb   []uint8 // W*H*3
-	shade []uint8 // W*H, n·l of the surface facing the screen, 0..255
+	shade []uint8 // W*H, the screen's light relative to the room's (shadeUnit = the face front)
 }
 
 func (p *Player) baseFrame(t time.Duration) *baseFrame {
@@ -382,23 +422,26 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	fc := src.Face.Center()
 	R := 0.5 * w * 1.25 // warp radius in output pixels
 	invR2 := 1 / (R * R)
-	// The face as an ellipsoid that catches the screen's light, anchored on
-	// the eyes (output pixels): centred half an inter-ocular distance (IOD)
-	// below them, 1.15 IOD half-width (the cheekbones), 1.7 IOD half-height.
+	// Face coordinates of an output pixel (cm from the eye midpoint,
+	// across and down the face), for the live geometries' shading.
 	el, er := src.eyes()
 	toOut := func(p livenessd.Point) livenessd.Point {
 		return livenessd.Point{X: c.X + (p.X-fc.X)*z, Y: c.Y + (p.Y-fc.Y)*z}
 	}
 	el, er = toOut(el), toOut(er)
 	iod := math.Hypot(er.X-el.X, er.Y-el.Y)
-	ea, eb := 1.15*iod, 1.7*iod
 	ux, uy := (er.X-el.X)/iod, (er.Y-el.Y)/iod // across the face; down is (-uy, ux)
-	ec := livenessd.Point{X: (el.X+er.X)/2 - uy*0.5*iod, Y: (el.Y+er.Y)/2 + ux*0.5*iod}
+	mid := livenessd.Point{X: (el.X + er.X) / 2, Y: (el.Y + er.Y) / 2}
+	cm := iodCM / iod
+	bg := uint8(math.Min(255, p.scene.Background*shadeUnit+0.5))
+	var pr printShader
+	if p.opt.Attack == AttackPhoto {
+		pr = p.newPrintShader(mid, iod, w)
+	}
 	sb := img.Bounds()
 	maxX, maxY := float64(sb.Max.X-1)-1e-6, float64(sb.Max.Y-1)-1e-6
 	for y := range H {
 		dy := float64(y) - c.Y
-		ry := float64(y) - ec.Y
 		for x := range W {
 			dx := float64(x) - c.X
 			f := z
@@ -429,19 +472,16 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 			}
 			switch p.opt.Attack {
 			case AttackPhoto:
-				b.shade[y*W+x] = 255 // a flat print reflects uniformly
+				b.shade[y*W+x] = pr.at(x, y)
 			case AttackNoFace:
 			default:
-				// A face curves much more across than from brow to chin:
-				// n·l of a surface facing the screen, falling with the
-				// horizontal offset, mildly with the vertical one.
-				rx := float64(x) - ec.X
-				ex := (rx*ux + ry*uy) / ea
-				ey := (-rx*uy + ry*ux) / eb
-				if ex*ex+ey*ey < 1 {
-					if q := 1 - ex*ex - 0.35*ey*ey; q > 0 {
-						b.shade[y*W+x] = uint8(255*math.Sqrt(q) + 0.5)
-					}
+				rx, ry := float64(x)-mid.X, float64(y)-mid.Y
+				fx := (rx*ux + ry*uy) * cm
+				fy := (-rx*uy + ry*ux) * cm
+				if v, ok := p.shade.at(fx, fy); ok {
+					b.shade[y*W+x] = uint8(math.Min(255, v*shadeUnit+0.5))
+				} else {
+					b.shade[y*W+x] = bg
 				}
 			}
 		}
@@ -452,87 +492,6 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 		c.mu.Unlock()
 	}
 	return b
-}
-
-// Render draws the camera frame at time t: the geometry (cached), the
-// screen's light on the face, exposure drift, the camera's exposure and
-// white-balance gains, and sensor noise.
-func (p *Player) Render(t time.Duration) *image.NRGBA {
-	W, H := p.opt.Width, p.opt.Height
-	dst := image.NewNRGBA(image.Rect(0, 0, W, H))
-	b := p.baseFrame(t)
-	light, lit := p.light(t)
-	if p.opt.Attack == AttackNoFace {
-		lit = false
-	}
-	drift := 1 + 0.015*math.Sin(2*math.Pi*t.Seconds()/3.2+p.driftPhase)
-	var mul [3][256]float32 // per channel and shade level
-	for i := range 3 {
-		for s := range 256 {
-			m := drift * p.gain[i]
-			if lit {
-				m *= 1 + p.opt.Strength*light[i]*float64(s)/255
-			}
-			mul[i][s] = float32(m)
-		}
-	}
-	var sum [3]float64
-	noise := p.noise
-	ni := p.nextNois
-	mask := len(noise) - 1
-	for px := range W * H {
-		sh := b.shade[px]
-		o := px * 3
-		d := px * 4
-		for i := range 3 {
-			v := float32(b.rgb[o+i]) * mul[i][sh]
-			sum[i] += float64(v)
-			v += noise[ni&mask]
-			ni += 7
-			if v < 0 {
-				v = 0
-			} else if v > 255 {
-				v = 255
-			}
-			dst.Pix[d+i] = uint8(v + 0.5)
-		}
-		dst.Pix[d+3] = 255
-	}
-	p.nextNois = ni + p.rng.IntN(len(noise))
-	// The camera's gains act on what it saw, before its own correction.
-	for i := range 3 {
-		sum[i] /= p.gain[i]
-	}
-	p.updateExposure(t, sum, float64(W*H))
-	return dst
-}
-
-// updateExposure models the camera's auto exposure and white balance: per
-// channel gains move toward keeping the frame mean at its value before the
-// colours, with a 0.3 s time constant.
-func (p *Player) updateExposure(t time.Duration, sum [3]float64, n float64) {
-	var m [3]float64
-	for i := range 3 {
-		m[i] = sum[i] / n
-	}
-	if !p.hasRef || !p.flashed {
-		p.refMean, p.hasRef = m, true
-		p.lastT = t
-		return
-	}
-	dt := (t - p.lastT).Seconds()
-	p.lastT = t
-	if !p.opt.AWB {
-		return
-	}
-	const tau = 0.3
-	a := 1 - math.Exp(-dt/tau)
-	for i := range 3 {
-		if m[i] > 1 {
-			want := p.refMean[i] / m[i]
-			p.gain[i] += (want - p.gain[i]) * a
-		}
-	}
 }
 
 // boxBlur blurs img with a box of radius r, three passes (about Gaussian):

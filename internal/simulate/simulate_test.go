@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -40,6 +41,11 @@ func lit(t *testing.T, opt simulate.Options, x, y int) float64 {
 	src := testSource()
 	opt.NoiseSigma = 1e-6
 	opt.Width, opt.Height = 320, 240 // fast under -race
+	if opt.Scene == nil {
+		sc := simulate.DefaultScene()
+		sc.DriftAmp = 0
+		opt.Scene = &sc
+	}
 	on, err := simulate.NewPlayer(src, whiteChallenge(), opt)
 	if err != nil {
 		t.Fatal(err)
@@ -55,29 +61,56 @@ func lit(t *testing.T, opt simulate.Options, x, y int) float64 {
 	return float64(a.NRGBAAt(x, y).G)/float64(b.NRGBAAt(x, y).G) - 1
 }
 
+// The screen's light: a live face answers most at its front, less towards
+// its sides and not at all behind it; a flat print facing the camera
+// answers nearly evenly, its surround included.
 func TestPlayer_Reflection(t *testing.T) {
 	ch := whiteChallenge()
 	cx, cy := int(ch.Oval.CenterX*320), int(ch.Oval.CenterY*240)
-	side := cx + 40 // about 80% of the way to the cheekbone
+	const s = 0.1
+	flat := simulate.DefaultScene()
+	flat.DriftAmp = 0
 	for _, test := range []struct {
-		name           string
-		opt            simulate.Options
-		centre, edge   float64 // expected relative change, ±tol
-		centreTol, tol float64
+		name string
+		opt  simulate.Options
+		// expected change at the centre, 80% of the way to the cheekbone,
+		// and beside the face
+		centre, side, outside   float64
+		centreTol, tol, outsTol float64
 	}{
-		{"Live3D", simulate.Options{Attack: simulate.AttackNone, Strength: 0.1}, 0.1, 0.06, 0.015, 0.025},
-		{"PhotoUniform", simulate.Options{Attack: simulate.AttackPhoto, Strength: 0.1}, 0.1, 0.1, 0.015, 0.015},
+		{"Live3D", simulate.Options{Attack: simulate.AttackNone, Strength: s}, s, 0.5 * s, 0, 0.2 * s, 0.3 * s, 0.005},
+		{"PhotoFlat", simulate.Options{Attack: simulate.AttackPhoto, Strength: s, Scene: &flat}, s, 0.9 * s, 0.8 * s, 0.2 * s, 0.15 * s, 0.25 * s},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			c := lit(t, test.opt, cx, cy)
-			e := lit(t, test.opt, side, cy)
+			e := lit(t, test.opt, cx+40, cy)
+			o := lit(t, test.opt, cx+100, cy-30)
 			if math.Abs(c-test.centre) > test.centreTol {
 				t.Errorf("centre change = %.3f, want %.3f", c, test.centre)
 			}
-			if math.Abs(e-test.edge) > test.tol {
-				t.Errorf("edge change = %.3f, want about %.3f", e, test.edge)
+			if math.Abs(e-test.side) > test.tol {
+				t.Errorf("side change = %.3f, want about %.3f", e, test.side)
+			}
+			if math.Abs(o-test.outside) > test.outsTol {
+				t.Errorf("change beside the face = %.3f, want about %.3f", o, test.outside)
 			}
 		})
+	}
+}
+
+// A flatter face answers more evenly than a deep one.
+func TestPlayer_FaceDepth(t *testing.T) {
+	ch := whiteChallenge()
+	cx, cy := int(ch.Oval.CenterX*320), int(ch.Oval.CenterY*240)
+	contrast := func(depth float64) float64 {
+		sc := simulate.DefaultScene()
+		sc.DriftAmp, sc.DepthCM = 0, depth
+		opt := simulate.Options{Strength: 0.1, Scene: &sc}
+		return 1 - lit(t, opt, cx+40, cy)/lit(t, opt, cx, cy)
+	}
+	flat, deep := contrast(2), contrast(6)
+	if !(flat > 0 && deep > flat+0.1) {
+		t.Errorf("centre-to-side contrast: 2 cm deep %.3f, 6 cm deep %.3f; want both > 0 and the deep face's larger", flat, deep)
 	}
 }
 
@@ -90,6 +123,32 @@ func TestPlayer_AWBCompensates(t *testing.T) {
 	awb := lit(t, simulate.Options{Strength: 0.5, AWB: true}, cx, cy)
 	if !(awb < plain) {
 		t.Errorf("response with AWB %.3f, without %.3f: AWB should take some back", awb, plain)
+	}
+}
+
+// DrawScene stays within the documented ranges and is reproducible.
+func TestDrawScene(t *testing.T) {
+	for seed := range uint64(200) {
+		a := simulate.DrawScene(rand.New(rand.NewPCG(seed, 1)))
+		b := simulate.DrawScene(rand.New(rand.NewPCG(seed, 1)))
+		if a != b {
+			t.Fatalf("seed %d: two draws differ", seed)
+		}
+		if err := a.Validate(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if a.DepthCM < 2 || a.DepthCM > 6 || a.Gamma < 0.8 || a.Gamma > 1.2 || a.FPS < 10 || a.FPS > 30 ||
+			a.JPEGQuality < 60 || a.JPEGQuality > 95 || a.Width < 320 || a.Width > 1280 {
+			t.Fatalf("seed %d: scene out of range: %+v", seed, a)
+		}
+		for _, f := range simulate.Factors {
+			if f.Bin(a) == "" {
+				t.Fatalf("factor %s: empty bin", f.Name)
+			}
+		}
+	}
+	if err := (simulate.Scene{}).Validate(); err == nil {
+		t.Error("the zero scene validates")
 	}
 }
 

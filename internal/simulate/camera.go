@@ -1,0 +1,234 @@
+package simulate
+
+import (
+	"image"
+	"math"
+	"time"
+
+	"github.com/livenessd/livenessd"
+)
+
+// The camera: the scene's light on the photo's colours in linear light,
+// white balance and the automatic exposure and white balance gains, the
+// tone curve, sensor noise; frames integrate the light over their
+// exposure.
+
+// setupCamera builds the tone tables: sRGB to linear for the photo, and
+// linear light to the camera's 8-bit output (the sRGB curve bent by the
+// scene's gamma, with an optional S-curve).
+func (p *Player) setupCamera() {
+	for i := range p.toLin {
+		v := float64(i) / 255
+		if v <= 0.04045 {
+			v /= 12.92
+		} else {
+			v = math.Pow((v+0.055)/1.055, 2.4)
+		}
+		p.toLin[i] = float32(v)
+	}
+	sc := p.scene
+	p.tone = make([]uint8, toneScale*toneMax+1)
+	for i := range p.tone {
+		l := float64(i) / toneScale
+		var v float64
+		if l <= 0.0031308 {
+			v = 12.92 * l
+		} else {
+			v = 1.055*math.Pow(l, 1/2.4) - 0.055
+		}
+		v = math.Pow(math.Max(0, v), sc.Gamma)
+		if sc.Contrast > 0 {
+			w := math.Min(1, v)
+			v += sc.Contrast * (w*w*(3-2*w) - w)
+		}
+		p.tone[i] = uint8(math.Max(0, math.Min(255, 255*v+0.5)))
+	}
+}
+
+// setupLight places the face in front of the camera at the oval (its
+// distance from the face's size in pixels and the camera's field of
+// view) and computes its response to the screen.
+func (p *Player) setupLight() {
+	sc := p.scene
+	W := float64(p.opt.Width)
+	p.focal = W / 2 / math.Tan(sc.HFOV/2*math.Pi/180)
+	el, er := p.src.eyes()
+	p.iodPx0 = math.Hypot(er.X-el.X, er.Y-el.Y)
+	iodAt := p.iodPx0 * p.mo.goal / p.src.Face.W
+	p.distCM = p.focal * iodCM / math.Max(iodAt, 1)
+	if p.opt.Attack == AttackPhoto || p.opt.Attack == AttackNoFace {
+		return
+	}
+	p.shade = faceShade(sc, p.camPoint(p.mo.target, p.distCM))
+}
+
+// camPoint is the camera position (cm) of the point at output pixel q
+// at distance z.
+func (p *Player) camPoint(q livenessd.Point, z float64) vec3 {
+	W, H := float64(p.opt.Width), float64(p.opt.Height)
+	return vec3{(q.X - W/2) / p.focal * z, (q.Y - H/2) / p.focal * z, z}
+}
+
+// printShader is the screen's light on a flat print, relative to the
+// printed face's front, on a coarse grid of the frame.
+type printShader struct {
+	step, nx int
+	v        []uint8
+}
+
+// newPrintShader lights the print whose printed eyes' midpoint is at
+// output pixel mid, eyes iod pixels apart and face width w pixels. The
+// print is smaller or larger than a real face, so it is held at the
+// distance where its face fills the same pixels: nearer for a small print.
+func (p *Player) newPrintShader(mid livenessd.Point, iod, w float64) printShader {
+	sc := p.scene
+	scale := 0.4 + 0.8*frac(sc.PrintExtent*7.31) // the printed face's size against a real one
+	dist := p.focal * iodCM * scale / math.Max(iod, 1)
+	pp := newPrintPlane(sc, p.camPoint(mid, dist))
+	W, H := p.opt.Width, p.opt.Height
+	ps := printShader{step: 8}
+	ps.nx = W/ps.step + 2
+	ny := H/ps.step + 2
+	ps.v = make([]uint8, ps.nx*ny)
+	bg := uint8(math.Min(255, sc.Background*shadeUnit+0.5))
+	halfW, halfH := sc.PrintExtent*w/2, sc.PrintExtent*w*0.65
+	for j := range ny {
+		y := float64(j * ps.step)
+		for i := range ps.nx {
+			x := float64(i * ps.step)
+			k := j*ps.nx + i
+			ps.v[k] = bg
+			if math.Abs(x-mid.X) > halfW || math.Abs(y-mid.Y-0.3*w) > halfH {
+				continue // the room around the print
+			}
+			if v, ok := pp.shade((x-float64(W)/2)/p.focal, (y-float64(H)/2)/p.focal); ok {
+				ps.v[k] = uint8(math.Min(255, v*shadeUnit+0.5))
+			}
+		}
+	}
+	return ps
+}
+
+func (ps printShader) at(x, y int) uint8 {
+	return ps.v[(y/ps.step)*ps.nx+x/ps.step]
+}
+
+func frac(v float64) float64 { return v - math.Floor(v) }
+
+// light is the screen colour the frame at time t saw, averaged over its
+// exposure; ok is false when no colour lit it.
+func (p *Player) light(t time.Duration) (c [3]float64, ok bool) {
+	const n = 4
+	exp := time.Duration(p.scene.ExposureMS * float64(time.Millisecond))
+	for k := range n {
+		if lc, lok := p.lightAt(t - exp*time.Duration(k)/(n-1)); lok {
+			ok = true
+			for i := range 3 {
+				c[i] += lc[i] / n
+			}
+		}
+	}
+	return c, ok
+}
+
+// Render draws the camera frame at time t: the geometry (cached), the
+// screen's light on the face, exposure drift, the camera's gains, tone
+// curve and sensor noise.
+func (p *Player) Render(t time.Duration) *image.NRGBA {
+	W, H := p.opt.Width, p.opt.Height
+	dst := image.NewNRGBA(image.Rect(0, 0, W, H))
+	b := p.baseFrame(t)
+	light, lit := p.light(t)
+	if p.opt.Attack == AttackNoFace {
+		lit = false
+	}
+	sc := p.scene
+	drift := 1 + sc.DriftAmp*math.Sin(2*math.Pi*t.Seconds()/3.2+p.driftPhase)
+	var gain [3]float32
+	var add [3]float32 // light added per shade step
+	// Strength is the change of the face front's pixel values through a
+	// standard (sRGB) camera: the light itself grows by about 2.2 times as
+	// much, which the camera's tone curve compresses.
+	linStrength := math.Pow(1+p.opt.Strength, 2.2) - 1
+	for i := range 3 {
+		gain[i] = float32(drift * p.gain[i] * sc.WB[i])
+		if lit {
+			add[i] = float32(linStrength * light[i] / shadeUnit)
+		}
+	}
+	var sum [3]float64
+	noise := p.noise
+	ni := p.nextNois
+	mask := len(noise) - 1
+	tone := p.tone
+	maxIdx := float32(len(tone) - 1)
+	for px := range W * H {
+		sh := float32(b.shade[px])
+		o := px * 3
+		d := px * 4
+		for i := range 3 {
+			lin := p.toLin[b.rgb[o+i]] * (1 + add[i]*sh) * gain[i]
+			sum[i] += float64(lin)
+			idx := lin * toneScale
+			if idx > maxIdx {
+				idx = maxIdx
+			}
+			v := float32(tone[int(idx)])
+			// Sensor noise grows with the signal (shot noise).
+			v += noise[ni&mask] * (0.5 + v/255)
+			ni += 7
+			if v < 0 {
+				v = 0
+			} else if v > 255 {
+				v = 255
+			}
+			dst.Pix[d+i] = uint8(v + 0.5)
+		}
+		dst.Pix[d+3] = 255
+	}
+	p.nextNois = ni + p.rng.IntN(len(noise))
+	// The camera's gains act on what it saw, before its own correction.
+	for i := range 3 {
+		sum[i] /= p.gain[i]
+	}
+	p.updateExposure(t, sum, float64(W*H))
+	return dst
+}
+
+// updateExposure models the camera's automatic exposure (one gain that
+// keeps the frame's mean luminance) and white balance (per-channel gains
+// that keep its mean colour), each moving towards its target with the
+// scene's time constant from the look before the colours.
+func (p *Player) updateExposure(t time.Duration, sum [3]float64, n float64) {
+	var m [3]float64
+	for i := range 3 {
+		m[i] = sum[i] / n
+	}
+	if !p.hasRef || !p.flashed {
+		p.refMean, p.hasRef = m, true
+		p.lastT = t
+		return
+	}
+	dt := (t - p.lastT).Seconds()
+	p.lastT = t
+	sc := p.scene
+	if !sc.AE && !sc.AWB {
+		return
+	}
+	a := 1 - math.Exp(-dt/sc.AdaptS)
+	luma := func(c [3]float64) float64 { return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2] }
+	lr, lm := luma(p.refMean), luma(m)
+	if lm <= 1e-6 {
+		return
+	}
+	for i := range 3 {
+		want := 1.0
+		if sc.AE {
+			want = lr / lm
+		}
+		if sc.AWB && m[i] > 1e-6 {
+			want *= (p.refMean[i] / lr) / (m[i] / lm)
+		}
+		p.gain[i] += (want - p.gain[i]) * a
+	}
+}

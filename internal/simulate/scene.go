@@ -1,0 +1,256 @@
+package simulate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Scene is the world one simulated capture happens in: the shape of the
+// face the screen's light falls on, the room light, the screen, the
+// camera and its processing, and the attacker's print. DrawScene draws
+// every factor at random, so that an evaluation varies what the world
+// varies and can report error rates per bin of each factor; DefaultScene
+// is a typical laptop set-up for tests that need one fixed world.
+//
+// Lengths of the face are in centimetres on a face whose eyes are 6.3 cm
+// apart (the adult mean); the shape is anchored on the photo's eyes, so
+// a shape wider or narrower than the photo's face is a face of another
+// build behind the same features (or a renderer whose proxy does not fit
+// the photo, which is what an independent check used).
+type Scene struct {
+	// DepthCM is how far the face front (cheeks, brow) stands before the
+	// plane of its outline: 2 cm is a very flat face, 6 cm a deep one.
+	DepthCM float64
+	// HalfWidthCM is the half-width of the 3-D shape at its widest.
+	HalfWidthCM float64
+	// HalfHeightCM is its half-height.
+	HalfHeightCM float64
+	// Profile is the exponent of the superellipse across the face: 2 is an
+	// ellipse, 4 a flat front with steep sides.
+	Profile float64
+	// NoseCM is how far the nose tip stands before the cheeks.
+	NoseCM float64
+	// CentreDownCM puts the shape's centre below the eye line.
+	CentreDownCM float64
+	// AnchorDXCM moves the shape sideways against the photo's features.
+	AnchorDXCM float64
+
+	// Screen is "laptop" (30x19 cm) or "phone" (7x14 cm); the camera sits
+	// above it, so its light comes from below the camera.
+	Screen string
+	// ScreenGapCM is the gap between the camera and the screen's top edge.
+	ScreenGapCM float64
+	// RoomDirectional is the share of the room light that comes from one
+	// direction (a lamp, a window) rather than evenly from everywhere:
+	// where the room lights the face more, the screen's share is smaller.
+	RoomDirectional float64
+	// RoomAzimuth and RoomElevation give that direction, degrees from the
+	// camera axis (azimuth > 0 towards the image right, elevation > 0 up).
+	RoomAzimuth, RoomElevation float64
+	// Background is how much the scene behind the person answers the
+	// screen, relative to the face front (a wall close behind: up to 0.15).
+	Background float64
+
+	// HFOV is the camera's horizontal field of view in degrees.
+	HFOV float64
+	// Width and Height of the frames, FPS their rate, JitterMS the spread
+	// of their timestamps, DropRate the share of frames the camera drops.
+	Width, Height int
+	FPS           float64
+	JitterMS      float64
+	DropRate      float64
+	JPEGQuality   int
+	// Gamma bends the camera's tone curve (1: sRGB), Contrast adds an
+	// S-curve (0: none).
+	Gamma, Contrast float64
+	// WB is the camera's white balance error per channel (green = 1).
+	WB [3]float64
+	// AE and AWB turn on the camera's automatic exposure and white
+	// balance, which pull the frame back towards its look before the
+	// colours with time constant AdaptS.
+	AE, AWB bool
+	AdaptS  float64
+	// DriftAmp is the amplitude of slow exposure drift (flicker, clouds).
+	DriftAmp float64
+	// NoiseSigma is the sensor noise at mid-grey, 8-bit levels.
+	NoiseSigma float64
+	// ExposureMS is how long each frame integrates the light.
+	ExposureMS float64
+	// LagMS is the delay from a colour's report to its light on the face
+	// in the frames (display and camera pipelines).
+	LagMS float64
+
+	// ApproachS is how long the approach to the oval takes; Sway scales
+	// the small head motion.
+	ApproachS float64
+	Sway      float64
+
+	// PrintYaw and PrintPitch tilt the attacker's print (degrees);
+	// PrintExtent is the print's width in face widths: beyond it the
+	// frame shows the real room.
+	PrintYaw, PrintPitch float64
+	PrintExtent          float64
+}
+
+// DefaultScene is a mid-range face in front of a laptop in even room
+// light, seen by a 640x480 camera at 15 fps without automatic
+// adjustments.
+func DefaultScene() Scene {
+	return Scene{
+		DepthCM: 4, HalfWidthCM: 7.2, HalfHeightCM: 11, Profile: 2.5, NoseCM: 2, CentreDownCM: 3.2,
+		Screen: "laptop", ScreenGapCM: 1.5,
+		HFOV: 65, Width: 640, Height: 480, FPS: 15, JPEGQuality: 80,
+		Gamma: 1, WB: [3]float64{1, 1, 1}, AdaptS: 0.3, DriftAmp: 0.015, NoiseSigma: 2, ExposureMS: 20, LagMS: 75,
+		ApproachS: 1.3, Sway: 1, PrintExtent: 3,
+	}
+}
+
+// Resolutions a drawn scene's camera has.
+var Resolutions = [][2]int{{320, 240}, {640, 480}, {640, 360}, {960, 540}, {1280, 720}}
+
+// DrawScene draws every factor of a scene from rng within the ranges the
+// world shows.
+func DrawScene(rng *rand.Rand) Scene {
+	u := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
+	s := Scene{
+		DepthCM:      u(2, 6),
+		HalfWidthCM:  u(6.3, 9.5),
+		HalfHeightCM: u(9.5, 12.5),
+		Profile:      u(2, 4),
+		NoseCM:       u(1.2, 2.6),
+		CentreDownCM: u(2, 4.4),
+		AnchorDXCM:   u(-0.5, 0.5),
+
+		ScreenGapCM:     u(0.5, 3),
+		RoomDirectional: u(0, 0.6),
+		RoomAzimuth:     u(-70, 70),
+		RoomElevation:   u(-10, 60),
+		Background:      0.15 * rng.Float64() * rng.Float64(),
+
+		HFOV:        u(55, 78),
+		FPS:         []float64{10, 12, 15, 20, 24, 25, 30}[rng.IntN(7)],
+		JitterMS:    u(0, 8),
+		DropRate:    0.1 * rng.Float64() * rng.Float64(),
+		JPEGQuality: 60 + rng.IntN(36),
+		Gamma:       u(0.8, 1.2),
+		Contrast:    0.3 * rng.Float64(),
+		AE:          rng.IntN(2) == 0,
+		AWB:         rng.IntN(2) == 0,
+		AdaptS:      u(0.2, 1.2),
+		DriftAmp:    u(0, 0.03),
+		NoiseSigma:  u(1, 4),
+		ExposureMS:  u(8, 33),
+		LagMS:       u(30, 200),
+
+		ApproachS:   u(0.7, 2.2),
+		Sway:        u(0.3, 2),
+		PrintYaw:    u(-20, 20),
+		PrintPitch:  u(-20, 20),
+		PrintExtent: u(1.6, 3.5),
+	}
+	if rng.IntN(2) == 0 {
+		s.Screen = "laptop"
+	} else {
+		s.Screen = "phone"
+	}
+	r := Resolutions[rng.IntN(len(Resolutions))]
+	s.Width, s.Height = r[0], r[1]
+	for c := range 3 {
+		s.WB[c] = u(0.85, 1.15)
+	}
+	s.WB[1] = 1
+	if s.ExposureMS > 1000/s.FPS {
+		s.ExposureMS = 1000 / s.FPS
+	}
+	return s
+}
+
+// Validate reports a scene the renderer cannot use.
+func (s Scene) Validate() error {
+	switch {
+	case s.DepthCM <= 0, s.HalfWidthCM <= 0, s.HalfHeightCM <= 0, s.Profile < 1:
+		return fmt.Errorf("simulate: scene: face shape must be positive")
+	case s.Width < 64 || s.Height < 64 || s.FPS <= 0 || s.HFOV <= 0 || s.HFOV >= 170:
+		return fmt.Errorf("simulate: scene: bad camera %dx%d at %g fps, %g° field of view", s.Width, s.Height, s.FPS, s.HFOV)
+	case s.Gamma <= 0 || s.WB[0] <= 0 || s.WB[1] <= 0 || s.WB[2] <= 0:
+		return fmt.Errorf("simulate: scene: bad tone curve or white balance")
+	case s.Screen != "laptop" && s.Screen != "phone":
+		return fmt.Errorf("simulate: scene: screen %q (want laptop or phone)", s.Screen)
+	}
+	return nil
+}
+
+// screenRect is the screen's light-emitting rectangle in camera
+// coordinates (centimetres; x to the image right, y down, z away from the
+// camera): centre below the camera, width and height.
+func (s Scene) screenRect() (cy, w, h float64) {
+	w, h = 30, 19
+	if s.Screen == "phone" {
+		w, h = 7, 14
+	}
+	return s.ScreenGapCM + h/2, w, h
+}
+
+// Factor is one varied factor of the scene (or of the capture) and how
+// an evaluation bins it.
+type Factor struct {
+	Name string
+	// Bin returns the bin label of a scene.
+	Bin func(Scene) string
+}
+
+// Factors are the scene factors an evaluation reports per bin.
+var Factors = []Factor{
+	{"face depth", func(s Scene) string {
+		return binOf(s.DepthCM, []float64{3.33, 4.67}, "2-3.3 cm", "3.3-4.7 cm", "4.7-6 cm")
+	}},
+	{"face width", func(s Scene) string { return binOf(s.HalfWidthCM, []float64{7.4, 8.4}, "narrow", "medium", "broad") }},
+	{"face profile", func(s Scene) string { return binOf(s.Profile, []float64{2.67, 3.33}, "round", "medium", "flat front") }},
+	{"nose", func(s Scene) string { return binOf(s.NoseCM, []float64{1.67, 2.13}, "small", "medium", "large") }},
+	{"screen", func(s Scene) string { return s.Screen }},
+	{"room light", func(s Scene) string {
+		return binOf(s.RoomDirectional, []float64{0.2, 0.4}, "even", "mixed", "directional")
+	}},
+	{"background", func(s Scene) string { return binOf(s.Background, []float64{0.02}, "far", "near wall") }},
+	{"resolution", func(s Scene) string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }},
+	{"frame rate", func(s Scene) string { return binOf(s.FPS, []float64{14, 21}, "10-12 fps", "15-20 fps", "24-30 fps") }},
+	{"dropped frames", func(s Scene) string { return binOf(s.DropRate, []float64{0.02}, "< 2%", "2-10%") }},
+	{"JPEG quality", func(s Scene) string {
+		return binOf(float64(s.JPEGQuality), []float64{72, 84}, "60-71", "72-83", "84-95")
+	}},
+	{"tone curve", func(s Scene) string {
+		return binOf(s.Gamma, []float64{0.933, 1.067}, "γ 0.8-0.93", "γ 0.93-1.07", "γ 1.07-1.2")
+	}},
+	{"white balance", func(s Scene) string {
+		d := math.Max(math.Abs(s.WB[0]-1), math.Abs(s.WB[2]-1))
+		return binOf(d, []float64{0.05, 0.1}, "< 5%", "5-10%", "10-15%")
+	}},
+	{"auto exposure/WB", func(s Scene) string {
+		switch {
+		case s.AE && s.AWB:
+			return "AE+AWB"
+		case s.AE:
+			return "AE"
+		case s.AWB:
+			return "AWB"
+		}
+		return "off"
+	}},
+	{"noise", func(s Scene) string { return binOf(s.NoiseSigma, []float64{2, 3}, "σ 1-2", "σ 2-3", "σ 3-4") }},
+	{"display lag", func(s Scene) string { return binOf(s.LagMS, []float64{87, 143}, "30-86 ms", "87-142 ms", "143-200 ms") }},
+	{"approach", func(s Scene) string { return binOf(s.ApproachS, []float64{1.2, 1.7}, "fast", "medium", "slow") }},
+	{"print tilt", func(s Scene) string {
+		return binOf(math.Max(math.Abs(s.PrintYaw), math.Abs(s.PrintPitch)), []float64{10}, "< 10°", "10-20°")
+	}},
+}
+
+// binOf labels v by the first edge it is below.
+func binOf(v float64, edges []float64, labels ...string) string {
+	for i, e := range edges {
+		if v < e {
+			return labels[i]
+		}
+	}
+	return labels[len(edges)]
+}
