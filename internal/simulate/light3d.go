@@ -140,6 +140,7 @@ type shadeGrid struct {
 	x0, y0, step float64
 	nx, ny       int
 	v            []float32 // -1 outside the face
+	z            []float32 // height of the face before its outline, cm
 }
 
 // faceShade computes the face's relative response to the screen with the
@@ -150,6 +151,7 @@ func faceShade(s Scene, at vec3) shadeGrid {
 	g := shadeGrid{x0: -12, y0: -10, step: 0.125}
 	g.nx, g.ny = int(24/g.step), int(27/g.step)
 	g.v = make([]float32, g.nx*g.ny)
+	g.z = make([]float32, g.nx*g.ny)
 	ratio := func(x, y float64) (float64, bool) {
 		z, ok := f.height(x, y)
 		if !ok {
@@ -172,6 +174,8 @@ func faceShade(s Scene, at vec3) shadeGrid {
 			k := j*g.nx + i
 			if r, ok := ratio(x, y); ok && ref > 0 {
 				g.v[k] = float32(r / ref)
+				z, _ := f.height(x, y)
+				g.z[k] = float32(z)
 			} else {
 				g.v[k] = -1
 			}
@@ -180,19 +184,19 @@ func faceShade(s Scene, at vec3) shadeGrid {
 	return g
 }
 
-// at looks up the grid at face coordinates (cm); ok is false outside the
-// face.
-func (g shadeGrid) at(x, y float64) (float64, bool) {
+// at looks up the grid at face coordinates (cm): the relative response
+// and the height; ok is false outside the face.
+func (g shadeGrid) at(x, y float64) (shade, z float64, ok bool) {
 	i := int((x-g.x0)/g.step + 0.5)
 	j := int((y-g.y0)/g.step + 0.5)
 	if i < 0 || j < 0 || i >= g.nx || j >= g.ny {
-		return 0, false
+		return 0, 0, false
 	}
-	v := g.v[j*g.nx+i]
-	if v < 0 {
-		return 0, false
+	k := j*g.nx + i
+	if g.v[k] < 0 {
+		return 0, 0, false
 	}
-	return float64(v), true
+	return float64(g.v[k]), float64(g.z[k]), true
 }
 
 // printShade is the relative screen response of a flat print at camera

@@ -346,18 +346,19 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 	c, w, k := p.geometry(t)
 	z := p.zoom(src, w)
 	fc := src.Face.Center()
-	R := 0.5 * src.Face.W * z * 1.25
+	el, er := src.eyes()
+	iod := math.Hypot(er.X-el.X, er.Y-el.Y)
+	ux, uy := (er.X-el.X)/iod, (er.Y-el.Y)/iod
+	mid := livenessd.Point{X: (el.X + er.X) / 2, Y: (el.Y + er.Y) / 2}
+	distCM := p.focal * iodCM / math.Max(iod*z, 1)
 	fwd := func(sp livenessd.Point) livenessd.Point {
 		d := livenessd.Point{X: (sp.X - fc.X) * z, Y: (sp.Y - fc.Y) * z}
-		// Solve r_out = r_src*(1+k*(1-r_out^2)) by fixed point.
-		rs := math.Hypot(d.X, d.Y) / R
-		ro := rs
-		for range 8 {
-			ro = rs * (1 + k*math.Max(0, 1-ro*ro))
-		}
 		f := 1.0
-		if rs > 0 {
-			f = ro / rs
+		if k > 0 && p.shade.v != nil {
+			rx, ry := sp.X-mid.X, sp.Y-mid.Y
+			if _, zf, ok := p.shade.at((rx*ux+ry*uy)*iodCM/iod, (-rx*uy+ry*ux)*iodCM/iod); ok {
+				f = (distCM / (distCM - zf)) / (100 / (100 - zf))
+			}
 		}
 		return livenessd.Point{X: c.X + d.X*f, Y: c.Y + d.Y*f}
 	}
@@ -420,8 +421,6 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	c, w, k := p.geometry(t)
 	z := p.zoom(src, w)
 	fc := src.Face.Center()
-	R := 0.5 * w * 1.25 // warp radius in output pixels
-	invR2 := 1 / (R * R)
 	// Face coordinates of an output pixel (cm from the eye midpoint,
 	// across and down the face), for the live geometries' shading.
 	el, er := src.eyes()
@@ -440,14 +439,26 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	}
 	sb := img.Bounds()
 	maxX, maxY := float64(sb.Max.X-1)-1e-6, float64(sb.Max.Y-1)-1e-6
+	// Perspective of a 3-D face: a point standing zf cm before the face's
+	// outline is magnified by D/(D-zf) at distance D, against the photo's
+	// own (taken from about a metre).
+	live := k > 0 && p.shade.v != nil
+	distCM := p.focal * iodCM / math.Max(iod, 1)
+	const photoCM = 100.0
 	for y := range H {
 		dy := float64(y) - c.Y
 		for x := range W {
 			dx := float64(x) - c.X
 			f := z
-			if k > 0 {
-				if r2 := (dx*dx + dy*dy) * invR2; r2 < 1 {
-					f = z * (1 + k*(1-r2))
+			var shade float64
+			inFace := false
+			if live {
+				rx, ry := float64(x)-mid.X, float64(y)-mid.Y
+				fx := (rx*ux + ry*uy) * cm
+				fy := (-rx*uy + ry*ux) * cm
+				var zf float64
+				if shade, zf, inFace = p.shade.at(fx, fy); inFace {
+					f = z * (distCM / (distCM - zf)) / (photoCM / (photoCM - zf))
 				}
 			}
 			sx := math.Max(float64(sb.Min.X), math.Min(maxX, fc.X+dx/f))
@@ -475,11 +486,8 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				b.shade[y*W+x] = pr.at(x, y)
 			case AttackNoFace:
 			default:
-				rx, ry := float64(x)-mid.X, float64(y)-mid.Y
-				fx := (rx*ux + ry*uy) * cm
-				fy := (-rx*uy + ry*ux) * cm
-				if v, ok := p.shade.at(fx, fy); ok {
-					b.shade[y*W+x] = uint8(math.Min(255, v*shadeUnit+0.5))
+				if inFace {
+					b.shade[y*W+x] = uint8(math.Min(255, shade*shadeUnit+0.5))
 				} else {
 					b.shade[y*W+x] = bg
 				}
