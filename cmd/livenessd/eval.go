@@ -110,6 +110,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	record := fs.String("record", "", "also write every session's measurements to this file (gob), for --rescore")
 	rescore := fs.String("rescore", "", "re-run the fusion on the measurements of a --record file instead of playing sessions (no face models needed)")
 	markdown := fs.String("markdown", "", "rewrite the liveness section (<!-- liveness:begin/end -->) of this Markdown file")
+	scenes := fs.String("scenes", "vary", "vary: draw face shape, light, camera and timing per session; default: one typical laptop scene")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+
 			"Ends with: liveness strength=S BPCER=X APCER(photo)=... (default strength, selected split).")
@@ -118,7 +119,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || (*split != "dev" && *split != "test" && *split != "all") {
+	if fs.NArg() > 0 || (*split != "dev" && *split != "test" && *split != "all") || (*scenes != "vary" && *scenes != "default") {
 		fs.Usage()
 		return fmt.Errorf("%w: bad arguments", errUsage)
 	}
@@ -142,7 +143,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,
 		Workers: *workers, NearStart: *nearStart, Seed: *seed, NUAA: *nuaa, Dump: *dump, Budget: *budget,
-		Record: *record, Rescore: *rescore, Markdown: *markdown,
+		Record: *record, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary",
 	}, stdout, stderr)
 }
 

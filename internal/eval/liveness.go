@@ -44,6 +44,7 @@ type LivenessOptions struct {
 	Record     string            // also write every session's measurements here (gob), for Rescore
 	Rescore    string            // re-run the fusion on a Record file instead of playing sessions
 	Markdown   string            // rewrite the liveness section of this Markdown file
+	VaryScenes bool              // draw face shape, light, camera and timing per session (simulate.DrawScene)
 }
 
 // Liveness measures the liveness method on simulated captures (BPCER for
@@ -155,6 +156,7 @@ func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdou
 	outs, err := simulate.Evaluate(ctx, simulate.EvalConfig{
 		Faces: chosen, Observer: p, Sessions: opt.Sessions, Kinds: opt.Kinds, Settings: settings,
 		Seed: opt.Seed, Workers: opt.Workers, Deadline: deadline, Snapshots: opt.Record != "", NearStart: opt.NearStart,
+		VaryScenes: opt.VaryScenes,
 		Progress: func(done, total int) {
 			if time.Since(last) > 30*time.Second {
 				last = time.Now()
@@ -330,6 +332,9 @@ type recordedOutcome struct {
 	Session  int
 	Start    simulate.Start
 	Snapshot liveness.Snapshot
+	Scene    simulate.Scene
+	Source   int
+	Skin     float64
 }
 
 // recordOutcomes writes the measurements of every analysed session (gob,
@@ -338,7 +343,8 @@ func recordOutcomes(path string, outs []simulate.Outcome) error {
 	var rec []recordedOutcome
 	for _, o := range outs {
 		if o.Snapshot != nil {
-			rec = append(rec, recordedOutcome{Kind: o.Kind, Setting: o.Setting, Session: o.Session, Start: o.Start, Snapshot: *o.Snapshot})
+			rec = append(rec, recordedOutcome{Kind: o.Kind, Setting: o.Setting, Session: o.Session, Start: o.Start, Snapshot: *o.Snapshot,
+				Scene: o.Scene, Source: o.Source, Skin: o.Skin})
 		}
 	}
 	f, err := os.Create(path)
@@ -380,7 +386,8 @@ func rescoreOutcomes(ctx context.Context, path string, cfg liveness.Config) ([]s
 			settings = append(settings, st)
 		}
 		res, err := liveness.RestoreRun(r.Snapshot, cfg).Finish(ctx)
-		outs = append(outs, simulate.Outcome{Kind: r.Kind, Setting: st, Session: r.Session, Start: r.Start, Result: res, Err: err})
+		outs = append(outs, simulate.Outcome{Kind: r.Kind, Setting: st, Session: r.Session, Start: r.Start, Result: res, Err: err,
+			Scene: r.Scene, Source: r.Source, Skin: r.Skin})
 	}
 	return outs, settings, nil
 }
@@ -408,14 +415,22 @@ func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error 
 		return err
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write(append([]string{"kind", "strength", "awb", "session", "start", "source", "status", "confidence", "reason", "err"}, names...))
+	head := []string{"kind", "strength", "awb", "session", "start", "source", "status", "confidence", "reason", "err", "skin_ita"}
+	for _, f := range simulate.Factors {
+		head = append(head, "scene:"+f.Name)
+	}
+	_ = w.Write(append(head, names...))
 	for _, o := range outs {
 		src := ""
 		if len(sources) > 0 {
-			src = sources[o.Session%len(sources)]
+			src = sources[o.Source%len(sources)]
 		}
 		row := []string{string(o.Kind), fmt.Sprint(o.Setting.Strength), fmt.Sprint(o.Setting.AWB), fmt.Sprint(o.Session), string(o.Start), src,
-			string(o.Result.Status), fmt.Sprint(o.Result.Confidence), o.Result.Reason, fmt.Sprint(o.Err)}
+			string(o.Result.Status), fmt.Sprint(o.Result.Confidence), o.Result.Reason, fmt.Sprint(o.Err),
+			strconv.FormatFloat(o.Skin, 'f', 1, 64)}
+		for _, f := range simulate.Factors {
+			row = append(row, f.Bin(o.Scene))
+		}
 		for _, k := range names {
 			v, ok := o.Result.Signals[k]
 			if ok {

@@ -84,6 +84,7 @@ type summary struct {
 	identity                          float64
 	reached                           bool
 	growth, perspective               float64
+	parallax                          float64 // meshParallax
 	texture                           float64
 	light                             lightResult
 	hasLight                          bool
@@ -117,6 +118,7 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 	}
 	extra := map[string]float64{
 		"observed_frames": float64(s.observed), "frames": float64(len(r.recs)),
+		"perspective3d": s.parallax,
 	}
 	if s.hasLight {
 		extra["light_correlation"] = s.light.corr
@@ -124,6 +126,12 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 		extra["light_amplitude"] = s.light.amplitude
 		extra["light_frames"] = float64(s.light.frames)
 		extra["light_background_ratio"] = s.light.bgRatio
+		extra["shading3d_k"] = s.light.mesh.k
+		extra["shading3d_t"] = s.light.mesh.t
+		extra["shading3d_probes"] = float64(s.light.mesh.probes)
+		extra["shading3d_spread"] = s.light.mesh.spread
+		extra["shading3d_all_k"] = s.light.meshAll.k
+		extra["shading3d_all_t"] = s.light.meshAll.t
 	}
 	for k, v := range extra {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
@@ -257,7 +265,7 @@ func (r *Run) summarise() summary {
 		slices.Sort(c)
 		s.identity = c[min(1, len(c)-1)]
 	}
-	s.growth, s.perspective = r.movement(one)
+	s.growth, s.perspective, s.parallax = r.movement(one)
 	if s.hasLight {
 		s.light = r.analyseLight()
 	}
@@ -274,9 +282,9 @@ func (r *Run) summarise() summary {
 // guidance let them start, so the growth the guidance demanded (FitMin
 // over the start oval's bound) is the growth measured. Growth is in contour
 // widths (faceFit), the measure the guidance uses.
-func (r *Run) movement(one []*record) (growth, perspective float64) {
+func (r *Run) movement(one []*record) (growth, perspective, parallax float64) {
 	if len(one) < 4 {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
 	end := len(one)
 	if r.flashRec >= 0 {
@@ -305,10 +313,12 @@ func (r *Run) movement(one []*record) (growth, perspective float64) {
 	}
 	w0, r0 := w(first)
 	w1, r1 := w(last)
+	m := min(3, end/2)
+	parallax = meshParallax(r.approachStart(one[:end-m], m), one[end-m:end], r.width)
 	if w0 <= 0 || r0 <= 0 {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), parallax
 	}
-	return w1 / w0, r1/r0 - 1
+	return w1 / w0, r1/r0 - 1, parallax
 }
 
 // approachStart returns the k observations of before with the smallest

@@ -22,6 +22,9 @@ type lightResult struct {
 	amplitude float64 // skin response in log units per unit of screen colour
 	shading   float64 // (centre - lateral) / centre response
 	bgRatio   float64 // background response / skin response
+	// The response of the mesh probes against their normals (shading.go),
+	// on chroma and on chroma and luminance.
+	mesh, meshAll meshShadingResult
 }
 
 // lightSeries is the measured side of the correlation: detrended log RGB of
@@ -34,6 +37,13 @@ type lightSeries struct {
 	pok   [nPatch]bool
 	probe [nProbe][3][]float64
 	prok  [nProbe]bool
+	// Mesh probes: per probe the features per frame, whether every frame
+	// measured it, its mean normal and mean place on the face (IODs).
+	mesh        [][3][]float64
+	mok         []bool
+	mnorm       []vec3
+	mpos        []pointSum
+	meshMissing bool
 }
 
 // colourOnsets checks the client's colour times against the challenge: all
@@ -129,6 +139,8 @@ func (r *Run) analyseLight() lightResult {
 	}
 	res.amplitude = dot3(&e, &ser.skin) / ee
 	res.shading = shadingContrast(&e, &ser)
+	res.mesh = meshShading(&e, &ser, [3]bool{true, true, false})
+	res.meshAll = meshShading(&e, &ser, [3]bool{true, true, true})
 	if ser.pok[patchBgL] && ser.pok[patchBgR] && res.amplitude > 0 {
 		bg := (dot3(&e, &ser.patch[patchBgL]) + dot3(&e, &ser.patch[patchBgR])) / 2 / ee
 		res.bgRatio = bg / res.amplitude
@@ -228,6 +240,7 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 			}
 			ser.prok[p] = ser.prok[p] && rec.s.pok[p]
 		}
+		ser.addMesh(&rec)
 	}
 	ts := make([]float64, len(ser.t))
 	for i, t := range ser.t {
@@ -242,6 +255,7 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 			detrend(ts, ser.probe[p][c])
 		}
 	}
+	ser.finishMesh(ts)
 	return ser
 }
 

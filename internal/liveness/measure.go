@@ -55,6 +55,7 @@ type layout struct {
 	width  float64 // face width: jaw contour (landmarks 0-16) or box
 	eyeL   livenessd.Point
 	eyeR   livenessd.Point
+	mesh   []livenessd.Point // the mesh probes (Run.mesh), when known
 }
 
 func pt(x, y float64) livenessd.Point          { return livenessd.Point{X: x, Y: y} }
@@ -142,6 +143,12 @@ func lerpLayout(a, b layout, w float64) layout {
 	l.box = livenessd.Rect{X: a.box.X + (b.box.X-a.box.X)*w, Y: a.box.Y + (b.box.Y-a.box.Y)*w,
 		W: a.box.W + (b.box.W-a.box.W)*w, H: a.box.H + (b.box.H-a.box.H)*w}
 	l.eyeL, l.eyeR = lerp(a.eyeL, b.eyeL, w), lerp(a.eyeR, b.eyeR, w)
+	if len(a.mesh) > 0 && len(a.mesh) == len(b.mesh) {
+		l.mesh = make([]livenessd.Point, len(a.mesh))
+		for i := range l.mesh {
+			l.mesh[i] = lerp(a.mesh[i], b.mesh[i], w)
+		}
+	}
 	return l
 }
 
@@ -221,6 +228,8 @@ type sample struct {
 	ok    [nPatch]bool
 	probe [nProbe][3]float64
 	pok   [nProbe]bool
+	mesh  [][3]float32 // mean RGB of each mesh probe
+	mok   []bool
 }
 
 func measure(px pixels, l layout) sample {
@@ -230,6 +239,16 @@ func measure(px pixels, l layout) sample {
 	}
 	for i, c := range l.probe {
 		s.probe[i], s.pok[i] = px.patchMean(c, 0.8*l.radius)
+	}
+	if len(l.mesh) > 0 {
+		r := math.Max(1.5, meshProbeRadius*l.iod)
+		s.mesh = make([][3]float32, len(l.mesh))
+		s.mok = make([]bool, len(l.mesh))
+		for i, c := range l.mesh {
+			m, ok := px.patchMean(c, r)
+			s.mesh[i] = [3]float32{float32(m[0]), float32(m[1]), float32(m[2])}
+			s.mok[i] = ok
+		}
 	}
 	return s
 }

@@ -25,6 +25,7 @@ type record struct {
 	hasLay   bool
 	s        sample
 	sharp    float64
+	norms    []vec3 // observed frames: the mesh probes' normals
 }
 
 type pendingFrame struct {
@@ -63,6 +64,9 @@ type Run struct {
 
 	firstEmb []float32
 	cosines  []float64
+
+	mesh   meshSet // the mesh probes, chosen on the first face with a mesh
+	meshOK bool
 
 	best     candidate
 	audit    []livenessd.AuditImage
@@ -170,6 +174,7 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 		rec.face = largest(faces)
 		rec.lay = faceLayout(rec.face)
 		rec.hasLay = true
+		r.observeMesh(rec)
 		rec.s = measure(px, rec.lay)
 		rec.sharp = sharpness(px, rec.face.Box)
 	}
@@ -244,6 +249,28 @@ func largest(faces []livenessd.FaceObservation) livenessd.FaceObservation {
 		}
 	}
 	return best
+}
+
+// observeMesh places the mesh probes of an observed face (choosing them on
+// the capture's first face with a mesh) and fits their normals.
+func (r *Run) observeMesh(rec *record) {
+	m := rec.face.Mesh
+	if len(m) != meshPoints {
+		return
+	}
+	if !r.meshOK {
+		if rec.faces != 1 {
+			return
+		}
+		if r.mesh, r.meshOK = selectMeshSet(rec.face); !r.meshOK {
+			return
+		}
+	}
+	rec.lay.mesh = make([]livenessd.Point, len(r.mesh.idx))
+	for k, i := range r.mesh.idx {
+		rec.lay.mesh[k] = pt(m[i].X, m[i].Y)
+	}
+	rec.norms = r.mesh.normals(m)
 }
 
 func (r *Run) observeIdentity(rec *record) {

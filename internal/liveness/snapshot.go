@@ -24,6 +24,9 @@ type Snapshot struct {
 	Width     int
 	Height    int
 	Frames    []SnapshotFrame
+	// MeshIdx and MeshNbr are the capture's mesh probes (mesh.go).
+	MeshIdx []int
+	MeshNbr [][]int
 }
 
 // SnapshotFrame is one frame's measurements.
@@ -42,11 +45,21 @@ type SnapshotFrame struct {
 	Radius    float64
 	IOD       float64
 	Width     float64
+	EyeL      livenessd.Point
+	EyeR      livenessd.Point
 	Patch     [nPatch][3]float64
 	PatchOK   [nPatch]bool
 	ProbeRGB  [nProbe][3]float64
 	ProbeOK   [nProbe]bool
 	Sharp     float64
+	// The mesh probes: places (HasLayout), mean RGB, whether measured, and
+	// on observed frames their normals (x, y, z).
+	Mesh     []livenessd.Point
+	MeshRGB  [][3]float32
+	MeshOK   []bool
+	MeshNorm [][3]float64
+	// MeshFull is the whole mesh of an observed frame (the parallax).
+	MeshFull []livenessd.Point3
 }
 
 // Snapshot copies the Run's measurements. Call it after Finish (or instead
@@ -59,6 +72,9 @@ func (r *Run) Snapshot() Snapshot {
 		Flashed: r.flashed, FlashRec: r.flashRec, Width: r.width, Height: r.height,
 		Cosines: append([]float64(nil), r.cosines...),
 	}
+	if r.meshOK {
+		s.MeshIdx, s.MeshNbr = r.mesh.idx, r.mesh.nbr
+	}
 	r.mu.Unlock()
 	s.Frames = make([]SnapshotFrame, len(r.recs))
 	for i, rec := range r.recs {
@@ -67,9 +83,14 @@ func (r *Run) Snapshot() Snapshot {
 			Box: rec.face.Box, Pose: rec.face.Pose, LiveScore: rec.face.LiveScore,
 			Landmarks: rec.face.Landmarks, Keypoints: rec.face.Keypoints,
 			HasLayout: rec.hasLay, Centre: rec.lay.centre, Probe: rec.lay.probe,
-			Radius: rec.lay.radius, IOD: rec.lay.iod, Width: rec.lay.width,
+			Radius: rec.lay.radius, IOD: rec.lay.iod, Width: rec.lay.width, EyeL: rec.lay.eyeL, EyeR: rec.lay.eyeR,
 			Patch: rec.s.patch, PatchOK: rec.s.ok, ProbeRGB: rec.s.probe, ProbeOK: rec.s.pok,
 			Sharp: rec.sharp,
+			Mesh:  rec.lay.mesh, MeshRGB: rec.s.mesh, MeshOK: rec.s.mok,
+			MeshFull: rec.face.Mesh,
+		}
+		for _, n := range rec.norms {
+			s.Frames[i].MeshNorm = append(s.Frames[i].MeshNorm, n.arr())
 		}
 	}
 	return s
@@ -93,16 +114,30 @@ func RestoreRun(s Snapshot, cfg Config) *Run {
 	}
 	r.width, r.height = s.Width, s.Height
 	r.cosines = append([]float64(nil), s.Cosines...)
+	if len(s.MeshIdx) > 0 && len(s.MeshNbr) == len(s.MeshIdx) {
+		r.mesh, r.meshOK = meshSet{idx: s.MeshIdx, nbr: s.MeshNbr}, true
+	}
 	r.recs = make([]record, len(s.Frames))
 	for i, f := range s.Frames {
 		r.recs[i] = record{
 			at: f.At, observed: f.Observed, faces: f.Faces,
 			face: livenessd.FaceObservation{Box: f.Box, Pose: f.Pose, LiveScore: f.LiveScore,
-				Landmarks: f.Landmarks, Keypoints: f.Keypoints},
+				Landmarks: f.Landmarks, Keypoints: f.Keypoints, Mesh: f.MeshFull},
 			hasLay: f.HasLayout,
-			lay:    layout{centre: f.Centre, probe: f.Probe, radius: f.Radius, iod: f.IOD, width: f.Width, box: f.Box},
-			s:      sample{patch: f.Patch, ok: f.PatchOK, probe: f.ProbeRGB, pok: f.ProbeOK},
-			sharp:  f.Sharp,
+			lay: layout{centre: f.Centre, probe: f.Probe, radius: f.Radius, iod: f.IOD, width: f.Width, box: f.Box,
+				eyeL: f.EyeL, eyeR: f.EyeR},
+			s:     sample{patch: f.Patch, ok: f.PatchOK, probe: f.ProbeRGB, pok: f.ProbeOK},
+			sharp: f.Sharp,
+		}
+		// Mesh probe data only when it is whole: a file read back from
+		// disk may hold anything.
+		if n := len(f.Mesh); n > 0 && n == len(f.MeshRGB) && n == len(f.MeshOK) && n == len(s.MeshIdx) {
+			r.recs[i].lay.mesh, r.recs[i].s.mesh, r.recs[i].s.mok = f.Mesh, f.MeshRGB, f.MeshOK
+			if len(f.MeshNorm) == n {
+				for _, v := range f.MeshNorm {
+					r.recs[i].norms = append(r.recs[i].norms, vecOf(v))
+				}
+			}
 		}
 	}
 	r.cfg.MaxFrames = len(r.recs) // no more frames

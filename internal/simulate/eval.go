@@ -60,8 +60,9 @@ type Outcome struct {
 	Err     error
 	// Scene is the world the session was played in.
 	Scene Scene
-	// Source is the index of the face in EvalConfig.Faces.
+	// Source is the index of the face in EvalConfig.Faces, Skin its ITA°.
 	Source int
+	Skin   float64
 	// Snapshot is the session's measurements (EvalConfig.Snapshots).
 	Snapshot *liveness.Snapshot
 }
@@ -200,7 +201,7 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if err == nil || err == ErrNeverFlashed {
 				res, err = run.Finish(ctx)
 			}
-			o := Outcome{Kind: kind, Setting: st, Session: s, Start: start, Result: res, Err: err, Scene: p.scene, Source: s % len(cfg.Faces)}
+			o := Outcome{Kind: kind, Setting: st, Session: s, Start: start, Result: res, Err: err, Scene: p.scene, Source: s % len(cfg.Faces), Skin: src.Skin}
 			if cfg.Snapshots && err == nil {
 				snap := run.Snapshot()
 				o.Snapshot = &snap

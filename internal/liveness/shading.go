@@ -1,0 +1,285 @@
+package liveness
+
+import (
+	"math"
+)
+
+// Shading against the face's normals. Each mesh probe's response to the
+// screen colours (its features projected on the expected signal) is fitted
+// across the face as
+//
+//	a = A·(1 - K·(1 - n·l)) + gx·x + gy·y
+//
+// where n is the probe's surface normal from the tracked mesh, l the
+// direction of the screen (just below the camera), and x, y the probe's
+// place on the face. K = 1 is a face that answers exactly as its mesh
+// predicts, K = 0 a surface that answers evenly: a flat print, whatever
+// shape the mesh gives the face printed on it. The linear terms take up a
+// tilted print's gradient (nearer parts get more light) and uneven room
+// light, which n·l (symmetric, curved) is nearly independent of. A
+// flatter face than the mesh gives K below 1, but the sign and the
+// significance of the fall-off towards the sides do not depend on one
+// face shape, as a centre-against-sides contrast at fixed places does.
+
+// screenElevation is how far below the camera axis the screen's light
+// comes from (a laptop or phone camera sits above the screen).
+const screenElevation = 15 * math.Pi / 180
+
+// meshShadingResult is the fit.
+type meshShadingResult struct {
+	k      float64 // fall-off per unit of (1 - n·l), relative to the front's response
+	t      float64 // significance of the fall-off (its t statistic, > 0 falling)
+	probes int
+	spread float64 // weighted spread of (1 - n·l) over the probes used
+}
+
+// meshShading fits the response of the mesh probes in ser to the expected
+// signal e (features chosen by use: chroma only, or chroma and luminance).
+func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool) meshShadingResult {
+	res := meshShadingResult{k: math.NaN(), t: math.NaN()}
+	var ee float64
+	for c := range 3 {
+		if use[c] {
+			ee += dot(e[c], e[c])
+		}
+	}
+	if ee <= 0 || len(ser.mesh) == 0 {
+		return res
+	}
+	l := vec3{0, math.Sin(screenElevation), -math.Cos(screenElevation)}
+	var rows [][]float64
+	var ys, ws []float64
+	for p := range ser.mesh {
+		if !ser.mok[p] || !ser.mnorm[p].finite() {
+			continue
+		}
+		x := &ser.mesh[p]
+		var ex float64
+		for c := range 3 {
+			if use[c] {
+				ex += dot(e[c], x[c])
+			}
+		}
+		a := ex / ee
+		var r2 float64
+		n := 0
+		for c := range 3 {
+			if !use[c] {
+				continue
+			}
+			for j, v := range x[c] {
+				d := v - a*e[c][j]
+				r2 += d * d
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		w := ee / math.Max(r2/float64(n), 1e-12) // 1 / variance of a
+		s := math.Max(0, ser.mnorm[p].dot(l))
+		pos := ser.mpos[p]
+		rows = append(rows, []float64{1, 1 - s, pos.X, pos.Y})
+		ys = append(ys, a)
+		ws = append(ws, w)
+	}
+	if len(rows) < 12 {
+		return res
+	}
+	// No probe may carry more than five times the median weight: one
+	// probe on a specular highlight or a steady patch of hair must not
+	// decide the fit.
+	med := quantile(ws, 0.5)
+	for i := range ws {
+		ws[i] = math.Min(ws[i], 5*med)
+	}
+	beta, se, ok := weightedLeastSquares(rows, ys, ws)
+	if !ok || beta[0] <= 0 {
+		return res
+	}
+	res.probes = len(rows)
+	res.k = -beta[1] / beta[0]
+	if se[1] > 0 {
+		res.t = -beta[1] / se[1]
+	}
+	var sw, m, v float64
+	for i, r := range rows {
+		sw += ws[i]
+		m += ws[i] * r[1]
+	}
+	m /= sw
+	for i, r := range rows {
+		v += ws[i] * (r[1] - m) * (r[1] - m)
+	}
+	res.spread = math.Sqrt(v / sw)
+	return res
+}
+
+// weightedLeastSquares solves min Σ w (x·β - y)² and returns β and its
+// standard errors (from the weighted residuals); ok is false when the
+// design is singular or has no residual degrees of freedom.
+func weightedLeastSquares(x [][]float64, y, w []float64) (beta, se []float64, ok bool) {
+	n := len(x)
+	if n == 0 {
+		return nil, nil, false
+	}
+	p := len(x[0])
+	if n <= p {
+		return nil, nil, false
+	}
+	// Normal matrix augmented with the identity, inverted by Gauss-Jordan.
+	m := make([][]float64, p)
+	for i := range m {
+		m[i] = make([]float64, 2*p+1)
+		m[i][p+i] = 1
+	}
+	for r, row := range x {
+		for i := range p {
+			for j := range p {
+				m[i][j] += w[r] * row[i] * row[j]
+			}
+			m[i][2*p] += w[r] * row[i] * y[r]
+		}
+	}
+	for c := range p {
+		piv := c
+		for r := c + 1; r < p; r++ {
+			if math.Abs(m[r][c]) > math.Abs(m[piv][c]) {
+				piv = r
+			}
+		}
+		if math.Abs(m[piv][c]) < 1e-12 {
+			return nil, nil, false
+		}
+		m[c], m[piv] = m[piv], m[c]
+		d := m[c][c]
+		for j := range m[c] {
+			m[c][j] /= d
+		}
+		for r := range p {
+			if r == c {
+				continue
+			}
+			f := m[r][c]
+			for j := range m[r] {
+				m[r][j] -= f * m[c][j]
+			}
+		}
+	}
+	beta = make([]float64, p)
+	for i := range p {
+		beta[i] = m[i][2*p]
+	}
+	var rss, sw float64
+	for r, row := range x {
+		var f float64
+		for i := range p {
+			f += row[i] * beta[i]
+		}
+		rss += w[r] * (f - y[r]) * (f - y[r])
+		sw += w[r]
+	}
+	_ = sw
+	s2 := rss / float64(n-p)
+	se = make([]float64, p)
+	for i := range p {
+		se[i] = math.Sqrt(math.Max(0, s2*m[i][p+i]))
+	}
+	return beta, se, true
+}
+
+// addMesh adds one frame's mesh probes to the series; a frame without them
+// (no mesh, or another probe set) leaves the capture without mesh series.
+func (ser *lightSeries) addMesh(rec *record) {
+	n := len(rec.s.mesh)
+	if ser.mesh == nil {
+		if n == 0 {
+			ser.meshMissing = true
+			return
+		}
+		ser.mesh = make([][3][]float64, n)
+		ser.mok = make([]bool, n)
+		for i := range ser.mok {
+			ser.mok[i] = true
+		}
+		ser.mnorm = make([]vec3, n)
+		ser.mpos = make([]pointSum, n)
+	}
+	if n != len(ser.mesh) || ser.meshMissing {
+		ser.meshMissing = true
+		return
+	}
+	f, ok := faceFrameOf(rec.lay)
+	for i := range n {
+		rgb := rec.s.mesh[i]
+		v := features([3]float64{float64(rgb[0]), float64(rgb[1]), float64(rgb[2])})
+		for c := range 3 {
+			ser.mesh[i][c] = append(ser.mesh[i][c], v[c])
+		}
+		ser.mok[i] = ser.mok[i] && rec.s.mok[i]
+		if ok {
+			q := f.to(rec.lay.mesh[i])
+			ser.mpos[i].add(q.X, q.Y)
+		}
+	}
+	if len(rec.norms) == n {
+		for i, nv := range rec.norms {
+			ser.mnormSum(i, nv)
+		}
+	}
+}
+
+// pointSum accumulates a mean position.
+type pointSum struct {
+	X, Y float64
+	n    float64
+}
+
+func (p *pointSum) add(x, y float64) { p.X, p.Y, p.n = p.X+x, p.Y+y, p.n+1 }
+
+func (p pointSum) mean() pointSum {
+	if p.n == 0 {
+		return pointSum{X: math.NaN(), Y: math.NaN()}
+	}
+	return pointSum{X: p.X / p.n, Y: p.Y / p.n, n: 1}
+}
+
+func (ser *lightSeries) mnormSum(i int, n vec3) {
+	if n.finite() {
+		ser.mnorm[i] = ser.mnorm[i].add(n)
+	}
+}
+
+// finishMesh turns the sums into means, detrends the series and drops the
+// probes without a finite normal or position.
+func (ser *lightSeries) finishMesh(ts []float64) {
+	if ser.meshMissing {
+		ser.mesh, ser.mok = nil, nil
+		return
+	}
+	for i := range ser.mesh {
+		ser.mnorm[i] = ser.mnorm[i].unit()
+		ser.mpos[i] = ser.mpos[i].mean()
+		if math.IsNaN(ser.mpos[i].X) || ser.mnorm[i].norm() < 0.5 {
+			ser.mok[i] = false
+		}
+		for c := range 3 {
+			detrend(ts, ser.mesh[i][c])
+		}
+	}
+}
+
+// faceFrameOf is the face frame of a layout (eyes and their distance).
+func faceFrameOf(l layout) (faceFrame, bool) {
+	if l.iod < 1 {
+		return faceFrame{}, false
+	}
+	f := faceFrame{eyeL: l.eyeL, eyeR: l.eyeR, iod: dist(l.eyeL, l.eyeR)}
+	if f.iod < 1 {
+		return faceFrame{}, false
+	}
+	f.mid = lerp(f.eyeL, f.eyeR, 0.5)
+	f.u = scale(sub(f.eyeR, f.eyeL), 1/f.iod)
+	f.v = pt(-f.u.Y, f.u.X)
+	return f, true
+}
