@@ -64,7 +64,7 @@ func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdou
 				return err
 			}
 		}
-		fmt.Fprint(stdout, livenessTable(outs, settings, opt.Kinds)+refusals(outs, opt.Strength))
+		fmt.Fprint(stdout, livenessTable(outs, settings, opt.Kinds)+refusals(outs, opt.Strength)+"\n"+binTable(outs, opt.Strength))
 		fmt.Fprintln(stdout, summaryLiveness(outs, opt.Strength))
 		return nil
 	}
@@ -178,7 +178,9 @@ func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdou
 			return err
 		}
 	}
-	table := livenessTable(outs, settings, opt.Kinds) + refusals(outs, opt.Strength)
+	table := livenessTable(outs, settings, opt.Kinds) + refusals(outs, opt.Strength) +
+		fmt.Sprintf("\nPer bin of every varied factor, at %g%% (sessions drawn at random, so the bins hold different counts):\n\n", 100*opt.Strength) +
+		binTable(outs, opt.Strength)
 	var nu *nuaaResult
 	if opt.NUAA != "" {
 		if nu, err = evalNUAA(ctx, p, opt.NUAA); err != nil {

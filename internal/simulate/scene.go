@@ -196,37 +196,34 @@ func (s Scene) screenRect() (cy, w, h float64) {
 // an evaluation bins it.
 type Factor struct {
 	Name string
+	// Labels are the bins in their natural order.
+	Labels []string
 	// Bin returns the bin label of a scene.
 	Bin func(Scene) string
 }
 
+// factor builds a Factor binned by edges of a scene value.
+func factor(name string, v func(Scene) float64, edges []float64, labels ...string) Factor {
+	return Factor{Name: name, Labels: labels, Bin: func(s Scene) string { return binOf(v(s), edges, labels...) }}
+}
+
 // Factors are the scene factors an evaluation reports per bin.
 var Factors = []Factor{
-	{"face depth", func(s Scene) string {
-		return binOf(s.DepthCM, []float64{3.33, 4.67}, "2-3.3 cm", "3.3-4.7 cm", "4.7-6 cm")
-	}},
-	{"face width", func(s Scene) string { return binOf(s.HalfWidthCM, []float64{7.4, 8.4}, "narrow", "medium", "broad") }},
-	{"face profile", func(s Scene) string { return binOf(s.Profile, []float64{2.67, 3.33}, "round", "medium", "flat front") }},
-	{"nose", func(s Scene) string { return binOf(s.NoseCM, []float64{1.67, 2.13}, "small", "medium", "large") }},
-	{"screen", func(s Scene) string { return s.Screen }},
-	{"room light", func(s Scene) string {
-		return binOf(s.RoomDirectional, []float64{0.2, 0.4}, "even", "mixed", "directional")
-	}},
-	{"background", func(s Scene) string { return binOf(s.Background, []float64{0.02}, "far", "near wall") }},
-	{"resolution", func(s Scene) string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }},
-	{"frame rate", func(s Scene) string { return binOf(s.FPS, []float64{14, 21}, "10-12 fps", "15-20 fps", "24-30 fps") }},
-	{"dropped frames", func(s Scene) string { return binOf(s.DropRate, []float64{0.02}, "< 2%", "2-10%") }},
-	{"JPEG quality", func(s Scene) string {
-		return binOf(float64(s.JPEGQuality), []float64{72, 84}, "60-71", "72-83", "84-95")
-	}},
-	{"tone curve", func(s Scene) string {
-		return binOf(s.Gamma, []float64{0.933, 1.067}, "γ 0.8-0.93", "γ 0.93-1.07", "γ 1.07-1.2")
-	}},
-	{"white balance", func(s Scene) string {
-		d := math.Max(math.Abs(s.WB[0]-1), math.Abs(s.WB[2]-1))
-		return binOf(d, []float64{0.05, 0.1}, "< 5%", "5-10%", "10-15%")
-	}},
-	{"auto exposure/WB", func(s Scene) string {
+	factor("face depth", func(s Scene) float64 { return s.DepthCM }, []float64{3.33, 4.67}, "2-3.3 cm", "3.3-4.7 cm", "4.7-6 cm"),
+	factor("face width", func(s Scene) float64 { return s.HalfWidthCM }, []float64{7.4, 8.4}, "narrow (6.3-7.4 cm)", "medium", "broad (8.4-9.5 cm)"),
+	factor("face profile", func(s Scene) float64 { return s.Profile }, []float64{2.67, 3.33}, "round", "medium", "flat front"),
+	factor("nose", func(s Scene) float64 { return s.NoseCM }, []float64{1.67, 2.13}, "small", "medium", "large"),
+	{Name: "screen", Labels: []string{"laptop", "phone"}, Bin: func(s Scene) string { return s.Screen }},
+	factor("room light", func(s Scene) float64 { return s.RoomDirectional }, []float64{0.2, 0.4}, "even", "mixed", "directional"),
+	factor("background", func(s Scene) float64 { return s.Background }, []float64{0.02}, "far", "near wall"),
+	{Name: "resolution", Labels: resolutionLabels(), Bin: func(s Scene) string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }},
+	factor("frame rate", func(s Scene) float64 { return s.FPS }, []float64{14, 21}, "10-12 fps", "15-20 fps", "24-30 fps"),
+	factor("dropped frames", func(s Scene) float64 { return s.DropRate }, []float64{0.02}, "< 2%", "2-10%"),
+	factor("JPEG quality", func(s Scene) float64 { return float64(s.JPEGQuality) }, []float64{72, 84}, "60-71", "72-83", "84-95"),
+	factor("tone curve", func(s Scene) float64 { return s.Gamma }, []float64{0.933, 1.067}, "γ 0.8-0.93", "γ 0.93-1.07", "γ 1.07-1.2"),
+	factor("white balance error", func(s Scene) float64 { return math.Max(math.Abs(s.WB[0]-1), math.Abs(s.WB[2]-1)) },
+		[]float64{0.05, 0.1}, "< 5%", "5-10%", "10-15%"),
+	{Name: "auto exposure/WB", Labels: []string{"off", "AE", "AWB", "AE+AWB"}, Bin: func(s Scene) string {
 		switch {
 		case s.AE && s.AWB:
 			return "AE+AWB"
@@ -237,12 +234,18 @@ var Factors = []Factor{
 		}
 		return "off"
 	}},
-	{"noise", func(s Scene) string { return binOf(s.NoiseSigma, []float64{2, 3}, "σ 1-2", "σ 2-3", "σ 3-4") }},
-	{"display lag", func(s Scene) string { return binOf(s.LagMS, []float64{87, 143}, "30-86 ms", "87-142 ms", "143-200 ms") }},
-	{"approach", func(s Scene) string { return binOf(s.ApproachS, []float64{1.2, 1.7}, "fast", "medium", "slow") }},
-	{"print tilt", func(s Scene) string {
-		return binOf(math.Max(math.Abs(s.PrintYaw), math.Abs(s.PrintPitch)), []float64{10}, "< 10°", "10-20°")
-	}},
+	factor("noise", func(s Scene) float64 { return s.NoiseSigma }, []float64{2, 3}, "σ 1-2", "σ 2-3", "σ 3-4"),
+	factor("display lag", func(s Scene) float64 { return s.LagMS }, []float64{87, 143}, "30-86 ms", "87-142 ms", "143-200 ms"),
+	factor("approach", func(s Scene) float64 { return s.ApproachS }, []float64{1.2, 1.7}, "fast", "medium", "slow"),
+	factor("print tilt", func(s Scene) float64 { return math.Max(math.Abs(s.PrintYaw), math.Abs(s.PrintPitch)) }, []float64{10}, "< 10°", "10-20°"),
+}
+
+func resolutionLabels() []string {
+	var l []string
+	for _, r := range Resolutions {
+		l = append(l, fmt.Sprintf("%dx%d", r[0], r[1]))
+	}
+	return l
 }
 
 // binOf labels v by the first edge it is below.

@@ -136,6 +136,9 @@ func labLB(r, g, b float64) (L, bb float64) {
 	return 116*f(Y) - 16, 200 * (f(Y) - f(Z))
 }
 
+// SkinBins are SkinBin's labels, lightest first.
+var SkinBins = []string{"very light (ITA > 55°)", "light (41-55°)", "intermediate (28-41°)", "tan (10-28°)", "brown/dark (ITA <= 10°)", "unknown"}
+
 // SkinBin labels an ITA° the way dermatology does, with the two darkest
 // classes merged (they are rare in the photos available here).
 func SkinBin(ita float64) string {
