@@ -119,10 +119,39 @@ type Result struct {
 	ReferenceBox   BoundingBox        `json:"referenceBox"`
 	AuditImages    []AuditImage       `json:"-"`
 	Signals        map[string]float64 `json:"signals"`
-	Validations    []string           `json:"validationsPassed"` // face_detected, quality_check, anti_spoofing, challenge_response
-	Reason         string             `json:"reason,omitempty"`  // why it failed, e.g. "Poor lighting conditions"
-	Message        string             `json:"message"`
-	Timestamp      time.Time          `json:"timestamp"`
+	// Checks are the graded signals: each one's value against its
+	// threshold, in the order the verdict reads them.
+	Checks      []SignalCheck `json:"checks,omitempty"`
+	Validations []string      `json:"validationsPassed"` // face_detected, quality_check, anti_spoofing, challenge_response
+	Reason      string        `json:"reason,omitempty"`  // why it failed, e.g. "Poor lighting conditions"
+	Message     string        `json:"message"`
+	Timestamp   time.Time     `json:"timestamp"`
+}
+
+// SignalCheck is one graded liveness signal of a Result: its value, the
+// threshold it must reach (at least, or at most when Max), and whether it
+// passed. Kind says what a failure means: "acquisition" (the capture was
+// unusable: retry with better conditions), "challenge" (the movement or
+// light challenge was not answered) or "attack" (a presentation attack is
+// suspected).
+type SignalCheck struct {
+	Name      string  `json:"name"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Max       bool    `json:"max,omitempty"`
+	Passed    bool    `json:"passed"`
+	Kind      string  `json:"kind"`
+}
+
+// FailedSignals names the checks that did not pass.
+func (r *Result) FailedSignals() []string {
+	var out []string
+	for _, c := range r.Checks {
+		if !c.Passed {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // AuditImage is one extra frame kept for review, JPEG bytes.

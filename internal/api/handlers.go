@@ -82,11 +82,41 @@ type resultsResponse struct {
 }
 
 type resultDetails struct {
-	Signals           map[string]float64 `json:"signals"`
-	ValidationsPassed []string           `json:"validationsPassed"`
-	Reason            string             `json:"reason,omitempty"`
-	Threshold         float64            `json:"threshold"`
-	ExpiryDate        string             `json:"expiryDate"`
+	Signals           map[string]signalJSON `json:"signals"`
+	FailedSignals     []string              `json:"failedSignals,omitempty"`
+	ValidationsPassed []string              `json:"validationsPassed"`
+	Reason            string                `json:"reason,omitempty"`
+	Threshold         float64               `json:"threshold"`
+	ExpiryDate        string                `json:"expiryDate"`
+}
+
+// signalJSON is one liveness signal: its value and, for the graded ones,
+// the threshold (at least, or at most when max), whether it passed and
+// what a failure means (acquisition, challenge, attack).
+type signalJSON struct {
+	Value     float64  `json:"value"`
+	Threshold *float64 `json:"threshold,omitempty"`
+	Max       bool     `json:"max,omitempty"`
+	Passed    *bool    `json:"passed,omitempty"`
+	Kind      string   `json:"kind,omitempty"`
+}
+
+// signalsJSON merges the reported values and the graded checks.
+func signalsJSON(res *livenessd.Result) map[string]signalJSON {
+	out := make(map[string]signalJSON, len(res.Signals))
+	for k, v := range res.Signals {
+		out[k] = signalJSON{Value: v}
+	}
+	for _, c := range res.Checks {
+		th, passed := c.Threshold, c.Passed
+		s := out[c.Name]
+		if _, measured := res.Signals[c.Name]; !measured {
+			s.Value = c.Value
+		}
+		s.Threshold, s.Max, s.Passed, s.Kind = &th, c.Max, &passed, c.Kind
+		out[c.Name] = s
+	}
+	return out
 }
 
 // session reads the tenant's session of the path, refusing sessions whose
@@ -130,7 +160,7 @@ func (s *Server) results(sess *livenessd.Session, withImages bool) resultsRespon
 		AuditImages: []string{},
 		Timestamp:   formatTime(sess.UpdatedAt),
 		Details: resultDetails{
-			Signals:           map[string]float64{},
+			Signals:           map[string]signalJSON{},
 			ValidationsPassed: []string{},
 			Threshold:         s.cfg.LivenessThreshold,
 			ExpiryDate:        formatTime(sess.ExpiresAt),
@@ -163,16 +193,25 @@ func (s *Server) results(sess *livenessd.Session, withImages bool) resultsRespon
 		if !res.Timestamp.IsZero() {
 			resp.Timestamp = formatTime(res.Timestamp)
 		}
-		if res.Signals != nil {
-			resp.Details.Signals = res.Signals
-		}
+		resp.Details.Signals = signalsJSON(res)
 		if res.Validations != nil {
 			resp.Details.ValidationsPassed = res.Validations
 		}
-		resp.Details.Reason = res.Reason
+		resp.Details.FailedSignals = res.FailedSignals()
+		resp.Details.Reason = reasonWithSignals(res)
 		resp.Message = s.resultMessage(sess.Status, res)
 	}
 	return resp
+}
+
+// reasonWithSignals is the failure reason followed by the signals that
+// failed, so an integrator can tell "move closer next time" from "attack".
+func reasonWithSignals(res *livenessd.Result) string {
+	f := res.FailedSignals()
+	if res.Reason == "" || len(f) == 0 {
+		return res.Reason
+	}
+	return res.Reason + " (failed: " + strings.Join(f, ", ") + ")"
 }
 
 func (s *Server) resultMessage(st livenessd.Status, res *livenessd.Result) string {
@@ -216,7 +255,10 @@ func (s *Server) liveResult(sess *livenessd.Session) (*livenessd.Result, error) 
 			"threshold":  s.cfg.LivenessThreshold,
 		}
 		if res.Reason != "" {
-			details["reason"] = res.Reason
+			details["reason"] = reasonWithSignals(res)
+		}
+		if f := res.FailedSignals(); len(f) > 0 {
+			details["failedSignals"] = f
 		}
 		return nil, &Error{
 			Err: fmt.Errorf("session %s: confidence %.2f: %w", sess.ID, res.Confidence, livenessd.ErrLowConfidence),

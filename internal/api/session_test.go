@@ -135,8 +135,12 @@ func liveResult(ref []byte, audit int) livenessd.Result {
 		Status: livenessd.StatusSucceeded, Confidence: 97.456, IsLive: true,
 		ReferenceImage: ref,
 		ReferenceBox:   livenessd.BoundingBox{Width: 0.3, Height: 0.4, Left: 0.35, Top: 0.2},
-		Signals:        map[string]float64{"light_z": 6.2, "texture": 0.98},
-		Validations:    []string{"face_detected", "quality_check", "anti_spoofing", "challenge_response"},
+		Signals:        map[string]float64{"light_z": 6.2, "texture": 0.98, "frames": 61},
+		Checks: []livenessd.SignalCheck{
+			{Name: "light_z", Value: 6.2, Threshold: 2, Passed: true, Kind: "challenge"},
+			{Name: "texture", Value: 0.98, Threshold: 0.5, Passed: true, Kind: "attack"},
+		},
+		Validations: []string{"face_detected", "quality_check", "anti_spoofing", "challenge_response"},
 	}
 	for i := range audit {
 		res.AuditImages = append(res.AuditImages, livenessd.AuditImage{JPEG: append([]byte{0xff, 0xd8}, byte(i))})
@@ -207,8 +211,17 @@ func TestResultsAndVerify(t *testing.T) {
 			t.Fatalf("timestamp %v", m["timestamp"])
 		}
 		d := m["details"].(map[string]any)
-		if d["signals"].(map[string]any)["light_z"] != 6.2 || len(d["validationsPassed"].([]any)) != 4 {
+		sig := d["signals"].(map[string]any)
+		lz := sig["light_z"].(map[string]any)
+		if lz["value"] != 6.2 || lz["threshold"] != 2.0 || lz["passed"] != true || lz["kind"] != "challenge" || len(d["validationsPassed"].([]any)) != 4 {
 			t.Fatalf("details %v", d)
+		}
+		// A reported-only signal has a value and nothing else.
+		if fr := sig["frames"].(map[string]any); fr["value"] != 61.0 || len(fr) != 1 {
+			t.Fatalf("frames signal %v", fr)
+		}
+		if _, ok := d["failedSignals"]; ok {
+			t.Fatalf("failedSignals on a live result: %v", d)
 		}
 	})
 	t.Run("Verify", func(t *testing.T) {
@@ -265,7 +278,11 @@ func TestFailedSession(t *testing.T) {
 	id, token := ts.createSession(t, keyA, 0)
 	ts.finish(t, id, token, livenessd.Result{
 		Status: livenessd.StatusFailed, Confidence: 41.2, Reason: "Poor lighting conditions",
-		Signals: map[string]float64{"brightness": 20},
+		Signals: map[string]float64{"brightness_margin": -25, "texture": 0.9},
+		Checks: []livenessd.SignalCheck{
+			{Name: "brightness_margin", Value: -25, Threshold: 0, Passed: false, Kind: "acquisition"},
+			{Name: "texture", Value: 0.9, Threshold: 0.5, Passed: true, Kind: "attack"},
+		},
 	})
 	r := ts.do(t, "GET", "/v1/liveness/session/"+id+"/results", keyA, "", nil)
 	m := r.json(t)
@@ -274,8 +291,15 @@ func TestFailedSession(t *testing.T) {
 	}
 	e := wantError(t, ts.do(t, "POST", "/v1/liveness/verify/"+id, keyA, "", nil), 422, api.CodeLowConfidence)
 	d := e["details"].(map[string]any)
-	if d["confidence"] != 41.2 || d["threshold"] != 90.0 || d["reason"] != "Poor lighting conditions" {
+	if d["confidence"] != 41.2 || d["threshold"] != 90.0 || d["reason"] != "Poor lighting conditions (failed: brightness_margin)" {
 		t.Fatalf("details %v", d)
+	}
+	if f := d["failedSignals"].([]any); len(f) != 1 || f[0] != "brightness_margin" {
+		t.Fatalf("failedSignals %v", d["failedSignals"])
+	}
+	rd := m["details"].(map[string]any)
+	if rd["reason"] != "Poor lighting conditions (failed: brightness_margin)" || rd["signals"].(map[string]any)["brightness_margin"].(map[string]any)["passed"] != false {
+		t.Fatalf("results details %v", rd)
 	}
 	if e["message"] != "Liveness confidence 41.20% is below required threshold 90.00%" {
 		t.Fatalf("message %q", e["message"])

@@ -112,8 +112,17 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 				res.Reason = c.reason
 			}
 		}
-		if !math.IsNaN(c.value) && !math.IsInf(c.value, 0) {
+		finite := !math.IsNaN(c.value) && !math.IsInf(c.value, 0)
+		if finite {
 			res.Signals[c.name] = round(c.value, 4)
+		}
+		if !math.IsInf(c.threshold, 0) { // a reported-only check has no threshold
+			v := c.value
+			if !finite {
+				v = 0 // not measured: JSON has no NaN; Passed says it failed
+			}
+			res.Checks = append(res.Checks, livenessd.SignalCheck{Name: c.name, Value: round(v, 4),
+				Threshold: c.threshold, Max: c.upper, Passed: sc >= 0.9, Kind: checkKind(c)})
 		}
 	}
 	extra := map[string]float64{
@@ -164,6 +173,17 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 	}
 	res.Timestamp = now().UTC()
 	return res, nil
+}
+
+// checkKind says what a failing check means for the integrator.
+func checkKind(c check) string {
+	switch {
+	case IsAcquisitionFailure(c.reason):
+		return "acquisition"
+	case c.reason == ReasonSpoof || c.reason == ReasonFaceChanged:
+		return "attack"
+	}
+	return "challenge"
 }
 
 func (r *Run) checks(s summary) []check {

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,17 +189,19 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		seq    [][]livenessd.FaceObservation
 		live   bool
 		reason string
+		failed string // a check that must fail, and its kind
+		kind   string
 	}{
-		{"Live", mk(16, same, 0.08), true, ""},
-		{"Swap", mk(16, swap, 0.08), false, ReasonFaceChanged},
-		{"NoGrowth", mk(16, same, 0), false, ReasonMovement},
+		{"Live", mk(16, same, 0.08), true, "", "", ""},
+		{"Swap", mk(16, swap, 0.08), false, ReasonFaceChanged, "identity", "attack"},
+		{"NoGrowth", mk(16, same, 0), false, ReasonMovement, "growth", "challenge"},
 		// Someone sitting close: asked to move back first, then closer;
 		// the growth counts from where they were smallest.
-		{"NearStart", widths(0.85, 0.85, 0.8, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85), true, ""},
+		{"NearStart", widths(0.85, 0.85, 0.8, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85), true, "", "", ""},
 		// Never moving back: never asked for the colours.
-		{"StaysInOval", widths(0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85), false, ReasonMovement},
-		{"NoFace", [][]livenessd.FaceObservation{nil}, false, ReasonNoFace},
-		{"MultipleFaces", [][]livenessd.FaceObservation{{faceAt(200, 240, 200, 1, 0), faceAt(450, 240, 200, 1, 0)}}, false, ReasonMultipleFaces},
+		{"StaysInOval", widths(0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85), false, ReasonMovement, "reached_oval", "challenge"},
+		{"NoFace", [][]livenessd.FaceObservation{nil}, false, ReasonNoFace, "face_frames", "acquisition"},
+		{"MultipleFaces", [][]livenessd.FaceObservation{{faceAt(200, 240, 200, 1, 0), faceAt(450, 240, 200, 1, 0)}}, false, ReasonMultipleFaces, "multiple_face_frames", "acquisition"},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			r := NewRun(&script{obs: test.seq}, ch, livenessd.Settings{}, Config{ObserveEvery: 1})
@@ -213,6 +216,23 @@ func TestRun_SyntheticSignals(t *testing.T) {
 			}
 			if res.IsLive != test.live || (test.reason != "" && res.Reason != test.reason) {
 				t.Errorf("isLive = %v reason %q, want %v %q; signals %v", res.IsLive, res.Reason, test.live, test.reason, res.Signals)
+			}
+			if test.live && len(res.FailedSignals()) > 0 {
+				t.Errorf("live capture with failed checks %v", res.FailedSignals())
+			}
+			if test.failed != "" {
+				found := false
+				for _, c := range res.Checks {
+					if c.Name == test.failed {
+						found = true
+						if c.Passed || c.Kind != test.kind {
+							t.Errorf("check %s: passed %v kind %q, want failed, kind %q", c.Name, c.Passed, c.Kind, test.kind)
+						}
+					}
+				}
+				if !found || !slices.Contains(res.FailedSignals(), test.failed) {
+					t.Errorf("check %s not among the failed %v", test.failed, res.FailedSignals())
+				}
 			}
 		})
 	}

@@ -115,6 +115,12 @@ async function startCapture() {
   }
 }
 
+// rank orders signals: failed graded ones, passed graded ones, reported values.
+function rank(v) {
+  if (!v || typeof v !== 'object' || typeof v.passed !== 'boolean') return 2;
+  return v.passed ? 1 : 0;
+}
+
 function fmt(v) {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3);
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
@@ -178,8 +184,19 @@ async function loadResults(sessionId) {
     Object.keys(signals).length ? h('div', { class: 'signals' },
       h('h3', {}, 'Signals'),
       h('table', {},
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Signal'), h('th', { scope: 'col' }, 'Value'))),
-        h('tbody', {}, Object.entries(signals).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, fmt(v))))))) : null,
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Signal'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Threshold'), h('th', { scope: 'col' }, 'Result'))),
+        h('tbody', {}, Object.entries(signals)
+          // Graded signals first (failed ones at the top), then the reported values.
+          .sort(([a, x], [b, y]) => rank(x) - rank(y) || a.localeCompare(b))
+          .map(([k, v]) => {
+            const s = (v && typeof v === 'object') ? v : { value: v };
+            const graded = typeof s.passed === 'boolean';
+            return h('tr', { class: graded && !s.passed ? 'signal-failed' : '' },
+              h('th', { scope: 'row' }, k),
+              h('td', {}, fmt(s.value)),
+              h('td', {}, graded ? `${s.max ? '≤' : '≥'} ${fmt(s.threshold)}` : ''),
+              h('td', {}, graded ? (s.passed ? 'pass' : `fail (${s.kind})`) : ''));
+          })))) : null,
   );
   setStep('step-results', 'done');
   setStep('step-document', 'active');
