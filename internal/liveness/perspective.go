@@ -11,8 +11,8 @@ import (
 // the best 2-D similarity between the far and near meshes, each point's
 // remaining displacement is regressed on what that predicts from the
 // mesh's own depths; the slope estimates 1/f of the camera (in pixels,
-// as the mesh's depths are), and times half the frame width it is about
-// 1/tan(HFOV/2): 1.2-2 for a real face whatever its shape, 0 for a flat
+// as the mesh's depths are), and times half the frame width it is
+// tan(HFOV/2): 0.5-0.8 for a real face whatever its shape, 0 for a flat
 // print, which only scales. NaN without an approach of at least 10%.
 func meshParallax(first, last []*record, frameWidth int) float64 {
 	pf, _, okf := meanMesh(first)
@@ -45,10 +45,19 @@ func meshParallax(first, last []*record, frameWidth int) float64 {
 	if s < 1.1 {
 		return math.NaN()
 	}
-	var zm float64
+	// The similarity's scale takes up the mean magnification, weighted as
+	// its fit weighs the points (by their squared distance to the centre).
+	var zm, wz float64
 	for i := range n {
-		zm += zn[i] / float64(n)
+		bx, by := pn[i][0]-cn[0], pn[i][1]-cn[1]
+		w := bx*bx + by*by
+		zm += w * zn[i]
+		wz += w
 	}
+	if wz <= 0 {
+		return math.NaN()
+	}
+	zm /= wz
 	var rg, gg float64
 	for i := range n {
 		ax, ay := pf[i][0]-cf[0], pf[i][1]-cf[1]

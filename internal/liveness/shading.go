@@ -212,11 +212,16 @@ func (ser *lightSeries) addMesh(rec *record) {
 	f, ok := faceFrameOf(rec.lay)
 	for i := range n {
 		rgb := rec.s.mesh[i]
-		v := features([3]float64{float64(rgb[0]), float64(rgb[1]), float64(rgb[2])})
+		v := linearFeatures(rgb)
 		for c := range 3 {
 			ser.mesh[i][c] = append(ser.mesh[i][c], v[c])
 		}
-		ser.mok[i] = ser.mok[i] && rec.s.mok[i]
+		// A clipped or nearly black channel does not answer the light.
+		exposed := true
+		for _, x := range rgb {
+			exposed = exposed && x >= 8 && x <= 245
+		}
+		ser.mok[i] = ser.mok[i] && rec.s.mok[i] && exposed
 		if ok {
 			q := f.to(rec.lay.mesh[i])
 			ser.mpos[i].add(q.X, q.Y)
@@ -282,4 +287,23 @@ func faceFrameOf(l layout) (faceFrame, bool) {
 	f.u = scale(sub(f.eyeR, f.eyeL), 1/f.iod)
 	f.v = pt(-f.u.Y, f.u.X)
 	return f, true
+}
+
+// linearFeatures are the light features of a mean RGB taken back to
+// linear light through the sRGB curve first. A camera's tone curve is not
+// a pure power: its toe makes darker pixels change more, in log units, for
+// the same change of light, so dark sides of a face (or of a printed face)
+// would look as if they answered the screen more than the bright front.
+func linearFeatures(rgb [3]float32) [3]float64 {
+	var l [3]float64
+	for c, v := range rgb {
+		x := float64(v) / 255
+		if x <= 0.04045 {
+			x /= 12.92
+		} else {
+			x = math.Pow((x+0.055)/1.055, 2.4)
+		}
+		l[c] = math.Log(x + 1e-3)
+	}
+	return [3]float64{l[0] - l[1], (l[0]+l[1])/2 - l[2], (l[0] + l[1] + l[2]) / 3}
 }
