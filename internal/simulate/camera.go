@@ -156,6 +156,14 @@ func (p *Player) Render(t time.Duration) *image.NRGBA {
 			add[i] = float32(linStrength * light[i] / shadeUnit)
 		}
 	}
+	// Glasses' lenses mirror the screen: light added whatever the skin
+	// behind them.
+	var spec [3]float32
+	if lit && b.lens != nil {
+		for i := range 3 {
+			spec[i] = float32(glassesReflect * light[i] * drift * p.gain[i] * sc.WB[i])
+		}
+	}
 	var sum [3]float64
 	noise := p.noise
 	ni := p.nextNois
@@ -168,6 +176,9 @@ func (p *Player) Render(t time.Duration) *image.NRGBA {
 		d := px * 4
 		for i := range 3 {
 			lin := p.toLin[b.rgb[o+i]] * (1 + add[i]*sh) * gain[i]
+			if b.lens != nil && b.lens[px] {
+				lin += spec[i]
+			}
 			sum[i] += float64(lin)
 			idx := lin * toneScale
 			if idx > maxIdx {
@@ -231,4 +242,38 @@ func (p *Player) updateExposure(t time.Duration, sum [3]float64, n float64) {
 		}
 		p.gain[i] += (want - p.gain[i]) * a
 	}
+}
+
+// glassesReflect is the screen's light a lens mirrors into the camera, in
+// the photo's linear units (1 = white): about the 4% an uncoated lens
+// reflects of a screen as bright as a white page.
+const glassesReflect = 0.04
+
+type glassesPart int
+
+const (
+	glassesNone glassesPart = iota
+	glassesRim
+	glassesLens
+)
+
+// glassesAt says which part of a pair of glasses covers the face at (x, y)
+// cm from the eyes' midpoint: two rounded lenses 5 cm wide centred on the
+// eyes, 3 mm rims, a bridge and the temple arms.
+func glassesAt(x, y float64) glassesPart {
+	const hw, hh, rim = 2.5, 1.7, 0.3
+	ax := math.Abs(x)
+	lx, ly := (ax-iodCM/2)/hw, (y-0.15)/hh
+	q := math.Pow(math.Abs(lx), 4) + math.Pow(math.Abs(ly), 4)
+	switch {
+	case q < math.Pow(1-rim/hh, 4):
+		return glassesLens
+	case q < 1:
+		return glassesRim
+	case ax < iodCM/2-hw+0.2 && y > -0.5 && y < -0.1: // bridge
+		return glassesRim
+	case ax > iodCM/2+hw-0.2 && ax < 7.5 && y > -0.45 && y < -0.15: // temple arms
+		return glassesRim
+	}
+	return glassesNone
 }

@@ -400,6 +400,7 @@ func NewBaseCache() *BaseCache { return &BaseCache{m: map[time.Duration]*baseFra
 type baseFrame struct {
 	rgb   []uint8 // W*H*3
 	shade []uint8 // W*H, the screen's light relative to the room's (shadeUnit = the face front)
+	lens  []bool  // W*H, glasses' lenses that mirror the screen (nil without glasses)
 }
 
 func (p *Player) baseFrame(t time.Duration) *baseFrame {
@@ -445,6 +446,10 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	live := k > 0 && p.shade.v != nil
 	distCM := p.focal * iodCM / math.Max(iod, 1)
 	const photoCM = 100.0
+	glasses := p.scene.Glasses && p.opt.Attack != AttackNoFace
+	if glasses && live {
+		b.lens = make([]bool, W*H)
+	}
 	for y := range H {
 		dy := float64(y) - c.Y
 		for x := range W {
@@ -452,13 +457,19 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 			f := z
 			var shade float64
 			inFace := false
-			if live {
+			var gl glassesPart
+			if live || glasses {
 				rx, ry := float64(x)-mid.X, float64(y)-mid.Y
 				fx := (rx*ux + ry*uy) * cm
 				fy := (-rx*uy + ry*ux) * cm
-				var zf float64
-				if shade, zf, inFace = p.shade.at(fx, fy); inFace {
-					f = z * (distCM / (distCM - zf)) / (photoCM / (photoCM - zf))
+				if glasses {
+					gl = glassesAt(fx, fy)
+				}
+				if live {
+					var zf float64
+					if shade, zf, inFace = p.shade.at(fx, fy); inFace {
+						f = z * (distCM / (distCM - zf)) / (photoCM / (photoCM - zf))
+					}
 				}
 			}
 			sx := math.Max(float64(sb.Min.X), math.Min(maxX, fc.X+dx/f))
@@ -480,6 +491,12 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				top := float64(img.Pix[p00+i])*(1-fx) + float64(img.Pix[p10+i])*fx
 				bot := float64(img.Pix[p01+i])*(1-fx) + float64(img.Pix[p11+i])*fx
 				b.rgb[o+i] = uint8(top*(1-fy) + bot*fy + 0.5)
+				if gl == glassesRim {
+					b.rgb[o+i] = uint8(float64(b.rgb[o+i])*0.2 + 0.5)
+				}
+			}
+			if gl == glassesLens && live {
+				b.lens[y*W+x] = true
 			}
 			switch p.opt.Attack {
 			case AttackPhoto:

@@ -35,6 +35,9 @@ type Scene struct {
 	CentreDownCM float64
 	// AnchorDXCM moves the shape sideways against the photo's features.
 	AnchorDXCM float64
+	// Glasses puts a pair of glasses on the face: dark rims, and lenses
+	// that mirror the screen.
+	Glasses bool
 
 	// Screen is "laptop" (30x19 cm) or "phone" (7x14 cm); the camera sits
 	// above it, so its light comes from below the camera.
@@ -154,6 +157,7 @@ func DrawScene(rng *rand.Rand) Scene {
 	} else {
 		s.Screen = "phone"
 	}
+	s.Glasses = rng.IntN(10) < 3
 	r := Resolutions[rng.IntN(len(Resolutions))]
 	s.Width, s.Height = r[0], r[1]
 	for c := range 3 {
@@ -213,6 +217,12 @@ var Factors = []Factor{
 	factor("face width", func(s Scene) float64 { return s.HalfWidthCM }, []float64{7.4, 8.4}, "narrow (6.3-7.4 cm)", "medium", "broad (8.4-9.5 cm)"),
 	factor("face profile", func(s Scene) float64 { return s.Profile }, []float64{2.67, 3.33}, "round", "medium", "flat front"),
 	factor("nose", func(s Scene) float64 { return s.NoseCM }, []float64{1.67, 2.13}, "small", "medium", "large"),
+	{Name: "glasses", Labels: []string{"none", "glasses"}, Bin: func(s Scene) string {
+		if s.Glasses {
+			return "glasses"
+		}
+		return "none"
+	}},
 	{Name: "screen", Labels: []string{"laptop", "phone"}, Bin: func(s Scene) string { return s.Screen }},
 	factor("room light", func(s Scene) float64 { return s.RoomDirectional }, []float64{0.2, 0.4}, "even", "mixed", "directional"),
 	factor("background", func(s Scene) float64 { return s.Background }, []float64{0.02}, "far", "near wall"),
