@@ -105,6 +105,8 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	nearStart := fs.Float64("near-start", 0.5, "fraction of sessions starting close to the camera (asked to move back first)")
 	seed := fs.Uint64("seed", 1, "seed of the simulated geometry and noise")
 	nuaa := fs.String("nuaa", filepath.Join(shared, "presentation-attack", "nuaa"), "NUAA directory with labels.csv (empty: skip)")
+	silent := fs.String("silent-face", filepath.Join(shared, "presentation-attack", "silent-face-sample"), "Silent-Face-Anti-Spoofing sample frames (empty: skip)")
+	video := fs.String("video", filepath.Join(shared, "video"), "directory of real live clips for the texture model, decoded by ffmpeg (empty: skip)")
 	dump := fs.String("dump", "", "write every session's source photo, verdict and signals to this CSV (no source after --rescore)")
 	budget := fs.Duration("budget", 0, "stop starting sessions after this long (0: no limit); the table gives the counts that ran")
 	record := fs.String("record", "", "also write every session's measurements to this file (gob), for --rescore")
@@ -142,7 +144,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,
-		Workers: *workers, NearStart: *nearStart, Seed: *seed, NUAA: *nuaa, Dump: *dump, Budget: *budget,
+		Workers: *workers, NearStart: *nearStart, Seed: *seed, NUAA: *nuaa, SilentFace: *silent, Video: *video, Dump: *dump, Budget: *budget,
 		Record: *record, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary",
 	}, stdout, stderr)
 }

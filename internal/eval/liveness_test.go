@@ -124,12 +124,19 @@ func TestDumpOutcomes(t *testing.T) {
 	}
 }
 
-func TestNUAAMarkdown(t *testing.T) {
-	r := &nuaaResult{live: []float64{0.9, 0.3}, spoof: []float64{0.6, 0.1}, threshold: 0.5}
+func TestTextureMarkdown(t *testing.T) {
+	r := &textureResult{threshold: 0.5, sets: []textureSet{
+		{name: "a", live: []float64{0.9, 0.3}, spoof: []float64{0.6, 0.1}},
+		{name: "b", live: []float64{0.8}, noFace: 2},
+	}}
 	got := r.markdown()
 	// AUC: live 0.9 beats both attacks, 0.3 beats one: 3/4.
-	want := "| 0.750 | 0.50 | 50.0% (1/2) | 50.0% (1/2) | 0.300 | 0.600 |"
-	if !strings.Contains(got, want) {
-		t.Errorf("markdown = %q, want the row %q", got, want)
+	for _, want := range []string{
+		"| a | 2 | 2 | 50.0% (1/2) | 50.0% (1/2) | 0.300 | 0.600 | 0.7500 | 0 |",
+		"| b | 1 | 0 | 0.0% (0/1) | 0.0% (0/0) | 0.800 | – | – | 2 |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("markdown = %q, want the row %q", got, want)
+		}
 	}
 }
