@@ -538,49 +538,12 @@ func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []ti
 // and well conditioned here: a handful of columns over tens of rows); ok is
 // false when A'A is singular.
 func leastSquares(a [][]float64, b []float64) ([]float64, bool) {
-	if len(a) == 0 {
-		return nil, false
+	w := make([]float64, len(a))
+	for i := range w {
+		w[i] = 1
 	}
-	n := len(a[0])
-	m := make([][]float64, n)
-	for i := range m {
-		m[i] = make([]float64, n+1)
-	}
-	for r, row := range a {
-		for i := range n {
-			for j := range n {
-				m[i][j] += row[i] * row[j]
-			}
-			m[i][n] += row[i] * b[r]
-		}
-	}
-	// Gauss-Jordan with partial pivoting.
-	for c := range n {
-		p := c
-		for r := c + 1; r < n; r++ {
-			if math.Abs(m[r][c]) > math.Abs(m[p][c]) {
-				p = r
-			}
-		}
-		if math.Abs(m[p][c]) < 1e-12 {
-			return nil, false
-		}
-		m[c], m[p] = m[p], m[c]
-		for r := range n {
-			if r == c {
-				continue
-			}
-			f := m[r][c] / m[c][c]
-			for j := c; j <= n; j++ {
-				m[r][j] -= f * m[c][j]
-			}
-		}
-	}
-	x := make([]float64, n)
-	for i := range n {
-		x[i] = m[i][n] / m[i][i]
-	}
-	return x, true
+	x, _, ok := weightedLeastSquares(a, b, w)
+	return x, ok
 }
 
 func dot3(a, b *[3][]float64) float64 {

@@ -115,18 +115,17 @@ func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool) meshShadingResu
 	return res
 }
 
-// weightedLeastSquares solves min Σ w (x·β - y)² and returns β and its
-// standard errors (from the weighted residuals); ok is false when the
-// design is singular or has no residual degrees of freedom.
+// weightedLeastSquares solves min Σ w (x·β - y)² by the normal equations
+// (the designs here are small and well conditioned: a handful of columns
+// over tens of rows) and returns β and its standard errors from the
+// weighted residuals (NaN without residual degrees of freedom); ok is
+// false when the design is singular.
 func weightedLeastSquares(x [][]float64, y, w []float64) (beta, se []float64, ok bool) {
 	n := len(x)
 	if n == 0 {
 		return nil, nil, false
 	}
 	p := len(x[0])
-	if n <= p {
-		return nil, nil, false
-	}
 	// Normal matrix augmented with the identity, inverted by Gauss-Jordan.
 	m := make([][]float64, p)
 	for i := range m {
@@ -170,18 +169,22 @@ func weightedLeastSquares(x [][]float64, y, w []float64) (beta, se []float64, ok
 	for i := range p {
 		beta[i] = m[i][2*p]
 	}
-	var rss, sw float64
+	se = make([]float64, p)
+	if n <= p {
+		for i := range se {
+			se[i] = math.NaN()
+		}
+		return beta, se, true
+	}
+	var rss float64
 	for r, row := range x {
 		var f float64
 		for i := range p {
 			f += row[i] * beta[i]
 		}
 		rss += w[r] * (f - y[r]) * (f - y[r])
-		sw += w[r]
 	}
-	_ = sw
 	s2 := rss / float64(n-p)
-	se = make([]float64, p)
 	for i := range p {
 		se[i] = math.Sqrt(math.Max(0, s2*m[i][p+i]))
 	}

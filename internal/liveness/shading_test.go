@@ -1,0 +1,105 @@
+package liveness
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestWeightedLeastSquares(t *testing.T) {
+	// y = 2 + 3x exactly, one row weighted out: β exact, errors 0.
+	x := [][]float64{{1, 0}, {1, 1}, {1, 2}, {1, 3}, {1, 4}}
+	y := []float64{2, 5, 8, 11, 100}
+	w := []float64{1, 1, 1, 1, 0}
+	b, se, ok := weightedLeastSquares(x, y, w)
+	if !ok || math.Abs(b[0]-2) > 1e-9 || math.Abs(b[1]-3) > 1e-9 || se[1] > 1e-6 {
+		t.Fatalf("β %v se %v ok %v, want [2 3], 0", b, se, ok)
+	}
+	if _, _, ok := weightedLeastSquares([][]float64{{1, 1}, {2, 2}, {3, 3}}, []float64{1, 2, 3}, []float64{1, 1, 1}); ok {
+		t.Error("singular design solved")
+	}
+}
+
+func TestSmallestEigenvector(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 50 {
+		// Points on a random plane: the normal is the least direction.
+		n := vec3{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}.unit()
+		a := cross(n, vec3{1, 0, 0}).unit()
+		b := cross(n, a)
+		var c [3][3]float64
+		for range 30 {
+			p := a.scale(rng.NormFloat64() * 5).add(b.scale(rng.NormFloat64() * 3)).add(n.scale(rng.NormFloat64() * 0.01))
+			e := p.arr()
+			for i := range 3 {
+				for j := range 3 {
+					c[i][j] += e[i] * e[j]
+				}
+			}
+		}
+		got := smallestEigenvector(c)
+		if math.Abs(math.Abs(got.dot(n))-1) > 1e-3 {
+			t.Fatalf("normal %v, want ±%v", got, n)
+		}
+	}
+}
+
+// synthSeries builds mesh-probe series whose responses to the expected
+// signal e follow resp(x, y, s) plus noise.
+func synthSeries(rng *rand.Rand, resp func(x, y, s float64) float64) (*[3][]float64, *lightSeries) {
+	const frames = 60
+	var e [3][]float64
+	for c := range 3 {
+		e[c] = make([]float64, frames)
+		for j := range frames {
+			e[c][j] = math.Sin(float64(j)*0.7+float64(c)) * 0.5
+		}
+	}
+	ser := &lightSeries{}
+	l := vec3{0, math.Sin(screenElevation), -math.Cos(screenElevation)}
+	for range 60 {
+		x, y := rng.Float64()*2-1, rng.Float64()*2.4-0.8
+		// A dome: the normal turns away towards the sides.
+		n := vec3{x * 0.9, y * 0.4, -1}.unit()
+		a := resp(x, y, math.Max(0, n.dot(l)))
+		var f [3][]float64
+		for c := range 3 {
+			f[c] = make([]float64, frames)
+			for j := range frames {
+				f[c][j] = a*e[c][j] + rng.NormFloat64()*0.002
+			}
+		}
+		ser.mesh = append(ser.mesh, f)
+		ser.mok = append(ser.mok, true)
+		ser.mnorm = append(ser.mnorm, n)
+		ser.mpos = append(ser.mpos, pointSum{X: x, Y: y, n: 1})
+	}
+	return &e, ser
+}
+
+func TestMeshShading(t *testing.T) {
+	use := [3]bool{true, true, true}
+	for _, test := range []struct {
+		name        string
+		resp        func(x, y, s float64) float64
+		kLo, kHi    float64
+		significant bool
+	}{
+		{"Face", func(x, y, s float64) float64 { return 0.03 * s }, 0.9, 1.1, true},
+		{"FlatterFace", func(x, y, s float64) float64 { return 0.03 * (1 - 0.3*(1-s)) }, 0.25, 0.35, true},
+		{"Print", func(x, y, s float64) float64 { return 0.03 }, -0.05, 0.05, false},
+		// A tilted print: nearer parts get more light, linearly.
+		{"TiltedPrint", func(x, y, s float64) float64 { return 0.03 * (1 + 0.2*x - 0.1*y) }, -0.05, 0.05, false},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			e, ser := synthSeries(rand.New(rand.NewPCG(7, 8)), test.resp)
+			r := meshShading(e, ser, use)
+			if r.k < test.kLo || r.k > test.kHi {
+				t.Errorf("K = %.3f, want %.2f..%.2f", r.k, test.kLo, test.kHi)
+			}
+			if (r.t > 3) != test.significant {
+				t.Errorf("t = %.2f, significant %v", r.t, test.significant)
+			}
+		})
+	}
+}
