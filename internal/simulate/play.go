@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/livenessd/livenessd/internal/imageio"
 	"github.com/livenessd/livenessd/internal/liveness"
 )
 
@@ -129,9 +130,9 @@ type RunTarget struct {
 
 var _ Target = (*RunTarget)(nil)
 
-// Frame decodes and analyses one frame.
+// Frame decodes one frame as the capture handler does and analyses it.
 func (r *RunTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
-	img, err := jpeg.Decode(bytes.NewReader(jpg))
+	img, err := imageio.DecodeReduced(jpg, imageio.DefaultLimits(), 0)
 	if err != nil {
 		return fmt.Errorf("simulate: decode: %w", err)
 	}
