@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -38,7 +39,22 @@ type binFactor struct {
 }
 
 func binFactors() []binFactor {
-	out := []binFactor{{"skin (ITA° of the photo)", simulate.SkinBins, func(o simulate.Outcome) string { return simulate.SkinBin(o.Skin) }}}
+	widths := []string{"narrow (< 2.15 eye distances)", "medium (2.15-2.35)", "broad (>= 2.35)", "unknown"}
+	out := []binFactor{
+		{"start", []string{string(simulate.StartFar), string(simulate.StartNear)}, func(o simulate.Outcome) string { return string(o.Start) }},
+		{"skin (ITA° of the photo)", simulate.SkinBins, func(o simulate.Outcome) string { return simulate.SkinBin(o.Skin) }},
+		{"face width (outline of the photo)", widths, func(o simulate.Outcome) string {
+			switch w := o.FaceWidth; {
+			case math.IsNaN(w) || w <= 0:
+				return widths[3]
+			case w < 2.15:
+				return widths[0]
+			case w < 2.35:
+				return widths[1]
+			}
+			return widths[2]
+		}},
+	}
 	for _, f := range simulate.Factors {
 		out = append(out, binFactor{f.Name, f.Labels, func(o simulate.Outcome) string { return f.Bin(o.Scene) }})
 	}

@@ -330,14 +330,15 @@ func summaryLiveness(outs []simulate.Outcome, def float64) string {
 
 // recordedOutcome is one session of a --record file.
 type recordedOutcome struct {
-	Kind     simulate.Attack
-	Setting  simulate.Setting
-	Session  int
-	Start    simulate.Start
-	Snapshot liveness.Snapshot
-	Scene    simulate.Scene
-	Source   int
-	Skin     float64
+	Kind      simulate.Attack
+	Setting   simulate.Setting
+	Session   int
+	Start     simulate.Start
+	Snapshot  liveness.Snapshot
+	Scene     simulate.Scene
+	Source    int
+	Skin      float64
+	FaceWidth float64
 }
 
 // recordOutcomes writes the measurements of every analysed session (gob,
@@ -347,7 +348,7 @@ func recordOutcomes(path string, outs []simulate.Outcome) error {
 	for _, o := range outs {
 		if o.Snapshot != nil {
 			rec = append(rec, recordedOutcome{Kind: o.Kind, Setting: o.Setting, Session: o.Session, Start: o.Start, Snapshot: *o.Snapshot,
-				Scene: o.Scene, Source: o.Source, Skin: o.Skin})
+				Scene: o.Scene, Source: o.Source, Skin: o.Skin, FaceWidth: o.FaceWidth})
 		}
 	}
 	f, err := os.Create(path)
@@ -390,7 +391,7 @@ func rescoreOutcomes(ctx context.Context, path string, cfg liveness.Config) ([]s
 		}
 		res, err := liveness.RestoreRun(r.Snapshot, cfg).Finish(ctx)
 		outs = append(outs, simulate.Outcome{Kind: r.Kind, Setting: st, Session: r.Session, Start: r.Start, Result: res, Err: err,
-			Scene: r.Scene, Source: r.Source, Skin: r.Skin})
+			Scene: r.Scene, Source: r.Source, Skin: r.Skin, FaceWidth: r.FaceWidth})
 	}
 	return outs, settings, nil
 }
@@ -418,7 +419,7 @@ func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error 
 		return err
 	}
 	w := csv.NewWriter(f)
-	head := []string{"kind", "strength", "awb", "session", "start", "source", "status", "confidence", "reason", "err", "skin_ita"}
+	head := []string{"kind", "strength", "awb", "session", "start", "source", "status", "confidence", "reason", "err", "skin_ita", "face_width_iod"}
 	for _, f := range simulate.Factors {
 		head = append(head, "scene:"+f.Name)
 	}
@@ -426,11 +427,11 @@ func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error 
 	for _, o := range outs {
 		src := ""
 		if len(sources) > 0 {
-			src = sources[o.Source%len(sources)]
+			src = sources[o.Session%len(sources)]
 		}
 		row := []string{string(o.Kind), fmt.Sprint(o.Setting.Strength), fmt.Sprint(o.Setting.AWB), fmt.Sprint(o.Session), string(o.Start), src,
 			string(o.Result.Status), fmt.Sprint(o.Result.Confidence), o.Result.Reason, fmt.Sprint(o.Err),
-			strconv.FormatFloat(o.Skin, 'f', 1, 64)}
+			strconv.FormatFloat(o.Skin, 'f', 1, 64), strconv.FormatFloat(o.FaceWidth, 'f', 3, 64)}
 		for _, f := range simulate.Factors {
 			row = append(row, f.Bin(o.Scene))
 		}

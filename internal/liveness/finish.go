@@ -141,6 +141,8 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 		extra["shading3d_spread"] = s.light.mesh.spread
 		extra["shading3d_all_k"] = s.light.meshAll.k
 		extra["shading3d_all_t"] = s.light.meshAll.t
+		extra["shading3d_normals_k"] = s.light.meshNormals.k
+		extra["shading3d_normals_t"] = s.light.meshNormals.t
 	}
 	for k, v := range extra {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {

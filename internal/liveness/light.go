@@ -24,7 +24,7 @@ type lightResult struct {
 	bgRatio   float64 // background response / skin response
 	// The response of the mesh probes against their normals (shading.go),
 	// on chroma and on chroma and luminance.
-	mesh, meshAll meshShadingResult
+	mesh, meshAll, meshNormals meshShadingResult
 }
 
 // lightSeries is the measured side of the correlation: detrended log RGB of
@@ -43,6 +43,8 @@ type lightSeries struct {
 	mok         []bool
 	mnorm       []vec3
 	mpos        []pointSum
+	mshare      []float64  // outlineShare of each probe
+	mfull       []pointSum // the whole mesh in face coordinates, summed
 	meshMissing bool
 }
 
@@ -139,8 +141,9 @@ func (r *Run) analyseLight() lightResult {
 	}
 	res.amplitude = dot3(&e, &ser.skin) / ee
 	res.shading = shadingContrast(&e, &ser)
-	res.mesh = meshShading(&e, &ser, [3]bool{true, true, false})
-	res.meshAll = meshShading(&e, &ser, [3]bool{true, true, true})
+	res.mesh = meshShading(&e, &ser, [3]bool{true, true, false}, outlineModel)
+	res.meshAll = meshShading(&e, &ser, [3]bool{true, true, true}, outlineModel)
+	res.meshNormals = meshShading(&e, &ser, [3]bool{true, true, true}, normalsModel)
 	if ser.pok[patchBgL] && ser.pok[patchBgR] && res.amplitude > 0 {
 		bg := (dot3(&e, &ser.patch[patchBgL]) + dot3(&e, &ser.patch[patchBgR])) / 2 / ee
 		res.bgRatio = bg / res.amplitude

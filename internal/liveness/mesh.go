@@ -22,9 +22,9 @@ const (
 	meshPoints = 468
 	// meshProbeRadius is a probe patch's half-side, in inter-ocular
 	// distances.
-	meshProbeRadius = 0.075
+	meshProbeRadius = 0.085
 	// meshProbeSpacing is the least distance between two probes (IODs).
-	meshProbeSpacing = 0.17
+	meshProbeSpacing = 0.14
 	// meshNeighbours is how many mesh points fit each probe's normal.
 	meshNeighbours = 10
 )

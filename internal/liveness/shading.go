@@ -4,26 +4,43 @@ import (
 	"math"
 )
 
-// Shading against the face's normals. Each mesh probe's response to the
+// Shading against the face's shape. Each mesh probe's response to the
 // screen colours (its features projected on the expected signal) is fitted
 // across the face as
 //
-//	a = A·(1 - K·(1 - n·l)) + gx·x + gy·y
+//	a = A·(1 - K·(1 - s)) + gx·x + gy·y
 //
-// where n is the probe's surface normal from the tracked mesh, l the
-// direction of the screen (just below the camera), and x, y the probe's
-// place on the face. K = 1 is a face that answers exactly as its mesh
-// predicts, K = 0 a surface that answers evenly: a flat print, whatever
-// shape the mesh gives the face printed on it. The linear terms take up a
+// where s is the share of the screen's light the probe's place should get
+// on a 3-D face, and x, y the probe's place on the face. K = 1 is a face
+// that answers as the model predicts, K = 0 a surface that answers evenly:
+// a flat print, whatever face is printed on it. The linear terms take up a
 // tilted print's gradient (nearer parts get more light) and uneven room
-// light, which n·l (symmetric, curved) is nearly independent of. A
-// flatter face than the mesh gives K below 1, but the sign and the
-// significance of the fall-off towards the sides do not depend on one
-// face shape, as a centre-against-sides contrast at fixed places does.
+// light, which s (symmetric, curved) is nearly independent of.
+//
+// Two models of s are computed. The outline model: the face is convex and
+// turns perpendicular to the camera (and the screen beside it) at its
+// outline, so across the face at height y, s = sqrt(1 - u²) with u the
+// probe's distance from the midline over the mesh's half-width there, on
+// its own side (a turned head has one side narrower). The normals model:
+// s = n·l with n the probe's own normal from the tracked mesh. Measured
+// in simulation, where the light on every pixel is known, the outline
+// model predicts the light the probes get (correlation 0.7-0.8 over the
+// probes of a face) and the mesh's local normals do not (0.1: FaceMesh's
+// depths are a learned prior, noisy point by point, and shaped by the
+// nose and eye sockets more than by the face's turn towards its outline),
+// so the outline model is the one graded (docs/ACCURACY.md).
 
 // screenElevation is how far below the camera axis the screen's light
 // comes from (a laptop or phone camera sits above the screen).
 const screenElevation = 15 * math.Pi / 180
+
+// shadingModel selects the prediction of each probe's share of light.
+type shadingModel int
+
+const (
+	outlineModel shadingModel = iota
+	normalsModel
+)
 
 // meshShadingResult is the fit.
 type meshShadingResult struct {
@@ -34,8 +51,9 @@ type meshShadingResult struct {
 }
 
 // meshShading fits the response of the mesh probes in ser to the expected
-// signal e (features chosen by use: chroma only, or chroma and luminance).
-func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool) meshShadingResult {
+// signal e (features chosen by use: chroma only, or chroma and luminance)
+// against the shares of light model predicts.
+func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool, model shadingModel) meshShadingResult {
 	res := meshShadingResult{k: math.NaN(), t: math.NaN()}
 	var ee float64
 	for c := range 3 {
@@ -50,8 +68,20 @@ func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool) meshShadingResu
 	var rows [][]float64
 	var ys, ws []float64
 	for p := range ser.mesh {
-		if !ser.mok[p] || !ser.mnorm[p].finite() {
+		if !ser.mok[p] {
 			continue
+		}
+		var s float64
+		switch model {
+		case outlineModel:
+			if s = ser.mshare[p]; math.IsNaN(s) {
+				continue
+			}
+		case normalsModel:
+			if !ser.mnorm[p].finite() {
+				continue
+			}
+			s = math.Max(0, ser.mnorm[p].dot(l))
 		}
 		x := &ser.mesh[p]
 		var ex float64
@@ -77,7 +107,6 @@ func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool) meshShadingResu
 			continue
 		}
 		w := ee / math.Max(r2/float64(n), 1e-12) // 1 / variance of a
-		s := math.Max(0, ser.mnorm[p].dot(l))
 		pos := ser.mpos[p]
 		rows = append(rows, []float64{1, 1 - s, pos.X, pos.Y})
 		ys = append(ys, a)
@@ -235,6 +264,17 @@ func (ser *lightSeries) addMesh(rec *record) {
 			ser.mnormSum(i, nv)
 		}
 	}
+	// The whole mesh of the observed frames, in face coordinates: its
+	// outline.
+	if m := rec.face.Mesh; ok && len(m) == meshPoints {
+		if ser.mfull == nil {
+			ser.mfull = make([]pointSum, meshPoints)
+		}
+		for i, q := range m {
+			p := f.to(pt(q.X, q.Y))
+			ser.mfull[i].add(p.X, p.Y)
+		}
+	}
 }
 
 // pointSum accumulates a mean position.
@@ -265,16 +305,46 @@ func (ser *lightSeries) finishMesh(ts []float64) {
 		ser.mesh, ser.mok = nil, nil
 		return
 	}
+	full := make([]pointSum, len(ser.mfull))
+	for i, q := range ser.mfull {
+		full[i] = q.mean()
+	}
+	ser.mshare = make([]float64, len(ser.mesh))
 	for i := range ser.mesh {
-		ser.mnorm[i] = ser.mnorm[i].unit()
+		if ser.mnorm[i].norm() > 0 {
+			ser.mnorm[i] = ser.mnorm[i].unit()
+		}
 		ser.mpos[i] = ser.mpos[i].mean()
-		if math.IsNaN(ser.mpos[i].X) || ser.mnorm[i].norm() < 0.5 {
+		if math.IsNaN(ser.mpos[i].X) {
 			ser.mok[i] = false
 		}
+		ser.mshare[i] = outlineShare(full, ser.mpos[i])
 		for c := range 3 {
 			detrend(ts, ser.mesh[i][c])
 		}
 	}
+}
+
+// outlineShare is the share of the screen's light at face position p
+// (IODs) on a face that turns away towards its outline as an ellipse
+// does: sqrt(1 - u²), u = the distance from the midline over the mesh's
+// half-width on that side at p's height (mesh points within 0.15 IOD of
+// it). NaN when the mesh does not reach p's height on that side.
+func outlineShare(mesh []pointSum, p pointSum) float64 {
+	if math.IsNaN(p.X) {
+		return math.NaN()
+	}
+	w := 0.0
+	for _, q := range mesh {
+		if math.Abs(q.Y-p.Y) < 0.15 && q.X*p.X >= 0 {
+			w = math.Max(w, math.Abs(q.X))
+		}
+	}
+	if w < 0.3 {
+		return math.NaN()
+	}
+	u := math.Min(0.98, math.Abs(p.X)/w)
+	return math.Sqrt(1 - u*u)
 }
 
 // faceFrameOf is the face frame of a layout (eyes and their distance).

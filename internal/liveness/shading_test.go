@@ -93,7 +93,7 @@ func TestMeshShading(t *testing.T) {
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			e, ser := synthSeries(rand.New(rand.NewPCG(7, 8)), test.resp)
-			r := meshShading(e, ser, use)
+			r := meshShading(e, ser, use, normalsModel)
 			if r.k < test.kLo || r.k > test.kHi {
 				t.Errorf("K = %.3f, want %.2f..%.2f", r.k, test.kLo, test.kHi)
 			}

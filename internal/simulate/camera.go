@@ -59,7 +59,9 @@ func (p *Player) setupLight() {
 	if p.opt.Attack == AttackPhoto || p.opt.Attack == AttackNoFace {
 		return
 	}
-	p.shade = faceShade(sc, p.camPoint(p.mo.target, p.distCM))
+	// The photo's face outline in centimetres (its eyes 6.3 cm apart).
+	outlineHalf := p.src.contour() / 2 * iodCM / math.Max(p.iodPx0, 1)
+	p.shade = faceShade(sc, p.camPoint(p.mo.target, p.distCM), outlineHalf)
 }
 
 // camPoint is the camera position (cm) of the point at output pixel q

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -60,9 +61,11 @@ type Outcome struct {
 	Err     error
 	// Scene is the world the session was played in.
 	Scene Scene
-	// Source is the index of the face in EvalConfig.Faces, Skin its ITA°.
-	Source int
-	Skin   float64
+	// Source is the index of the face in EvalConfig.Faces, Skin its ITA°
+	// and FaceWidth its outline width in eye distances.
+	Source    int
+	Skin      float64
+	FaceWidth float64
 	// Snapshot is the session's measurements (EvalConfig.Snapshots).
 	Snapshot *liveness.Snapshot
 }
@@ -201,7 +204,7 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if err == nil || err == ErrNeverFlashed {
 				res, err = run.Finish(ctx)
 			}
-			o := Outcome{Kind: kind, Setting: st, Session: s, Start: start, Result: res, Err: err, Scene: p.scene, Source: s % len(cfg.Faces), Skin: src.Skin}
+			o := Outcome{Kind: kind, Setting: st, Session: s, Start: start, Result: res, Err: err, Scene: p.scene, Source: s % len(cfg.Faces), Skin: src.Skin, FaceWidth: src.widthIOD()}
 			if cfg.Snapshots && err == nil {
 				snap := run.Snapshot()
 				o.Snapshot = &snap
@@ -249,4 +252,14 @@ type cachingTarget struct {
 func (t *cachingTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
 	t.co.cur = int(at / time.Millisecond)
 	return t.RunTarget.Frame(ctx, at, jpg)
+}
+
+// widthIOD is the face outline's width in eye distances (NaN unknown).
+func (s Source) widthIOD() float64 {
+	el, er := s.eyes()
+	iod := math.Hypot(er.X-el.X, er.Y-el.Y)
+	if iod <= 0 || s.Contour <= 0 {
+		return math.NaN()
+	}
+	return s.Contour / iod
 }

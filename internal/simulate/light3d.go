@@ -85,8 +85,10 @@ type faceShape struct {
 	x0, y0, a, b, c, p, nose float64
 }
 
-func newFaceShape(s Scene) faceShape {
-	return faceShape{x0: s.AnchorDXCM, y0: s.CentreDownCM, a: s.HalfWidthCM, b: s.HalfHeightCM,
+// newFaceShape is the scene's face shape over a photo whose face outline
+// is outlineHalfCM wide on each side of the midline.
+func newFaceShape(s Scene, outlineHalfCM float64) faceShape {
+	return faceShape{x0: s.AnchorDXCM, y0: s.CentreDownCM, a: s.WidthFit * outlineHalfCM, b: s.HalfHeightCM,
 		c: s.DepthCM, p: s.Profile, nose: s.NoseCM}
 }
 
@@ -144,9 +146,10 @@ type shadeGrid struct {
 }
 
 // faceShade computes the face's relative response to the screen with the
-// face's centre at camera position at (cm), for scene s.
-func faceShade(s Scene, at vec3) shadeGrid {
-	f := newFaceShape(s)
+// eyes' midpoint at camera position at (cm), for scene s and a face whose
+// outline is outlineHalfCM wide on each side.
+func faceShade(s Scene, at vec3, outlineHalfCM float64) shadeGrid {
+	f := newFaceShape(s, outlineHalfCM)
 	il := newIlluminator(s)
 	g := shadeGrid{x0: -12, y0: -10, step: 0.125}
 	g.nx, g.ny = int(24/g.step), int(27/g.step)

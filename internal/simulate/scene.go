@@ -22,8 +22,12 @@ type Scene struct {
 	// DepthCM is how far the face front (cheeks, brow) stands before the
 	// plane of its outline: 2 cm is a very flat face, 6 cm a deep one.
 	DepthCM float64
-	// HalfWidthCM is the half-width of the 3-D shape at its widest.
-	HalfWidthCM float64
+	// WidthFit is the half-width of the 3-D shape over the half-width of
+	// the photo's own face outline (68-point jaw line ends): a real face
+	// turns away at its visible outline (1), a proxy that fits the
+	// features loosely is narrower or broader (an independent renderer
+	// used one about 1.3-1.5 times broader).
+	WidthFit float64
 	// HalfHeightCM is its half-height.
 	HalfHeightCM float64
 	// Profile is the exponent of the superellipse across the face: 2 is an
@@ -101,7 +105,7 @@ type Scene struct {
 // adjustments.
 func DefaultScene() Scene {
 	return Scene{
-		DepthCM: 4, HalfWidthCM: 7.2, HalfHeightCM: 11, Profile: 2.5, NoseCM: 2, CentreDownCM: 3.2,
+		DepthCM: 4, WidthFit: 1.05, HalfHeightCM: 11, Profile: 2.5, NoseCM: 2, CentreDownCM: 3.2,
 		Screen: "laptop", ScreenGapCM: 1.5,
 		HFOV: 65, Width: 640, Height: 480, FPS: 15, JPEGQuality: 80,
 		Gamma: 1, WB: [3]float64{1, 1, 1}, AdaptS: 0.3, DriftAmp: 0.015, NoiseSigma: 2, ExposureMS: 20, LagMS: 75,
@@ -118,7 +122,7 @@ func DrawScene(rng *rand.Rand) Scene {
 	u := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 	s := Scene{
 		DepthCM:      u(2, 6),
-		HalfWidthCM:  u(6.3, 9.5),
+		WidthFit:     u(0.9, 1.25),
 		HalfHeightCM: u(9.5, 12.5),
 		Profile:      u(2, 4),
 		NoseCM:       u(1.2, 2.6),
@@ -173,7 +177,7 @@ func DrawScene(rng *rand.Rand) Scene {
 // Validate reports a scene the renderer cannot use.
 func (s Scene) Validate() error {
 	switch {
-	case s.DepthCM <= 0, s.HalfWidthCM <= 0, s.HalfHeightCM <= 0, s.Profile < 1:
+	case s.DepthCM <= 0, s.WidthFit <= 0, s.HalfHeightCM <= 0, s.Profile < 1:
 		return fmt.Errorf("simulate: scene: face shape must be positive")
 	case s.Width < 64 || s.Height < 64 || s.FPS <= 0 || s.HFOV <= 0 || s.HFOV >= 170:
 		return fmt.Errorf("simulate: scene: bad camera %dx%d at %g fps, %g° field of view", s.Width, s.Height, s.FPS, s.HFOV)
@@ -214,7 +218,7 @@ func factor(name string, v func(Scene) float64, edges []float64, labels ...strin
 // Factors are the scene factors an evaluation reports per bin.
 var Factors = []Factor{
 	factor("face depth", func(s Scene) float64 { return s.DepthCM }, []float64{3.33, 4.67}, "2-3.3 cm", "3.3-4.7 cm", "4.7-6 cm"),
-	factor("face width", func(s Scene) float64 { return s.HalfWidthCM }, []float64{7.4, 8.4}, "narrow (6.3-7.4 cm)", "medium", "broad (8.4-9.5 cm)"),
+	factor("3-D shape width / face outline", func(s Scene) float64 { return s.WidthFit }, []float64{1.0, 1.125}, "0.9-1.0", "1.0-1.125", "1.125-1.25"),
 	factor("face profile", func(s Scene) float64 { return s.Profile }, []float64{2.67, 3.33}, "round", "medium", "flat front"),
 	factor("nose", func(s Scene) float64 { return s.NoseCM }, []float64{1.67, 2.13}, "small", "medium", "large"),
 	{Name: "glasses", Labels: []string{"none", "glasses"}, Bin: func(s Scene) string {

@@ -73,17 +73,17 @@ func TestPlayer_Reflection(t *testing.T) {
 	for _, test := range []struct {
 		name string
 		opt  simulate.Options
-		// expected change at the centre, 80% of the way to the cheekbone,
-		// and beside the face
+		// expected change at the centre, near the face's outline, and
+		// beside the face
 		centre, side, outside   float64
 		centreTol, tol, outsTol float64
 	}{
-		{"Live3D", simulate.Options{Attack: simulate.AttackNone, Strength: s}, s, 0.5 * s, 0, 0.2 * s, 0.3 * s, 0.005},
+		{"Live3D", simulate.Options{Attack: simulate.AttackNone, Strength: s}, s, 0.6 * s, 0, 0.2 * s, 0.3 * s, 0.005},
 		{"PhotoFlat", simulate.Options{Attack: simulate.AttackPhoto, Strength: s, Scene: &flat}, s, 0.9 * s, 0.8 * s, 0.2 * s, 0.15 * s, 0.25 * s},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			c := lit(t, test.opt, cx, cy)
-			e := lit(t, test.opt, cx+40, cy)
+			e := lit(t, test.opt, cx+50, cy)
 			o := lit(t, test.opt, cx+100, cy-30)
 			if math.Abs(c-test.centre) > test.centreTol {
 				t.Errorf("centre change = %.3f, want %.3f", c, test.centre)
