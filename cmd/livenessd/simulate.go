@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -33,8 +34,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	awb := fs.Bool("awb", false, "simulate the camera's auto exposure / white balance compensation")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the geometry and noise")
 	origin := fs.String("origin", "", "Origin header to send (default: the server's own origin)")
+	start := fs.String("start", "far", "far|near: where the person begins (near: asked to move back first)")
+	sceneKind := fs.String("scene", "default", "default: a typical laptop set-up; random: face shape, light and camera drawn from --seed (docs/ACCURACY.md)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: livenessd simulate --server URL --api-key KEY --image FACE.jpg --attack none|photo|replay|delayed|swap|noface [--strength 0.03] [--awb]\n\n"+
+		fmt.Fprintln(stderr, "usage: livenessd simulate --server URL --api-key KEY --image FACE.jpg --attack none|photo|replay|delayed|swap|noface [--start far|near] [--scene default|random] [--strength 0.03] [--awb]\n\n"+
 			"Prints the session id, then last: status=... isLive=... confidence=...")
 		fs.PrintDefaults()
 	}
@@ -42,6 +45,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		return err
 	}
 	kind, perr := simulate.ParseAttack(*attack)
+	if perr == nil {
+		_, perr = simulate.ParseStart(*start)
+	}
+	if perr == nil && *sceneKind != "default" && *sceneKind != "random" {
+		perr = fmt.Errorf("unknown --scene %q (want default or random)", *sceneKind)
+	}
 	if perr != nil || *imagePath == "" || *apiKey == "" || fs.NArg() > 0 || *strength <= 0 || *strength > 1 {
 		fs.Usage()
 		if perr != nil {
@@ -107,7 +116,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	}
 	defer c.Close()
 	ch := simulate.ChallengeOf(c.Challenge)
-	pl, err := simulate.NewPlayer(src, ch, simulate.Options{Attack: kind, Strength: *strength, AWB: *awb, Seed: *seed, Other: other})
+	scene := simulate.DefaultScene()
+	if *sceneKind == "random" {
+		scene = simulate.DrawScene(rand.New(rand.NewPCG(*seed, 0x5ce7e)))
+		fmt.Fprintf(stdout, "scene %+v\n", scene)
+	}
+	pl, err := simulate.NewPlayer(src, ch, simulate.Options{Attack: kind, Strength: *strength, AWB: *awb, Seed: *seed, Other: other,
+		Start: simulate.Start(*start), Scene: &scene})
 	if err != nil {
 		return err
 	}
