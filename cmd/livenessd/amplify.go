@@ -13,7 +13,6 @@ import (
 	"github.com/livenessd/livenessd/internal/amplify"
 	"github.com/livenessd/livenessd/internal/amplify/sigv4"
 	"github.com/livenessd/livenessd/internal/api"
-	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/models"
 	"github.com/livenessd/livenessd/internal/tlsutil"
 )
@@ -89,7 +88,7 @@ func mountAmplify(env *mountEnv) error {
 	cfg := amplify.Config{
 		Captures:          env.Sessions,
 		Observer:          env.Pipeline,
-		Liveness:          liveness.Config{Threshold: env.Config.LivenessThreshold},
+		Liveness:          env.Config.livenessConfig(),
 		Keys:              keys,
 		AllowNoToken:      a.AllowNoToken,
 		OriginPatterns:    splitList(a.Origins),

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd/internal/capture"
-	"github.com/livenessd/livenessd/internal/liveness"
 )
 
 // mountCapture mounts the SDK's capture WebSocket. Allowed browser origins
@@ -15,7 +14,7 @@ func mountCapture(env *mountEnv) error {
 	h := capture.NewHandler(capture.Config{
 		Captures:          env.Sessions,
 		Observer:          env.Pipeline,
-		Analysis:          liveness.Config{Threshold: env.Config.LivenessThreshold},
+		Analysis:          env.Config.livenessConfig(),
 		WriteError:        env.Server.WriteError,
 		Addresses:         env.Addresses,
 		AuthFailures:      env.AuthFailures,

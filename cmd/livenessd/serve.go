@@ -58,7 +58,8 @@ type serveConfig struct {
 	RateBurst           int
 	SimilarityThreshold float64
 	LivenessThreshold   float64
-	FaceConfig          string // JSON overriding the face models (docs/MODELS.md)
+	ShadingThreshold    float64 // light_shading's threshold (liveness.Thresholds.Shading)
+	FaceConfig          string  // JSON overriding the face models (docs/MODELS.md)
 	ShutdownTimeout     time.Duration
 	DrainDelay          time.Duration
 	LogLevel            string
@@ -166,6 +167,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.integer(&c.RateBurst, "rate-burst", "LIVENESS_RATE_BURST", 20, "burst of the per-key rate limit")
 	e.float(&c.SimilarityThreshold, "similarity-threshold", "LIVENESS_SIMILARITY_THRESHOLD", api.DefaultSimilarityThreshold, "default face match threshold (0-100)")
 	e.float(&c.LivenessThreshold, "liveness-threshold", "LIVENESS_THRESHOLD", liveness.DefaultThreshold, "confidence (0-100) from which a capture is live")
+	e.float(&c.ShadingThreshold, "liveness-shading-threshold", "LIVENESS_SHADING_THRESHOLD", liveness.DefaultThresholds().Shading,
+		"light_shading threshold: the screen light's fall-off towards the face outline a capture must allow; higher refuses more flat prints and more live captures (docs/ACCURACY.md)")
 	e.str(&c.FaceConfig, "face-config", "LIVENESS_FACE_CONFIG", "", "JSON file overriding the face models: use your own ONNX detector/embedder (docs/MODELS.md)")
 	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit: on SIGTERM the process exits within it")
 	e.duration(&c.DrainDelay, "drain-delay", "LIVENESS_DRAIN_DELAY", 3*time.Second, "on SIGTERM, how long /readyz answers 503 while requests are still served, so load balancers stop sending new ones")
@@ -224,8 +227,17 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("%w: --rate-limit must not be negative", errUsage)
 	case c.SimilarityThreshold <= 0 || c.SimilarityThreshold > 100 || c.LivenessThreshold <= 0 || c.LivenessThreshold > 100:
 		return c, fmt.Errorf("%w: thresholds must be within (0, 100]", errUsage)
+	case c.ShadingThreshold < -1 || c.ShadingThreshold > 2:
+		return c, fmt.Errorf("%w: --liveness-shading-threshold must be within [-1, 2]", errUsage)
 	}
 	return c, nil
+}
+
+// livenessConfig is the liveness analysis the configuration asks for.
+func (c serveConfig) livenessConfig() liveness.Config {
+	th := liveness.DefaultThresholds()
+	th.Shading = c.ShadingThreshold
+	return liveness.Config{Threshold: c.LivenessThreshold, Thresholds: &th}
 }
 
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {

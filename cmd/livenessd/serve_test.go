@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/livenessd/livenessd/internal/imageio"
+	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/simulate"
 	"github.com/livenessd/livenessd/internal/store/sealed"
 	"github.com/livenessd/livenessd/internal/store/storetest"
@@ -213,6 +214,7 @@ func TestServe_StartupErrors(t *testing.T) {
 		{"NoKeys", []string{"--models", testutil.ModelDir(t), "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, nil, 1, "LIVENESS_API_KEYS"},
 		{"BadEnvDuration", nil, map[string]string{"LIVENESS_SESSION_TTL": "ten minutes"}, 2, "LIVENESS_SESSION_TTL"},
 		{"BadThreshold", []string{"--similarity-threshold", "120"}, nil, 2, "thresholds"},
+		{"BadShadingThreshold", nil, map[string]string{"LIVENESS_SHADING_THRESHOLD": "5"}, 2, "--liveness-shading-threshold"},
 		{"ShortKey", []string{"--models", testutil.ModelDir(t), "--data", t.TempDir(), "--api-keys", "short"}, nil, 2, "too short"},
 		// Production refuses to store biometric data in the clear.
 		{"NoDataKey", noKeys, map[string]string{"LIVENESS_DATA_KEYS": ""}, 2, "LIVENESS_DATA_KEYS is not set"},
@@ -463,5 +465,17 @@ func TestServe_EncryptedAtRest(t *testing.T) {
 	base, _, _, _ = startServe(t, "--data", data)
 	if got := readRef(); !bytes.Equal(got, ref) {
 		t.Fatal("after rotation the reference image changed")
+	}
+}
+
+// TestServeConfig_Liveness checks that the shading threshold reaches the
+// analysis and leaves every other threshold at its default.
+func TestServeConfig_Liveness(t *testing.T) {
+	c := serveConfig{LivenessThreshold: 95, ShadingThreshold: 0.45}
+	got := c.livenessConfig()
+	want := liveness.DefaultThresholds()
+	want.Shading = 0.45
+	if got.Threshold != 95 || got.Thresholds == nil || *got.Thresholds != want {
+		t.Fatalf("livenessConfig() = %+v (thresholds %+v), want threshold 95 and %+v", got, got.Thresholds, want)
 	}
 }

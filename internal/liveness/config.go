@@ -35,7 +35,7 @@ type Thresholds struct {
 	LightMatched   float64 // fraction of colour intervals nearest to their own colour, >=
 	LightMatched2  float64 // fraction with their own colour among the two nearest, >=
 	LightMargin    float64 // correlation minus the best one-step-shifted sequence's, >=
-	Shading        float64 // (centre - lateral) / centre chroma response of the shading probes, >=
+	Shading        float64 // steepest fall-off of the screen light towards the face's outline the capture allows (shading.go), >=
 	Texture        float64 // median passive live score, >=
 }
 
@@ -50,12 +50,12 @@ func DefaultThresholds() Thresholds {
 		MaxPose:        45,
 		Identity:       0.425,
 		Growth:         1.2,
-		Perspective:    -0.05,
-		LightZ:         2,
+		Perspective:    -0.1,
+		LightZ:         2.5,
 		LightMatched:   0.75,
 		LightMatched2:  0.8,
 		LightMargin:    0.1,
-		Shading:        0.15,
+		Shading:        0.25,
 		Texture:        0.5,
 	}
 }

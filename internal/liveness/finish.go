@@ -231,7 +231,7 @@ func (r *Run) checks(s summary) []check {
 			check{"light_matched", or(lok, s.light.matched), th.LightMatched, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_matched2", or(lok, s.light.matched2), th.LightMatched2, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_margin", or(lok, s.light.margin), th.LightMargin, 0.1, false, ReasonLight, ValidChallengeResponse},
-			check{"light_shading", or(lok, s.light.shading), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing},
+			check{"light_shading", or(lok, s.light.mesh.upper), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing},
 		)
 	}
 	tex := check{"texture", s.texture, th.Texture, 0.15, false, ReasonSpoof, ValidAntiSpoofing}

@@ -20,7 +20,6 @@ type lightResult struct {
 	matched   float64 // fraction of colour intervals whose response is nearest to their own colour
 	matched2  float64 // ... whose own colour is among the two nearest
 	amplitude float64 // skin response in log units per unit of screen colour
-	shading   float64 // (centre - lateral) / centre response
 	bgRatio   float64 // background response / skin response
 	// The response of the mesh probes against their normals (shading.go),
 	// on chroma and on chroma and luminance.
@@ -35,8 +34,6 @@ type lightSeries struct {
 	raw   [3][]float64 // skin features before detrending
 	patch [nPatch][3][]float64
 	pok   [nPatch]bool
-	probe [nProbe][3][]float64
-	prok  [nProbe]bool
 	// Mesh probes: per probe the features per frame, whether every frame
 	// measured it, its mean normal and mean place on the face (IODs).
 	mesh        [][3][]float64
@@ -140,7 +137,6 @@ func (r *Run) analyseLight() lightResult {
 		return res
 	}
 	res.amplitude = dot3(&e, &ser.skin) / ee
-	res.shading = shadingContrast(&e, &ser)
 	res.mesh = meshShading(&e, &ser, [3]bool{true, true, false}, outlineModel)
 	res.meshAll = meshShading(&e, &ser, [3]bool{true, true, true}, outlineModel)
 	res.meshNormals = meshShading(&e, &ser, [3]bool{true, true, true}, normalsModel)
@@ -151,69 +147,11 @@ func (r *Run) analyseLight() lightResult {
 	return res
 }
 
-// shadingContrast is (centre - lateral) / centre of the probes' chroma
-// response to the expected signal e: each probe's amplitude is its
-// projection on e, and the centre and lateral groups are averaged with
-// weights inverse to each amplitude's variance (its residual noise under
-// the fit), so a probe that strays onto hair, a brow or the background,
-// or sits where landmark jitter moves it across skin texture, counts
-// little. Chroma only: the camera's exposure drift moves luminance in
-// every probe alike and would add the same noise to both groups. NaN when
-// a group is empty or the centre does not respond.
-func shadingContrast(e *[3][]float64, ser *lightSeries) float64 {
-	var ee float64
-	for c := range 2 {
-		ee += dot(e[c], e[c])
-	}
-	if ee <= 0 {
-		return math.NaN()
-	}
-	var sum, wsum [2]float64 // central, lateral
-	for p, pr := range probes {
-		if !ser.prok[p] {
-			continue
-		}
-		x := &ser.probe[p]
-		var ex float64
-		for c := range 2 {
-			ex += dot(e[c], x[c])
-		}
-		a := ex / ee
-		var r2 float64
-		n := 0
-		for c := range 2 {
-			for j, v := range x[c] {
-				d := v - a*e[c][j]
-				r2 += d * d
-				n++
-			}
-		}
-		w := ee / math.Max(r2/float64(n), 1e-12) // 1 / variance of a
-		k := 0
-		if pr.lateral() {
-			k = 1
-		}
-		sum[k] += w * a
-		wsum[k] += w
-	}
-	if wsum[0] == 0 || wsum[1] == 0 {
-		return math.NaN()
-	}
-	centre, lateral := sum[0]/wsum[0], sum[1]/wsum[1]
-	if centre <= 0 {
-		return math.NaN()
-	}
-	return (centre - lateral) / centre
-}
-
 // lightSeries collects the detrended features of the frames in [from, to].
 func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 	var ser lightSeries
 	for i := range ser.pok {
 		ser.pok[i] = true
-	}
-	for i := range ser.prok {
-		ser.prok[i] = true
 	}
 	for _, rec := range r.recs {
 		if !rec.hasLay || rec.at < from || rec.at > to {
@@ -236,13 +174,6 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 			}
 			ser.pok[p] = ser.pok[p] && rec.s.ok[p]
 		}
-		for p := range nProbe {
-			f := features(rec.s.probe[p])
-			for c := range 3 {
-				ser.probe[p][c] = append(ser.probe[p][c], f[c])
-			}
-			ser.prok[p] = ser.prok[p] && rec.s.pok[p]
-		}
 		ser.addMesh(&rec)
 	}
 	ts := make([]float64, len(ser.t))
@@ -253,9 +184,6 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 		detrend(ts, ser.skin[c])
 		for p := range nPatch {
 			detrend(ts, ser.patch[p][c])
-		}
-		for p := range nProbe {
-			detrend(ts, ser.probe[p][c])
 		}
 	}
 	ser.finishMesh(ts)

@@ -23,32 +23,9 @@ const (
 	nSkin = patchCheekR + 1
 )
 
-// Shading probes: small skin patches on a grid in face coordinates (x
-// across from the face's midline, y down from the eye line, both in
-// inter-ocular distances). Central probes (|x| <= 0.45: forehead, between
-// the brows, nose, inner cheeks) face the camera and the screen beside it;
-// lateral ones (|x| >= 0.75: temples, outer and lower cheeks) sit where a
-// 3-D face turns away. The eyes, brows and mouth are avoided: blinking and
-// speaking change them. Many probes average out skin texture and landmark
-// jitter, which a single pair of patches does not.
-var probes = [...]probe{
-	{-0.85, -0.55}, {-0.4, -0.6}, {0, -0.6}, {0.4, -0.6}, {0.85, -0.55}, // forehead, temples
-	{0, -0.2},                                                                                      // between the brows
-	{-0.95, 0.5}, {-0.75, 0.45}, {-0.45, 0.45}, {0, 0.45}, {0.45, 0.45}, {0.75, 0.45}, {0.95, 0.5}, // nose line
-	{-0.9, 0.75}, {0.9, 0.75}, // mid cheeks
-	{-0.85, 1.0}, {0.85, 1.0}, // lower cheeks
-}
-
-const nProbe = len(probes)
-
-type probe struct{ x, y float64 }
-
-func (p probe) lateral() bool { return math.Abs(p.x) >= 0.75 }
-
 // layout is where the patches of one face lie in one frame.
 type layout struct {
 	centre [nPatch]livenessd.Point
-	probe  [nProbe]livenessd.Point
 	radius float64
 	box    livenessd.Rect
 	iod    float64 // inter-ocular distance in pixels
@@ -120,9 +97,6 @@ func faceLayout(o livenessd.FaceObservation) layout {
 	l.centre[patchChin] = add(midMouth, scale(v, 0.38*iod))
 	l.centre[patchCheekL] = lerp(nose, contourL, 0.68)
 	l.centre[patchCheekR] = lerp(nose, contourR, 0.68)
-	for i, pr := range probes {
-		l.probe[i] = add(midEye, add(scale(u, pr.x*iod), scale(v, pr.y*iod)))
-	}
 	l.centre[patchBgL] = pt(b.X-0.35*b.W, midEye.Y)
 	l.centre[patchBgR] = pt(b.X+1.35*b.W, midEye.Y)
 	return l
@@ -133,9 +107,6 @@ func lerpLayout(a, b layout, w float64) layout {
 	var l layout
 	for i := range l.centre {
 		l.centre[i] = lerp(a.centre[i], b.centre[i], w)
-	}
-	for i := range l.probe {
-		l.probe[i] = lerp(a.probe[i], b.probe[i], w)
 	}
 	l.radius = a.radius + (b.radius-a.radius)*w
 	l.iod = a.iod + (b.iod-a.iod)*w
@@ -226,8 +197,6 @@ func (p pixels) patchMean(c livenessd.Point, r float64) (m [3]float64, ok bool) 
 type sample struct {
 	patch [nPatch][3]float64
 	ok    [nPatch]bool
-	probe [nProbe][3]float64
-	pok   [nProbe]bool
 	mesh  [][3]float32 // mean RGB of each mesh probe
 	mok   []bool
 }
@@ -236,9 +205,6 @@ func measure(px pixels, l layout) sample {
 	var s sample
 	for i, c := range l.centre {
 		s.patch[i], s.ok[i] = px.patchMean(c, l.radius)
-	}
-	for i, c := range l.probe {
-		s.probe[i], s.pok[i] = px.patchMean(c, 0.8*l.radius)
 	}
 	if len(l.mesh) > 0 {
 		r := math.Max(1.5, meshProbeRadius*l.iod)

@@ -196,21 +196,17 @@ func (ms meshSet) normals(mesh []livenessd.Point3) []vec3 {
 // vec3 is a 3-D vector (image pixels; z as FaceMesh gives it).
 type vec3 struct{ x, y, z float64 }
 
-func v3(p livenessd.Point3) vec3      { return vec3{p.X, p.Y, p.Z} }
-func (a vec3) add(b vec3) vec3        { return vec3{a.x + b.x, a.y + b.y, a.z + b.z} }
-func (a vec3) sub(b vec3) vec3        { return vec3{a.x - b.x, a.y - b.y, a.z - b.z} }
-func (a vec3) scale(s float64) vec3   { return vec3{a.x * s, a.y * s, a.z * s} }
-func (a vec3) dot(b vec3) float64     { return a.x*b.x + a.y*b.y + a.z*b.z }
-func (a vec3) unit() vec3             { return a.scale(1 / math.Max(1e-12, math.Sqrt(a.dot(a)))) }
-func lerp3(a, b vec3, w float64) vec3 { return a.add(b.sub(a).scale(w)) }
-func (a vec3) finite() bool           { return !math.IsNaN(a.x+a.y+a.z) && !math.IsInf(a.x+a.y+a.z, 0) }
-func cross(a, b vec3) vec3            { return vec3{a.y*b.z - a.z*b.y, a.z*b.x - a.x*b.z, a.x*b.y - a.y*b.x} }
-func (a vec3) norm() float64          { return math.Sqrt(a.dot(a)) }
-func vecOf(c [3]float64) vec3         { return vec3{c[0], c[1], c[2]} }
-func (a vec3) arr() [3]float64        { return [3]float64{a.x, a.y, a.z} }
-func mat3mul(m [3][3]float64, v vec3) vec3 {
-	return vec3{m[0][0]*v.x + m[0][1]*v.y + m[0][2]*v.z, m[1][0]*v.x + m[1][1]*v.y + m[1][2]*v.z, m[2][0]*v.x + m[2][1]*v.y + m[2][2]*v.z}
-}
+func v3(p livenessd.Point3) vec3    { return vec3{p.X, p.Y, p.Z} }
+func (a vec3) add(b vec3) vec3      { return vec3{a.x + b.x, a.y + b.y, a.z + b.z} }
+func (a vec3) sub(b vec3) vec3      { return vec3{a.x - b.x, a.y - b.y, a.z - b.z} }
+func (a vec3) scale(s float64) vec3 { return vec3{a.x * s, a.y * s, a.z * s} }
+func (a vec3) dot(b vec3) float64   { return a.x*b.x + a.y*b.y + a.z*b.z }
+func (a vec3) unit() vec3           { return a.scale(1 / math.Max(1e-12, math.Sqrt(a.dot(a)))) }
+func (a vec3) finite() bool         { return !math.IsNaN(a.x+a.y+a.z) && !math.IsInf(a.x+a.y+a.z, 0) }
+func cross(a, b vec3) vec3          { return vec3{a.y*b.z - a.z*b.y, a.z*b.x - a.x*b.z, a.x*b.y - a.y*b.x} }
+func (a vec3) norm() float64        { return math.Sqrt(a.dot(a)) }
+func vecOf(c [3]float64) vec3       { return vec3{c[0], c[1], c[2]} }
+func (a vec3) arr() [3]float64      { return [3]float64{a.x, a.y, a.z} }
 
 // smallestEigenvector of a symmetric positive semi-definite 3x3 matrix:
 // the null direction of c - λmin I, found as the largest cross product of

@@ -34,6 +34,10 @@ import (
 // comes from (a laptop or phone camera sits above the screen).
 const screenElevation = 15 * math.Pi / 180
 
+// shadingZ is how many standard errors of the fall-off the shading check
+// allows above the estimate (about 97.5% one-sided).
+const shadingZ = 2
+
 // shadingModel selects the prediction of each probe's share of light.
 type shadingModel int
 
@@ -44,8 +48,13 @@ const (
 
 // meshShadingResult is the fit.
 type meshShadingResult struct {
-	k      float64 // fall-off per unit of (1 - n·l), relative to the front's response
-	t      float64 // significance of the fall-off (its t statistic, > 0 falling)
+	k float64 // fall-off per unit of (1 - s), relative to the front's response
+	t float64 // significance of the fall-off (its t statistic, > 0 falling)
+	// upper is k plus shadingZ standard errors: the steepest fall-off the
+	// capture is consistent with. A flat surface is refused only when even
+	// this is small, so a face measured noisily (glasses, a beard, a dim
+	// screen) is not taken for flat.
+	upper  float64
 	probes int
 	spread float64 // weighted spread of (1 - n·l) over the probes used
 }
@@ -54,7 +63,7 @@ type meshShadingResult struct {
 // signal e (features chosen by use: chroma only, or chroma and luminance)
 // against the shares of light model predicts.
 func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool, model shadingModel) meshShadingResult {
-	res := meshShadingResult{k: math.NaN(), t: math.NaN()}
+	res := meshShadingResult{k: math.NaN(), t: math.NaN(), upper: math.NaN()}
 	var ee float64
 	for c := range 3 {
 		if use[c] {
@@ -130,6 +139,7 @@ func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool, model shadingMo
 	res.k = -beta[1] / beta[0]
 	if se[1] > 0 {
 		res.t = -beta[1] / se[1]
+		res.upper = res.k + shadingZ*se[1]/beta[0]
 	}
 	var sw, m, v float64
 	for i, r := range rows {

@@ -45,8 +45,8 @@ func TestSmallestEigenvector(t *testing.T) {
 }
 
 // synthSeries builds mesh-probe series whose responses to the expected
-// signal e follow resp(x, y, s) plus noise.
-func synthSeries(rng *rand.Rand, resp func(x, y, s float64) float64) (*[3][]float64, *lightSeries) {
+// signal e follow resp(x, y, s) plus noise of deviation sigma.
+func synthSeries(rng *rand.Rand, sigma float64, resp func(x, y, s float64) float64) (*[3][]float64, *lightSeries) {
 	const frames = 60
 	var e [3][]float64
 	for c := range 3 {
@@ -66,7 +66,7 @@ func synthSeries(rng *rand.Rand, resp func(x, y, s float64) float64) (*[3][]floa
 		for c := range 3 {
 			f[c] = make([]float64, frames)
 			for j := range frames {
-				f[c][j] = a*e[c][j] + rng.NormFloat64()*0.002
+				f[c][j] = a*e[c][j] + rng.NormFloat64()*sigma
 			}
 		}
 		ser.mesh = append(ser.mesh, f)
@@ -81,24 +81,32 @@ func TestMeshShading(t *testing.T) {
 	use := [3]bool{true, true, true}
 	for _, test := range []struct {
 		name        string
+		sigma       float64
 		resp        func(x, y, s float64) float64
 		kLo, kHi    float64
 		significant bool
+		flat        bool // the shading check refuses it (upper bound below the default threshold)
 	}{
-		{"Face", func(x, y, s float64) float64 { return 0.03 * s }, 0.9, 1.1, true},
-		{"FlatterFace", func(x, y, s float64) float64 { return 0.03 * (1 - 0.3*(1-s)) }, 0.25, 0.35, true},
-		{"Print", func(x, y, s float64) float64 { return 0.03 }, -0.05, 0.05, false},
+		{"Face", 0.002, func(x, y, s float64) float64 { return 0.03 * s }, 0.9, 1.1, true, false},
+		{"FlatterFace", 0.002, func(x, y, s float64) float64 { return 0.03 * (1 - 0.3*(1-s)) }, 0.25, 0.35, true, false},
+		// A face measured through heavy noise: K is uncertain, and the
+		// check does not take the uncertainty for flatness.
+		{"NoisyFace", 0.06, func(x, y, s float64) float64 { return 0.03 * s }, -1, 3, false, false},
+		{"Print", 0.002, func(x, y, s float64) float64 { return 0.03 }, -0.05, 0.05, false, true},
 		// A tilted print: nearer parts get more light, linearly.
-		{"TiltedPrint", func(x, y, s float64) float64 { return 0.03 * (1 + 0.2*x - 0.1*y) }, -0.05, 0.05, false},
+		{"TiltedPrint", 0.002, func(x, y, s float64) float64 { return 0.03 * (1 + 0.2*x - 0.1*y) }, -0.05, 0.05, false, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			e, ser := synthSeries(rand.New(rand.NewPCG(7, 8)), test.resp)
+			e, ser := synthSeries(rand.New(rand.NewPCG(7, 8)), test.sigma, test.resp)
 			r := meshShading(e, ser, use, normalsModel)
 			if r.k < test.kLo || r.k > test.kHi {
 				t.Errorf("K = %.3f, want %.2f..%.2f", r.k, test.kLo, test.kHi)
 			}
 			if (r.t > 3) != test.significant {
 				t.Errorf("t = %.2f, significant %v", r.t, test.significant)
+			}
+			if flat := r.upper < DefaultThresholds().Shading; flat != test.flat {
+				t.Errorf("upper bound %.3f (K %.3f, t %.2f): refused as flat %v, want %v", r.upper, r.k, r.t, flat, test.flat)
 			}
 		})
 	}

@@ -41,7 +41,6 @@ type SnapshotFrame struct {
 	Keypoints []livenessd.Point
 	HasLayout bool
 	Centre    [nPatch]livenessd.Point
-	Probe     [nProbe]livenessd.Point
 	Radius    float64
 	IOD       float64
 	Width     float64
@@ -49,8 +48,6 @@ type SnapshotFrame struct {
 	EyeR      livenessd.Point
 	Patch     [nPatch][3]float64
 	PatchOK   [nPatch]bool
-	ProbeRGB  [nProbe][3]float64
-	ProbeOK   [nProbe]bool
 	Sharp     float64
 	// The mesh probes: places (HasLayout), mean RGB, whether measured, and
 	// on observed frames their normals (x, y, z).
@@ -82,9 +79,9 @@ func (r *Run) Snapshot() Snapshot {
 			At: rec.at, Observed: rec.observed, Faces: rec.faces,
 			Box: rec.face.Box, Pose: rec.face.Pose, LiveScore: rec.face.LiveScore,
 			Landmarks: rec.face.Landmarks, Keypoints: rec.face.Keypoints,
-			HasLayout: rec.hasLay, Centre: rec.lay.centre, Probe: rec.lay.probe,
+			HasLayout: rec.hasLay, Centre: rec.lay.centre,
 			Radius: rec.lay.radius, IOD: rec.lay.iod, Width: rec.lay.width, EyeL: rec.lay.eyeL, EyeR: rec.lay.eyeR,
-			Patch: rec.s.patch, PatchOK: rec.s.ok, ProbeRGB: rec.s.probe, ProbeOK: rec.s.pok,
+			Patch: rec.s.patch, PatchOK: rec.s.ok,
 			Sharp: rec.sharp,
 			Mesh:  rec.lay.mesh, MeshRGB: rec.s.mesh, MeshOK: rec.s.mok,
 			MeshFull: rec.face.Mesh,
@@ -124,9 +121,9 @@ func RestoreRun(s Snapshot, cfg Config) *Run {
 			face: livenessd.FaceObservation{Box: f.Box, Pose: f.Pose, LiveScore: f.LiveScore,
 				Landmarks: f.Landmarks, Keypoints: f.Keypoints, Mesh: f.MeshFull},
 			hasLay: f.HasLayout,
-			lay: layout{centre: f.Centre, probe: f.Probe, radius: f.Radius, iod: f.IOD, width: f.Width, box: f.Box,
+			lay: layout{centre: f.Centre, radius: f.Radius, iod: f.IOD, width: f.Width, box: f.Box,
 				eyeL: f.EyeL, eyeR: f.EyeR},
-			s:     sample{patch: f.Patch, ok: f.PatchOK, probe: f.ProbeRGB, pok: f.ProbeOK},
+			s:     sample{patch: f.Patch, ok: f.PatchOK},
 			sharp: f.Sharp,
 		}
 		// Mesh probe data only when it is whole: a file read back from

@@ -23,10 +23,6 @@ func FuzzRestoreRun(f *testing.F) {
 	for i := range 30 {
 		fr := SnapshotFrame{At: time.Duration(i) * 66 * time.Millisecond, Observed: i%3 == 0, Faces: 1, HasLayout: true,
 			Box: livenessd.Rect{X: 200, Y: 150, W: 200, H: 240}, IOD: 80, Width: 190, Sharp: 5}
-		for p := range fr.Probe {
-			fr.ProbeRGB[p] = [3]float64{120 + float64(i%7), 90, 80}
-			fr.ProbeOK[p] = true
-		}
 		for p := range fr.Patch {
 			fr.Patch[p] = [3]float64{130, 95, 85 + float64(i%5)}
 			fr.PatchOK[p] = true
