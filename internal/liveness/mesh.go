@@ -1,6 +1,7 @@
 package liveness
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -142,15 +143,7 @@ func selectMeshSet(o livenessd.FaceObservation) (meshSet, bool) {
 			dx, dy, dz := a.X-b.X, a.Y-b.Y, a.Z-b.Z
 			ds = append(ds, nd{j, dx*dx + dy*dy + dz*dz})
 		}
-		slices.SortFunc(ds, func(x, y nd) int {
-			switch {
-			case x.d < y.d:
-				return -1
-			case x.d > y.d:
-				return 1
-			}
-			return x.j - y.j
-		})
+		slices.SortFunc(ds, func(x, y nd) int { return cmp.Or(cmp.Compare(x.d, y.d), cmp.Compare(x.j, y.j)) })
 		nb := []int{i}
 		for _, d := range ds[:meshNeighbours] {
 			nb = append(nb, d.j)
