@@ -94,6 +94,10 @@ type Config struct {
 	// SkipTexture leaves the passive texture score out of the verdict (it
 	// is still reported); for observers without the liveness model.
 	SkipTexture bool
+	// SkipShading leaves the shading against the face's shape out of the
+	// verdict (it is still reported); for observers without the face mesh,
+	// such as the simulator's oracle in tests.
+	SkipShading bool
 }
 
 // WithDefaults returns c with its zero fields set to the defaults.

@@ -64,6 +64,9 @@ type check struct {
 var logit09 = math.Log(0.9 / 0.1)
 
 func (c check) score() float64 {
+	if math.IsInf(c.threshold, -1) {
+		return 1 // reported only (Config.SkipTexture, SkipShading)
+	}
 	if math.IsNaN(c.value) || math.IsInf(c.value, 0) {
 		return 0
 	}
@@ -231,8 +234,12 @@ func (r *Run) checks(s summary) []check {
 			check{"light_matched", or(lok, s.light.matched), th.LightMatched, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_matched2", or(lok, s.light.matched2), th.LightMatched2, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_margin", or(lok, s.light.margin), th.LightMargin, 0.1, false, ReasonLight, ValidChallengeResponse},
-			check{"light_shading", or(lok, s.light.mesh.upper), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing},
 		)
+		shading := check{"light_shading", or(lok, s.light.mesh.upper), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
+		if r.cfg.SkipShading {
+			shading.threshold = math.Inf(-1) // reported, never failing
+		}
+		cs = append(cs, shading)
 	}
 	tex := check{"texture", s.texture, th.Texture, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
 	if r.cfg.SkipTexture {

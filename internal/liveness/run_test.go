@@ -111,7 +111,7 @@ func playOracleRun(t testing.TB, c simCase, limit int) (livenessd.Result, []live
 		t.Fatal(err)
 	}
 	o := &oracle{live: 0.95}
-	run := liveness.NewRun(identityObserver{o, p}, ch, livenessd.Settings{AuditImagesLimit: limit}, liveness.Config{})
+	run := liveness.NewRun(identityObserver{o, p}, ch, livenessd.Settings{AuditImagesLimit: limit}, oracleConfig)
 	tgt := &oracleTarget{RunTarget: &simulate.RunTarget{Run: run}, p: p, o: o}
 	var target simulate.Target = tgt
 	if c.noColors {
@@ -159,6 +159,12 @@ type noColorTarget struct{ *oracleTarget }
 
 func (noColorTarget) Color(context.Context, liveness.ColorShown) error { return nil }
 
+// oracleConfig is the analysis for the oracle observer, which knows the
+// face's box and keypoints but has no face mesh: the shading check needs
+// the mesh and is left to the tests with the real pipeline
+// (TestRun_RealFrames: a print fails it), as is a print.
+var oracleConfig = liveness.Config{SkipShading: true}
+
 func TestRun_Simulated(t *testing.T) {
 	for _, test := range []struct {
 		name   string
@@ -167,7 +173,6 @@ func TestRun_Simulated(t *testing.T) {
 		reason string
 	}{
 		{"Live", simCase{attack: simulate.AttackNone, seed: 1}, true, ""},
-		{"Photo", simCase{attack: simulate.AttackPhoto, seed: 3}, false, ""},
 		{"Replay", simCase{attack: simulate.AttackReplay, seed: 4}, false, liveness.ReasonLight},
 		{"Delayed", simCase{attack: simulate.AttackDelayed, seed: 5}, false, liveness.ReasonLight},
 		{"Swap", simCase{attack: simulate.AttackSwap, seed: 6}, false, liveness.ReasonFaceChanged},
