@@ -609,11 +609,13 @@ const livenessThreats = `
   answers. An independent renderer used a proxy 1.3-1.5 times broader than the photo's outline; the simulator draws
   0.9-1.25, and the broadest bin is where live captures fail most: BPCER on real users will be higher, mostly from a
   weak light response (bright rooms, outdoors, screens at low brightness), motion blur and strong auto exposure.
-- **Flat prints pass the shading check too often.** With 8-10 colours at 3% reflection, a live face's fall-off is
-  measured with a large error, and the check was set to refuse few live captures; about a quarter of the simulated
-  prints pass it (the table). In the simulation nothing else stops them: the prints are perfect copies of the photo,
-  which the texture model cannot tell from a live frame. On real prints the texture model is the main defence
-  (NUAA below: every print below 0.3, every live frame above 0.98), with the shading as a second one. Deployments
+- **The shading check neither keeps live faces in nor prints out well enough.** With 8-10 colours at 3% reflection,
+  a live face's fall-off is measured with a large error, and flat or broad face shapes under even room light fall
+  off little or even brighten towards the sides in the screen's light relative to the room's: on the held-out half
+  most live refusals are the shading's, concentrated in those bins (the table), and a third of the simulated prints
+  pass it. In the simulation nothing else stops a print: the prints are perfect copies of the photo, which the
+  texture model cannot tell from a live frame. On real prints the texture model is the main defence (NUAA above:
+  AUC 1.0, but 1 of 96 prints scores 0.96), with the shading as a second one. Deployments
   that must stop prints without relying on the texture model should raise ` + "`light_shading`" + `'s threshold (` + "`LIVENESS_SHADING_THRESHOLD`" + `; 0.45
   refuses 91% of the dev half's simulated prints and 17% of its live captures) or ask for a dimmer room.
 - **The attacks are the easy versions of each attack.** The print is a flat, matte copy of the same photo; the
