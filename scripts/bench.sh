@@ -184,8 +184,8 @@ section_cpu() {
 		print ""
 		print "`BenchmarkCapture_CPU` (internal/liveness/cpu_bench_test.go), " n " simulated live captures of about 4 s: 640x480 JPEG"
 		print "frames at 15 fps (1.0-1.6 s moving into the oval, 0.4 s hold, 8 colours of 300 ms, the fewest a challenge has),"
-		print "fed to `liveness.Run` as the capture handler feeds it: every frame JPEG-decoded, every third through the face"
-		print "pipeline (`ObserveFrame`: detection, landmarks, embedding, passive liveness, crops), the per-frame light and"
+		print "fed to `liveness.Run` as the capture handler feeds it: every frame JPEG-decoded by libjpeg-turbo, every third through"
+		print "the face pipeline (`ObserveFrame`: detection, landmarks, embedding, passive liveness, FaceMesh, crops), the per-frame light and"
 		print "movement measurements, and the final fusion. The figure is **process CPU time** (every ONNX Runtime thread"
 		print "included) spent inside those calls; the simulated camera renders in the same process between them and is not"
 		print "counted. CPU time is what a deployment pays for, and other work on the machine inflates it far less than wall"
@@ -307,8 +307,11 @@ section_load() {
 	"$GO" build -o "$tmp/livenessd" ./cmd/livenessd
 	local port
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	# Every session comes from the load generator's one address: the
+	# per-address stream limit (4 by default) would cap the concurrency.
 	LIVENESS_API_KEYS=$key LIVENESS_DATA_KEYS=$("$tmp/livenessd" keys data-key) "$tmp/livenessd" serve \
-		--addr "127.0.0.1:$port" --data "$tmp/data" --workers 2 --threads 1 --rate-limit 0 --log-level warn 2>"$tmp/serve.log" &
+		--addr "127.0.0.1:$port" --data "$tmp/data" --workers 2 --threads 1 --rate-limit 0 --streams-per-address 0 \
+		--log-level warn 2>"$tmp/serve.log" &
 	load_pid=$!
 	trap 'kill ${load_pid:-} 2>/dev/null; rm -rf "$work"' EXIT
 	local pid=$load_pid

@@ -45,13 +45,15 @@ func (g GraphOptimization) ort() ort.GraphOptimizationLevel {
 // second thread cut its latency clearly in BenchmarkModel (-bench.threads 1
 // and 2, docs/BENCHMARKS.md "Model inference", where the last column checks
 // this table against the run).
+//
+// fr_detect and facemesh-detection-full went back to one thread with the
+// first quiet run (2026-12-05: 2.49 ms at 1 thread against 3.69 at 2, and
+// 3.94 against 4.19); the busy runs before it had favoured two.
 var modelThreads = map[string]int{
-	"fr_detect":               2,
-	"fr_feature":              2,
-	"faceres":                 2,
-	"blazeface-back":          2,
-	"facemesh-detection-full": 2,
-	"antispoof":               2,
+	"fr_feature":     2,
+	"faceres":        2,
+	"blazeface-back": 2,
+	"antispoof":      2,
 }
 
 // ModelThreads is the measured intra-op thread count for a model name,

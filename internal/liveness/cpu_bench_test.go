@@ -38,7 +38,8 @@ func (o *meteredObserver) ObserveFrame(ctx context.Context, img image.Image) ([]
 }
 
 // meteredTarget feeds a liveness.Run as the capture handler does
-// (imageio.Decode with the handler's frame limits, then AddFrame) and
+// (imageio.DecodeReduced at full size with the handler's frame limits:
+// libjpeg-turbo, then AddFrame) and
 // meters both.
 type meteredTarget struct {
 	run     *liveness.Run
@@ -50,7 +51,7 @@ type meteredTarget struct {
 
 func (t *meteredTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
 	c0 := testutil.ProcessCPU()
-	img, err := imageio.Decode(jpg, frameLimits)
+	img, err := imageio.DecodeReduced(jpg, frameLimits, 0)
 	c1 := testutil.ProcessCPU()
 	t.m.decode += c1 - c0
 	if err != nil {

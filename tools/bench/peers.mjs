@@ -48,6 +48,13 @@ async function benchTFJS(dir, runs) {
   await tf.ready();
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).filter((e) => e.case === 'face');
   for (const e of manifest) {
+    // A weights-only manifest (face-api.js's FaceRecognitionNet, which the
+    // Go side builds as a graph itself) is not a graph model TF.js can
+    // load: it has no peer here.
+    if (!JSON.parse(fs.readFileSync(e.json, 'utf8')).modelTopology) {
+      console.error(`peers: ${e.model}: weights-only manifest, no TF.js graph peer`);
+      continue;
+    }
     const model = await loadGraphModel(fileHandler(e.json));
     const input = tf.tensor(readF32(path.join(dir, e.file)), e.shape, 'float32');
     const t = await time(runs, async () => {
