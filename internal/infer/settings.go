@@ -48,7 +48,9 @@ func (g GraphOptimization) ort() ort.GraphOptimizationLevel {
 //
 // fr_detect and facemesh-detection-full went back to one thread with the
 // first quiet run (2026-12-05: 2.49 ms at 1 thread against 3.69 at 2, and
-// 3.94 against 4.19); the busy runs before it had favoured two.
+// 3.94 against 4.19; the busy runs before it had favoured two); the second
+// quiet run had two threads 9% and 7% faster: within run-to-run noise, so
+// the single thread, which costs less CPU, stays.
 var modelThreads = map[string]int{
 	"fr_feature":     2,
 	"faceres":        2,
