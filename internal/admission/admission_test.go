@@ -3,25 +3,13 @@ package admission_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/admission"
+	"github.com/livenessd/livenessd/internal/testutil"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // feed measures n frames of the given cost with no lag.
 func feed(c *admission.Controller, cost time.Duration, n int) {
@@ -58,7 +46,7 @@ func TestCapacityFollowsMeasuredCost(t *testing.T) {
 }
 
 func TestLagRefusesUntilCaughtUp(t *testing.T) {
-	clk := &clock{t: time.Unix(1000, 0)}
+	clk := testutil.NewClock(time.Unix(1000, 0))
 	refused := 0
 	c := admission.New(admission.Config{Workers: 2, Now: clk.Now, OnRefuse: func() { refused++ }})
 	feed(c, 10*time.Millisecond, 1000) // capacity 8

@@ -38,19 +38,6 @@ const (
 	keyB = "test-key-tenant-b-0123456789"
 )
 
-// clock is an injectable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // pipeline is the real face pipeline, loaded once per test binary.
 func pipeline(tb testing.TB) *face.Pipeline { return facetest.Pipeline(tb) }
 
@@ -59,7 +46,7 @@ type testServer struct {
 	api   *api.Server
 	svc   *session.Service
 	store *sqlite.Store
-	clk   *clock
+	clk   *testutil.Clock
 	pool  *workpool.Pool
 }
 
@@ -81,7 +68,7 @@ func newServer(t testing.TB, o serverOpts) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: time.Date(2026, 11, 24, 12, 30, 0, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, 11, 24, 12, 30, 0, 0, time.UTC))
 	scfg := session.Config{
 		Store:      st,
 		Challenges: func() (livenessd.Challenge, error) { return liveness.NewChallenge("") },

@@ -14,25 +14,13 @@ import (
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/session"
 	"github.com/livenessd/livenessd/internal/store/sqlite"
+	"github.com/livenessd/livenessd/internal/testutil"
 )
-
-// clock is an injectable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	svc   *session.Service
 	store *sqlite.Store
-	clk   *clock
+	clk   *testutil.Clock
 	path  string
 }
 
@@ -44,7 +32,7 @@ func newEnv(t *testing.T, mod func(*session.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: time.Date(2026, 11, 24, 12, 30, 0, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, 11, 24, 12, 30, 0, 0, time.UTC))
 	cfg := session.Config{
 		Store:      st,
 		Challenges: func() (livenessd.Challenge, error) { return liveness.NewChallenge("") },

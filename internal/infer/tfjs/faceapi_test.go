@@ -1,7 +1,6 @@
 package tfjs_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"math"
@@ -85,14 +84,7 @@ func writeFaceAPIInputs(t *testing.T, dir string) []goldenEntry {
 // package, TF.js CPU backend; scripts/golden.sh), value by value.
 func TestGolden_FaceAPIRecognition(t *testing.T) {
 	spec := tfjs.FaceRecognition
-	raw, err := os.ReadFile(filepath.Join("testdata", "golden", spec.Name+".json"))
-	if err != nil {
-		t.Fatalf("golden file missing (run `make golden`): %v", err)
-	}
-	var g golden
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatal(err)
-	}
+	g := readGolden(t, spec.Name)
 	s, err := tfjs.Load(testutil.Runtime(t), spec, testutil.ModelDir(t), t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -161,20 +161,28 @@ func within(got, want float64) bool {
 	return math.Abs(got-want) <= max(1e-4, 1e-3*math.Abs(want))
 }
 
+// readGolden reads testdata/golden/<name>.json, failing the test when it
+// is missing.
+func readGolden(t *testing.T, name string) golden {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "golden", name+".json"))
+	if err != nil {
+		t.Fatalf("golden file missing (run `make golden`): %v", err)
+	}
+	var g golden
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func TestGolden_MatchesTFJS(t *testing.T) {
 	rt := testutil.Runtime(t)
 	root := testutil.ModelDir(t)
 	cache := t.TempDir()
 	for _, spec := range tfjs.Models() {
 		t.Run(spec.Name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join("testdata", "golden", spec.Name+".json"))
-			if err != nil {
-				t.Fatalf("golden file missing (run `make golden`): %v", err)
-			}
-			var g golden
-			if err := json.Unmarshal(raw, &g); err != nil {
-				t.Fatal(err)
-			}
+			g := readGolden(t, spec.Name)
 			// Our outputs must be the model's default outputs in TF.js.
 			p := filepath.Join(root, filepath.FromSlash(spec.File))
 			_, info, err := tfjs.Convert(filepath.Dir(p), filepath.Base(p))
