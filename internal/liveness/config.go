@@ -35,7 +35,8 @@ type Thresholds struct {
 	LightMatched   float64 // fraction of colour intervals nearest to their own colour, >=
 	LightMatched2  float64 // fraction with their own colour among the two nearest, >=
 	LightMargin    float64 // correlation minus the best one-step-shifted sequence's, >=
-	Shading        float64 // steepest fall-off of the screen light towards the face's outline the capture allows (shading.go), >=
+	Exposed        float64 // share of the mesh probes inside the camera's range in every light frame, >=
+	Shading        float64 // steepest fall-off of the screen light towards the face's outline and on its nose the capture allows (shading.go), >=
 	Texture        float64 // median passive live score, >=
 }
 
@@ -55,7 +56,8 @@ func DefaultThresholds() Thresholds {
 		LightMatched:   0.75,
 		LightMatched2:  0.8,
 		LightMargin:    0.1,
-		Shading:        0.25,
+		Exposed:        0.3,
+		Shading:        0.16,
 		Texture:        0.5,
 	}
 }

@@ -235,6 +235,10 @@ func (r *Run) checks(s summary) []check {
 			check{"light_matched2", or(lok, s.light.matched2), th.LightMatched2, 0.1, false, ReasonLight, ValidChallengeResponse},
 			check{"light_margin", or(lok, s.light.margin), th.LightMargin, 0.1, false, ReasonLight, ValidChallengeResponse},
 		)
+		// A face whose skin the camera clips (overexposed, or a channel
+		// black) cannot show its shading: a lighting problem the user can
+		// fix, not evidence of an attack.
+		cs = append(cs, check{"light_exposed", or(lok, s.light.exposed), th.Exposed, 0.1, false, ReasonLighting, ValidQuality})
 		shading := check{"light_shading", or(lok, s.light.mesh.upper), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
 		if r.cfg.SkipShading {
 			shading.threshold = math.Inf(-1) // reported, never failing

@@ -21,6 +21,9 @@ type lightResult struct {
 	matched2  float64 // ... whose own colour is among the two nearest
 	amplitude float64 // skin response in log units per unit of screen colour
 	bgRatio   float64 // background response / skin response
+	// exposed is the share of the mesh probes that stayed inside the
+	// camera's range in every light frame (1 without a mesh series).
+	exposed float64
 	// The response of the mesh probes against their normals (shading.go),
 	// on chroma and on chroma and luminance.
 	mesh, meshAll, meshNormals meshShadingResult
@@ -40,7 +43,8 @@ type lightSeries struct {
 	mok         []bool
 	mnorm       []vec3
 	mpos        []pointSum
-	mshare      []float64  // outlineShare of each probe
+	mfall       []float64  // faceFall of each probe
+	mframes     []int      // the frames (indices into t) the mesh series hold
 	mfull       []pointSum // the whole mesh in face coordinates, summed
 	meshMissing bool
 }
@@ -82,6 +86,7 @@ func (r *Run) analyseLight() lightResult {
 	ser := r.lightSeries(on[0]+r.cfg.MaxLag, end)
 	all := r.lightSeries(on[0], end)
 	res.frames = len(all.t)
+	res.exposed = ser.exposedShare()
 	if len(ser.t) < 8 {
 		return res
 	}

@@ -77,3 +77,57 @@ func avg(v []float64) float64 {
 	}
 	return s / float64(len(v))
 }
+
+// The shading model's fall-off on real faces: least on the face's front,
+// more towards its sides, its forehead and its jaw, and a nose flank sampled on each
+// side of the ridge, so a face that is flat across still has a predicted
+// pattern a print does not answer.
+func TestProbeFall_Samples(t *testing.T) {
+	p := MustPipeline(t)
+	for _, n := range []int{1, 3, 6} {
+		obs, err := p.ObserveFrame(t.Context(), testutil.DecodeSample(t, n))
+		if err != nil || len(obs) == 0 {
+			t.Fatalf("sample%d: %d faces, %v", n, len(obs), err)
+		}
+		o := obs[0]
+		for _, f := range obs[1:] {
+			if f.Box.Area() > o.Box.Area() {
+				o = f
+			}
+		}
+		fall, flank, pos, ok := liveness.ProbeFall(o)
+		if !ok {
+			t.Fatalf("sample%d: no probes", n)
+		}
+		var front, sides, chin []float64 // chin: the forehead and the jaw
+		flanks := map[bool]int{}
+		for i, f := range fall {
+			if math.IsNaN(f) {
+				continue
+			}
+			x, y := pos[i][0], pos[i][1]
+			switch {
+			case math.Abs(x) > 0.75 && y > 0 && y < 1:
+				sides = append(sides, f)
+			case y < -0.45 || y > 0.95:
+				chin = append(chin, f)
+			case math.Abs(x) > 0.3 && math.Abs(x) < 0.55 && y > 0.4 && y < 0.9 && flank[i] < 0.05:
+				front = append(front, f)
+			}
+			if flank[i] > 0.2 {
+				flanks[x > 0]++
+			}
+		}
+		t.Logf("sample%d: fall front %.2f (%d), sides %.2f (%d), forehead and jaw %.2f (%d); nose-flank probes %v",
+			n, avg(front), len(front), avg(sides), len(sides), avg(chin), len(chin), flanks)
+		if len(front) == 0 || len(sides) == 0 || len(chin) == 0 {
+			t.Fatalf("sample%d: probes front %d, sides %d, forehead and jaw %d", n, len(front), len(sides), len(chin))
+		}
+		if !(avg(front) < 0.25 && avg(sides) > avg(front)+0.15 && avg(chin) > avg(front)+0.1) {
+			t.Errorf("sample%d: fall-off front %.2f, sides %.2f, forehead and jaw %.2f: want the front least", n, avg(front), avg(sides), avg(chin))
+		}
+		if flanks[false] == 0 || flanks[true] == 0 {
+			t.Errorf("sample%d: nose-flank probes left/right %d/%d, want both sides sampled", n, flanks[false], flanks[true])
+		}
+	}
+}

@@ -26,7 +26,7 @@ type Scene struct {
 	// the photo's own face outline (68-point jaw line ends): a real face
 	// turns away at its visible outline (1), a proxy that fits the
 	// features loosely is narrower or broader (an independent renderer
-	// used one about 1.3-1.5 times broader).
+	// used one about 1.3-1.5 times broader, so the range reaches 1.5).
 	WidthFit float64
 	// HalfHeightCM is its half-height.
 	HalfHeightCM float64
@@ -122,7 +122,7 @@ func DrawScene(rng *rand.Rand) Scene {
 	u := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 	s := Scene{
 		DepthCM:      u(2, 6),
-		WidthFit:     u(0.9, 1.25),
+		WidthFit:     u(0.9, 1.5),
 		HalfHeightCM: u(9.5, 12.5),
 		Profile:      u(2, 4),
 		NoseCM:       u(1.2, 2.6),
@@ -218,7 +218,7 @@ func factor(name string, v func(Scene) float64, edges []float64, labels ...strin
 // Factors are the scene factors an evaluation reports per bin.
 var Factors = []Factor{
 	factor("face depth", func(s Scene) float64 { return s.DepthCM }, []float64{3.33, 4.67}, "2-3.3 cm", "3.3-4.7 cm", "4.7-6 cm"),
-	factor("3-D shape width / face outline", func(s Scene) float64 { return s.WidthFit }, []float64{1.0, 1.125}, "0.9-1.0", "1.0-1.125", "1.125-1.25"),
+	factor("3-D shape width / face outline", func(s Scene) float64 { return s.WidthFit }, []float64{1.1, 1.3}, "0.9-1.1", "1.1-1.3", "1.3-1.5"),
 	factor("face profile", func(s Scene) float64 { return s.Profile }, []float64{2.67, 3.33}, "round", "medium", "flat front"),
 	factor("nose", func(s Scene) float64 { return s.NoseCM }, []float64{1.67, 2.13}, "small", "medium", "large"),
 	{Name: "glasses", Labels: []string{"none", "glasses"}, Bin: func(s Scene) string {
