@@ -111,3 +111,81 @@ func TestMeshShading(t *testing.T) {
 		})
 	}
 }
+
+// A capture whose mesh was lost on a few frames keeps its mesh series over
+// the others, with the expected signal taken at the same frames; one whose
+// mesh was lost for most of the colours has none.
+func TestMeshFrames(t *testing.T) {
+	for _, test := range []struct {
+		name   string
+		frames int   // light frames
+		mesh   []int // the frames with a mesh
+		kept   bool
+	}{
+		{"AllFrames", 12, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, true},
+		{"TwoLost", 12, []int{0, 1, 2, 4, 5, 6, 7, 8, 10, 11}, true},
+		{"MostLost", 12, []int{0, 3, 6, 9, 11}, false},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			ser := &lightSeries{mframes: test.mesh}
+			ts := make([]float64, test.frames)
+			for i := range ts {
+				ts[i] = float64(i) / 10
+			}
+			var probe [3][]float64
+			for c := range 3 {
+				for range test.mesh {
+					probe[c] = append(probe[c], 0)
+				}
+			}
+			ser.mesh = [][3][]float64{probe}
+			ser.mok = []bool{true}
+			ser.mnorm = []vec3{{0, 0, -1}}
+			ser.mpos = []pointSum{{X: 0.2, Y: 0.5, n: 1}}
+			ser.finishMesh(ts)
+			if kept := ser.mesh != nil; kept != test.kept {
+				t.Fatalf("mesh series kept %v, want %v", kept, test.kept)
+			}
+			if !test.kept {
+				return
+			}
+			var e [3][]float64
+			for c := range 3 {
+				for j := range test.frames {
+					e[c] = append(e[c], float64(100*c+j))
+				}
+			}
+			m := ser.atMeshFrames(&e)
+			for c := range 3 {
+				if len(m[c]) != len(test.mesh) {
+					t.Fatalf("expected signal at %d frames, want %d", len(m[c]), len(test.mesh))
+				}
+				for j, i := range test.mesh {
+					if m[c][j] != e[c][i] {
+						t.Errorf("channel %d, mesh frame %d: %v, want frame %d's %v", c, j, m[c][j], i, e[c][i])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestExposedShare(t *testing.T) {
+	for _, test := range []struct {
+		mok  []bool
+		want float64
+	}{
+		{nil, 1}, // no mesh series: not an exposure problem
+		{[]bool{true, true, true, true}, 1},
+		{[]bool{true, false, false, false}, 0.25},
+		{[]bool{false, false}, 0},
+	} {
+		ser := &lightSeries{mok: test.mok}
+		for range test.mok {
+			ser.mesh = append(ser.mesh, [3][]float64{})
+		}
+		if got := ser.exposedShare(); got != test.want {
+			t.Errorf("exposedShare(%v) = %v, want %v", test.mok, got, test.want)
+		}
+	}
+}

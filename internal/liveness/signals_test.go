@@ -419,3 +419,39 @@ func TestAcquisitionFailure_MatchesGroups(t *testing.T) {
 		}
 	}
 }
+
+// A face the camera clips cannot show its shading: the capture fails as a
+// lighting problem (the user can retry), not as an attack; with the skin in
+// range, shading that cannot be measured stays an attack signal.
+func TestChecks_ClippedFace(t *testing.T) {
+	r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
+	th := DefaultThresholds()
+	for _, test := range []struct {
+		name    string
+		exposed float64
+		shading float64
+		reason  string
+	}{
+		{"Clipped", 0.1, math.NaN(), ReasonLighting},
+		{"InRangeUnmeasured", 0.9, math.NaN(), ReasonSpoof},
+		{"InRangeFlat", 0.9, th.Shading - 0.1, ReasonSpoof},
+		{"InRangeFace", 0.9, th.Shading + 0.3, ""},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
+				growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
+			s.light = lightResult{timingOK: true, frames: 40, z: 5, matched: 1, matched2: 1, margin: 0.5, exposed: test.exposed}
+			s.light.mesh.upper = test.shading
+			reason := ""
+			for _, c := range r.checks(s) {
+				if c.score() < 0.9 {
+					reason = c.reason
+					break
+				}
+			}
+			if reason != test.reason {
+				t.Errorf("first failure %q, want %q", reason, test.reason)
+			}
+		})
+	}
+}
