@@ -5,9 +5,27 @@ import (
 	"testing"
 
 	"github.com/livenessd/livenessd"
+	"github.com/livenessd/livenessd/internal/face"
 	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/testutil"
 )
+
+// largestSampleFace observes the model package's sample photo n and
+// returns its largest face.
+func largestSampleFace(t *testing.T, p *face.Pipeline, n int) livenessd.FaceObservation {
+	t.Helper()
+	obs, err := p.ObserveFrame(t.Context(), testutil.DecodeSample(t, n))
+	if err != nil || len(obs) == 0 {
+		t.Fatalf("sample%d: %d faces, %v", n, len(obs), err)
+	}
+	o := obs[0]
+	for _, f := range obs[1:] {
+		if f.Box.Area() > o.Box.Area() {
+			o = f
+		}
+	}
+	return o
+}
 
 // The mesh probes on real faces: enough of them, none on the eyes or the
 // lips, and normals that face the camera on the whole (the samples' heads
@@ -15,16 +33,7 @@ import (
 func TestMeshProbes_Samples(t *testing.T) {
 	p := MustPipeline(t)
 	for _, n := range []int{1, 3, 6} {
-		obs, err := p.ObserveFrame(t.Context(), testutil.DecodeSample(t, n))
-		if err != nil || len(obs) == 0 {
-			t.Fatalf("sample%d: %d faces, %v", n, len(obs), err)
-		}
-		o := obs[0]
-		for _, f := range obs[1:] {
-			if f.Box.Area() > o.Box.Area() {
-				o = f
-			}
-		}
+		o := largestSampleFace(t, p, n)
 		idx, normals, ok := liveness.MeshProbes(o)
 		if !ok || len(idx) < 30 {
 			t.Fatalf("sample%d: %d probes", n, len(idx))
@@ -85,16 +94,7 @@ func avg(v []float64) float64 {
 func TestProbeFall_Samples(t *testing.T) {
 	p := MustPipeline(t)
 	for _, n := range []int{1, 3, 6} {
-		obs, err := p.ObserveFrame(t.Context(), testutil.DecodeSample(t, n))
-		if err != nil || len(obs) == 0 {
-			t.Fatalf("sample%d: %d faces, %v", n, len(obs), err)
-		}
-		o := obs[0]
-		for _, f := range obs[1:] {
-			if f.Box.Area() > o.Box.Area() {
-				o = f
-			}
-		}
+		o := largestSampleFace(t, p, n)
 		fall, flank, pos, ok := liveness.ProbeFall(o)
 		if !ok {
 			t.Fatalf("sample%d: no probes", n)
