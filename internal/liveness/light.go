@@ -44,6 +44,7 @@ type lightSeries struct {
 	mnorm       []vec3
 	mpos        []pointSum
 	mfall       []float64  // faceFall of each probe
+	mclipped    []bool     // a channel of the probe left the camera's range on some frame
 	mframes     []int      // the frames (indices into t) the mesh series hold
 	mfull       []pointSum // the whole mesh in face coordinates, summed
 	meshMissing bool
@@ -142,9 +143,10 @@ func (r *Run) analyseLight() lightResult {
 		return res
 	}
 	res.amplitude = dot3(&e, &ser.skin) / ee
-	res.mesh = meshShading(&e, &ser, [3]bool{true, true, false}, outlineModel)
-	res.meshAll = meshShading(&e, &ser, [3]bool{true, true, true}, outlineModel)
-	res.meshNormals = meshShading(&e, &ser, [3]bool{true, true, true}, normalsModel)
+	em := ser.atMeshFrames(&e)
+	res.mesh = meshShading(em, &ser, [3]bool{true, true, false}, outlineModel)
+	res.meshAll = meshShading(em, &ser, [3]bool{true, true, true}, outlineModel)
+	res.meshNormals = meshShading(em, &ser, [3]bool{true, true, true}, normalsModel)
 	if ser.pok[patchBgL] && ser.pok[patchBgR] && res.amplitude > 0 {
 		bg := (dot3(&e, &ser.patch[patchBgL]) + dot3(&e, &ser.patch[patchBgR])) / 2 / ee
 		res.bgRatio = bg / res.amplitude

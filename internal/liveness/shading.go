@@ -82,11 +82,10 @@ type meshShadingResult struct {
 }
 
 // meshShading fits the response of the mesh probes in ser to the expected
-// signal e (features chosen by use: chroma only, or chroma and luminance)
+// signal e (at the mesh series' frames: atMeshFrames) (features chosen by use: chroma only, or chroma and luminance)
 // against the shares of light model predicts.
 func meshShading(e *[3][]float64, ser *lightSeries, use [3]bool, model shadingModel) meshShadingResult {
 	res := meshShadingResult{k: math.NaN(), t: math.NaN(), upper: math.NaN()}
-	e = ser.atMeshFrames(e)
 	var ee float64
 	for c := range 3 {
 		if use[c] {
@@ -286,6 +285,7 @@ func (ser *lightSeries) addMesh(rec *record) {
 		}
 		ser.mnorm = make([]vec3, n)
 		ser.mpos = make([]pointSum, n)
+		ser.mclipped = make([]bool, n)
 	}
 	if n != len(ser.mesh) {
 		ser.meshMissing = true
@@ -304,6 +304,7 @@ func (ser *lightSeries) addMesh(rec *record) {
 		for _, x := range rgb {
 			exposed = exposed && x >= 8 && x <= 245
 		}
+		ser.mclipped[i] = ser.mclipped[i] || !exposed
 		ser.mok[i] = ser.mok[i] && rec.s.mok[i] && exposed
 		if ok {
 			q := f.to(rec.lay.mesh[i])
@@ -358,12 +359,12 @@ func (ser *lightSeries) exposedShare() float64 {
 		return 1
 	}
 	n := 0
-	for _, ok := range ser.mok {
-		if ok {
+	for _, c := range ser.mclipped {
+		if !c {
 			n++
 		}
 	}
-	return float64(n) / float64(len(ser.mok))
+	return float64(n) / float64(len(ser.mclipped))
 }
 
 // meshMinFrames is the share of the light frames the mesh series must
@@ -406,22 +407,18 @@ func (ser *lightSeries) finishMesh(ts []float64) {
 // across and down, and on the nose's flanks. NaN when the mesh does not
 // reach p's height on its side or its place across.
 func faceFall(mesh []pointSum, p pointSum) float64 {
-	u := outlineShare(mesh, p)
-	w := verticalShare(mesh, p)
+	u, w := acrossDistance(mesh, p), downDistance(mesh, p)
 	if math.IsNaN(u) || math.IsNaN(w) {
 		return math.NaN()
 	}
-	// Both shares are sqrt(1 - d²) of one axis; together sqrt(1 - u² - w²).
-	s := math.Sqrt(math.Max(0.0004, u*u+w*w-1))
-	return 1 - s + noseFlankWeight*noseFlank(mesh, p)
+	return 1 - math.Sqrt(math.Max(0.0004, 1-u*u-w*w)) + noseFlankWeight*noseFlank(mesh, p)
 }
 
-// verticalShare is the share of the screen's light at p from the face's
-// turn down towards its chin and up towards its forehead: sqrt(1 - w²),
-// w = the distance from the middle of the mesh's extent at p's place
-// across (mesh points within 0.15 IOD) over its half-height. NaN when the
-// mesh is shorter than 0.6 IOD there.
-func verticalShare(mesh []pointSum, p pointSum) float64 {
+// downDistance is p's distance from the middle of the mesh's extent at its
+// place across (mesh points within 0.15 IOD) over the half-height there,
+// at most 0.98: the face turns down towards its chin and up towards its
+// forehead. NaN when the mesh is shorter than 0.6 IOD there.
+func downDistance(mesh []pointSum, p pointSum) float64 {
 	if math.IsNaN(p.X) {
 		return math.NaN()
 	}
@@ -434,8 +431,7 @@ func verticalShare(mesh []pointSum, p pointSum) float64 {
 	if hi-lo < 0.6 {
 		return math.NaN()
 	}
-	w := math.Min(0.98, math.Abs(p.Y-(lo+hi)/2)/((hi-lo)/2))
-	return math.Sqrt(1 - w*w)
+	return math.Min(0.98, math.Abs(p.Y-(lo+hi)/2)/((hi-lo)/2))
 }
 
 // noseRidge are FaceMesh points down the nose's ridge, from between the
@@ -467,12 +463,11 @@ func noseFlank(mesh []pointSum, p pointSum) float64 {
 	return g * d * d * math.Exp(-d*d)
 }
 
-// outlineShare is the share of the screen's light at face position p
-// (IODs) on a face that turns away towards its outline as an ellipse
-// does: sqrt(1 - u²), u = the distance from the midline over the mesh's
-// half-width on that side at p's height (mesh points within 0.15 IOD of
-// it). NaN when the mesh does not reach p's height on that side.
-func outlineShare(mesh []pointSum, p pointSum) float64 {
+// acrossDistance is p's distance from the midline over the mesh's
+// half-width on its side at its height (mesh points within 0.15 IOD of
+// it), at most 0.98: a turned head has one side narrower. NaN when the
+// mesh does not reach p's height on that side.
+func acrossDistance(mesh []pointSum, p pointSum) float64 {
 	if math.IsNaN(p.X) {
 		return math.NaN()
 	}
@@ -485,8 +480,7 @@ func outlineShare(mesh []pointSum, p pointSum) float64 {
 	if w < 0.3 {
 		return math.NaN()
 	}
-	u := math.Min(0.98, math.Abs(p.X)/w)
-	return math.Sqrt(1 - u*u)
+	return math.Min(0.98, math.Abs(p.X)/w)
 }
 
 // faceFrameOf is the face frame of a layout (eyes and their distance).

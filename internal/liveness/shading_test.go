@@ -172,20 +172,21 @@ func TestMeshFrames(t *testing.T) {
 
 func TestExposedShare(t *testing.T) {
 	for _, test := range []struct {
-		mok  []bool
-		want float64
+		clipped []bool
+		want    float64
 	}{
 		{nil, 1}, // no mesh series: not an exposure problem
-		{[]bool{true, true, true, true}, 1},
-		{[]bool{true, false, false, false}, 0.25},
-		{[]bool{false, false}, 0},
+		{[]bool{false, false, false, false}, 1},
+		{[]bool{false, true, true, true}, 0.25},
+		{[]bool{true, true}, 0},
 	} {
-		ser := &lightSeries{mok: test.mok}
-		for range test.mok {
+		ser := &lightSeries{mclipped: test.clipped}
+		for range test.clipped {
 			ser.mesh = append(ser.mesh, [3][]float64{})
+			ser.mok = append(ser.mok, false) // unusable for other reasons: not counted as clipped
 		}
 		if got := ser.exposedShare(); got != test.want {
-			t.Errorf("exposedShare(%v) = %v, want %v", test.mok, got, test.want)
+			t.Errorf("exposedShare(clipped %v) = %v, want %v", test.clipped, got, test.want)
 		}
 	}
 }
