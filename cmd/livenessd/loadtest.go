@@ -20,10 +20,14 @@ import (
 	"github.com/livenessd/livenessd/internal/simulate"
 )
 
-// runLoadtest drives simulated live captures (the simulate command's
-// player over the real capture WebSocket, in real time) against a server,
-// --concurrency at a time until --sessions are done, and reports the
-// throughput, the verdict latency after the last frame and the errors.
+// runLoadtest drives simulated live captures over the real capture
+// WebSocket, in real time, against a server, --concurrency at a time until
+// --sessions are done, and reports the throughput, the verdict latency
+// after the last frame and the errors. By default every session replays
+// one capture rendered and encoded before the run (simulate.Replay), so
+// the generator costs the machine little more than its WebSocket writes;
+// --render-live renders each session's frames as it plays (the simulate
+// command's player, about a third of a core per capture).
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,6 +38,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	imagePath := fs.String("image", "", "photo with the face to play (default: a sample photo of the model package)")
 	strength := fs.Float64("strength", simulate.DefaultStrength, "skin luminance change at full screen colour")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	renderLive := fs.Bool("render-live", false, "render each session's frames while it plays instead of replaying frames rendered before the run")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd loadtest --server URL --api-key KEY --sessions N --concurrency C [--image FACE.jpg] [--json]")
 		fs.PrintDefaults()
@@ -69,6 +74,12 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 
 	lt := &loadtest{base: base.String(), key: *apiKey, src: src, strength: *strength,
 		client: &http.Client{Timeout: 30 * time.Second}, errors: map[string]int{}, statuses: map[string]int{}}
+	if !*renderLive {
+		// Two seconds of held face, played forwards and back.
+		if lt.replay, err = simulate.NewReplay(src, simulate.Options{Strength: *strength, Seed: 1}, 30); err != nil {
+			return fmt.Errorf("loadtest: %w", err)
+		}
+	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -104,6 +115,7 @@ type loadtest struct {
 	src       simulate.Source
 	strength  float64
 	client    *http.Client
+	replay    *simulate.Replay // nil: render each session live
 
 	mu        sync.Mutex
 	latencies []time.Duration // last frame -> verdict
@@ -127,13 +139,19 @@ func (lt *loadtest) one(ctx context.Context, seed uint64) {
 		return
 	}
 	defer c.Close()
-	pl, err := simulate.NewPlayer(lt.src, simulate.ChallengeOf(c.Challenge), simulate.Options{Strength: lt.strength, Seed: seed + 1})
-	if err != nil {
-		lt.fail("player", err)
-		return
-	}
+	ch := simulate.ChallengeOf(c.Challenge)
 	tgt := &lastFrameTarget{WSClient: c}
-	if err := simulate.Play(ctx, pl, tgt, simulate.PlayOptions{Realtime: true}); err != nil {
+	if lt.replay != nil {
+		err = lt.replay.Play(ctx, ch, tgt, simulate.PlayOptions{Realtime: true})
+	} else {
+		var pl *simulate.Player
+		if pl, err = simulate.NewPlayer(lt.src, ch, simulate.Options{Strength: lt.strength, Seed: seed + 1}); err != nil {
+			lt.fail("player", err)
+			return
+		}
+		err = simulate.Play(ctx, pl, tgt, simulate.PlayOptions{Realtime: true})
+	}
+	if err != nil {
 		lt.fail("play", err)
 		return
 	}

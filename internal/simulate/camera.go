@@ -137,10 +137,16 @@ func (p *Player) light(t time.Duration) (c [3]float64, ok bool) {
 // screen's light on the face, exposure drift, the camera's gains, tone
 // curve and sensor noise.
 func (p *Player) Render(t time.Duration) *image.NRGBA {
+	light, lit := p.light(t)
+	return p.render(t, light, lit)
+}
+
+// render draws the frame at time t lit by the screen colour light (0..1
+// per channel) when lit.
+func (p *Player) render(t time.Duration, light [3]float64, lit bool) *image.NRGBA {
 	W, H := p.opt.Width, p.opt.Height
 	dst := image.NewNRGBA(image.Rect(0, 0, W, H))
 	b := p.baseFrame(t)
-	light, lit := p.light(t)
 	if p.opt.Attack == AttackNoFace {
 		lit = false
 	}
