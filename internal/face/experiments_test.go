@@ -36,7 +36,8 @@ type expImage struct {
 // TestEmbeddingExperiments measures embedding variants on the development
 // sets (docs/ACCURACY.md "Embedding experiments"). It runs only with
 // LIVENESS_EMBED_EXPERIMENTS=DIR (results and a cache of embeddings go
-// there); it is a measurement, not a check.
+// there); it is a measurement, not a check. LIVENESS_EMBED_ONLY=TEXT keeps
+// the variants whose name contains TEXT (and the reference "central 5pt").
 func TestEmbeddingExperiments(t *testing.T) {
 	dir := os.Getenv("LIVENESS_EMBED_EXPERIMENTS")
 	if dir == "" {
@@ -69,6 +70,17 @@ func TestEmbeddingExperiments(t *testing.T) {
 		}
 	} else {
 		embs = computeExperiments(t, images)
+		f, err := os.Create(cachePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gob.NewEncoder(f).Encode(embs); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if !hasHumanVariants(embs) {
+		addHumanEmbeddings(t, embs)
 		f, err := os.Create(cachePath)
 		if err != nil {
 			t.Fatal(err)
@@ -241,6 +253,32 @@ func TestEmbeddingExperiments(t *testing.T) {
 			}},
 		)
 	}
+	// human-models' further embedders (tfjs.Embedders): each variant
+	// alone, and z-score fused with fr_feature at fixed weights.
+	for _, v := range humanVariants() {
+		scorers = append(scorers, scorer{"central h15 " + v.name, func(a, b *expImage) float64 { return cosOf("central/"+v.name, a, b) }})
+	}
+	for _, e := range embs {
+		if e.Emb != nil {
+			e.Emb["central/frcaffe0.75avg"] = addNorm(e.Emb["central/frcaffe0.75"], e.Emb["central/frcaffe0.75flip"])
+		}
+	}
+	scorers = append(scorers, scorer{"central h15 frcaffe0.75avg", func(a, b *expImage) float64 { return cosOf("central/frcaffe0.75avg", a, b) }})
+	// MobileFaceNet's embeddings are nearly constant (impostor cosine
+	// 0.9998): measured again centred by their mean on the non-LFW faces.
+	for _, v := range []string{"mfn", "mfnbgr", "mfnunit", "mfnraw"} {
+		centre(embs, "central/"+v, "central/"+v+"c")
+		scorers = append(scorers, scorer{"central h15 " + v + "c", func(a, b *expImage) float64 { return cosOf("central/"+v+"c", a, b) }})
+	}
+	for _, v := range append(humanVariants(), humanVariant{name: "frcaffe0.75avg"}, humanVariant{name: "mfnc"}, humanVariant{name: "mfnunitc"}) {
+		for _, w := range []float64{0.1, 0.25, 0.5, 0.75, 1, 1.5, 2} {
+			scorers = append(scorers, scorer{fmt.Sprintf("central 5pt + %.2g h15 %s (z)", w, v.name), zfuse("central/base", "central/"+v.name, w)})
+		}
+	}
+	// LIVENESS_EMBED_ONLY keeps the scorers whose name contains it.
+	if only := os.Getenv("LIVENESS_EMBED_ONLY"); only != "" {
+		scorers = slices.DeleteFunc(scorers, func(s scorer) bool { return !strings.Contains(s.name, only) && s.name != "central 5pt" })
+	}
 	// LFW's images with every cross-identity pair as impostors (about
 	// 325,000): TAR at FMR 1e-3 from far more impostors than fold 1's 300.
 	var lfwImgs []*expImage
@@ -308,7 +346,11 @@ func TestEmbeddingExperiments(t *testing.T) {
 		}
 		out.WriteString(" |\n")
 	}
-	for _, v := range []string{"central/base", "central/fa68", "central/fa68avg", "largest/base", "largest/fa68"} {
+	statVars := []string{"central/base", "central/fa68", "central/fa68avg", "largest/base", "largest/fa68"}
+	for _, v := range humanVariants() {
+		statVars = append(statVars, "central/"+v.name)
+	}
+	for _, v := range statVars {
 		zOf(v, nil, nil)
 		fmt.Fprintf(&out, "\nimpostor cosine on the non-LFW sets, %s: mean %.4f, sd %.4f", v, stats[v].mean, stats[v].sd)
 	}

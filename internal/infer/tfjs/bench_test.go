@@ -38,7 +38,7 @@ func BenchmarkModel(b *testing.B) {
 	}
 	cache := b.TempDir()
 	sessions := map[string]*infer.Session{}
-	specs := append(tfjs.Models(), tfjs.FaceRecognition)
+	specs := append(append(tfjs.Models(), tfjs.FaceRecognition), tfjs.Embedders()...)
 	for _, spec := range specs {
 		s, err := tfjs.Load(rt, spec, c.Dir, cache)
 		if err != nil {

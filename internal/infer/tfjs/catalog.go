@@ -60,6 +60,9 @@ var (
 	}
 	// FaceRes is HSE FaceRes: gender (sigmoid, >0.5 male), a 1024-d
 	// descriptor and a 100-bin age softmax from a 224x224 crop in 0..255.
+	// This is Human's input; HSE's own code feeds BGR less the ImageNet mean
+	// pixel (as FaceResDeep below), which gives a much better descriptor
+	// (docs/ACCURACY.md); the spec stays as the golden files were made.
 	FaceRes = infer.Spec{
 		Name: "faceres", File: "human/faceres.json",
 		Input: SquareInput("input_1", 224, Raw),
@@ -68,6 +71,40 @@ var (
 			{Name: "global_pooling/Mean", Shape: []int64{1, 1024}},
 			{Name: "age_pred/Softmax", Shape: []int64{1, 100}},
 		},
+	}
+	// FaceResDeep is the deeper HSE FaceRes variant (MobileNet v1 at width 1.0,
+	// 224x224; HSE's age_gender_tf2_224_deep): the same three outputs as
+	// FaceRes. HSE's own code (facial_analysis.py) feeds it caffe-style
+	// input: BGR, less the ImageNet mean pixel, not scaled; the 1024-d
+	// global pooling is the MobileNet base trained on VGGFace2 for identity.
+	FaceResDeep = infer.Spec{
+		Name: "faceres-deep", File: "human/faceres-deep.json",
+		Input: infer.ImageInput{Name: "input_1", Width: 224, Height: 224, Layout: infer.NHWC, Order: infer.BGR,
+			Mean: [3]float32{103.939, 116.779, 123.68}, Std: [3]float32{1, 1, 1}},
+		Outputs: []infer.Output{
+			{Name: "gender_pred/Sigmoid", Shape: []int64{1, 1}},
+			{Name: "global_pooling/Mean", Shape: []int64{1, 1024}},
+			{Name: "age_pred/Softmax", Shape: []int64{1, 100}},
+		},
+	}
+	// MobileFaceNet is sirius-ai's MobileFaceNet_TF (graph names
+	// img_inputs/embeddings; trained on InsightFace's MS1M-refine 112x112
+	// ArcFace-aligned crops, RGB, (x-127.5)/128): a 192-d embedding that
+	// the graph already L2-normalises.
+	MobileFaceNet = infer.Spec{
+		Name: "mobilefacenet", File: "human/mobilefacenet.json",
+		Input: infer.ImageInput{Name: "img_inputs", Width: 112, Height: 112, Layout: infer.NHWC, Order: infer.RGB,
+			Mean: [3]float32{127.5, 127.5, 127.5}, Std: [3]float32{128, 128, 128}},
+		Outputs: []infer.Output{{Name: "embeddings", Shape: []int64{1, 192}}},
+	}
+	// MobileFace is becauseofAI's MobileFace identification network (an
+	// MXNet model trained with InsightFace on 112x112 ArcFace-aligned RGB
+	// crops): pixels 0..255 in, (x-127.5)/128 is inside the graph, a 256-d
+	// embedding (fc + batch norm) out.
+	MobileFace = infer.Spec{
+		Name: "mobileface", File: "human/mobileface.json",
+		Input:   SquareInput("data", 112, Raw),
+		Outputs: []infer.Output{{Name: "batchnorm0/add_1", Shape: []int64{1, 256}}},
 	}
 	// AntiSpoof scores a 128x128 face crop (0..1): sigmoid output, higher
 	// means real.
@@ -126,4 +163,12 @@ func SquareInput(name string, side int, r Range) infer.ImageInput {
 // Models lists the translated TF.js models in load order.
 func Models() []infer.Spec {
 	return []infer.Spec{FaceMesh, FaceMeshDetectionShort, FaceMeshDetectionFull, BlazeFaceBack, Iris, FaceRes, AntiSpoof, Liveness}
+}
+
+// Embedders lists the further face-embedding models of human-models that
+// are translated and measured (docs/ACCURACY.md) but not run by the
+// service: they are not in Models, so the service neither loads nor
+// quantises them.
+func Embedders() []infer.Spec {
+	return []infer.Spec{MobileFaceNet, MobileFace, FaceResDeep}
 }

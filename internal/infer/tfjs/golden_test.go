@@ -135,7 +135,7 @@ func TestWriteGoldenInputs(t *testing.T) {
 	}
 	var manifest []goldenEntry
 	root := testutil.ModelDir(t)
-	for _, spec := range tfjs.Models() {
+	for _, spec := range append(tfjs.Models(), tfjs.Embedders()...) {
 		for _, c := range goldenCases(t, spec) {
 			b := tensorBytes(c.in)
 			file := fmt.Sprintf("%s.%s.f32", spec.Name, c.name)
@@ -180,7 +180,7 @@ func TestGolden_MatchesTFJS(t *testing.T) {
 	rt := testutil.Runtime(t)
 	root := testutil.ModelDir(t)
 	cache := t.TempDir()
-	for _, spec := range tfjs.Models() {
+	for _, spec := range append(tfjs.Models(), tfjs.Embedders()...) {
 		t.Run(spec.Name, func(t *testing.T) {
 			g := readGolden(t, spec.Name)
 			// Our outputs must be the model's default outputs in TF.js.
