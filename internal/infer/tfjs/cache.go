@@ -19,7 +19,9 @@ const translatorVersion = "tfjs-onnx-1"
 // in cacheDir under a name keyed by the sha256 of model.json, its weight
 // shards and the translator version, written atomically (temp file +
 // rename). On a cache hit Info has inputs and outputs but no op counts. An
-// empty cacheDir disables the cache.
+// empty cacheDir disables the cache. A cache that cannot be written (a
+// read-only model directory in a container) only costs the translation on
+// every load: the translation is returned all the same.
 func ConvertCached(cacheDir, dir, modelJSONName string) ([]byte, Info, error) {
 	if cacheDir == "" {
 		return Convert(dir, modelJSONName)
@@ -41,9 +43,7 @@ func ConvertCached(cacheDir, dir, modelJSONName string) ([]byte, Info, error) {
 	if err != nil {
 		return nil, Info{}, err
 	}
-	if err := infer.WriteModelFile(path, b); err != nil {
-		return nil, Info{}, fmt.Errorf("tfjs: cache: %w", err)
-	}
+	_ = infer.WriteModelFile(path, b) // the cache only saves time
 	return b, info, nil
 }
 

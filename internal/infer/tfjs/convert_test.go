@@ -326,6 +326,28 @@ func TestConvertCached_WritesOnceAndReuses(t *testing.T) {
 	}
 }
 
+// A cache that cannot be written costs the translation, not the load.
+func TestConvertCached_UnwritableCache(t *testing.T) {
+	js, data := tinyModel()
+	dir := writeTiny(t, js, data)
+	want, _, err := Convert(dir, "tiny.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A cache "directory" below a regular file cannot be made, even by root.
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, info, err := ConvertCached(filepath.Join(blocker, "cache"), dir, "tiny.json")
+	if err != nil {
+		t.Fatalf("unwritable cache: %v", err)
+	}
+	if string(got) != string(want) || len(info.Outputs) != 2 {
+		t.Errorf("unwritable cache returned %d bytes (want %d), info %+v", len(got), len(want), info)
+	}
+}
+
 func TestWindowGeometry(t *testing.T) {
 	for _, tc := range []struct {
 		in, k, s, d      int64
