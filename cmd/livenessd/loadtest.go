@@ -73,7 +73,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	}
 
 	lt := &loadtest{base: base.String(), key: *apiKey, src: src, strength: *strength,
-		client: &http.Client{Timeout: 30 * time.Second}, errors: map[string]int{}, statuses: map[string]int{}}
+		client: &http.Client{Timeout: 30 * time.Second}, errors: map[string]int{}, statuses: map[string]int{}, examples: map[string]string{}}
 	if !*renderLive {
 		// Two seconds of held face, played forwards and back.
 		if lt.replay, err = simulate.NewReplay(src, simulate.Options{Strength: *strength, Seed: 1}, 30); err != nil {
@@ -121,6 +121,7 @@ type loadtest struct {
 	latencies []time.Duration // last frame -> verdict
 	statuses  map[string]int
 	errors    map[string]int
+	examples  map[string]string // the first error text of each code
 }
 
 // one runs one capture: create, dial, play in real time, wait.
@@ -194,6 +195,9 @@ func (lt *loadtest) fail(stage string, err error) {
 	code := stage + ":" + errorCode(err)
 	lt.mu.Lock()
 	lt.errors[code]++
+	if _, ok := lt.examples[code]; !ok {
+		lt.examples[code] = err.Error()
+	}
 	lt.mu.Unlock()
 }
 
@@ -222,17 +226,18 @@ func errorCode(err error) string {
 
 // loadSummary is what loadtest prints.
 type loadSummary struct {
-	Sessions       int            `json:"sessions"`
-	Concurrency    int            `json:"concurrency"`
-	Verdicts       int            `json:"verdicts"`
-	Statuses       map[string]int `json:"statuses"`
-	Errors         map[string]int `json:"errors"`
-	Seconds        float64        `json:"seconds"`
-	SessionsPerMin float64        `json:"sessionsPerMin"`
-	LatencyP50ms   float64        `json:"verdictLatencyP50ms"`
-	LatencyP95ms   float64        `json:"verdictLatencyP95ms"`
-	LatencyP99ms   float64        `json:"verdictLatencyP99ms"`
-	LatencyMaxms   float64        `json:"verdictLatencyMaxms"`
+	Sessions       int               `json:"sessions"`
+	Concurrency    int               `json:"concurrency"`
+	Verdicts       int               `json:"verdicts"`
+	Statuses       map[string]int    `json:"statuses"`
+	Errors         map[string]int    `json:"errors"`
+	ErrorExamples  map[string]string `json:"errorExamples,omitempty"` // the first error text of each code
+	Seconds        float64           `json:"seconds"`
+	SessionsPerMin float64           `json:"sessionsPerMin"`
+	LatencyP50ms   float64           `json:"verdictLatencyP50ms"`
+	LatencyP95ms   float64           `json:"verdictLatencyP95ms"`
+	LatencyP99ms   float64           `json:"verdictLatencyP99ms"`
+	LatencyMaxms   float64           `json:"verdictLatencyMaxms"`
 }
 
 func (lt *loadtest) summary(elapsed time.Duration, conc int) loadSummary {
@@ -245,7 +250,7 @@ func (lt *loadtest) summary(elapsed time.Duration, conc int) loadSummary {
 	for _, v := range lt.errors {
 		errs += v
 	}
-	s := loadSummary{Sessions: n + errs, Concurrency: conc, Verdicts: n, Statuses: lt.statuses, Errors: lt.errors,
+	s := loadSummary{Sessions: n + errs, Concurrency: conc, Verdicts: n, Statuses: lt.statuses, Errors: lt.errors, ErrorExamples: lt.examples,
 		Seconds: elapsed.Seconds(), SessionsPerMin: float64(n) / elapsed.Minutes()}
 	if n > 0 {
 		s.LatencyP50ms, s.LatencyP95ms, s.LatencyP99ms = ms64(quantile(lat, 0.5)), ms64(quantile(lat, 0.95)), ms64(quantile(lat, 0.99))
@@ -269,7 +274,7 @@ func (s loadSummary) print(w io.Writer) {
 		fmt.Fprintf(w, "status %s: %d\n", k, s.Statuses[k])
 	}
 	for _, k := range sortedKeys(s.Errors) {
-		fmt.Fprintf(w, "error %s: %d\n", k, s.Errors[k])
+		fmt.Fprintf(w, "error %s: %d (first: %s)\n", k, s.Errors[k], s.ErrorExamples[k])
 	}
 }
 

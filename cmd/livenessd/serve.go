@@ -53,6 +53,7 @@ type serveConfig struct {
 	PurgeInterval       time.Duration
 	Threads             int
 	Workers             int
+	MaxCaptures         int
 	QueueWait           time.Duration
 	RateLimit           float64
 	RateBurst           int
@@ -162,6 +163,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.duration(&c.PurgeInterval, "purge-interval", "LIVENESS_PURGE_INTERVAL", session.DefaultPurgeInterval, "period of the purge of expired data")
 	e.integer(&c.Threads, "threads", "LIVENESS_THREADS", 0, "ONNX Runtime intra-op threads per model run (0: each model's measured count, docs/BENCHMARKS.md)")
 	e.integer(&c.Workers, "workers", "LIVENESS_WORKERS", runtime.NumCPU(), "concurrent analyses/comparisons (bounded worker pool)")
+	e.integer(&c.MaxCaptures, "max-captures", "LIVENESS_MAX_CAPTURES", 0,
+		"bound on captures at once; below it new captures are admitted while the measured frame cost lets the workers keep up (0: 4 per worker)")
 	e.duration(&c.QueueWait, "queue-wait", "LIVENESS_QUEUE_WAIT", 2*time.Second, "how long a request waits for a worker before 503 5001")
 	e.float(&c.RateLimit, "rate-limit", "LIVENESS_RATE_LIMIT", 10, "requests per second per tenant, all its keys together (0 = unlimited)")
 	e.integer(&c.RateBurst, "rate-burst", "LIVENESS_RATE_BURST", 20, "burst of the per-key rate limit")
@@ -221,8 +224,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("%w: --capture-lease must be at least 1s", errUsage)
 	case c.Retention < 0 || c.RecordTTL < 0 || c.PurgeInterval <= 0:
 		return c, fmt.Errorf("%w: --retention/--record-ttl must not be negative, --purge-interval must be positive", errUsage)
-	case c.Threads < 0 || c.Threads > runtime.NumCPU() || c.Workers < 1:
-		return c, fmt.Errorf("%w: --threads must be 0 (per model) to the CPU count, --workers at least 1", errUsage)
+	case c.Threads < 0 || c.Threads > runtime.NumCPU() || c.Workers < 1 || c.MaxCaptures < 0:
+		return c, fmt.Errorf("%w: --threads must be 0 (per model) to the CPU count, --workers at least 1, --max-captures not negative", errUsage)
 	case c.RateLimit < 0:
 		return c, fmt.Errorf("%w: --rate-limit must not be negative", errUsage)
 	case c.SimilarityThreshold <= 0 || c.SimilarityThreshold > 100 || c.LivenessThreshold <= 0 || c.LivenessThreshold > 100:
@@ -427,7 +430,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hooks.results = srv.ResultsBody
 	env := &mountEnv{Server: srv, Sessions: sessions, Pipeline: pipe, Runtime: rt, Pool: pool, Config: cfg, Logger: log,
 		Addresses: addresses, AuthFailures: authFailures, ImageLimits: imageLimits, Documents: scanner, Metrics: met,
-		Admission: admission.New(admission.Config{Workers: cfg.Workers, OnRefuse: met.CaptureRefused}),
+		Admission: admission.New(admission.Config{Workers: cfg.Workers, MaxCaptures: cfg.MaxCaptures, OnRefuse: met.CaptureRefused}),
 		Outcomes:  captureObserver{log: log, met: met}}
 	if err := mountHandlers(env); err != nil {
 		return err

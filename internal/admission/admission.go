@@ -26,9 +26,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultFPS         = 15
-	DefaultMaxLag      = 500 * time.Millisecond
-	DefaultMaxCaptures = 8
+	DefaultFPS    = 15
+	DefaultMaxLag = 500 * time.Millisecond
+	// DefaultCapturesPerWorker bounds the captures at once per worker when
+	// Config.MaxCaptures is not set.
+	DefaultCapturesPerWorker = 4
 	// DefaultFrameCost is the cost assumed until frames were measured:
 	// the face pipeline's per-frame cost on one core, rounded up.
 	DefaultFrameCost = 40 * time.Millisecond
@@ -49,7 +51,8 @@ type Config struct {
 	// MaxLag is the analysis lag behind the stream past which new
 	// captures are refused (DefaultMaxLag).
 	MaxLag time.Duration
-	// MaxCaptures is a hard bound on captures at once (DefaultMaxCaptures).
+	// MaxCaptures is a hard bound on captures at once
+	// (DefaultCapturesPerWorker per worker).
 	MaxCaptures int
 	// FrameCost is the per-frame cost assumed before measurements
 	// (DefaultFrameCost).
@@ -89,7 +92,7 @@ func New(cfg Config) *Controller {
 		cfg.MaxLag = DefaultMaxLag
 	}
 	if cfg.MaxCaptures <= 0 {
-		cfg.MaxCaptures = DefaultMaxCaptures
+		cfg.MaxCaptures = DefaultCapturesPerWorker * max(1, cfg.Workers)
 	}
 	if cfg.FrameCost <= 0 {
 		cfg.FrameCost = DefaultFrameCost

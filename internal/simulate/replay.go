@@ -38,6 +38,9 @@ const (
 	replayOval       = 0.45
 	replayContourMin = 0.41
 	replayContourMax = 0.44
+	// replayStartMax bounds the face's contour width at the start: inside
+	// the smallest start oval the server draws, with a tenth to spare.
+	replayStartMax = 0.9 * liveness.FitStart * liveness.StartScale * liveness.OvalMinWidth
 )
 
 // NewReplay renders a live capture of src with opt (its seed drawing the
@@ -61,8 +64,8 @@ func NewReplay(src Source, opt Options, holdFrames int) (*Replay, error) {
 	oval := livenessd.Oval{CenterX: 0.5, CenterY: 0.5, Width: replayOval, Height: h}
 	ch := livenessd.Challenge{Type: livenessd.ChallengeMovementAndLight, Version: liveness.ChallengeV1, Oval: oval,
 		Start: oval.Scale(liveness.StartScale)}
-	// Draw movements until the face settles at a size that fills every
-	// oval the server draws.
+	// Draw movements until the face starts inside every start oval the
+	// server draws and settles at a size that fills every target oval.
 	var p *Player
 	for try := range 64 {
 		o := opt
@@ -71,8 +74,9 @@ func NewReplay(src Source, opt Options, holdFrames int) (*Replay, error) {
 		if err != nil {
 			return nil, err
 		}
-		c := q.mo.goal * src.contour() / src.Face.W / float64(q.opt.Width)
-		if c >= replayContourMin && c <= replayContourMax {
+		perBox := src.contour() / src.Face.W / float64(q.opt.Width)
+		c, c0 := q.mo.goal*perBox, q.mo.w*perBox
+		if c >= replayContourMin && c <= replayContourMax && c0 <= replayStartMax {
 			p = q
 			break
 		}
