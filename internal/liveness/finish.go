@@ -132,6 +132,9 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 		"observed_frames": float64(s.observed), "frames": float64(len(r.recs)),
 		"perspective3d": s.parallax,
 	}
+	par := r.parallax()
+	extra["parallax_beta"], extra["parallax_t"] = par.beta, par.t
+	extra["parallax_points"], extra["parallax_growth"] = float64(par.points), par.growth
 	if s.hasLight {
 		extra["light_correlation"] = s.light.corr
 		extra["light_lag_ms"] = float64(s.light.lag.Milliseconds())

@@ -65,8 +65,12 @@ type Run struct {
 	firstEmb []float32
 	cosines  []float64
 
-	mesh   meshSet // the mesh probes, chosen on the first face with a mesh
-	meshOK bool
+	mesh meshSet // the mesh probes, chosen on the first face with a mesh
+	// The farthest view of the face before the colours and the view at
+	// the flash (parallax.go).
+	parFar, parNear *faceCrop
+	par             *parallaxResult // once measured (or restored)
+	meshOK          bool
 
 	best     candidate
 	audit    []livenessd.AuditImage
@@ -175,6 +179,7 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 		rec.lay = faceLayout(rec.face)
 		rec.hasLay = true
 		r.observeMesh(rec)
+		r.observeViews(px, rec)
 		rec.s = measure(px, rec.lay)
 		rec.sharp = sharpness(px, rec.face.Box)
 	}
@@ -192,6 +197,9 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 	}
 	if !r.flashed && r.holdCount >= r.cfg.HoldObservations {
 		r.flashed, r.flashRec, flash = true, idx, true
+		if rec.faces == 1 {
+			r.parNear, _ = newFaceCrop(px, rec.face.Mesh)
+		}
 	}
 	if rec.faces == 1 {
 		r.keepImages(idx, f.Image)
@@ -271,6 +279,23 @@ func (r *Run) observeMesh(rec *record) {
 		rec.lay.mesh[k] = pt(m[i].X, m[i].Y)
 	}
 	rec.norms = r.mesh.normals(m)
+}
+
+// observeViews keeps the farthest view of a lone face before the colours.
+func (r *Run) observeViews(px pixels, rec *record) {
+	m := rec.face.Mesh
+	if r.flashed || rec.faces != 1 || len(m) != meshPoints {
+		return
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range m {
+		lo, hi = math.Min(lo, p.X), math.Max(hi, p.X)
+	}
+	if r.parFar == nil || hi-lo < r.parFar.width {
+		if c, ok := newFaceCrop(px, m); ok {
+			r.parFar = c
+		}
+	}
 }
 
 func (r *Run) observeIdentity(rec *record) {

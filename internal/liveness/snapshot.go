@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"maps"
+	"math"
 	"time"
 
 	"github.com/livenessd/livenessd"
@@ -27,6 +28,14 @@ type Snapshot struct {
 	// MeshIdx and MeshNbr are the capture's mesh probes (mesh.go).
 	MeshIdx []int
 	MeshNbr [][]int
+	// Parallax is the fitted parallax of the approach (parallax.go): the
+	// views it is measured on are pixels, which a Snapshot does not hold.
+	Parallax ParallaxFit
+}
+
+// ParallaxFit is the parallax fit of a capture (NaN when not measured).
+type ParallaxFit struct {
+	Beta, T, Points, Growth float64
 }
 
 // SnapshotFrame is one frame's measurements.
@@ -69,6 +78,8 @@ func (r *Run) Snapshot() Snapshot {
 		Flashed: r.flashed, FlashRec: r.flashRec, Width: r.width, Height: r.height,
 		Cosines: append([]float64(nil), r.cosines...),
 	}
+	p := r.parallax()
+	s.Parallax = ParallaxFit{Beta: p.beta, T: p.t, Points: float64(p.points), Growth: p.growth}
 	if r.meshOK {
 		s.MeshIdx, s.MeshNbr = r.mesh.idx, r.mesh.nbr
 	}
@@ -111,6 +122,10 @@ func RestoreRun(s Snapshot, cfg Config) *Run {
 	}
 	r.width, r.height = s.Width, s.Height
 	r.cosines = append([]float64(nil), s.Cosines...)
+	r.par = &parallaxResult{beta: math.NaN(), t: math.NaN()}
+	if s.Parallax.Points >= 1 && s.Parallax.Points <= meshPoints { // older recordings have none
+		r.par = &parallaxResult{beta: s.Parallax.Beta, t: s.Parallax.T, points: int(s.Parallax.Points), growth: s.Parallax.Growth}
+	}
 	if len(s.MeshIdx) > 0 && len(s.MeshNbr) == len(s.MeshIdx) {
 		r.mesh, r.meshOK = meshSet{idx: s.MeshIdx, nbr: s.MeshNbr}, true
 	}

@@ -1,0 +1,305 @@
+package liveness
+
+import (
+	"math"
+
+	"github.com/livenessd/livenessd"
+)
+
+// Parallax of the face's own pixels during the approach (reported, not
+// graded). Between the farthest and the nearest view of the approach, a
+// flat print's image changes by a projective map of the plane; a face's
+// front, standing centimetres before its outline, grows more than its
+// outline as it comes closer. Both views are cropped to the face's width
+// (so the maps are near the identity), points of the far crop are tracked
+// into the near one by Lucas-Kanade on their own pixels (FaceMesh's
+// points only start the search: its learned shape prior damps the
+// parallax), and the displacements are fitted as
+//
+//	q = A·p + t + β·(p - c)·h(p) + γ·h(p)
+//
+// with h the face's convexity (1 at its front, 0 at its outline, an
+// ellipse over the mesh's extent with the nose standing out), A, t an
+// affine map and γ the shift a face off the camera's axis adds. β is the
+// front's magnification beyond the outline's: 0 for a print, a few
+// percent for a face coming from arm's length to the oval.
+
+// cropSide is the side of the face crops in pixels; the face's width is
+// cropFace of it.
+const (
+	cropSide = 128
+	cropFace = 0.66
+)
+
+// faceCrop is one view of the face: luma resampled around the mesh,
+// scaled so the face's width is cropFace of the crop, and the mesh in
+// crop pixels.
+type faceCrop struct {
+	width float64 // the mesh's width in frame pixels
+	luma  []float32
+	pts   []livenessd.Point
+}
+
+// newFaceCrop crops the face of mesh m (frame pixels) from px.
+func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
+	if len(m) != meshPoints {
+		return nil, false
+	}
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, p := range m {
+		minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
+		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
+	}
+	w := maxX - minX
+	if w < 24 {
+		return nil, false
+	}
+	cx, cy := (minX+maxX)/2, (minY+maxY)/2
+	s := w / (cropFace * cropSide) // frame pixels per crop pixel
+	c := &faceCrop{width: w, luma: make([]float32, cropSide*cropSide), pts: make([]livenessd.Point, len(m))}
+	for y := range cropSide {
+		for x := range cropSide {
+			fx := cx + (float64(x)-cropSide/2)*s
+			fy := cy + (float64(y)-cropSide/2)*s
+			c.luma[y*cropSide+x] = float32(px.lumaBilinear(fx, fy))
+		}
+	}
+	for i, p := range m {
+		c.pts[i] = pt((p.X-cx)/s+cropSide/2, (p.Y-cy)/s+cropSide/2)
+	}
+	return c, true
+}
+
+// lumaBilinear is the luma at (x, y), bilinear, clamped to the image.
+func (p pixels) lumaBilinear(x, y float64) float64 {
+	x = math.Max(float64(p.r.Min.X), math.Min(float64(p.r.Max.X-1)-1e-9, x))
+	y = math.Max(float64(p.r.Min.Y), math.Min(float64(p.r.Max.Y-1)-1e-9, y))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, p.r.Max.X-1), min(y0+1, p.r.Max.Y-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	l := func(x, y int) float64 {
+		r, g, bb := p.at(x, y)
+		return 0.299*r + 0.587*g + 0.114*bb
+	}
+	return (l(x0, y0)*(1-fx)+l(x1, y0)*fx)*(1-fy) + (l(x0, y1)*(1-fx)+l(x1, y1)*fx)*fy
+}
+
+func (c *faceCrop) at(x, y float64) float64 {
+	x = math.Max(0, math.Min(cropSide-1-1e-9, x))
+	y = math.Max(0, math.Min(cropSide-1-1e-9, y))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, cropSide-1), min(y0+1, cropSide-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	v := func(x, y int) float64 { return float64(c.luma[y*cropSide+x]) }
+	return (v(x0, y0)*(1-fx)+v(x1, y0)*fx)*(1-fy) + (v(x0, y1)*(1-fx)+v(x1, y1)*fx)*fy
+}
+
+// lkHalf is the half-side of the tracked patches (crop pixels).
+const lkHalf = 6
+
+// track finds where the patch of far around p lies in near, starting at
+// q0: Lucas-Kanade on patches normalised to zero mean and unit spread
+// (the views differ in exposure and screen light). ok is false on a patch
+// without texture in both directions or when the search diverges.
+func track(far, near *faceCrop, p, q0 livenessd.Point) (livenessd.Point, bool) {
+	const n = (2*lkHalf + 1) * (2*lkHalf + 1)
+	var tpl [n]float64
+	k := 0
+	var m, v float64
+	for dy := -lkHalf; dy <= lkHalf; dy++ {
+		for dx := -lkHalf; dx <= lkHalf; dx++ {
+			tpl[k] = far.at(p.X+float64(dx), p.Y+float64(dy))
+			m += tpl[k]
+			k++
+		}
+	}
+	m /= n
+	for i := range tpl {
+		tpl[i] -= m
+		v += tpl[i] * tpl[i]
+	}
+	sd := math.Sqrt(v / n)
+	if sd < 2 {
+		return q0, false
+	}
+	for i := range tpl {
+		tpl[i] /= sd
+	}
+	q := q0
+	var cur, gx, gy [n]float64
+	for range 20 {
+		k = 0
+		m, v = 0, 0
+		for dy := -lkHalf; dy <= lkHalf; dy++ {
+			for dx := -lkHalf; dx <= lkHalf; dx++ {
+				x, y := q.X+float64(dx), q.Y+float64(dy)
+				cur[k] = near.at(x, y)
+				gx[k] = (near.at(x+0.5, y) - near.at(x-0.5, y))
+				gy[k] = (near.at(x, y+0.5) - near.at(x, y-0.5))
+				m += cur[k]
+				k++
+			}
+		}
+		m /= n
+		for i := range cur {
+			cur[i] -= m
+			v += cur[i] * cur[i]
+		}
+		s := math.Sqrt(v / n)
+		if s < 2 {
+			return q, false
+		}
+		var a, b, c, ex, ey float64
+		for i := range cur {
+			e := cur[i]/s - tpl[i]
+			x, y := gx[i]/s, gy[i]/s
+			a += x * x
+			b += x * y
+			c += y * y
+			ex += x * e
+			ey += y * e
+		}
+		det := a*c - b*b
+		// Both directions must carry texture.
+		if tr := a + c; det <= 0 || (tr-math.Sqrt(tr*tr-4*det))/2 < 0.002*n {
+			return q, false
+		}
+		ux := -(c*ex - b*ey) / det
+		uy := -(a*ey - b*ex) / det
+		q.X += ux
+		q.Y += uy
+		if math.Hypot(q.X-q0.X, q.Y-q0.Y) > 12 {
+			return q, false
+		}
+		if ux*ux+uy*uy < 1e-4 {
+			return q, true
+		}
+	}
+	return q, true
+}
+
+// parallaxResult is the fitted magnification of the face's front beyond
+// its outline between the two views, and its t statistic.
+type parallaxResult struct {
+	beta, t float64
+	points  int
+	growth  float64 // near width / far width
+}
+
+// parallax is the capture's parallax fit, measured once.
+func (r *Run) parallax() parallaxResult {
+	if r.par == nil {
+		p := faceParallax(r.parFar, r.parNear)
+		r.par = &p
+	}
+	return *r.par
+}
+
+// faceParallax fits the parallax between the far and near views.
+func faceParallax(far, near *faceCrop) parallaxResult {
+	res := parallaxResult{beta: math.NaN(), t: math.NaN()}
+	if far == nil || near == nil {
+		return res
+	}
+	res.growth = near.width / far.width
+	// The far mesh's extent and its nose tip give the convexity h.
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, p := range far.pts {
+		minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
+		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
+	}
+	cx, cy, a, b := (minX+maxX)/2, (minY+maxY)/2, (maxX-minX)/2, (maxY-minY)/2
+	nose := far.pts[4]
+	h := func(p livenessd.Point) (float64, float64) {
+		u, w := (p.X-cx)/a, (p.Y-cy)/b
+		r2 := u*u + w*w
+		d2 := ((p.X-nose.X)*(p.X-nose.X) + (p.Y-nose.Y)*(p.Y-nose.Y)) / (0.12 * 0.12 * 4 * a * a)
+		return math.Sqrt(math.Max(0, 1-r2)) + 0.5*math.Exp(-d2), r2
+	}
+	// The mesh's similarity from far to near starts each search.
+	sim, ok := similarityFit(far.pts, near.pts)
+	if !ok {
+		return res
+	}
+	var rows [][]float64
+	var ys []float64
+	for i := 0; i < len(far.pts); i += 2 {
+		p := far.pts[i]
+		hv, r2 := h(p)
+		if r2 > 0.8 || p.X < lkHalf+2 || p.Y < lkHalf+2 || p.X > cropSide-lkHalf-3 || p.Y > cropSide-lkHalf-3 {
+			continue
+		}
+		q, ok := track(far, near, p, sim.apply(p))
+		if !ok {
+			continue
+		}
+		dx, dy := p.X-cx, p.Y-cy
+		rows = append(rows,
+			[]float64{p.X, p.Y, 1, 0, 0, 0, dx * hv, hv, 0},
+			[]float64{0, 0, 0, p.X, p.Y, 1, dy * hv, 0, hv})
+		ys = append(ys, q.X, q.Y)
+		res.points++
+	}
+	if res.points < 20 {
+		return res
+	}
+	w := make([]float64, len(rows))
+	for i := range w {
+		w[i] = 1
+	}
+	// Two passes: the second without the worst tenth of the points.
+	for pass := range 2 {
+		beta, se, ok := weightedLeastSquares(rows, ys, w)
+		if !ok {
+			return res
+		}
+		res.beta = beta[6] / math.Max(1e-9, (beta[0]+beta[4])/2)
+		res.t = beta[6] / se[6]
+		if pass == 1 {
+			break
+		}
+		r := make([]float64, res.points)
+		for i := range r {
+			var fx, fy float64
+			for j := range beta {
+				fx += rows[2*i][j] * beta[j]
+				fy += rows[2*i+1][j] * beta[j]
+			}
+			r[i] = math.Hypot(ys[2*i]-fx, ys[2*i+1]-fy)
+		}
+		cut := quantile(r, 0.9)
+		for i, v := range r {
+			if v > cut {
+				w[2*i], w[2*i+1] = 0, 0
+			}
+		}
+	}
+	return res
+}
+
+// similarity is x' = s·R·x + t.
+type similarity struct{ a, b, tx, ty float64 } // x' = a x - b y + tx, y' = b x + a y + ty
+
+func (s similarity) apply(p livenessd.Point) livenessd.Point {
+	return pt(s.a*p.X-s.b*p.Y+s.tx, s.b*p.X+s.a*p.Y+s.ty)
+}
+
+// similarityFit is the least-squares similarity from ps to qs.
+func similarityFit(ps, qs []livenessd.Point) (similarity, bool) {
+	var rows [][]float64
+	var ys []float64
+	for i := range ps {
+		p := ps[i]
+		rows = append(rows, []float64{p.X, -p.Y, 1, 0}, []float64{p.Y, p.X, 0, 1})
+		ys = append(ys, qs[i].X, qs[i].Y)
+	}
+	w := make([]float64, len(rows))
+	for i := range w {
+		w[i] = 1
+	}
+	beta, _, ok := weightedLeastSquares(rows, ys, w)
+	if !ok {
+		return similarity{}, false
+	}
+	return similarity{beta[0], beta[1], beta[2], beta[3]}, true
+}
