@@ -12,6 +12,7 @@ import (
 
 	"github.com/livenessd/livenessd"
 	"github.com/livenessd/livenessd/internal/eval"
+	"github.com/livenessd/livenessd/internal/liveness"
 	"github.com/livenessd/livenessd/internal/simulate"
 )
 
@@ -112,6 +113,8 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	record := fs.String("record", "", "also write every session's measurements to this file (gob), for --rescore")
 	rescore := fs.String("rescore", "", "re-run the fusion on the measurements of a --record file instead of playing sessions (no face models needed)")
 	markdown := fs.String("markdown", "", "rewrite the liveness section (<!-- liveness:begin/end -->) of this Markdown file")
+	shadingTh := fs.Float64("shading-threshold", liveness.DefaultThresholds().Shading, "with --rescore: the light_shading threshold to re-score with")
+	parallaxTh := fs.Float64("parallax-threshold", 0, "with --rescore: grade the parallax from this threshold (0: reported only)")
 	scenes := fs.String("scenes", "vary", "vary: draw face shape, light, camera and timing per session; default: one typical laptop scene")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+
@@ -141,11 +144,16 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	if *samples {
 		samplesDir = filepath.Join(*ff.dir, "samples")
 	}
+	if *parallaxTh < 0 {
+		return fmt.Errorf("%w: --parallax-threshold must not be negative", errUsage)
+	}
+	th := liveness.DefaultThresholds()
+	th.Shading, th.Parallax = *shadingTh, *parallaxTh
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,
 		Workers: *workers, NearStart: *nearStart, Seed: *seed, NUAA: *nuaa, SilentFace: *silent, Video: *video, Dump: *dump, Budget: *budget,
-		Record: *record, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary",
+		Record: *record, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary", Thresholds: &th,
 	}, stdout, stderr)
 }
 

@@ -46,6 +46,8 @@ type LivenessOptions struct {
 	Rescore    string            // re-run the fusion on a Record file instead of playing sessions
 	Markdown   string            // rewrite the liveness section of this Markdown file
 	VaryScenes bool              // draw face shape, light, camera and timing per session (simulate.DrawScene)
+	// Thresholds replace the defaults when re-scoring (nil: the defaults).
+	Thresholds *liveness.Thresholds
 }
 
 // Liveness measures the liveness method on simulated captures (BPCER for
@@ -56,7 +58,7 @@ type LivenessOptions struct {
 // split). With Rescore set it opens no face models.
 func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdout, stderr io.Writer) (err error) {
 	if opt.Rescore != "" {
-		outs, settings, err := rescoreOutcomes(ctx, opt.Rescore, liveness.Config{})
+		outs, settings, err := rescoreOutcomes(ctx, opt.Rescore, liveness.Config{Thresholds: opt.Thresholds})
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,9 @@ type Thresholds struct {
 	Exposed        float64 // share of the mesh probes inside the camera's range in every light frame, >=
 	Shading        float64 // steepest fall-off of the screen light towards the face's outline and on its nose the capture allows (shading.go), >=
 	Texture        float64 // median passive live score, >=
+	// Parallax is the face front's magnification beyond its outline over
+	// the approach (parallax.go), >=; 0 reports it without grading it.
+	Parallax float64
 }
 
 // DefaultThresholds returns the calibrated defaults.

@@ -248,6 +248,9 @@ func (r *Run) checks(s summary) []check {
 		}
 		cs = append(cs, shading)
 	}
+	if th.Parallax > 0 {
+		cs = append(cs, check{"parallax", r.parallax().beta, th.Parallax, 0.01, false, ReasonSpoof, ValidAntiSpoofing})
+	}
 	tex := check{"texture", s.texture, th.Texture, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
 	if r.cfg.SkipTexture {
 		tex.threshold = math.Inf(-1) // reported, never failing

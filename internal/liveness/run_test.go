@@ -270,3 +270,46 @@ func TestIsAcquisitionFailure(t *testing.T) {
 		}
 	}
 }
+
+// The parallax is reported always and graded only from a threshold: a
+// flat capture (no magnification of the front) fails the check, a face
+// passes it.
+func TestParallaxCheck(t *testing.T) {
+	for _, test := range []struct {
+		name      string
+		threshold float64
+		beta      float64
+		graded    bool
+		passed    bool
+	}{
+		{"ReportedOnly", 0, 0.001, false, false},
+		{"Flat", 0.005, 0.001, true, false},
+		{"Face", 0.005, 0.03, true, true},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			th := liveness.DefaultThresholds()
+			th.Parallax = test.threshold
+			snap := liveness.Snapshot{Challenge: fixedChallenge(),
+				Parallax: liveness.ParallaxFit{Beta: test.beta, T: 5, Points: 150, Growth: 2}}
+			res, err := liveness.RestoreRun(snap, liveness.Config{Thresholds: &th}).Finish(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Signals["parallax_beta"]; got != test.beta {
+				t.Errorf("parallax_beta = %v, want %v", got, test.beta)
+			}
+			var found *livenessd.SignalCheck
+			for i, c := range res.Checks {
+				if c.Name == "parallax" {
+					found = &res.Checks[i]
+				}
+			}
+			switch {
+			case (found != nil) != test.graded:
+				t.Errorf("parallax graded = %v, want %v", found != nil, test.graded)
+			case found != nil && found.Passed != test.passed:
+				t.Errorf("parallax passed = %v, want %v", found.Passed, test.passed)
+			}
+		})
+	}
+}
