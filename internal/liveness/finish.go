@@ -248,7 +248,8 @@ func (r *Run) checks(s summary) []check {
 		}
 		cs = append(cs, shading)
 	}
-	if th.Parallax > 0 {
+	strongShading := s.hasLight && s.light.timingOK && s.light.frames >= 8 && s.light.mesh.upper >= th.ShadingAlone
+	if th.Parallax > 0 && !(th.ShadingAlone > 0 && strongShading) {
 		cs = append(cs, check{"parallax", r.parallax().beta, th.Parallax, 0.01, false, ReasonSpoof, ValidAntiSpoofing})
 	}
 	tex := check{"texture", s.texture, th.Texture, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
