@@ -114,8 +114,8 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	rescore := fs.String("rescore", "", "re-run the fusion on the measurements of a --record file instead of playing sessions (no face models needed)")
 	markdown := fs.String("markdown", "", "rewrite the liveness section (<!-- liveness:begin/end -->) of this Markdown file")
 	shadingTh := fs.Float64("shading-threshold", liveness.DefaultThresholds().Shading, "with --rescore: the light_shading threshold to re-score with")
-	parallaxTh := fs.Float64("parallax-threshold", 0, "with --rescore: grade the parallax from this threshold (0: reported only)")
-	shadingAlone := fs.Float64("shading-alone", 0, "with --rescore and --parallax-threshold: the light_shading from which the parallax is not graded (0: always graded)")
+	parallaxTh := fs.Float64("parallax-threshold", liveness.DefaultThresholds().Parallax, "with --rescore: grade the parallax from this threshold (0: reported only)")
+	shadingAlone := fs.Float64("shading-alone", liveness.DefaultThresholds().ShadingAlone, "with --rescore: the light_shading from which the parallax is not graded (0: always graded)")
 	scenes := fs.String("scenes", "vary", "vary: draw face shape, light, camera and timing per session; default: one typical laptop scene")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+

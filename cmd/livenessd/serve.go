@@ -60,6 +60,7 @@ type serveConfig struct {
 	SimilarityThreshold float64
 	LivenessThreshold   float64
 	ShadingThreshold    float64 // light_shading's threshold (liveness.Thresholds.Shading)
+	ParallaxThreshold   float64 // parallax's threshold (liveness.Thresholds.Parallax; 0: reported only)
 	FaceConfig          string  // JSON overriding the face models (docs/MODELS.md)
 	ShutdownTimeout     time.Duration
 	DrainDelay          time.Duration
@@ -172,6 +173,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	e.float(&c.LivenessThreshold, "liveness-threshold", "LIVENESS_THRESHOLD", liveness.DefaultThreshold, "confidence (0-100) from which a capture is live")
 	e.float(&c.ShadingThreshold, "liveness-shading-threshold", "LIVENESS_SHADING_THRESHOLD", liveness.DefaultThresholds().Shading,
 		"light_shading threshold: the screen light's fall-off towards the face outline a capture must allow; higher refuses more flat prints and more live captures (docs/ACCURACY.md)")
+	e.float(&c.ParallaxThreshold, "liveness-parallax-threshold", "LIVENESS_PARALLAX_THRESHOLD", liveness.DefaultThresholds().Parallax,
+		"parallax threshold: how much more the face's front must grow than its outline during the approach; 0 reports it without grading it (then raise the shading threshold to 0.16; docs/ACCURACY.md)")
 	e.str(&c.FaceConfig, "face-config", "LIVENESS_FACE_CONFIG", "", "JSON file overriding the face models: use your own ONNX detector/embedder (docs/MODELS.md)")
 	e.duration(&c.ShutdownTimeout, "shutdown-timeout", "LIVENESS_SHUTDOWN_TIMEOUT", 20*time.Second, "graceful shutdown limit: on SIGTERM the process exits within it")
 	e.duration(&c.DrainDelay, "drain-delay", "LIVENESS_DRAIN_DELAY", 3*time.Second, "on SIGTERM, how long /readyz answers 503 while requests are still served, so load balancers stop sending new ones")
@@ -232,6 +235,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("%w: thresholds must be within (0, 100]", errUsage)
 	case c.ShadingThreshold < -1 || c.ShadingThreshold > 2:
 		return c, fmt.Errorf("%w: --liveness-shading-threshold must be within [-1, 2]", errUsage)
+	case c.ParallaxThreshold < 0 || c.ParallaxThreshold > 1:
+		return c, fmt.Errorf("%w: --liveness-parallax-threshold must be within [0, 1]", errUsage)
 	}
 	return c, nil
 }
@@ -239,7 +244,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 // livenessConfig is the liveness analysis the configuration asks for.
 func (c serveConfig) livenessConfig() liveness.Config {
 	th := liveness.DefaultThresholds()
-	th.Shading = c.ShadingThreshold
+	th.Shading, th.Parallax = c.ShadingThreshold, c.ParallaxThreshold
 	return liveness.Config{Threshold: c.LivenessThreshold, Thresholds: &th}
 }
 

@@ -468,13 +468,13 @@ func TestServe_EncryptedAtRest(t *testing.T) {
 	}
 }
 
-// TestServeConfig_Liveness checks that the shading threshold reaches the
-// analysis and leaves every other threshold at its default.
+// TestServeConfig_Liveness checks that the shading and parallax thresholds
+// reach the analysis and leave every other threshold at its default.
 func TestServeConfig_Liveness(t *testing.T) {
-	c := serveConfig{LivenessThreshold: 95, ShadingThreshold: 0.45}
+	c := serveConfig{LivenessThreshold: 95, ShadingThreshold: 0.45, ParallaxThreshold: 0.02}
 	got := c.livenessConfig()
 	want := liveness.DefaultThresholds()
-	want.Shading = 0.45
+	want.Shading, want.Parallax = 0.45, 0.02
 	if got.Threshold != 95 || got.Thresholds == nil || *got.Thresholds != want {
 		t.Fatalf("livenessConfig() = %+v (thresholds %+v), want threshold 95 and %+v", got, got.Thresholds, want)
 	}

@@ -247,10 +247,17 @@ func (r *Run) checks(s summary) []check {
 			shading.threshold = math.Inf(-1) // reported, never failing
 		}
 		cs = append(cs, shading)
-	}
-	strongShading := s.hasLight && s.light.timingOK && s.light.frames >= 8 && s.light.mesh.upper >= th.ShadingAlone
-	if th.Parallax > 0 && !(th.ShadingAlone > 0 && strongShading) {
-		cs = append(cs, check{"parallax", r.parallax().beta, th.Parallax, 0.01, false, ReasonSpoof, ValidAntiSpoofing})
+		// The parallax of the approach with the shading: a face's 3-D
+		// evidence is strong shading alone, or shading and parallax
+		// together (Thresholds.Parallax, ShadingAlone).
+		strong := th.ShadingAlone > 0 && lok && s.light.mesh.upper >= th.ShadingAlone
+		if th.Parallax > 0 && !strong {
+			par := check{"parallax", r.parallax().beta, th.Parallax, 0.01, false, ReasonSpoof, ValidAntiSpoofing}
+			if r.cfg.SkipShading {
+				par.threshold = math.Inf(-1) // reported, never failing
+			}
+			cs = append(cs, par)
+		}
 	}
 	tex := check{"texture", s.texture, th.Texture, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
 	if r.cfg.SkipTexture {
