@@ -72,16 +72,7 @@ func Play(ctx context.Context, p *Player, tgt Target, po PlayOptions) error {
 		}
 		t = max(t, last+time.Millisecond) // timestamps increase strictly
 		dropped := i > 0 && timing.Float64() < p.scene.DropRate
-		if po.Realtime {
-			if d := time.Until(start.Add(t)); d > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(d):
-				}
-			}
-		}
-		if err := ctx.Err(); err != nil {
+		if err := po.pace(ctx, start.Add(t)); err != nil {
 			return err
 		}
 		p.Guide(t, tgt.LastGuidance())
@@ -116,6 +107,18 @@ func Play(ctx context.Context, p *Player, tgt Target, po PlayOptions) error {
 			return fmt.Errorf("simulate: frame %d: %w", i, err)
 		}
 	}
+}
+
+// pace waits until at when playing in real time, and reports a cancelled
+// ctx either way.
+func (po PlayOptions) pace(ctx context.Context, at time.Time) error {
+	if d := time.Until(at); po.Realtime && d > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+	return ctx.Err()
 }
 
 // RunTarget feeds a capture straight into a liveness.Run, decoding each

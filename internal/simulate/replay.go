@@ -161,16 +161,7 @@ func (r *Replay) Play(ctx context.Context, ch livenessd.Challenge, tgt Target, p
 	held := 0
 	for i := 0; ; i++ {
 		t := time.Duration(i) * r.dt
-		if po.Realtime {
-			if d := time.Until(start.Add(t)); d > 0 {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(d):
-				}
-			}
-		}
-		if err := ctx.Err(); err != nil {
+		if err := po.pace(ctx, start.Add(t)); err != nil {
 			return err
 		}
 		if flashAt < 0 && tgt.Flashed() {
