@@ -6,8 +6,8 @@ import (
 	"github.com/livenessd/livenessd"
 )
 
-// Parallax of the face's own pixels during the approach (reported, not
-// graded). Between the farthest and the nearest view of the approach, a
+// Parallax of the face's own pixels during the approach (graded with the
+// shading: finish.go, Thresholds.Parallax). Between the farthest and the nearest view of the approach, a
 // flat print's image changes by a projective map of the plane; a face's
 // front, standing centimetres before its outline, grows more than its
 // outline as it comes closer. Both views are cropped to the face's width
@@ -40,16 +40,22 @@ type faceCrop struct {
 	pts   []livenessd.Point
 }
 
+// meshBounds is the extent of mesh m.
+func meshBounds(m []livenessd.Point3) (minX, maxX, minY, maxY float64) {
+	minX, maxX, minY, maxY = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, p := range m {
+		minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
+		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
+	}
+	return minX, maxX, minY, maxY
+}
+
 // newFaceCrop crops the face of mesh m (frame pixels) from px.
 func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
 	if len(m) != meshPoints {
 		return nil, false
 	}
-	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, p := range m {
-		minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
-		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
-	}
+	minX, maxX, minY, maxY := meshBounds(m)
 	w := maxX - minX
 	if w < 24 {
 		return nil, false
@@ -70,28 +76,36 @@ func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
 	return c, true
 }
 
-// lumaBilinear is the luma at (x, y), bilinear, clamped to the image.
-func (p pixels) lumaBilinear(x, y float64) float64 {
-	x = math.Max(float64(p.r.Min.X), math.Min(float64(p.r.Max.X-1)-1e-9, x))
-	y = math.Max(float64(p.r.Min.Y), math.Min(float64(p.r.Max.Y-1)-1e-9, y))
-	x0, y0 := int(x), int(y)
-	x1, y1 := min(x0+1, p.r.Max.X-1), min(y0+1, p.r.Max.Y-1)
-	fx, fy := x-float64(x0), y-float64(y0)
-	l := func(x, y int) float64 {
-		r, g, bb := p.at(x, y)
-		return 0.299*r + 0.587*g + 0.114*bb
-	}
-	return (l(x0, y0)*(1-fx)+l(x1, y0)*fx)*(1-fy) + (l(x0, y1)*(1-fx)+l(x1, y1)*fx)*fy
+// cell is where x falls between the samples lo..hi (clamped): the lower
+// sample, the upper one and the fraction between them.
+func cell(x float64, lo, hi int) (i0, i1 int, f float64) {
+	x = math.Max(float64(lo), math.Min(float64(hi)-1e-9, x))
+	i0 = int(x)
+	return i0, min(i0+1, hi), x - float64(i0)
 }
 
+// bilerp interpolates the four samples around a point at fractions fx, fy.
+func bilerp(v00, v10, v01, v11, fx, fy float64) float64 {
+	return (v00*(1-fx)+v10*fx)*(1-fy) + (v01*(1-fx)+v11*fx)*fy
+}
+
+// lumaBilinear is the luma at (x, y), bilinear, clamped to the image.
+func (p pixels) lumaBilinear(x, y float64) float64 {
+	x0, x1, fx := cell(x, p.r.Min.X, p.r.Max.X-1)
+	y0, y1, fy := cell(y, p.r.Min.Y, p.r.Max.Y-1)
+	l := func(x, y int) float64 {
+		r, g, b := p.at(x, y)
+		return 0.299*r + 0.587*g + 0.114*b
+	}
+	return bilerp(l(x0, y0), l(x1, y0), l(x0, y1), l(x1, y1), fx, fy)
+}
+
+// at is the crop's luma at (x, y), bilinear, clamped to the crop.
 func (c *faceCrop) at(x, y float64) float64 {
-	x = math.Max(0, math.Min(cropSide-1-1e-9, x))
-	y = math.Max(0, math.Min(cropSide-1-1e-9, y))
-	x0, y0 := int(x), int(y)
-	x1, y1 := min(x0+1, cropSide-1), min(y0+1, cropSide-1)
-	fx, fy := x-float64(x0), y-float64(y0)
-	v := func(x, y int) float64 { return float64(c.luma[y*cropSide+x]) }
-	return (v(x0, y0)*(1-fx)+v(x1, y0)*fx)*(1-fy) + (v(x0, y1)*(1-fx)+v(x1, y1)*fx)*fy
+	x0, x1, fx := cell(x, 0, cropSide-1)
+	y0, y1, fy := cell(y, 0, cropSide-1)
+	v := c.luma
+	return bilerp(float64(v[y0*cropSide+x0]), float64(v[y0*cropSide+x1]), float64(v[y1*cropSide+x0]), float64(v[y1*cropSide+x1]), fx, fy)
 }
 
 // lkHalf is the half-side of the tracked patches (crop pixels).

@@ -65,12 +65,12 @@ type Run struct {
 	firstEmb []float32
 	cosines  []float64
 
-	mesh meshSet // the mesh probes, chosen on the first face with a mesh
+	mesh   meshSet // the mesh probes, chosen on the first face with a mesh
+	meshOK bool
 	// The farthest view of the face before the colours and the view at
 	// the flash (parallax.go).
 	parFar, parNear *faceCrop
 	par             *parallaxResult // once measured (or restored)
-	meshOK          bool
 
 	best     candidate
 	audit    []livenessd.AuditImage
@@ -287,11 +287,7 @@ func (r *Run) observeViews(px pixels, rec *record) {
 	if r.flashed || rec.faces != 1 || len(m) != meshPoints {
 		return
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, p := range m {
-		lo, hi = math.Min(lo, p.X), math.Max(hi, p.X)
-	}
-	if r.parFar == nil || hi-lo < r.parFar.width {
+	if lo, hi, _, _ := meshBounds(m); r.parFar == nil || hi-lo < r.parFar.width {
 		if c, ok := newFaceCrop(px, m); ok {
 			r.parFar = c
 		}
