@@ -303,12 +303,11 @@ func (r *Run) summarise() summary {
 	s.pose = median(poses)
 	s.texture = median(lives)
 	s.identity = math.NaN()
-	if len(r.cosines) > 0 {
+	if c := r.identityCosines(); len(c) > 0 {
 		// The second-lowest cosine: one odd frame (blur, a hand) is
 		// forgiven, any two frames of another person are not. A quantile
 		// would forgive a short swap whose frames the detector mostly
 		// missed.
-		c := slices.Clone(r.cosines)
 		slices.Sort(c)
 		s.identity = c[min(1, len(c)-1)]
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,8 +63,10 @@ type Run struct {
 	flashRec  int
 	prevBox   *livenessd.Rect
 
-	firstEmb []float32
-	cosines  []float64
+	// embs are the embeddings of the frames that take part in the
+	// identity check; cosines replaces them in a restored Run.
+	embs    [][]float32
+	cosines []float64
 
 	mesh   meshSet // the mesh probes, chosen on the first face with a mesh
 	meshOK bool
@@ -294,18 +297,63 @@ func (r *Run) observeViews(px pixels, rec *record) {
 	}
 }
 
+// identityMinWidth is the smallest face box, in frame pixels, whose
+// embedding takes part in the identity check (the embedding model sees
+// 112 px; a face much smaller is no evidence of who it is).
+const identityMinWidth = 60
+
 func (r *Run) observeIdentity(rec *record) {
 	e := rec.face.Embedding
-	if len(e) == 0 {
+	if len(e) == 0 || rec.face.Box.W < identityMinWidth {
 		return
 	}
-	if r.firstEmb == nil {
-		if rec.face.Box.W >= 60 {
-			r.firstEmb = e
+	r.embs = append(r.embs, e)
+}
+
+// identityCosines are the cosines of the capture's embeddings to its
+// medoid: the one with the highest median cosine to the others. The
+// reference used to be the first frame, and one odd first frame (a face
+// so close to the camera that it leaves the frame, motion blur) then made
+// every cosine low and refused live captures as "face changed": held-out
+// runs showed live captures whose frames agreed with one another at 0.9
+// but with the first one at 0.06-0.35. A swap is still caught from either
+// side: whichever person the medoid shows, the other's frames are far
+// from it.
+func (r *Run) identityCosines() []float64 {
+	n := len(r.embs)
+	if n == 0 {
+		return slices.Clone(r.cosines)
+	}
+	if n == 1 {
+		return nil
+	}
+	m := make([]float64, n*n)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			c := cosine(r.embs[i], r.embs[j])
+			m[i*n+j], m[j*n+i] = c, c
 		}
-		return
 	}
-	r.cosines = append(r.cosines, cosine(r.firstEmb, e))
+	best, bestMed := 0, math.Inf(-1)
+	row := make([]float64, 0, n-1)
+	for i := range n {
+		row = row[:0]
+		for j := range n {
+			if j != i {
+				row = append(row, m[i*n+j])
+			}
+		}
+		if med := median(row); med > bestMed {
+			best, bestMed = i, med
+		}
+	}
+	out := make([]float64, 0, n-1)
+	for j := range n {
+		if j != best {
+			out = append(out, m[best*n+j])
+		}
+	}
+	return out
 }
 
 func cosine(a, b []float32) float64 {

@@ -175,6 +175,24 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		}
 		return seq
 	}
+	// drifting: as widths, but a face narrower than identityMinWidth has
+	// an embedding of someone else (a small face's embedding drifts).
+	drifting := func(ws ...float64) [][]livenessd.FaceObservation {
+		seq := widths(ws...)
+		for _, obs := range seq {
+			if obs[0].Box.W < identityMinWidth {
+				obs[0].Embedding = []float32{0, 1}
+			}
+		}
+		return seq
+	}
+	// swapFrom gives the faces from frame i on another person's embedding.
+	swapFrom := func(i int, seq [][]livenessd.FaceObservation) [][]livenessd.FaceObservation {
+		for _, obs := range seq[i:] {
+			obs[0].Embedding = []float32{0, 1}
+		}
+		return seq
+	}
 	same := func(int) []float32 { return []float32{1, 0} }
 	swap := func(i int) []float32 {
 		if i >= 8 {
@@ -198,6 +216,17 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		// Someone sitting close: asked to move back first, then closer;
 		// the growth counts from where they were smallest.
 		{"NearStart", widths(0.85, 0.85, 0.8, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85), true, "", "", ""},
+		// A low-resolution camera: moved back, the face is 46-58 px wide
+		// and its embedding is no evidence of who it is.
+		{"NearStartSmallFaces", drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85), true, "", "", ""},
+		// The same sizes with another person's face once it is large.
+		{"NearStartSmallFacesSwap", swapFrom(8, drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
+		// A first frame unlike all the others (the face leaving the frame
+		// as the user sits close) is one odd frame, not a change of face.
+		{"OddFirstFrame", mk(16, func(i int) []float32 { return swap(8 * (1 - min(i, 1))) }, 0.08), true, "", "", ""},
+		// Another person in most of the capture: the reference is theirs,
+		// and the first person's frames are far from it.
+		{"SwapEarly", mk(16, func(i int) []float32 { return swap(i + 5) }, 0.08), false, ReasonFaceChanged, "identity", "attack"},
 		// Never moving back: never asked for the colours.
 		{"StaysInOval", widths(0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85), false, ReasonMovement, "reached_oval", "challenge"},
 		{"NoFace", [][]livenessd.FaceObservation{nil}, false, ReasonNoFace, "face_frames", "acquisition"},

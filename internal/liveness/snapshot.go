@@ -76,7 +76,7 @@ func (r *Run) Snapshot() Snapshot {
 	s := Snapshot{
 		Challenge: r.ch, Colors: maps.Clone(r.colors), EndAt: r.endAt, Ended: r.ended,
 		Flashed: r.flashed, FlashRec: r.flashRec, Width: r.width, Height: r.height,
-		Cosines: append([]float64(nil), r.cosines...),
+		Cosines: r.identityCosines(),
 	}
 	p := r.parallax()
 	s.Parallax = ParallaxFit{Beta: p.beta, T: p.t, Points: float64(p.points), Growth: p.growth}
