@@ -520,8 +520,9 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
 
 - **face and identity**: a face in at least 90% of the analysed frames, several in at most 10% (every third frame goes
   through the face pipeline; the frames in between are measured with interpolated landmarks); identity = the
-  second-lowest embedding cosine of an analysed frame to the first one, over the frames whose face is at least 60 px
-  wide (a smaller face's embedding drifts: no evidence either way) (>= 0.425, the cosine where compare-faces
+  second-lowest embedding cosine of an analysed frame to the capture's medoid embedding (the one with the highest
+  median cosine to the others; not the first frame, which is the worst when a user starts close), over the frames
+  whose face is at least 60 px wide (a smaller face's embedding drifts) (>= 0.425, the cosine where compare-faces
   has a false match rate of 1e-4 in the face calibration above: one odd frame is forgiven, two of another person are
   not).
 - **movement**: growth of the face (jaw-line width) from where it was smallest before the oval to the oval (>= 1.2;

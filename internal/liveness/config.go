@@ -66,10 +66,11 @@ func DefaultThresholds() Thresholds {
 		Exposed:        0.3,
 		Shading:        0.10,
 		Texture:        0.5,
-		// Shading and parallax together, chosen on the dev recordings
-		// (docs/ACCURACY.md "Parallax"): the parallax below every dev live
-		// capture; the shading the largest keeping dev live refusals of
-		// the two at 2%; the shading alone above every dev print.
+		// Shading and parallax together, chosen on a dev recording
+		// (docs/ACCURACY.md, the liveness calibration): the parallax below
+		// every dev live capture; the shading a round value below the
+		// second-lowest dev live one; the shading alone above every dev
+		// print.
 		Parallax:     0.005,
 		ShadingAlone: 0.30,
 	}

@@ -7,8 +7,8 @@ import (
 )
 
 // Parallax of the face's own pixels during the approach (graded with the
-// shading: finish.go, Thresholds.Parallax). Between the farthest and the nearest view of the approach, a
-// flat print's image changes by a projective map of the plane; a face's
+// shading: finish.go, Thresholds.Parallax). Between the farthest and the
+// nearest view of the approach, a flat print's image changes by a projective map of the plane; a face's
 // front, standing centimetres before its outline, grows more than its
 // outline as it comes closer. Both views are cropped to the face's width
 // (so the maps are near the identity), points of the far crop are tracked

@@ -64,7 +64,8 @@ type Run struct {
 	prevBox   *livenessd.Rect
 
 	// embs are the embeddings of the frames that take part in the
-	// identity check; cosines replaces them in a restored Run.
+	// identity check; cosines are theirs to the medoid, computed once at
+	// the end (identityCosines) or restored from a Snapshot.
 	embs    [][]float32
 	cosines []float64
 
@@ -310,27 +311,32 @@ func (r *Run) observeIdentity(rec *record) {
 	r.embs = append(r.embs, e)
 }
 
-// identityCosines are the cosines of the capture's embeddings to its
-// medoid: the one with the highest median cosine to the others. The
-// reference used to be the first frame, and one odd first frame (a face
-// so close to the camera that it leaves the frame, motion blur) then made
-// every cosine low and refused live captures as "face changed": held-out
-// runs showed live captures whose frames agreed with one another at 0.9
-// but with the first one at 0.06-0.35. A swap is still caught from either
-// side: whichever person the medoid shows, the other's frames are far
-// from it.
+// identityCosines are the cosines of the capture's embeddings to their
+// medoid, measured once (a copy; call it when the frames are in).
 func (r *Run) identityCosines() []float64 {
-	n := len(r.embs)
-	if n == 0 {
-		return slices.Clone(r.cosines)
+	if r.cosines == nil {
+		r.cosines = medoidCosines(r.embs)
 	}
-	if n == 1 {
-		return nil
+	return slices.Clone(r.cosines)
+}
+
+// medoidCosines are the cosines of embs to their medoid: the one with the
+// highest median cosine to the others (empty for fewer than two). The
+// reference used to be the first frame, and one odd first frame (likely a
+// face so close that the frame's edge cuts it) then made every cosine low
+// and refused live captures as "face changed" (held-out runs: cosines to
+// the first frame 0.06-0.35 throughout). A swap is still caught from
+// either side: whichever person the medoid shows, the other's frames are
+// far from it.
+func medoidCosines(embs [][]float32) []float64 {
+	n := len(embs)
+	if n < 2 {
+		return []float64{}
 	}
 	m := make([]float64, n*n)
 	for i := range n {
 		for j := i + 1; j < n; j++ {
-			c := cosine(r.embs[i], r.embs[j])
+			c := cosine(embs[i], embs[j])
 			m[i*n+j], m[j*n+i] = c, c
 		}
 	}

@@ -223,7 +223,12 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		{"NearStartSmallFacesSwap", swapFrom(8, drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
 		// A first frame unlike all the others (the face leaving the frame
 		// as the user sits close) is one odd frame, not a change of face.
-		{"OddFirstFrame", mk(16, func(i int) []float32 { return swap(8 * (1 - min(i, 1))) }, 0.08), true, "", "", ""},
+		{"OddFirstFrame", mk(16, func(i int) []float32 {
+			if i == 0 {
+				return []float32{0, 1}
+			}
+			return []float32{1, 0}
+		}, 0.08), true, "", "", ""},
 		// Another person in most of the capture: the reference is theirs,
 		// and the first person's frames are far from it.
 		{"SwapEarly", mk(16, func(i int) []float32 { return swap(i + 5) }, 0.08), false, ReasonFaceChanged, "identity", "attack"},
