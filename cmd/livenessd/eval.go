@@ -116,6 +116,8 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	shadingTh := fs.Float64("shading-threshold", liveness.DefaultThresholds().Shading, "with --rescore: the light_shading threshold to re-score with")
 	parallaxTh := fs.Float64("parallax-threshold", liveness.DefaultThresholds().Parallax, "with --rescore: grade the parallax from this threshold (0: reported only)")
 	shadingAlone := fs.Float64("shading-alone", liveness.DefaultThresholds().ShadingAlone, "with --rescore: the light_shading from which the parallax is not graded (0: always graded)")
+	parallaxAlone := fs.Float64("parallax-alone", liveness.DefaultThresholds().ParallaxAlone, "with --rescore: the parallax from which (with --parallax-alone-t) the shading is not graded (0: always graded)")
+	parallaxAloneT := fs.Float64("parallax-alone-t", liveness.DefaultThresholds().ParallaxAloneT, "with --rescore: the parallax t statistic the parallax alone needs too")
 	scenes := fs.String("scenes", "vary", "vary: draw face shape, light, camera and timing per session; default: one typical laptop scene")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+
@@ -150,6 +152,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	th := liveness.DefaultThresholds()
 	th.Shading, th.Parallax, th.ShadingAlone = *shadingTh, *parallaxTh, *shadingAlone
+	th.ParallaxAlone, th.ParallaxAloneT = *parallaxAlone, *parallaxAloneT
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,

@@ -45,6 +45,13 @@ type Thresholds struct {
 	// evidence of a 3-D face and the parallax is not graded (0: the
 	// parallax is graded whenever Parallax is set).
 	ShadingAlone float64
+	// ParallaxAlone and ParallaxAloneT are the parallax and its t statistic
+	// from which the parallax alone is evidence of a 3-D face and the
+	// shading is reported without being graded: a broad, shallow face under
+	// an even light answers the screen almost evenly, but its approach
+	// still shows its relief (0, or Parallax 0: the shading is always
+	// graded).
+	ParallaxAlone, ParallaxAloneT float64
 }
 
 // DefaultThresholds returns the calibrated defaults.
@@ -70,9 +77,12 @@ func DefaultThresholds() Thresholds {
 		// (docs/ACCURACY.md, the liveness calibration): the parallax below
 		// every dev live capture; the shading a round value below the
 		// second-lowest dev live one; the shading alone above every dev
-		// print.
-		Parallax:     0.005,
-		ShadingAlone: 0.30,
+		// print; the parallax alone above every dev print's parallax
+		// (0.0128) and t (5.1).
+		Parallax:       0.005,
+		ShadingAlone:   0.30,
+		ParallaxAlone:  0.015,
+		ParallaxAloneT: 8,
 	}
 }
 

@@ -242,21 +242,28 @@ func (r *Run) checks(s summary) []check {
 		// black) cannot show its shading: a lighting problem the user can
 		// fix, not evidence of an attack.
 		cs = append(cs, check{"light_exposed", or(lok, s.light.exposed), th.Exposed, 0.1, false, ReasonLighting, ValidQuality})
+		// The 3-D evidence: strong shading alone, strong parallax alone,
+		// or shading and parallax together (Thresholds.Parallax,
+		// ShadingAlone, ParallaxAlone).
+		strongShading := th.ShadingAlone > 0 && lok && s.light.mesh.upper >= th.ShadingAlone
+		par := r.parallax()
+		strongParallax := !strongShading && th.Parallax > 0 && th.ParallaxAlone > 0 && par.beta >= th.ParallaxAlone && par.t >= th.ParallaxAloneT
 		shading := check{"light_shading", or(lok, s.light.mesh.upper), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
-		if r.cfg.SkipShading {
+		if r.cfg.SkipShading || strongParallax {
 			shading.threshold = math.Inf(-1) // reported, never failing
 		}
 		cs = append(cs, shading)
-		// The parallax of the approach with the shading: a face's 3-D
-		// evidence is strong shading alone, or shading and parallax
-		// together (Thresholds.Parallax, ShadingAlone).
-		strong := th.ShadingAlone > 0 && lok && s.light.mesh.upper >= th.ShadingAlone
-		if th.Parallax > 0 && !strong {
-			par := check{"parallax", r.parallax().beta, th.Parallax, 0.01, false, ReasonSpoof, ValidAntiSpoofing}
+		switch {
+		case strongParallax:
+			cs = append(cs,
+				check{"parallax", par.beta, th.ParallaxAlone, 0.01, false, ReasonSpoof, ValidAntiSpoofing},
+				check{"parallax_t", par.t, th.ParallaxAloneT, 4, false, ReasonSpoof, ValidAntiSpoofing})
+		case th.Parallax > 0 && !strongShading:
+			pc := check{"parallax", par.beta, th.Parallax, 0.01, false, ReasonSpoof, ValidAntiSpoofing}
 			if r.cfg.SkipShading {
-				par.threshold = math.Inf(-1) // reported, never failing
+				pc.threshold = math.Inf(-1) // reported, never failing
 			}
-			cs = append(cs, par)
+			cs = append(cs, pc)
 		}
 	}
 	tex := check{"texture", s.texture, th.Texture, 0.15, false, ReasonSpoof, ValidAntiSpoofing}

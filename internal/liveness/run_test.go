@@ -273,24 +273,33 @@ func TestIsAcquisitionFailure(t *testing.T) {
 
 // The parallax is reported always and graded only from a threshold: a
 // flat capture (no magnification of the front) fails the check, a face
-// passes it.
+// passes it. A strong parallax (Thresholds.ParallaxAlone and its t) is 3-D
+// evidence alone: the shading is then reported without being graded; short
+// of it in either measure, the shading is graded as before.
 func TestParallaxCheck(t *testing.T) {
 	for _, test := range []struct {
-		name      string
-		threshold float64
-		beta      float64
-		graded    bool
-		passed    bool
+		name          string
+		threshold     float64
+		beta, tstat   float64
+		graded        bool
+		passed        bool
+		wantThreshold float64 // the graded parallax's threshold
+		shadingGraded bool
 	}{
-		{"ReportedOnly", 0, 0.001, false, false},
-		{"Flat", 0.005, 0.001, true, false},
-		{"Face", 0.005, 0.03, true, true},
+		{"ReportedOnly", 0, 0.001, 5, false, false, 0, true},
+		{"Flat", 0.005, 0.001, 5, true, false, 0.005, true},
+		{"Face", 0.005, 0.03, 5, true, true, 0.005, true},
+		{"StrongFace", 0.005, 0.03, 12, true, true, 0.015, false},
+		{"StrongAtThresholds", 0.005, 0.015, 8, true, true, 0.015, false},
+		{"LargeButNoisy", 0.005, 0.03, 7.9, true, true, 0.005, true},
+		{"SignificantButSmall", 0.005, 0.0149, 40, true, true, 0.005, true},
+		{"StrongWithParallaxReportedOnly", 0, 0.03, 12, false, false, 0, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			th := liveness.DefaultThresholds()
 			th.Parallax = test.threshold
 			snap := liveness.Snapshot{Challenge: fixedChallenge(),
-				Parallax: liveness.ParallaxFit{Beta: test.beta, T: 5, Points: 150, Growth: 2}}
+				Parallax: liveness.ParallaxFit{Beta: test.beta, T: test.tstat, Points: 150, Growth: 2}}
 			res, err := liveness.RestoreRun(snap, liveness.Config{Thresholds: &th}).Finish(t.Context())
 			if err != nil {
 				t.Fatal(err)
@@ -298,10 +307,13 @@ func TestParallaxCheck(t *testing.T) {
 			if got := res.Signals["parallax_beta"]; got != test.beta {
 				t.Errorf("parallax_beta = %v, want %v", got, test.beta)
 			}
-			var found *livenessd.SignalCheck
+			var found, shading *livenessd.SignalCheck
 			for i, c := range res.Checks {
-				if c.Name == "parallax" {
+				switch c.Name {
+				case "parallax":
 					found = &res.Checks[i]
+				case "light_shading":
+					shading = &res.Checks[i]
 				}
 			}
 			switch {
@@ -309,6 +321,11 @@ func TestParallaxCheck(t *testing.T) {
 				t.Errorf("parallax graded = %v, want %v", found != nil, test.graded)
 			case found != nil && found.Passed != test.passed:
 				t.Errorf("parallax passed = %v, want %v", found.Passed, test.passed)
+			case found != nil && found.Threshold != test.wantThreshold:
+				t.Errorf("parallax threshold = %v, want %v", found.Threshold, test.wantThreshold)
+			}
+			if (shading != nil) != test.shadingGraded {
+				t.Errorf("light_shading graded = %v, want %v", shading != nil, test.shadingGraded)
 			}
 		})
 	}
