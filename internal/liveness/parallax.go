@@ -7,8 +7,9 @@ import (
 )
 
 // Parallax of the face's own pixels during the approach (graded with the
-// shading: finish.go, Thresholds.Parallax). Between the farthest and the
-// nearest view of the approach, a flat print's image changes by a projective map of the plane; a face's
+// shading: finish.go, Thresholds.Parallax, ParallaxAlone). Between the
+// farthest and the nearest view of the approach, a flat print's image
+// changes by a projective map of the plane; a face's
 // front, standing centimetres before its outline, grows more than its
 // outline as it comes closer. Both views are cropped to the face's width
 // (so the maps are near the identity), points of the far crop are tracked
@@ -200,7 +201,8 @@ type parallaxResult struct {
 	growth  float64 // near width / far width
 }
 
-// parallax is the capture's parallax fit, measured once.
+// parallax is the capture's parallax fit, measured once for the views
+// kept so far.
 func (r *Run) parallax() parallaxResult {
 	if r.par == nil {
 		p := faceParallax(r.parFar, r.parNear)

@@ -203,6 +203,7 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 		r.flashed, r.flashRec, flash = true, idx, true
 		if rec.faces == 1 {
 			r.parNear, _ = newFaceCrop(px, rec.face.Mesh)
+			r.par = nil // measured again from the new view
 		}
 	}
 	if rec.faces == 1 {
@@ -293,7 +294,7 @@ func (r *Run) observeViews(px pixels, rec *record) {
 	}
 	if lo, hi, _, _ := meshBounds(m); r.parFar == nil || hi-lo < r.parFar.width {
 		if c, ok := newFaceCrop(px, m); ok {
-			r.parFar = c
+			r.parFar, r.par = c, nil
 		}
 	}
 }
@@ -309,10 +310,11 @@ func (r *Run) observeIdentity(rec *record) {
 		return
 	}
 	r.embs = append(r.embs, e)
+	r.cosines = nil // the medoid may move
 }
 
 // identityCosines are the cosines of the capture's embeddings to their
-// medoid, measured once (a copy; call it when the frames are in).
+// medoid (a copy), measured once for the frames in so far.
 func (r *Run) identityCosines() []float64 {
 	if r.cosines == nil {
 		r.cosines = medoidCosines(r.embs)

@@ -243,6 +243,11 @@ func TestRun_SyntheticSignals(t *testing.T) {
 				if _, _, _, err := r.AddFrame(t.Context(), Frame{Index: i, At: time.Duration(i) * 66 * time.Millisecond, Image: texture(i)}); err != nil {
 					t.Fatal(err)
 				}
+				if i == 4 {
+					// A snapshot mid-capture measures the identity and
+					// the parallax so far; the frames after it still count.
+					r.Snapshot()
+				}
 			}
 			res, err := r.Finish(t.Context())
 			if err != nil {
