@@ -17,7 +17,11 @@ const auditMidObservations = 5
 
 func (r *Run) keepImages(idx int, img image.Image) {
 	rec := &r.recs[idx]
-	if s := frameScore(rec, r.inOval); s > r.best.score || r.best.jpeg == nil {
+	s := frameScore(rec, r.inOval)
+	if r.tooClose(rec) {
+		s = 0 // the identity check did not see it: only while there is no other
+	}
+	if s > r.best.score || r.best.jpeg == nil {
 		if b, err := encodeJPEG(crop(img, expand(rec.face.Box, 1.6)), r.cfg.JPEGQuality); err == nil {
 			r.best = candidate{score: s, jpeg: b, box: rec.face.Box.Normalize(r.width, r.height)}
 		}

@@ -193,6 +193,14 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		}
 		return seq
 	}
+	// closeFirst gives the first n faces an embedding of someone else (a
+	// face some 20 cm from the camera is distorted and cut by the frame).
+	closeFirst := func(n int, seq [][]livenessd.FaceObservation) [][]livenessd.FaceObservation {
+		for _, obs := range seq[:n] {
+			obs[0].Embedding = []float32{0, 1}
+		}
+		return seq
+	}
 	same := func(int) []float32 { return []float32{1, 0} }
 	swap := func(i int) []float32 {
 		if i >= 8 {
@@ -221,6 +229,13 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		{"NearStartSmallFaces", drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85), true, "", "", ""},
 		// The same sizes with another person's face once it is large.
 		{"NearStartSmallFacesSwap", swapFrom(8, drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
+		// Sitting so close that the face is wider than 3/4 of the frame's
+		// height: those first frames do not vote on who it is.
+		{"CloseStart", closeFirst(3, widths(1.35, 1.3, 1.26, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85)), true, "", "", ""},
+		// Frames just under that width still vote.
+		{"NearStartOdd", closeFirst(3, widths(1.2, 1.2, 1.2, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
+		// Another person after the start: the frames between are theirs.
+		{"CloseStartSwap", swapFrom(8, widths(1.35, 1.3, 1.26, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
 		// A first frame unlike all the others (the face leaving the frame
 		// as the user sits close) is one odd frame, not a change of face.
 		{"OddFirstFrame", mk(16, func(i int) []float32 {

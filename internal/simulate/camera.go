@@ -169,7 +169,7 @@ func (p *Player) render(t time.Duration, light [3]float64, lit bool) *image.NRGB
 	var spec [3]float32
 	if lit && b.lens != nil {
 		for i := range 3 {
-			spec[i] = float32(glassesReflect * light[i] * drift * p.gain[i] * sc.WB[i])
+			spec[i] = float32(sc.LensReflect * light[i] * drift * p.gain[i] * sc.WB[i])
 		}
 	}
 	var sum [3]float64
@@ -252,10 +252,9 @@ func (p *Player) updateExposure(t time.Duration, sum [3]float64, n float64) {
 	}
 }
 
-// glassesReflect is the screen's light a lens mirrors into the camera, in
-// the photo's linear units (1 = white): about the 4% an uncoated lens
-// reflects of a screen as bright as a white page.
-const glassesReflect = 0.04
+// glassesBeforeBridgeCM is how far a pair of glasses stands before the
+// nose's bridge (the lenses sit about 1.2 cm before the eyes).
+const glassesBeforeBridgeCM = 0.4
 
 type glassesPart int
 

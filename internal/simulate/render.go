@@ -447,8 +447,15 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	distCM := p.focal * iodCM / math.Max(iod, 1)
 	const photoCM = 100.0
 	glasses := p.scene.Glasses && p.opt.Attack != AttackNoFace
+	// A live face's glasses stand before it and magnify by their own
+	// depth as it comes closer, about the face's centre as the face
+	// does; a print's are flat.
+	gMag := 1.0
 	if glasses && live {
 		b.lens = make([]bool, W*H)
+		if _, zb, ok := p.shade.at(0, 0); ok {
+			gMag = distCM / (distCM - zb - glassesBeforeBridgeCM)
+		}
 	}
 	for y := range H {
 		dy := float64(y) - c.Y
@@ -463,7 +470,8 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				fx := (rx*ux + ry*uy) * cm
 				fy := (-rx*uy + ry*ux) * cm
 				if glasses {
-					gl = glassesAt(fx, fy)
+					gx, gy := c.X+dx/gMag-mid.X, c.Y+dy/gMag-mid.Y
+					gl = glassesAt((gx*ux+gy*uy)*cm, (-gx*uy+gy*ux)*cm)
 				}
 				if live {
 					var zf float64

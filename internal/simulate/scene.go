@@ -39,9 +39,14 @@ type Scene struct {
 	CentreDownCM float64
 	// AnchorDXCM moves the shape sideways against the photo's features.
 	AnchorDXCM float64
-	// Glasses puts a pair of glasses on the face: dark rims, and lenses
-	// that mirror the screen.
+	// Glasses puts a pair of glasses on the face: dark rims standing just
+	// before the nose's bridge (on a live face they magnify by their own
+	// depth as it comes closer), and lenses that mirror the screen.
 	Glasses bool
+	// LensReflect is the share of the screen's light a lens mirrors into
+	// the camera: about 0.5-1% for an anti-reflective coating, 4-5% for an
+	// uncoated lens.
+	LensReflect float64
 
 	// Screen is "laptop" (30x19 cm) or "phone" (7x14 cm); the camera sits
 	// above it, so its light comes from below the camera.
@@ -109,7 +114,8 @@ func DefaultScene() Scene {
 		Screen: "laptop", ScreenGapCM: 1.5,
 		HFOV: 65, Width: 640, Height: 480, FPS: 15, JPEGQuality: 80,
 		Gamma: 1, WB: [3]float64{1, 1, 1}, AdaptS: 0.3, DriftAmp: 0.015, NoiseSigma: 2, ExposureMS: 20, LagMS: 75,
-		ApproachS: 1.3, Sway: 1, PrintExtent: 3,
+		LensReflect: 0.04,
+		ApproachS:   1.3, Sway: 1, PrintExtent: 3,
 	}
 }
 
@@ -171,6 +177,9 @@ func DrawScene(rng *rand.Rand) Scene {
 	if s.ExposureMS > 1000/s.FPS {
 		s.ExposureMS = 1000 / s.FPS
 	}
+	// Drawn last, so the factors above stay those an earlier build drew
+	// for the same seed.
+	s.LensReflect = u(0.005, 0.05)
 	return s
 }
 
@@ -181,6 +190,8 @@ func (s Scene) Validate() error {
 		return fmt.Errorf("simulate: scene: face shape must be positive")
 	case s.Width < 64 || s.Height < 64 || s.FPS <= 0 || s.HFOV <= 0 || s.HFOV >= 170:
 		return fmt.Errorf("simulate: scene: bad camera %dx%d at %g fps, %g° field of view", s.Width, s.Height, s.FPS, s.HFOV)
+	case s.LensReflect < 0 || s.LensReflect > 1:
+		return fmt.Errorf("simulate: scene: lens reflection %g outside 0..1", s.LensReflect)
 	case s.Gamma <= 0 || s.WB[0] <= 0 || s.WB[1] <= 0 || s.WB[2] <= 0:
 		return fmt.Errorf("simulate: scene: bad tone curve or white balance")
 	case s.Screen != "laptop" && s.Screen != "phone":

@@ -224,3 +224,57 @@ func TestDetectSource(t *testing.T) {
 		t.Errorf("no face: err = %v", err)
 	}
 }
+
+// Glasses stand before a live face, so as it comes closer they grow more
+// than its outline does; a print's glasses are part of the flat picture.
+func TestPlayer_GlassesDepth(t *testing.T) {
+	// rimSpan is the span of the dark rims (and temple arms) along the
+	// eye line over the face box's width, at time at.
+	rimSpan := func(p *simulate.Player, at time.Duration) float64 {
+		img := p.Render(at)
+		f := p.Truth(at)[0]
+		// The lenses' middle row, 1.5 mm below the eyes: there the
+		// outer rims are the outermost dark pixels.
+		el, er := f.Keypoints[0], f.Keypoints[1]
+		y := int(math.Round((el.Y+er.Y)/2 + 0.15/6.3*math.Hypot(er.X-el.X, er.Y-el.Y)))
+		lo, hi := -1, -1
+		for x := range img.Bounds().Dx() {
+			if img.NRGBAAt(x, y).G < 70 {
+				if lo < 0 {
+					lo = x
+				}
+				hi = x
+			}
+		}
+		if lo < 0 {
+			t.Fatalf("no rim on the eye line at %v", at)
+		}
+		return float64(hi-lo) / f.Box.W
+	}
+	for _, test := range []struct {
+		attack       simulate.Attack
+		minGrowth    float64
+		maxGrowth    float64
+		illustration string
+	}{
+		{simulate.AttackNone, 1.03, 1.3, "a live face's glasses magnify beyond its outline"},
+		{simulate.AttackPhoto, 0.98, 1.02, "a print's glasses scale with the print"},
+	} {
+		t.Run(string(test.attack), func(t *testing.T) {
+			sc := simulate.DefaultScene()
+			sc.Glasses, sc.LensReflect, sc.DriftAmp, sc.Sway = true, 0, 0, 0
+			p, err := simulate.NewPlayer(testSource(), whiteChallenge(), simulate.Options{Attack: test.attack, Strength: 0.03, Seed: 3, NoiseSigma: 1e-6, Width: 640, Height: 480, Scene: &sc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			far := rimSpan(p, 0)
+			var near float64
+			for at := time.Duration(0); at <= 6*time.Second; at += 500 * time.Millisecond {
+				near = rimSpan(p, at)
+			}
+			if g := near / far; g < test.minGrowth || g > test.maxGrowth {
+				t.Errorf("rim span over the face's width grew %.3f times (far %.3f, near %.3f), want %.2f-%.2f: %s", g, far, near, test.minGrowth, test.maxGrowth, test.illustration)
+			}
+		})
+	}
+}
