@@ -104,7 +104,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	kinds := fs.String("kinds", "none,photo,replay,delayed,swap,noface", "kinds to play")
 	workers := fs.Int("workers", 2, "parallel sessions")
 	nearStart := fs.Float64("near-start", 0.5, "fraction of sessions starting close to the camera (asked to move back first)")
-	seed := fs.Uint64("seed", 1, "seed of the simulated geometry and noise")
+	seed := fs.Uint64("seed", 1, "seed of the simulated scenes, geometry, noise and challenges (one seed replays the same captures)")
 	nuaa := fs.String("nuaa", filepath.Join(shared, "presentation-attack", "nuaa"), "NUAA directory with labels.csv (empty: skip)")
 	silent := fs.String("silent-face", filepath.Join(shared, "presentation-attack", "silent-face-sample"), "Silent-Face-Anti-Spoofing sample frames (empty: skip)")
 	video := fs.String("video", filepath.Join(shared, "video"), "directory of real live clips for the texture model, decoded by ffmpeg (empty: skip)")

@@ -36,7 +36,7 @@ type LivenessOptions struct {
 	Kinds      []simulate.Attack // kinds to play
 	Workers    int               // parallel sessions
 	NearStart  float64           // fraction of sessions starting close to the camera (asked to move back first)
-	Seed       uint64            // seed of the simulated geometry and noise
+	Seed       uint64            // seed of the simulated scenes, geometry, noise and challenges
 	NUAA       string            // NUAA directory with labels.csv (empty: skip)
 	SilentFace string            // Silent-Face-Anti-Spoofing sample frames (empty: skip)
 	Video      string            // directory of real live clips, decoded by ffmpeg (empty: skip)

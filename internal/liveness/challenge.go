@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/livenessd/livenessd"
@@ -51,6 +52,13 @@ var Palette = [...]livenessd.RGB{
 // for an unknown type, or the error of the random source.
 func NewChallenge(typ string) (livenessd.Challenge, error) {
 	return newChallenge(rand.Reader, typ)
+}
+
+// NewChallengeFrom is NewChallenge drawing from r: for simulations that
+// must play the same capture again from a seed. A server's challenges come
+// from NewChallenge, so that nobody can predict them.
+func NewChallengeFrom(r io.Reader, typ string) (livenessd.Challenge, error) {
+	return newChallenge(r, typ)
 }
 
 type randSource interface{ Read([]byte) (int, error) }

@@ -150,13 +150,13 @@ func geometryOf(a Attack) Attack {
 }
 
 func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) {
-	ch, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
-	if err != nil {
-		return nil, err
-	}
 	src := cfg.Faces[s%len(cfg.Faces)]
 	other := cfg.Faces[(s+1)%len(cfg.Faces)]
 	seed := cfg.Seed*1_000_003 + uint64(s)
+	ch, err := liveness.NewChallengeFrom(seededSource(seed, "evaluation challenge"), livenessd.ChallengeMovementAndLight)
+	if err != nil {
+		return nil, err
+	}
 	start := StartFar
 	if rand.New(rand.NewPCG(seed, 0x73746172)).Float64() < cfg.NearStart {
 		start = StartNear

@@ -6,9 +6,11 @@
 package simulate
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/draw"
+	"io"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -212,8 +214,9 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 	// Camera + display delay of the response.
 	p.lag = time.Duration(sc.LagMS * float64(time.Millisecond))
 	if opt.Attack == AttackReplay {
+		r := seededSource(opt.Seed, "replayed colour sequence")
 		for {
-			alt, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
+			alt, err := liveness.NewChallengeFrom(r, livenessd.ChallengeMovementAndLight)
 			if err != nil {
 				return nil, err
 			}
@@ -392,6 +395,17 @@ func (p *Player) currentSource(t time.Duration) Source {
 type BaseCache struct {
 	mu sync.Mutex
 	m  map[time.Duration]*baseFrame
+}
+
+// seededSource is randomness for one purpose (label) drawn from seed,
+// apart from the player's other draws, so that one seed plays the same
+// capture again: a replay's other colour sequence, an evaluation's
+// challenges.
+func seededSource(seed uint64, label string) io.Reader {
+	var s [32]byte
+	binary.LittleEndian.PutUint64(s[:8], seed)
+	copy(s[8:], label)
+	return rand.NewChaCha8(s)
 }
 
 // NewBaseCache returns an empty cache.

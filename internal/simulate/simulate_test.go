@@ -6,6 +6,8 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -276,5 +278,61 @@ func TestPlayer_GlassesDepth(t *testing.T) {
 				t.Errorf("rim span over the face's width grew %.3f times (far %.3f, near %.3f), want %.2f-%.2f: %s", g, far, near, test.minGrowth, test.maxGrowth, test.illustration)
 			}
 		})
+	}
+}
+
+// A replay's other colour sequence comes from the player's seed: one seed
+// plays the same replay again (the end-to-end tests assert on it).
+func TestPlayer_ReplaySeeded(t *testing.T) {
+	challenge, err := liveness.NewChallenge(livenessd.ChallengeMovementAndLight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := func(seed uint64) []uint8 {
+		p, err := simulate.NewPlayer(testSource(), challenge, simulate.Options{Attack: simulate.AttackReplay, Strength: 0.1, Seed: seed, Width: 160, Height: 120})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var img *image.NRGBA
+		p.Flash(time.Second)
+		for at := time.Duration(0); at <= 4*time.Second; at += 100 * time.Millisecond {
+			img = p.Render(at)
+		}
+		return img.Pix
+	}
+	a, b := frame(5), frame(5)
+	if !slices.Equal(a, b) {
+		t.Error("two replays from seed 5 differ")
+	}
+}
+
+// fixedObserver sees one face in the middle of every frame.
+type fixedObserver struct{}
+
+func (fixedObserver) ObserveFrame(_ context.Context, img image.Image) ([]livenessd.FaceObservation, error) {
+	b := img.Bounds()
+	w := 0.3 * float64(b.Dx())
+	return []livenessd.FaceObservation{{Box: livenessd.Rect{X: float64(b.Dx())/2 - w/2, Y: float64(b.Dy())/2 - 0.6*w, W: w, H: 1.2 * w}, Score: 0.99}}, nil
+}
+
+// One seed plays the same evaluation again: the challenges too are drawn
+// from it.
+func TestEvaluate_Reproducible(t *testing.T) {
+	run := func() livenessd.Challenge {
+		outs, err := simulate.Evaluate(t.Context(), simulate.EvalConfig{
+			Faces: []simulate.Source{testSource(), testSource()}, Observer: fixedObserver{}, Sessions: 1,
+			Kinds: []simulate.Attack{simulate.AttackNoFace}, Settings: []simulate.Setting{{Strength: 0.03}},
+			Seed: 3, Workers: 1, Snapshots: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(outs) != 1 || outs[0].Snapshot == nil {
+			t.Fatalf("%d outcomes, want 1 with a snapshot", len(outs))
+		}
+		return outs[0].Snapshot.Challenge
+	}
+	if a, b := run(), run(); !reflect.DeepEqual(a, b) {
+		t.Errorf("seed 3 drew different challenges: %+v and %+v", a, b)
 	}
 }
