@@ -262,25 +262,44 @@ const (
 	glassesNone glassesPart = iota
 	glassesRim
 	glassesLens
+	glassesArm
+)
+
+// The frame's shape in cm from the eyes' midpoint: lenses glassesHalfW
+// wide either side of each eye, and temple arms from the hinges to
+// glassesArmEnd across.
+const (
+	glassesHalfW  = 2.5
+	glassesHinge  = iodCM/2 + glassesHalfW - 0.2
+	glassesArmEnd = 7.5
 )
 
 // glassesAt says which part of a pair of glasses covers the face at (x, y)
 // cm from the eyes' midpoint: two rounded lenses 5 cm wide centred on the
-// eyes, 3 mm rims, a bridge and the temple arms.
+// eyes, 3 mm rims, a bridge and the temple arms (glassesArm: they slope
+// back from the front to the ears, glassesArmDepth).
 func glassesAt(x, y float64) glassesPart {
-	const hw, hh, rim = 2.5, 1.7, 0.3
+	const hh, rim = 1.7, 0.3
 	ax := math.Abs(x)
-	lx, ly := (ax-iodCM/2)/hw, (y-0.15)/hh
+	lx, ly := (ax-iodCM/2)/glassesHalfW, (y-0.15)/hh
 	q := math.Pow(math.Abs(lx), 4) + math.Pow(math.Abs(ly), 4)
 	switch {
 	case q < math.Pow(1-rim/hh, 4):
 		return glassesLens
 	case q < 1:
 		return glassesRim
-	case ax < iodCM/2-hw+0.2 && y > -0.5 && y < -0.1: // bridge
+	case ax < iodCM/2-glassesHalfW+0.2 && y > -0.5 && y < -0.1: // bridge
 		return glassesRim
-	case ax > iodCM/2+hw-0.2 && ax < 7.5 && y > -0.45 && y < -0.15: // temple arms
-		return glassesRim
+	case ax > glassesHinge && ax < glassesArmEnd && y > -0.45 && y < -0.15:
+		return glassesArm
 	}
 	return glassesNone
+}
+
+// glassesArmDepth is how far a temple arm stands before the face's outline
+// at x cm across: at the front's depth (front) at the hinge, at the
+// outline's by the ear.
+func glassesArmDepth(x, front float64) float64 {
+	s := (math.Abs(x) - glassesHinge) / (glassesArmEnd - glassesHinge)
+	return front * (1 - math.Max(0, math.Min(1, s)))
 }

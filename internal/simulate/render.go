@@ -397,6 +397,28 @@ type BaseCache struct {
 	m  map[time.Duration]*baseFrame
 }
 
+// templeArm says whether a temple arm is seen at the output offset (dx,
+// dy): an arm slopes back from the glasses' front (gFront cm before the
+// outline, magnified gMag) to the ear, so its magnification depends on
+// where along it the pixel looks. A few fixed-point steps from the front's
+// magnification, the middle and the outline's find it.
+func templeArm(dx, dy, gMag, gFront, distCM float64, seen func(dx, dy, m float64) (glassesPart, float64, float64)) glassesPart {
+	for _, m := range [...]float64{gMag, (1 + gMag) / 2, 1} {
+		part, x, _ := seen(dx, dy, m)
+		for range 3 {
+			if part != glassesArm {
+				break
+			}
+			m = distCM / (distCM - glassesArmDepth(x, gFront))
+			part, x, _ = seen(dx, dy, m)
+		}
+		if part == glassesArm {
+			return glassesArm
+		}
+	}
+	return glassesNone
+}
+
 // seededSource is randomness for one purpose (label) drawn from seed,
 // apart from the player's other draws, so that one seed plays the same
 // capture again: a replay's other colour sequence, an evaluation's
@@ -464,12 +486,20 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	// A live face's glasses stand before it and magnify by their own
 	// depth as it comes closer, about the face's centre as the face
 	// does; a print's are flat.
-	gMag := 1.0
+	gMag, gFront := 1.0, 0.0
 	if glasses && live {
 		b.lens = make([]bool, W*H)
 		if _, zb, ok := p.shade.at(0, 0); ok {
-			gMag = distCM / (distCM - zb - glassesBeforeBridgeCM)
+			gFront = zb + glassesBeforeBridgeCM
+			gMag = distCM / (distCM - gFront)
 		}
+	}
+	// glassesSeen is the part of the glasses seen at the output offset
+	// (dx, dy) from the face's centre, magnified by m about it.
+	glassesSeen := func(dx, dy, m float64) (part glassesPart, x, y float64) {
+		gx, gy := c.X+dx/m-mid.X, c.Y+dy/m-mid.Y
+		x, y = (gx*ux+gy*uy)*cm, (-gx*uy+gy*ux)*cm
+		return glassesAt(x, y), x, y
 	}
 	for y := range H {
 		dy := float64(y) - c.Y
@@ -484,8 +514,14 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				fx := (rx*ux + ry*uy) * cm
 				fy := (-rx*uy + ry*ux) * cm
 				if glasses {
-					gx, gy := c.X+dx/gMag-mid.X, c.Y+dy/gMag-mid.Y
-					gl = glassesAt((gx*ux+gy*uy)*cm, (-gx*uy+gy*ux)*cm)
+					var gy float64
+					gl, _, gy = glassesSeen(dx, dy, gMag)
+					if live && gl != glassesLens && gl != glassesRim {
+						gl = glassesNone
+						if gy > -1 && gy < 0.5 { // near the arms' height
+							gl = templeArm(dx, dy, gMag, gFront, distCM, glassesSeen)
+						}
+					}
 				}
 				if live {
 					var zf float64
@@ -513,7 +549,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				top := float64(img.Pix[p00+i])*(1-fx) + float64(img.Pix[p10+i])*fx
 				bot := float64(img.Pix[p01+i])*(1-fx) + float64(img.Pix[p11+i])*fx
 				b.rgb[o+i] = uint8(top*(1-fy) + bot*fy + 0.5)
-				if gl == glassesRim {
+				if gl == glassesRim || gl == glassesArm {
 					b.rgb[o+i] = uint8(float64(b.rgb[o+i])*0.2 + 0.5)
 				}
 			}

@@ -227,18 +227,20 @@ func TestDetectSource(t *testing.T) {
 	}
 }
 
-// Glasses stand before a live face, so as it comes closer they grow more
-// than its outline does; a print's glasses are part of the flat picture.
+// Glasses stand before a live face, so as it comes closer their front
+// grows more than its outline does, while the temple arms slope back to
+// the ears, which grow as the outline; a print's glasses are part of the
+// flat picture.
 func TestPlayer_GlassesDepth(t *testing.T) {
-	// rimSpan is the span of the dark rims (and temple arms) along the
-	// eye line over the face box's width, at time at.
-	rimSpan := func(p *simulate.Player, at time.Duration) float64 {
+	// span is the span of the dark pixels (rims, temple arms) over the
+	// face box's width on the row cm centimetres below the eyes, at time
+	// at: 0.15 (the lenses' middle) ends at the rims' outer edges, -0.3
+	// at the arms' ends by the ears.
+	span := func(p *simulate.Player, at time.Duration, cm float64) float64 {
 		img := p.Render(at)
 		f := p.Truth(at)[0]
-		// The lenses' middle row, 1.5 mm below the eyes: there the
-		// outer rims are the outermost dark pixels.
 		el, er := f.Keypoints[0], f.Keypoints[1]
-		y := int(math.Round((el.Y+er.Y)/2 + 0.15/6.3*math.Hypot(er.X-el.X, er.Y-el.Y)))
+		y := int(math.Round((el.Y+er.Y)/2 + cm/6.3*math.Hypot(er.X-el.X, er.Y-el.Y)))
 		lo, hi := -1, -1
 		for x := range img.Bounds().Dx() {
 			if img.NRGBAAt(x, y).G < 70 {
@@ -249,18 +251,18 @@ func TestPlayer_GlassesDepth(t *testing.T) {
 			}
 		}
 		if lo < 0 {
-			t.Fatalf("no rim on the eye line at %v", at)
+			t.Fatalf("nothing dark %g cm below the eyes at %v", cm, at)
 		}
 		return float64(hi-lo) / f.Box.W
 	}
 	for _, test := range []struct {
-		attack       simulate.Attack
-		minGrowth    float64
-		maxGrowth    float64
-		illustration string
+		attack         simulate.Attack
+		rimMin, rimMax float64 // growth of the rims' span, far to near
+		armMin, armMax float64 // growth of the arms' span
+		illustration   string
 	}{
-		{simulate.AttackNone, 1.03, 1.3, "a live face's glasses magnify beyond its outline"},
-		{simulate.AttackPhoto, 0.98, 1.02, "a print's glasses scale with the print"},
+		{simulate.AttackNone, 1.03, 1.3, 0.97, 1.02, "a live face's glasses' front magnifies beyond its outline, the arms' ends as the outline"},
+		{simulate.AttackPhoto, 0.98, 1.02, 0.98, 1.02, "a print's glasses scale with the print"},
 	} {
 		t.Run(string(test.attack), func(t *testing.T) {
 			sc := simulate.DefaultScene()
@@ -269,13 +271,16 @@ func TestPlayer_GlassesDepth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			far := rimSpan(p, 0)
-			var near float64
+			farRim, farArm := span(p, 0, 0.15), span(p, 0, -0.3)
+			var nearRim, nearArm float64
 			for at := time.Duration(0); at <= 6*time.Second; at += 500 * time.Millisecond {
-				near = rimSpan(p, at)
+				nearRim, nearArm = span(p, at, 0.15), span(p, at, -0.3)
 			}
-			if g := near / far; g < test.minGrowth || g > test.maxGrowth {
-				t.Errorf("rim span over the face's width grew %.3f times (far %.3f, near %.3f), want %.2f-%.2f: %s", g, far, near, test.minGrowth, test.maxGrowth, test.illustration)
+			if g := nearRim / farRim; g < test.rimMin || g > test.rimMax {
+				t.Errorf("rims' span over the face's width grew %.3f times (far %.3f, near %.3f), want %.2f-%.2f: %s", g, farRim, nearRim, test.rimMin, test.rimMax, test.illustration)
+			}
+			if g := nearArm / farArm; g < test.armMin || g > test.armMax {
+				t.Errorf("arms' span over the face's width grew %.3f times (far %.3f, near %.3f), want %.2f-%.2f: %s", g, farArm, nearArm, test.armMin, test.armMax, test.illustration)
 			}
 		})
 	}
