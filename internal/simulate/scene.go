@@ -232,11 +232,20 @@ var Factors = []Factor{
 	factor("3-D shape width / face outline", func(s Scene) float64 { return s.WidthFit }, []float64{1.1, 1.3}, "0.9-1.1", "1.1-1.3", "1.3-1.5"),
 	factor("face profile", func(s Scene) float64 { return s.Profile }, []float64{2.67, 3.33}, "round", "medium", "flat front"),
 	factor("nose", func(s Scene) float64 { return s.NoseCM }, []float64{1.67, 2.13}, "small", "medium", "large"),
-	{Name: "glasses", Labels: []string{"none", "glasses"}, Bin: func(s Scene) string {
-		if s.Glasses {
-			return "glasses"
+	// Coated lenses mirror little of the screen, so the shading carries
+	// their wearers less (docs/ACCURACY.md, "Glasses, again").
+	{Name: "glasses", Labels: []string{"none", "coated lenses (< 2%)", "uncoated lenses (2-5%)"}, Bin: func(s Scene) string {
+		r := s.LensReflect
+		if r == 0 {
+			r = 0.04 // recorded before the reflection was drawn: it was 4%
 		}
-		return "none"
+		switch {
+		case !s.Glasses:
+			return "none"
+		case r < 0.02:
+			return "coated lenses (< 2%)"
+		}
+		return "uncoated lenses (2-5%)"
 	}},
 	{Name: "screen", Labels: []string{"laptop", "phone"}, Bin: func(s Scene) string { return s.Screen }},
 	factor("room light", func(s Scene) float64 { return s.RoomDirectional }, []float64{0.2, 0.4}, "even", "mixed", "directional"),
