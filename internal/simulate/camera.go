@@ -296,6 +296,53 @@ func glassesAt(x, y float64) glassesPart {
 	return glassesNone
 }
 
+// glassesView places a pair of glasses in one output frame: c is the
+// face's centre, mid the eyes' midpoint, (ux, uy) across the face and cm
+// the centimetres per pixel, all in the outline's plane. On a live face
+// the front stands front cm before the outline and magnifies by mag about
+// c (distCM from the camera); on a print mag is 1.
+type glassesView struct {
+	c, mid                         livenessd.Point
+	ux, uy, cm, distCM, front, mag float64
+}
+
+// at is the part of the glasses seen at the output offset (dx, dy) from
+// the face's centre if it were magnified by m, and where that is (cm).
+func (g glassesView) at(dx, dy, m float64) (part glassesPart, x, y float64) {
+	gx, gy := g.c.X+dx/m-g.mid.X, g.c.Y+dy/m-g.mid.Y
+	x, y = (gx*g.ux+gy*g.uy)*g.cm, (-gx*g.uy+gy*g.ux)*g.cm
+	return glassesAt(x, y), x, y
+}
+
+// part is the part of the glasses seen at the output offset (dx, dy). On a
+// live face a temple arm slopes back from the front to the ear, so its
+// magnification depends on where along it the pixel looks: a few
+// fixed-point steps from the front's magnification, the middle and the
+// outline's find it.
+func (g glassesView) part(dx, dy float64, live bool) glassesPart {
+	part, _, y := g.at(dx, dy, g.mag)
+	if !live || part == glassesLens || part == glassesRim {
+		return part
+	}
+	if y < -1 || y > 0.5 { // far from the arms' height
+		return glassesNone
+	}
+	for _, m := range [...]float64{g.mag, (1 + g.mag) / 2, 1} {
+		part, x, _ := g.at(dx, dy, m)
+		for range 3 {
+			if part != glassesArm {
+				break
+			}
+			m = g.distCM / (g.distCM - glassesArmDepth(x, g.front))
+			part, x, _ = g.at(dx, dy, m)
+		}
+		if part == glassesArm {
+			return glassesArm
+		}
+	}
+	return glassesNone
+}
+
 // glassesArmDepth is how far a temple arm stands before the face's outline
 // at x cm across: at the front's depth (front) at the hinge, at the
 // outline's by the ear.

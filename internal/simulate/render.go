@@ -163,6 +163,17 @@ const (
 	shadeUnit = 150
 )
 
+// seededSource is randomness for one purpose (label) drawn from seed,
+// apart from the player's other draws, so that one seed plays the same
+// capture again: a replay's other colour sequence, an evaluation's
+// challenges.
+func seededSource(seed uint64, label string) io.Reader {
+	var s [32]byte
+	binary.LittleEndian.PutUint64(s[:8], seed)
+	copy(s[8:], label)
+	return rand.NewChaCha8(s)
+}
+
 // NewPlayer prepares a capture of challenge ch from src.
 func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error) {
 	if src.Img == nil || src.Face.W < 8 || src.Face.H < 8 {
@@ -397,39 +408,6 @@ type BaseCache struct {
 	m  map[time.Duration]*baseFrame
 }
 
-// templeArm says whether a temple arm is seen at the output offset (dx,
-// dy): an arm slopes back from the glasses' front (gFront cm before the
-// outline, magnified gMag) to the ear, so its magnification depends on
-// where along it the pixel looks. A few fixed-point steps from the front's
-// magnification, the middle and the outline's find it.
-func templeArm(dx, dy, gMag, gFront, distCM float64, seen func(dx, dy, m float64) (glassesPart, float64, float64)) glassesPart {
-	for _, m := range [...]float64{gMag, (1 + gMag) / 2, 1} {
-		part, x, _ := seen(dx, dy, m)
-		for range 3 {
-			if part != glassesArm {
-				break
-			}
-			m = distCM / (distCM - glassesArmDepth(x, gFront))
-			part, x, _ = seen(dx, dy, m)
-		}
-		if part == glassesArm {
-			return glassesArm
-		}
-	}
-	return glassesNone
-}
-
-// seededSource is randomness for one purpose (label) drawn from seed,
-// apart from the player's other draws, so that one seed plays the same
-// capture again: a replay's other colour sequence, an evaluation's
-// challenges.
-func seededSource(seed uint64, label string) io.Reader {
-	var s [32]byte
-	binary.LittleEndian.PutUint64(s[:8], seed)
-	copy(s[8:], label)
-	return rand.NewChaCha8(s)
-}
-
 // NewBaseCache returns an empty cache.
 func NewBaseCache() *BaseCache { return &BaseCache{m: map[time.Duration]*baseFrame{}} }
 
@@ -486,20 +464,13 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	// A live face's glasses stand before it and magnify by their own
 	// depth as it comes closer, about the face's centre as the face
 	// does; a print's are flat.
-	gMag, gFront := 1.0, 0.0
+	gv := glassesView{c: c, mid: mid, ux: ux, uy: uy, cm: cm, distCM: distCM, mag: 1}
 	if glasses && live {
 		b.lens = make([]bool, W*H)
 		if _, zb, ok := p.shade.at(0, 0); ok {
-			gFront = zb + glassesBeforeBridgeCM
-			gMag = distCM / (distCM - gFront)
+			gv.front = zb + glassesBeforeBridgeCM
+			gv.mag = distCM / (distCM - gv.front)
 		}
-	}
-	// glassesSeen is the part of the glasses seen at the output offset
-	// (dx, dy) from the face's centre, magnified by m about it.
-	glassesSeen := func(dx, dy, m float64) (part glassesPart, x, y float64) {
-		gx, gy := c.X+dx/m-mid.X, c.Y+dy/m-mid.Y
-		x, y = (gx*ux+gy*uy)*cm, (-gx*uy+gy*ux)*cm
-		return glassesAt(x, y), x, y
 	}
 	for y := range H {
 		dy := float64(y) - c.Y
@@ -514,14 +485,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				fx := (rx*ux + ry*uy) * cm
 				fy := (-rx*uy + ry*ux) * cm
 				if glasses {
-					var gy float64
-					gl, _, gy = glassesSeen(dx, dy, gMag)
-					if live && gl != glassesLens && gl != glassesRim {
-						gl = glassesNone
-						if gy > -1 && gy < 0.5 { // near the arms' height
-							gl = templeArm(dx, dy, gMag, gFront, distCM, glassesSeen)
-						}
-					}
+					gl = gv.part(dx, dy, live)
 				}
 				if live {
 					var zf float64
