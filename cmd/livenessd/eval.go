@@ -118,6 +118,8 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	shadingAlone := fs.Float64("shading-alone", liveness.DefaultThresholds().ShadingAlone, "with --rescore: the light_shading from which the parallax is not graded (0: always graded)")
 	parallaxAlone := fs.Float64("parallax-alone", liveness.DefaultThresholds().ParallaxAlone, "with --rescore: the parallax from which (with --parallax-alone-t) the shading is not graded (0: always graded)")
 	parallaxAloneT := fs.Float64("parallax-alone-t", liveness.DefaultThresholds().ParallaxAloneT, "with --rescore: the parallax t statistic the parallax alone needs too")
+	glasses := fs.Float64("glasses", -1, "share of sessions wearing glasses, drawn per session from the seed (< 0: as the scenes draw them, 30%)")
+	lensReflect := fs.Float64("lens-reflect", -1, "with --glasses: the share of the screen's light the lenses mirror (< 0: as drawn, 0.5-5%)")
 	scenes := fs.String("scenes", "vary", "vary: draw face shape, light, camera and timing per session; default: one typical laptop scene")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: livenessd eval liveness [--split test|dev|all] [--sessions 200] [--sweep-sessions 100] [--markdown docs/ACCURACY.md]\n\n"+
@@ -150,6 +152,16 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	if *parallaxTh < 0 {
 		return fmt.Errorf("%w: --parallax-threshold must not be negative", errUsage)
 	}
+	var gl *simulate.GlassesOverride
+	if *lensReflect >= 0 && *glasses < 0 {
+		return fmt.Errorf("%w: --lens-reflect needs --glasses", errUsage)
+	}
+	if *glasses >= 0 {
+		if *glasses > 1 || *lensReflect > 1 {
+			return fmt.Errorf("%w: --glasses and --lens-reflect are shares (0..1)", errUsage)
+		}
+		gl = &simulate.GlassesOverride{Share: *glasses, LensReflect: *lensReflect}
+	}
 	th := liveness.DefaultThresholds()
 	th.Shading, th.Parallax, th.ShadingAlone = *shadingTh, *parallaxTh, *shadingAlone
 	th.ParallaxAlone, th.ParallaxAloneT = *parallaxAlone, *parallaxAloneT
@@ -157,7 +169,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,
 		Workers: *workers, NearStart: *nearStart, Seed: *seed, NUAA: *nuaa, SilentFace: *silent, Video: *video, Dump: *dump, Budget: *budget,
-		Record: *record, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary", Thresholds: &th,
+		Record: *record, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary", Glasses: gl, Thresholds: &th,
 	}, stdout, stderr)
 }
 

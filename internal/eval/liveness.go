@@ -24,28 +24,29 @@ import (
 
 // LivenessOptions says what `livenessd eval liveness` plays and writes.
 type LivenessOptions struct {
-	LFW        string            // LFW images directory (one image per person is used; empty: none)
-	Faces      []string          // extra face images or directories of images
-	SamplesDir string            // the model package's sample photos (empty: none)
-	MaxFaces   int               // use at most this many faces
-	Split      string            // which half of the faces: dev, test or all
-	Sessions   int               // sessions per kind at the default strength
-	Sweep      int               // sessions per kind at the other strengths and with AWB
-	Strengths  []float64         // reflection strengths of the sweep
-	Strength   float64           // default reflection strength
-	Kinds      []simulate.Attack // kinds to play
-	Workers    int               // parallel sessions
-	NearStart  float64           // fraction of sessions starting close to the camera (asked to move back first)
-	Seed       uint64            // seed of the simulated scenes, geometry, noise and challenges
-	NUAA       string            // NUAA directory with labels.csv (empty: skip)
-	SilentFace string            // Silent-Face-Anti-Spoofing sample frames (empty: skip)
-	Video      string            // directory of real live clips, decoded by ffmpeg (empty: skip)
-	Dump       string            // CSV of every session's source photo, verdict and signals
-	Budget     time.Duration     // stop starting sessions after this long (0: no limit)
-	Record     string            // also write every session's measurements here (gob), for Rescore
-	Rescore    string            // re-run the fusion on a Record file instead of playing sessions
-	Markdown   string            // rewrite the liveness section of this Markdown file
-	VaryScenes bool              // draw face shape, light, camera and timing per session (simulate.DrawScene)
+	LFW        string                    // LFW images directory (one image per person is used; empty: none)
+	Faces      []string                  // extra face images or directories of images
+	SamplesDir string                    // the model package's sample photos (empty: none)
+	MaxFaces   int                       // use at most this many faces
+	Split      string                    // which half of the faces: dev, test or all
+	Sessions   int                       // sessions per kind at the default strength
+	Sweep      int                       // sessions per kind at the other strengths and with AWB
+	Strengths  []float64                 // reflection strengths of the sweep
+	Strength   float64                   // default reflection strength
+	Kinds      []simulate.Attack         // kinds to play
+	Workers    int                       // parallel sessions
+	NearStart  float64                   // fraction of sessions starting close to the camera (asked to move back first)
+	Seed       uint64                    // seed of the simulated scenes, geometry, noise and challenges
+	NUAA       string                    // NUAA directory with labels.csv (empty: skip)
+	SilentFace string                    // Silent-Face-Anti-Spoofing sample frames (empty: skip)
+	Video      string                    // directory of real live clips, decoded by ffmpeg (empty: skip)
+	Dump       string                    // CSV of every session's source photo, verdict and signals
+	Budget     time.Duration             // stop starting sessions after this long (0: no limit)
+	Record     string                    // also write every session's measurements here (gob), for Rescore
+	Rescore    string                    // re-run the fusion on a Record file instead of playing sessions
+	Markdown   string                    // rewrite the liveness section of this Markdown file
+	VaryScenes bool                      // draw face shape, light, camera and timing per session (simulate.DrawScene)
+	Glasses    *simulate.GlassesOverride // replace the drawn glasses (nil: as drawn)
 	// Thresholds replace the defaults when re-scoring (nil: the defaults).
 	Thresholds *liveness.Thresholds
 }
@@ -159,7 +160,7 @@ func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdou
 	outs, err := simulate.Evaluate(ctx, simulate.EvalConfig{
 		Faces: chosen, Observer: p, Sessions: opt.Sessions, Kinds: opt.Kinds, Settings: settings,
 		Seed: opt.Seed, Workers: opt.Workers, Deadline: deadline, Snapshots: opt.Record != "", NearStart: opt.NearStart,
-		VaryScenes: opt.VaryScenes,
+		VaryScenes: opt.VaryScenes, Glasses: opt.Glasses,
 		Progress: func(done, total int) {
 			if time.Since(last) > 30*time.Second {
 				last = time.Now()

@@ -39,6 +39,17 @@ type EvalConfig struct {
 	// VaryScenes draws a new Scene for every session index (DrawScene
 	// from the seed): face shape, light, camera, timing. Off: DefaultScene.
 	VaryScenes bool
+	// Glasses, when set, replaces the drawn scenes' glasses (paired
+	// measurements: the same captures with and without them).
+	Glasses *GlassesOverride
+}
+
+// GlassesOverride puts glasses on a share of the sessions (drawn per
+// session from the seed) and, when LensReflect >= 0, sets their lenses'
+// reflection; every other factor of a scene stays as drawn.
+type GlassesOverride struct {
+	Share       float64
+	LensReflect float64
 }
 
 // Setting is one reflection strength / camera behaviour combination.
@@ -164,6 +175,12 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 	scene := DefaultScene()
 	if cfg.VaryScenes {
 		scene = DrawScene(rand.New(rand.NewPCG(seed, 0x5ce7e)))
+	}
+	if g := cfg.Glasses; g != nil {
+		scene.Glasses = rand.New(rand.NewPCG(seed, 0x676c61)).Float64() < g.Share
+		if g.LensReflect >= 0 {
+			scene.LensReflect = g.LensReflect
+		}
 	}
 	bases := map[Attack]*BaseCache{}
 	obsCache := map[Attack]*cachingObserver{}
