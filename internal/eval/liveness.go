@@ -570,7 +570,9 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   tracked into the near one by Lucas-Kanade on their own pixels (FaceMesh only starts the search: its learned shape
   prior damps parallax), and the displacements are fitted by an affine map + β (p - c) h(p) + the shift a face off
   the camera's axis adds, h the face's convexity (1 at its front, 0 at its outline, the nose standing out), in two
-  passes that drop the worst-fitting 10%. β is the front's magnification beyond the outline, 0 for a print
+  passes that drop the worst-fitting 10%. Each track is first followed back into the far view, and one that does not
+  come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
+  one view, a moving highlight or hair. β is the front's magnification beyond the outline, 0 for a print
   (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`light_shading`" + ` >= 0.30 alone, or
   ` + "`parallax_beta`" + ` >= 0.015 with ` + "`parallax_t`" + ` >= 8 alone (the shading is then reported, not graded), or
   ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005.
@@ -594,8 +596,8 @@ nose's bridge, so that on a live face they magnify by their own depth as it come
 fall-off), room light (even, directional from a random side, or mixed) and a background that answers the screen up
 to 0.15 of the face, the camera (field of view, 320x240 to 1280x720, 10-30 fps with jitter and dropped frames, JPEG
 60-95, tone curve gamma 0.8-1.2 with an S-curve, white balance error, auto exposure and white balance, noise, exposure
-time, 30-200 ms display-to-camera lag), and behaviour (approach speed, sway; half the sessions start close to the
-camera and must move back first). Prints are flat, tilted up to 20° and extend 1-3 face widths. Skin tone is binned
+time, 30-200 ms display-to-camera lag), and behaviour (approach speed, sway, blinks 4-24 a minute, each closing the
+eyes for 0.1-0.3 s; half the sessions start close to the camera and must move back first). Prints are flat, tilted up to 20° and extend 1-3 face widths. Skin tone is binned
 by the photo's ITA°.
 
 **Calibration** (dev half of the faces, 100 sessions each of none, photo, replay and delayed, scenes varied, one

@@ -160,6 +160,21 @@ func geometryOf(a Attack) Attack {
 	return a
 }
 
+// scene is the world of the session with this seed.
+func (cfg EvalConfig) scene(seed uint64) Scene {
+	scene := DefaultScene()
+	if cfg.VaryScenes {
+		scene = DrawScene(rand.New(rand.NewPCG(seed, 0x5ce7e)))
+	}
+	if g := cfg.Glasses; g != nil {
+		scene.Glasses = rand.New(rand.NewPCG(seed, 0x676c61)).Float64() < g.Share
+		if g.LensReflect >= 0 {
+			scene.LensReflect = g.LensReflect
+		}
+	}
+	return scene
+}
+
 func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) {
 	src := cfg.Faces[s%len(cfg.Faces)]
 	other := cfg.Faces[(s+1)%len(cfg.Faces)]
@@ -172,16 +187,7 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 	if rand.New(rand.NewPCG(seed, 0x73746172)).Float64() < cfg.NearStart {
 		start = StartNear
 	}
-	scene := DefaultScene()
-	if cfg.VaryScenes {
-		scene = DrawScene(rand.New(rand.NewPCG(seed, 0x5ce7e)))
-	}
-	if g := cfg.Glasses; g != nil {
-		scene.Glasses = rand.New(rand.NewPCG(seed, 0x676c61)).Float64() < g.Share
-		if g.LensReflect >= 0 {
-			scene.LensReflect = g.LensReflect
-		}
-	}
+	scene := cfg.scene(seed)
 	bases := map[Attack]*BaseCache{}
 	obsCache := map[Attack]*cachingObserver{}
 	var out []Outcome

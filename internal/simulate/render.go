@@ -135,6 +135,7 @@ type Player struct {
 	flashAt time.Duration
 	onsets  []time.Duration
 	flashed bool
+	blinks  []blink
 
 	scene  Scene
 	shade  shadeGrid // the face's response to the screen (live geometries)
@@ -167,7 +168,9 @@ const (
 // apart from the player's other draws, so that one seed plays the same
 // capture again: a replay's other colour sequence, an evaluation's
 // challenges.
-func seededSource(seed uint64, label string) io.Reader {
+func seededSource(seed uint64, label string) io.Reader { return seededChaCha(seed, label) }
+
+func seededChaCha(seed uint64, label string) *rand.ChaCha8 {
 	var s [32]byte
 	binary.LittleEndian.PutUint64(s[:8], seed)
 	copy(s[8:], label)
@@ -236,6 +239,9 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 				break
 			}
 		}
+	}
+	if opt.Attack != AttackPhoto && opt.Attack != AttackNoFace {
+		p.blinks = drawBlinks(rand.New(seededChaCha(opt.Seed, "blinks")), sc.BlinksPerMin)
 	}
 	p.gain = [3]float64{1, 1, 1}
 	p.noise = make([]float32, 1<<16)
@@ -465,6 +471,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	// depth as it comes closer, about the face's centre as the face
 	// does; a print's are flat.
 	gv := glassesView{c: c, mid: mid, ux: ux, uy: uy, cm: cm, distCM: distCM, mag: 1}
+	lid := newLids(src, p.closure(t))
 	if glasses && live {
 		b.lens = make([]bool, W*H)
 		if _, zb, ok := p.shade.at(0, 0); ok {
@@ -494,8 +501,13 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 					}
 				}
 			}
-			sx := math.Max(float64(sb.Min.X), math.Min(maxX, fc.X+dx/f))
-			sy := math.Max(float64(sb.Min.Y), math.Min(maxY, fc.Y+dy/f))
+			sx, sy := fc.X+dx/f, fc.Y+dy/f
+			lash := false
+			if lid != nil {
+				sx, sy, lash = lid.at(sx, sy)
+			}
+			sx = math.Max(float64(sb.Min.X), math.Min(maxX, sx))
+			sy = math.Max(float64(sb.Min.Y), math.Min(maxY, sy))
 			x0, y0 := int(sx), int(sy)
 			fx, fy := sx-float64(x0), sy-float64(y0)
 			p00 := img.PixOffset(x0, y0)
@@ -513,6 +525,9 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 				top := float64(img.Pix[p00+i])*(1-fx) + float64(img.Pix[p10+i])*fx
 				bot := float64(img.Pix[p01+i])*(1-fx) + float64(img.Pix[p11+i])*fx
 				b.rgb[o+i] = uint8(top*(1-fy) + bot*fy + 0.5)
+				if lash {
+					b.rgb[o+i] = uint8(float64(b.rgb[o+i])*0.45 + 0.5)
+				}
 				if gl == glassesRim || gl == glassesArm {
 					b.rgb[o+i] = uint8(float64(b.rgb[o+i])*0.2 + 0.5)
 				}

@@ -47,6 +47,10 @@ type Scene struct {
 	// the camera: about 0.5-1% for an anti-reflective coating, 4-5% for an
 	// uncoated lens.
 	LensReflect float64
+	// BlinksPerMin is how often the person blinks; each blink closes both
+	// eyes for 0.1-0.3 s (people reading a screen blink about 4-24 times
+	// a minute). 0: the eyes stay open. A print never blinks.
+	BlinksPerMin float64
 
 	// Screen is "laptop" (30x19 cm) or "phone" (7x14 cm); the camera sits
 	// above it, so its light comes from below the camera.
@@ -180,6 +184,7 @@ func DrawScene(rng *rand.Rand) Scene {
 	// Drawn last, so the factors above stay those an earlier build drew
 	// for the same seed.
 	s.LensReflect = u(0.005, 0.05)
+	s.BlinksPerMin = u(4, 24)
 	return s
 }
 
@@ -192,6 +197,8 @@ func (s Scene) Validate() error {
 		return fmt.Errorf("simulate: scene: bad camera %dx%d at %g fps, %g° field of view", s.Width, s.Height, s.FPS, s.HFOV)
 	case s.LensReflect < 0 || s.LensReflect > 1:
 		return fmt.Errorf("simulate: scene: lens reflection %g outside 0..1", s.LensReflect)
+	case s.BlinksPerMin < 0 || s.BlinksPerMin > 60:
+		return fmt.Errorf("simulate: scene: %g blinks a minute outside 0..60", s.BlinksPerMin)
 	case s.Gamma <= 0 || s.WB[0] <= 0 || s.WB[1] <= 0 || s.WB[2] <= 0:
 		return fmt.Errorf("simulate: scene: bad tone curve or white balance")
 	case s.Screen != "laptop" && s.Screen != "phone":
@@ -247,6 +254,7 @@ var Factors = []Factor{
 		}
 		return "uncoated lenses (2-5%)"
 	}},
+	factor("blinks", func(s Scene) float64 { return s.BlinksPerMin }, []float64{0.5, 10.67, 17.33}, "none", "4-11 a minute", "11-17 a minute", "17-24 a minute"),
 	{Name: "screen", Labels: []string{"laptop", "phone"}, Bin: func(s Scene) string { return s.Screen }},
 	factor("room light", func(s Scene) float64 { return s.RoomDirectional }, []float64{0.2, 0.4}, "even", "mixed", "directional"),
 	factor("background", func(s Scene) float64 { return s.Background }, []float64{0.02}, "far", "near wall"),

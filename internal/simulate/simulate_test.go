@@ -140,7 +140,7 @@ func TestDrawScene(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		if a.DepthCM < 2 || a.DepthCM > 6 || a.Gamma < 0.8 || a.Gamma > 1.2 || a.FPS < 10 || a.FPS > 30 ||
-			a.JPEGQuality < 60 || a.JPEGQuality > 95 || a.Width < 320 || a.Width > 1280 {
+			a.JPEGQuality < 60 || a.JPEGQuality > 95 || a.Width < 320 || a.Width > 1280 || a.BlinksPerMin < 4 || a.BlinksPerMin > 24 {
 			t.Fatalf("seed %d: scene out of range: %+v", seed, a)
 		}
 		for _, f := range simulate.Factors {
@@ -151,6 +151,43 @@ func TestDrawScene(t *testing.T) {
 	}
 	if err := (simulate.Scene{}).Validate(); err == nil {
 		t.Error("the zero scene validates")
+	}
+}
+
+// --glasses puts glasses on the share of sessions asked for and changes
+// nothing else of their scenes.
+func TestEvalConfig_GlassesOverride(t *testing.T) {
+	for _, test := range []struct {
+		name     string
+		glasses  *simulate.GlassesOverride
+		min, max int // sessions of 400 with glasses
+	}{
+		{"AsDrawn", nil, 90, 150},
+		{"All", &simulate.GlassesOverride{Share: 1, LensReflect: 0}, 400, 400},
+		{"None", &simulate.GlassesOverride{Share: 0, LensReflect: -1}, 0, 0},
+		{"Half", &simulate.GlassesOverride{Share: 0.5, LensReflect: -1}, 170, 230},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			cfg := simulate.EvalConfig{VaryScenes: true, Glasses: test.glasses}
+			drawn := simulate.EvalConfig{VaryScenes: true}
+			n := 0
+			for seed := range uint64(400) {
+				a, b := simulate.SessionScene(cfg, seed), simulate.SessionScene(drawn, seed)
+				if a.Glasses {
+					n++
+				}
+				if test.glasses != nil && test.glasses.LensReflect >= 0 && a.LensReflect != test.glasses.LensReflect {
+					t.Fatalf("seed %d: lens reflection %g, want %g", seed, a.LensReflect, test.glasses.LensReflect)
+				}
+				a.Glasses, a.LensReflect = b.Glasses, b.LensReflect
+				if a != b {
+					t.Fatalf("seed %d: the override changed more than the glasses: %+v against %+v", seed, a, b)
+				}
+			}
+			if n < test.min || n > test.max {
+				t.Errorf("%d of 400 sessions with glasses, want %d-%d", n, test.min, test.max)
+			}
+		})
 	}
 }
 
@@ -339,5 +376,67 @@ func TestEvaluate_Reproducible(t *testing.T) {
 	}
 	if a, b := run(), run(); !reflect.DeepEqual(a, b) {
 		t.Errorf("seed 3 drew different challenges: %+v and %+v", a, b)
+	}
+}
+
+// A live person blinks: the lids cover the eyes in some frames (a print
+// never does), and a scene without blinks keeps them open.
+func TestPlayer_Blinks(t *testing.T) {
+	src := testSource()
+	el, er := src.Face.X+0.32*src.Face.W, src.Face.X+0.68*src.Face.W
+	ey := src.Face.Y + 0.40*src.Face.H
+	for y := range 250 {
+		for x := range 250 {
+			if math.Hypot(float64(x)-el, float64(y)-ey) < 3 || math.Hypot(float64(x)-er, float64(y)-ey) < 3 {
+				o := src.Img.PixOffset(x, y)
+				src.Img.Pix[o], src.Img.Pix[o+1], src.Img.Pix[o+2] = 20, 20, 20
+			}
+		}
+	}
+	// pupils counts the dark pixels of the frame at.
+	pupils := func(p *simulate.Player, at time.Duration) int {
+		img := p.Render(at)
+		n := 0
+		for i := 1; i < len(img.Pix); i += 4 {
+			if img.Pix[i] < 45 {
+				n++
+			}
+		}
+		return n
+	}
+	for _, test := range []struct {
+		name       string
+		attack     simulate.Attack
+		perMin     float64
+		wantClosed bool
+	}{
+		{"Live", simulate.AttackNone, 30, true},
+		{"LiveNoBlinks", simulate.AttackNone, 0, false},
+		{"Print", simulate.AttackPhoto, 30, false},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			sc := simulate.DefaultScene()
+			sc.BlinksPerMin, sc.DriftAmp, sc.Sway = test.perMin, 0, 0
+			p, err := simulate.NewPlayer(src, whiteChallenge(), simulate.Options{Attack: test.attack, Seed: 5, NoiseSigma: 1e-6, Width: 320, Height: 240, Scene: &sc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			open, closed, frames := 0, 0, 0
+			for at := time.Duration(0); at < 12*time.Second; at += 40 * time.Millisecond {
+				switch n := pupils(p, at); {
+				case n == 0:
+					closed++
+				case n > 4:
+					open++
+				}
+				frames++
+			}
+			if open < frames/2 {
+				t.Errorf("pupils visible in %d of %d frames, want most", open, frames)
+			}
+			if got := closed > 0; got != test.wantClosed {
+				t.Errorf("eyes shut in %d of %d frames; want shut in some: %v", closed, frames, test.wantClosed)
+			}
+		})
 	}
 }
