@@ -135,6 +135,7 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 	par := r.parallax()
 	extra["parallax_beta"], extra["parallax_t"] = par.beta, par.t
 	extra["parallax_points"], extra["parallax_growth"] = float64(par.points), par.growth
+	extra["parallax_dropped"] = float64(par.dropped)
 	if s.hasLight {
 		extra["light_correlation"] = s.light.corr
 		extra["light_lag_ms"] = float64(s.light.lag.Milliseconds())

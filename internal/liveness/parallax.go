@@ -198,8 +198,18 @@ func track(far, near *faceCrop, p, q0 livenessd.Point) (livenessd.Point, bool) {
 type parallaxResult struct {
 	beta, t float64
 	points  int
+	dropped int     // tracks that did not come back (forward-backward)
 	growth  float64 // near width / far width
 }
+
+// A track is kept when its round trip (far to near and back) ends within
+// fbSpread times the capture's median round trip, or within fbFloor crop
+// pixels (a capture so clean that its median is a few hundredths of a
+// pixel must not lose good tracks to it).
+const (
+	fbSpread = 3
+	fbFloor  = 0.25
+)
 
 // parallax is the capture's parallax fit, measured once for the views
 // kept so far.
@@ -237,8 +247,24 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 	if !ok {
 		return res
 	}
-	var rows [][]float64
-	var ys []float64
+	back, ok := sim.inverse()
+	if !ok {
+		return res
+	}
+	// Each track is followed back from the near view to the far one. A
+	// patch whose pixels do not move as one surface (a glasses rim before
+	// the skin it crosses, a moving highlight, hair at the outline) comes
+	// back elsewhere; the fit keeps the tracks that return to within
+	// fbSpread times the capture's median round trip (at least fbFloor
+	// crop pixels), so the limit follows the capture's own noise (its
+	// resolution, JPEG, sharpness) rather than one camera's.
+	type tracked struct {
+		p, q livenessd.Point
+		hv   float64
+		fb   float64
+	}
+	var tracks []tracked
+	var fbs []float64
 	for i := 0; i < len(far.pts); i += 2 {
 		p := far.pts[i]
 		hv, r2 := h(p)
@@ -249,6 +275,26 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 		if !ok {
 			continue
 		}
+		pb, ok := track(near, far, q, back.apply(q))
+		if !ok {
+			continue
+		}
+		fb := math.Hypot(pb.X-p.X, pb.Y-p.Y)
+		tracks = append(tracks, tracked{p, q, hv, fb})
+		fbs = append(fbs, fb)
+	}
+	if len(tracks) == 0 {
+		return res
+	}
+	fbMax := math.Max(fbFloor, fbSpread*median(fbs))
+	var rows [][]float64
+	var ys []float64
+	for _, tr := range tracks {
+		if tr.fb > fbMax {
+			res.dropped++
+			continue
+		}
+		p, q, hv := tr.p, tr.q, tr.hv
 		dx, dy := p.X-cx, p.Y-cy
 		rows = append(rows,
 			[]float64{p.X, p.Y, 1, 0, 0, 0, dx * hv, hv, 0},
@@ -298,6 +344,16 @@ type similarity struct{ a, b, tx, ty float64 } // x' = a x - b y + tx, y' = b x 
 
 func (s similarity) apply(p livenessd.Point) livenessd.Point {
 	return pt(s.a*p.X-s.b*p.Y+s.tx, s.b*p.X+s.a*p.Y+s.ty)
+}
+
+// inverse is the similarity that undoes s.
+func (s similarity) inverse() (similarity, bool) {
+	d := s.a*s.a + s.b*s.b
+	if d < 1e-12 {
+		return similarity{}, false
+	}
+	a, b := s.a/d, -s.b/d
+	return similarity{a, b, -(a*s.tx - b*s.ty), -(b*s.tx + a*s.ty)}, true
 }
 
 // similarityFit is the least-squares similarity from ps to qs.

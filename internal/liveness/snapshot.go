@@ -36,6 +36,7 @@ type Snapshot struct {
 // ParallaxFit is the parallax fit of a capture (NaN when not measured).
 type ParallaxFit struct {
 	Beta, T, Points, Growth float64
+	Dropped                 float64 // tracks that did not come back (older recordings: 0)
 }
 
 // SnapshotFrame is one frame's measurements.
@@ -79,7 +80,7 @@ func (r *Run) Snapshot() Snapshot {
 		Cosines: r.identityCosines(),
 	}
 	p := r.parallax()
-	s.Parallax = ParallaxFit{Beta: p.beta, T: p.t, Points: float64(p.points), Growth: p.growth}
+	s.Parallax = ParallaxFit{Beta: p.beta, T: p.t, Points: float64(p.points), Growth: p.growth, Dropped: float64(p.dropped)}
 	if r.meshOK {
 		s.MeshIdx, s.MeshNbr = r.mesh.idx, r.mesh.nbr
 	}
@@ -124,7 +125,7 @@ func RestoreRun(s Snapshot, cfg Config) *Run {
 	r.cosines = append([]float64(nil), s.Cosines...)
 	r.par = &parallaxResult{beta: math.NaN(), t: math.NaN()}
 	if s.Parallax.Points >= 1 && s.Parallax.Points <= meshPoints { // older recordings have none
-		r.par = &parallaxResult{beta: s.Parallax.Beta, t: s.Parallax.T, points: int(s.Parallax.Points), growth: s.Parallax.Growth}
+		r.par = &parallaxResult{beta: s.Parallax.Beta, t: s.Parallax.T, points: int(s.Parallax.Points), growth: s.Parallax.Growth, dropped: int(s.Parallax.Dropped)}
 	}
 	if len(s.MeshIdx) > 0 && len(s.MeshNbr) == len(s.MeshIdx) {
 		r.mesh, r.meshOK = meshSet{idx: s.MeshIdx, nbr: s.MeshNbr}, true
