@@ -243,8 +243,8 @@ var Factors = []Factor{
 	// their wearers less (docs/ACCURACY.md, "Glasses, again").
 	{Name: "glasses", Labels: []string{"none", "coated lenses (< 2%)", "uncoated lenses (2-5%)"}, Bin: func(s Scene) string {
 		r := s.LensReflect
-		if r == 0 {
-			r = 0.04 // recorded before the reflection was drawn: it was 4%
+		if r == 0 && s.BlinksPerMin == 0 {
+			r = 0.04 // recorded before the reflection was drawn (nor blinks): it was 4%
 		}
 		switch {
 		case !s.Glasses:

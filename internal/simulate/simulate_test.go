@@ -154,6 +154,34 @@ func TestDrawScene(t *testing.T) {
 	}
 }
 
+// The glasses bin tells coated from uncoated lenses; a recording from
+// before the lens reflection was drawn (no blinks either) had 4%.
+func TestFactors_GlassesBin(t *testing.T) {
+	var glasses simulate.Factor
+	for _, f := range simulate.Factors {
+		if f.Name == "glasses" {
+			glasses = f
+		}
+	}
+	for _, test := range []struct {
+		on           bool
+		reflect, bpm float64
+		want         string
+	}{
+		{false, 0.03, 10, "none"},
+		{true, 0.01, 10, "coated lenses (< 2%)"},
+		{true, 0.03, 10, "uncoated lenses (2-5%)"},
+		{true, 0, 10, "coated lenses (< 2%)"},
+		{true, 0, 0, "uncoated lenses (2-5%)"},
+	} {
+		s := simulate.DefaultScene()
+		s.Glasses, s.LensReflect, s.BlinksPerMin = test.on, test.reflect, test.bpm
+		if got := glasses.Bin(s); got != test.want {
+			t.Errorf("glasses %v, reflection %g, %g blinks a minute: bin %q, want %q", test.on, test.reflect, test.bpm, got, test.want)
+		}
+	}
+}
+
 // --glasses puts glasses on the share of sessions asked for and changes
 // nothing else of their scenes.
 func TestEvalConfig_GlassesOverride(t *testing.T) {
