@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"io"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -167,10 +166,8 @@ const (
 // seededSource is randomness for one purpose (label) drawn from seed,
 // apart from the player's other draws, so that one seed plays the same
 // capture again: a replay's other colour sequence, an evaluation's
-// challenges.
-func seededSource(seed uint64, label string) io.Reader { return seededChaCha(seed, label) }
-
-func seededChaCha(seed uint64, label string) *rand.ChaCha8 {
+// challenges (as an io.Reader), a person's blinks (as a rand.Source).
+func seededSource(seed uint64, label string) *rand.ChaCha8 {
 	var s [32]byte
 	binary.LittleEndian.PutUint64(s[:8], seed)
 	copy(s[8:], label)
@@ -241,7 +238,7 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 		}
 	}
 	if opt.Attack != AttackPhoto && opt.Attack != AttackNoFace {
-		p.blinks = drawBlinks(rand.New(seededChaCha(opt.Seed, "blinks")), sc.BlinksPerMin)
+		p.blinks = drawBlinks(rand.New(seededSource(opt.Seed, "blinks")), sc.BlinksPerMin)
 	}
 	p.gain = [3]float64{1, 1, 1}
 	p.noise = make([]float32, 1<<16)
