@@ -252,9 +252,9 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 		return res
 	}
 	// Each track is followed back from the near view to the far one. A
-	// patch whose pixels do not move as one surface (a glasses rim before
-	// the skin it crosses, a moving highlight, hair at the outline) comes
-	// back elsewhere; the fit keeps the tracks that return to within
+	// patch whose pixels do not move as one surface (an eye that blinks
+	// in one view, a moving highlight, hair at the outline) comes back
+	// elsewhere; the fit keeps the tracks that return to within
 	// fbSpread times the capture's median round trip (at least fbFloor
 	// crop pixels), so the limit follows the capture's own noise (its
 	// resolution, JPEG, sharpness) rather than one camera's.
