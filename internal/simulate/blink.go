@@ -64,12 +64,11 @@ const (
 // lids maps a point of the source photo to where a closing eye's lid
 // takes its pixels from: the skin above the eye, pulled down over it.
 type lids struct {
-	c        float64 // closure, 0..1
-	eyes     [2]livenessd.Point
-	ax, ay   float64 // unit vector along the eyes (source pixels)
-	iod      float64 // eye distance in source pixels
-	hw, hh   float64 // the eye's half width and height in source pixels
-	maxReach float64 // beyond it from an eye centre nothing changes
+	c      float64 // closure, 0..1
+	eyes   [2]livenessd.Point
+	ax, ay float64 // unit vector along the eyes (source pixels)
+	iod    float64 // eye distance in source pixels
+	hw, hh float64 // the eye's half width and height in source pixels (hw the larger)
 }
 
 // newLids is the lids of src's eyes at closure c (nil when open).
@@ -84,7 +83,6 @@ func newLids(src Source, c float64) *lids {
 	}
 	l := &lids{c: c, eyes: [2]livenessd.Point{el, er}, ax: (er.X - el.X) / iod, ay: (er.Y - el.Y) / iod, iod: iod,
 		hw: eyeHalfWidth * iod, hh: eyeHalfHeight * iod}
-	l.maxReach = math.Max(l.hw, l.hh)
 	return l
 }
 
@@ -93,7 +91,7 @@ func newLids(src Source, c float64) *lids {
 func (l *lids) at(x, y float64) (sx, sy float64, lash bool) {
 	for _, e := range l.eyes {
 		dx, dy := x-e.X, y-e.Y
-		if math.Abs(dx) > l.maxReach || math.Abs(dy) > l.maxReach {
+		if math.Abs(dx) > l.hw || math.Abs(dy) > l.hw { // outside the eye's ellipse
 			continue
 		}
 		a := dx*l.ax + dy*l.ay  // along the eyes
