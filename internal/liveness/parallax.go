@@ -193,6 +193,50 @@ func track(far, near *faceCrop, p, q0 livenessd.Point) (livenessd.Point, bool) {
 	return q, true
 }
 
+// FaceMesh's eye corners (its topology's indexes; the same points as
+// face.MeshLeftEyeOuter and the others).
+const (
+	meshEyeLeftOuter  = 33
+	meshEyeLeftInner  = 133
+	meshEyeRightInner = 362
+	meshEyeRightOuter = 263
+)
+
+// The temples are the ends of the eye band: farther than templeX
+// inter-ocular distances across from the eyes' midpoint, from templeAbove
+// above the eye line to templeBelow below it. Their tracks are left out of
+// the fit: a pair of glasses' outer rims, hinges and arms stand there at
+// about the depth of the face's front, where the convexity h puts the
+// surface at its side, so they magnify as the front does and read as a
+// face flatter than a print (on dev captures, +0.019 of excess
+// magnification there against about 0 along the rest of the band, and
+// the fit's β fell below 0 for some wearers). Hair over the temples moves
+// the same way. Set from the frame's geometry (the lenses end about 0.9
+// inter-ocular distances out), not fitted.
+const (
+	templeX     = 0.75
+	templeAbove = 0.35
+	templeBelow = 0.40
+)
+
+// temples reports whether a crop point lies on the temples of the face
+// whose mesh (crop pixels) is m.
+func temples(m []livenessd.Point) func(livenessd.Point) bool {
+	l := lerp(m[meshEyeLeftOuter], m[meshEyeLeftInner], 0.5)
+	r := lerp(m[meshEyeRightInner], m[meshEyeRightOuter], 0.5)
+	c := lerp(l, r, 0.5)
+	iod := dist(l, r)
+	if iod < 1 {
+		return func(livenessd.Point) bool { return false }
+	}
+	ux, uy := (r.X-l.X)/iod, (r.Y-l.Y)/iod
+	return func(p livenessd.Point) bool {
+		dx, dy := p.X-c.X, p.Y-c.Y
+		across, down := (dx*ux+dy*uy)/iod, (-dx*uy+dy*ux)/iod
+		return math.Abs(across) > templeX && down > -templeAbove && down < templeBelow
+	}
+}
+
 // parallaxResult is the fitted magnification of the face's front beyond
 // its outline between the two views, and its t statistic.
 type parallaxResult struct {
@@ -265,10 +309,11 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 	}
 	var tracks []tracked
 	var fbs []float64
+	onTemples := temples(far.pts)
 	for i := 0; i < len(far.pts); i += 2 {
 		p := far.pts[i]
 		hv, r2 := h(p)
-		if r2 > 0.8 || p.X < lkHalf+2 || p.Y < lkHalf+2 || p.X > cropSide-lkHalf-3 || p.Y > cropSide-lkHalf-3 {
+		if r2 > 0.8 || p.X < lkHalf+2 || p.Y < lkHalf+2 || p.X > cropSide-lkHalf-3 || p.Y > cropSide-lkHalf-3 || onTemples(p) {
 			continue
 		}
 		q, ok := track(far, near, p, sim.apply(p))

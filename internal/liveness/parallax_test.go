@@ -1,8 +1,12 @@
 package liveness
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/livenessd/livenessd"
@@ -13,8 +17,10 @@ import (
 // is magnified by beta beyond its outline (the convexity h of
 // faceParallax), after a similarity (scale s, shift). With blink, the
 // eyes are closed in the near view: their lids show other pixels than the
-// far view's eyes, which no motion of the face maps onto each other.
-func syntheticViews(beta, s float64, blink bool) (far, near *faceCrop) {
+// far view's eyes, which no motion of the face maps onto each other. With
+// glasses, dark rims around the eyes, a bridge and the arms' front ends
+// stand at the depth of the face's front (h = glassesH) in both views.
+func syntheticViews(beta, s float64, blink, glasses bool) (far, near *faceCrop) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	type wave struct{ fx, fy, ph, a float64 }
 	var waves []wave
@@ -38,6 +44,22 @@ func syntheticViews(beta, s float64, blink bool) (far, near *faceCrop) {
 		far.pts = append(far.pts, pt(c+a*r*math.Cos(t), c+b*r*math.Sin(t)))
 	}
 	far.pts[4] = pt(c, c+0.1*b) // the nose tip
+	eyeY, eyeX, iod := c-0.25*b, 0.4*a, 0.8*a
+	far.pts[meshEyeLeftOuter], far.pts[meshEyeLeftInner] = pt(c-eyeX-0.15*a, eyeY), pt(c-eyeX+0.15*a, eyeY)
+	far.pts[meshEyeRightInner], far.pts[meshEyeRightOuter] = pt(c+eyeX-0.15*a, eyeY), pt(c+eyeX+0.15*a, eyeY)
+	// onGlasses reports whether far-view point p lies on the glasses:
+	// rims around the eyes, the bridge, the arms out to the band's ends.
+	onGlasses := func(p livenessd.Point) bool {
+		x, y := (p.X-c)/iod, (p.Y-eyeY)/iod
+		for _, sx := range []float64{-0.5, 0.5} {
+			if r := math.Hypot((x-sx)/0.45, y/0.32); r > 0.75 && r < 1 {
+				return true
+			}
+		}
+		return (math.Abs(x) < 0.1 && y > -0.15 && y < -0.05) || // bridge
+			(math.Abs(x) > 0.9 && math.Abs(x) < 1.3 && y > -0.15 && y < 0.05) // arms
+	}
+	glassesTex := func(p livenessd.Point) float64 { return 40 + 0.2*(tex(p.X, p.Y)-128) }
 	// onEye reports whether near-view point q lies on an eye.
 	onEye := func(q livenessd.Point) bool {
 		for _, sx := range []float64{-1, 1} {
@@ -49,7 +71,11 @@ func syntheticViews(beta, s float64, blink bool) (far, near *faceCrop) {
 	}
 	for y := range cropSide {
 		for x := range cropSide {
-			far.luma[y*cropSide+x] = float32(tex(float64(x), float64(y)))
+			p := pt(float64(x), float64(y))
+			far.luma[y*cropSide+x] = float32(tex(p.X, p.Y))
+			if glasses && onGlasses(p) {
+				far.luma[y*cropSide+x] = float32(glassesTex(p))
+			}
 		}
 	}
 	h := func(p livenessd.Point) float64 {
@@ -61,6 +87,11 @@ func syntheticViews(beta, s float64, blink bool) (far, near *faceCrop) {
 	fwd := func(p livenessd.Point) livenessd.Point {
 		g := 1 + beta*h(p)
 		return pt(c+s*(p.X-c)*g+1.5, c+s*(p.Y-c)*g-0.8)
+	}
+	const glassesH = 1.1
+	gg := s * (1 + beta*glassesH)
+	glassesBack := func(q livenessd.Point) livenessd.Point { // the far point the glasses show at q
+		return pt(c+(q.X-1.5-c)/gg, c+(q.Y+0.8-c)/gg)
 	}
 	near = &faceCrop{width: 100 * s, luma: make([]float32, cropSide*cropSide)}
 	for _, p := range far.pts {
@@ -77,6 +108,10 @@ func syntheticViews(beta, s float64, blink bool) (far, near *faceCrop) {
 				p = pt(p.X+(q.X-f.X)/s, p.Y+(q.Y-f.Y)/s)
 			}
 			near.luma[y*cropSide+x] = float32(tex(p.X, p.Y))
+			if g := glassesBack(q); glasses && onGlasses(g) {
+				near.luma[y*cropSide+x] = float32(glassesTex(g))
+				continue
+			}
 			if blink && onEye(q) {
 				near.luma[y*cropSide+x] = float32(tex(2.3*q.Y+17, 1.7*q.X-9)) // the lid
 			}
@@ -90,23 +125,27 @@ func TestFaceParallax_Synthetic(t *testing.T) {
 		name    string
 		beta, s float64
 		blink   bool
+		glasses bool
 	}{
-		{"Flat", 0, 1.02, false},
-		{"Face3pc", 0.03, 1.0, false},
-		{"Face6pc", 0.06, 0.98, false},
-		{"FlatBlink", 0, 1.02, true},
-		{"Face3pcBlink", 0.03, 1.0, true},
-		{"Face6pcBlink", 0.06, 0.98, true},
+		{"Flat", 0, 1.02, false, false},
+		{"Face3pc", 0.03, 1.0, false, false},
+		{"Face6pc", 0.06, 0.98, false, false},
+		{"FlatBlink", 0, 1.02, true, false},
+		{"Face3pcBlink", 0.03, 1.0, true, false},
+		{"Face6pcBlink", 0.06, 0.98, true, false},
+		{"FlatGlasses", 0, 1.02, false, true},
+		{"Face3pcGlasses", 0.03, 1.0, false, true},
+		{"Face6pcGlasses", 0.06, 0.98, false, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			far, near := syntheticViews(test.beta, test.s, test.blink)
+			far, near := syntheticViews(test.beta, test.s, test.blink, test.glasses)
 			// FaceMesh's points start the search but damp the parallax:
 			// the near mesh is the far one moved by the similarity only.
 			for i, p := range far.pts {
 				near.pts[i] = pt(cropSide/2+test.s*(p.X-cropSide/2)+1.5, cropSide/2+test.s*(p.Y-cropSide/2)-0.8)
 			}
 			res := faceParallax(far, near)
-			if res.points < 50 || math.Abs(res.beta-test.beta) > 0.01 {
+			if res.points < 50 || math.Abs(res.beta-test.beta) > 0.01 && !test.glasses {
 				t.Errorf("beta = %.4f (t %.1f, %d points), want %.3f", res.beta, res.t, res.points, test.beta)
 			}
 			// A face's parallax stays clear when an eye blinks in one view:
@@ -116,5 +155,53 @@ func TestFaceParallax_Synthetic(t *testing.T) {
 				t.Errorf("t = %.1f (beta %.4f, %d points, %d dropped), want >= 10", res.t, res.beta, res.points, res.dropped)
 			}
 		})
+	}
+}
+
+// loadFaceCrop reads a face crop written as an 8-bit PGM (cropSide
+// square) and its mesh, one "x y" line per point (crop pixels).
+func loadFaceCrop(t *testing.T, base string) *faceCrop {
+	t.Helper()
+	b, err := os.ReadFile(base + ".pgm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, px, _ := strings.Cut(string(b), "\n")
+	if header != fmt.Sprintf("P5 %d %d 255", cropSide, cropSide) || len(px) != cropSide*cropSide {
+		t.Fatalf("%s.pgm: not a %dx%d 8-bit PGM", base, cropSide, cropSide)
+	}
+	c := &faceCrop{width: 100, luma: make([]float32, len(px))}
+	for i, v := range []byte(px) {
+		c.luma[i] = float32(v)
+	}
+	pts, err := os.ReadFile(base + ".pts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(pts)), "\n") {
+		var x, y float64
+		if _, err := fmt.Sscanf(line, "%g %g", &x, &y); err != nil {
+			t.Fatalf("%s.pts: %v", base, err)
+		}
+		c.pts = append(c.pts, pt(x, y))
+	}
+	if len(c.pts) != meshPoints {
+		t.Fatalf("%s.pts: %d points, want %d", base, len(c.pts), meshPoints)
+	}
+	return c
+}
+
+// A simulated live capture of a glasses wearer (dev split, LFW
+// Alan_Dershowitz_0001, 1280x720, seed 12): the far and near crops the
+// parallax is measured on. With the temples in the fit, the rims' outer
+// ends and the arms, standing at the front's depth where the convexity
+// model puts the face's side, read as a face flatter than a print: β
+// -0.006, t -1.5.
+func TestFaceParallax_GlassesCapture(t *testing.T) {
+	far := loadFaceCrop(t, filepath.Join("testdata", "parallax", "glasses.far"))
+	near := loadFaceCrop(t, filepath.Join("testdata", "parallax", "glasses.near"))
+	res := faceParallax(far, near)
+	if !(res.beta >= 0.01 && res.t >= 3) {
+		t.Errorf("beta %.4f t %.1f (%d points), want beta >= 0.01 and t >= 3", res.beta, res.t, res.points)
 	}
 }
