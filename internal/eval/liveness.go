@@ -556,8 +556,9 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   light. K = 1 is a face answering as predicted, K = 0 a surface answering evenly (a print, whatever face is printed
   on it). The statistic is K + 2 standard errors, the steepest fall-off the capture is consistent with: a capture
   is refused as flat only when its data show flatness, not when they are merely noisy (glasses, low resolution, a
-  dim screen). It is graded with the parallax below: >= 0.30 passes alone; a strong parallax passes without it;
-  otherwise it must reach 0.10 and the parallax must pass too.
+  dim screen). It is graded with the parallax below: a fitted K itself >= 0.30 (` + "`shading3d_k`" + `, the estimate, not
+  the bound: a noisy print's bound is high, its K is not) passes alone; a strong parallax passes without it;
+  otherwise the statistic must reach 0.10 and the parallax must pass too.
   The surface normals of the mesh were tried as the prediction of f and do not predict the light in simulation
   (correlation about 0.1 against 0.7-0.8 for the outline; ` + "`shading3d_normals_k`" + ` is reported).
   ` + "`light_background_ratio`" + ` (the response beside the face over the skin's) is reported, not graded: it separates the
@@ -574,7 +575,7 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   passes that drop the worst-fitting 10%. Each track is first followed back into the far view, and one that does not
   come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
   one view, a moving highlight or hair. β is the front's magnification beyond the outline, 0 for a print
-  (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`light_shading`" + ` >= 0.30 alone, or
+  (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone, or
   ` + "`parallax_beta`" + ` >= 0.015 with ` + "`parallax_t`" + ` >= 8 alone (the shading is then reported, not graded), or
   ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005.
 - **passive texture**: median fr_liveness live score over the analysed frames (>= 0.5; its crop is 2.4 box widths,

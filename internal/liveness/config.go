@@ -41,7 +41,8 @@ type Thresholds struct {
 	// Parallax is the face front's magnification beyond its outline over
 	// the approach (parallax.go), >=; 0 reports it without grading it.
 	Parallax float64
-	// ShadingAlone is the light_shading from which the shading alone is
+	// ShadingAlone is the fitted fall-off of the shading (shading3d_k,
+	// not light_shading's upper bound) from which the shading alone is
 	// evidence of a 3-D face and the parallax is not graded (0: the
 	// parallax is graded whenever Parallax is set).
 	ShadingAlone float64

@@ -245,8 +245,12 @@ func (r *Run) checks(s summary) []check {
 		cs = append(cs, check{"light_exposed", or(lok, s.light.exposed), th.Exposed, 0.1, false, ReasonLighting, ValidQuality})
 		// The 3-D evidence: strong shading alone, strong parallax alone,
 		// or shading and parallax together (Thresholds.Parallax,
-		// ShadingAlone, ParallaxAlone).
-		strongShading := th.ShadingAlone > 0 && lok && s.light.mesh.upper >= th.ShadingAlone
+		// ShadingAlone, ParallaxAlone). light_shading is the fall-off's
+		// upper bound, which refuses only captures whose data show
+		// flatness; on its own, the shading must show depth, so the
+		// alone route reads the fitted fall-off itself: a noisy print's
+		// bound is high, its fall-off is not.
+		strongShading := th.ShadingAlone > 0 && lok && s.light.mesh.k >= th.ShadingAlone
 		par := r.parallax()
 		strongParallax := !strongShading && th.Parallax > 0 && th.ParallaxAlone > 0 && par.beta >= th.ParallaxAlone && par.t >= th.ParallaxAloneT
 		shading := check{"light_shading", or(lok, s.light.mesh.upper), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing}

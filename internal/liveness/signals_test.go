@@ -495,7 +495,7 @@ func TestChecks_ClippedFace(t *testing.T) {
 			s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
 				growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
 			s.light = lightResult{timingOK: true, frames: 40, z: 5, matched: 1, matched2: 1, margin: 0.5, exposed: test.exposed}
-			s.light.mesh.upper = test.shading
+			s.light.mesh.upper, s.light.mesh.k = test.shading, test.shading
 			reason := ""
 			for _, c := range r.checks(s) {
 				if c.score() < 0.9 {
@@ -505,6 +505,42 @@ func TestChecks_ClippedFace(t *testing.T) {
 			}
 			if reason != test.reason {
 				t.Errorf("first failure %q, want %q", reason, test.reason)
+			}
+		})
+	}
+}
+
+// The shading alone passes a capture only when its fitted fall-off is
+// strong; a high upper bound from noisy data needs the parallax too.
+func TestChecks_ShadingAlone(t *testing.T) {
+	for _, test := range []struct {
+		name     string
+		k, upper float64
+		beta, t  float64
+		live     bool
+	}{
+		{"StrongFallOff", 0.35, 0.45, math.NaN(), math.NaN(), true},
+		{"StrongFallOffFlatParallax", 0.35, 0.45, 0, 0.5, true},
+		{"HighBoundOnlyFlatParallax", 0.15, 0.45, 0, 0.5, false},
+		{"HighBoundOnlyNoParallax", 0.15, 0.45, math.NaN(), math.NaN(), false},
+		{"HighBoundWithParallax", 0.15, 0.45, 0.01, 3, true},
+		{"WeakWithStrongParallax", 0.02, 0.05, 0.03, 12, true},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
+			r.par = &parallaxResult{beta: test.beta, t: test.t, points: 150, growth: 2}
+			s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
+				growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
+			s.light = lightResult{timingOK: true, frames: 40, z: 5, matched: 1, matched2: 1, margin: 0.5, exposed: 0.9}
+			s.light.mesh.k, s.light.mesh.upper = test.k, test.upper
+			var failed []string
+			for _, c := range r.checks(s) {
+				if c.score() < 0.9 {
+					failed = append(failed, c.name)
+				}
+			}
+			if live := len(failed) == 0; live != test.live {
+				t.Errorf("live = %v (failed %v), want %v", live, failed, test.live)
 			}
 		})
 	}
