@@ -567,7 +567,7 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
 - **parallax of the approach** (` + "`parallax_beta`" + `, internal/liveness/parallax.go): between the farthest view of the
   face before the colours and the view at the flash, a print's image changes by a plane's perspective, while a
   face's front, standing centimetres before its outline, grows more than the outline. Both views are cropped to the
-  face's width (128 px); about 170 points of the far view (every other FaceMesh point inside the outline, except
+  face's width (128 px); about 180 points of the far view (every other FaceMesh point inside the outline, except
   the temples: the ends of the eye band, where a pair of glasses' outer rims, hinges and arms stand at the front's
   depth) are tracked into the near one by Lucas-Kanade on their own pixels (FaceMesh only starts the search: its learned shape
   prior damps parallax), and the displacements are fitted by an affine map + β (p - c) h(p) + the shift a face off
