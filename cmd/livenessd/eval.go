@@ -110,11 +110,13 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	video := fs.String("video", filepath.Join(shared, "video"), "directory of real live clips for the texture model, decoded by ffmpeg (empty: skip)")
 	dump := fs.String("dump", "", "write every session's source photo, verdict and signals to this CSV (no source after --rescore)")
 	budget := fs.Duration("budget", 0, "stop starting sessions after this long (0: no limit); the table gives the counts that ran")
+	parallaxDump := fs.String("parallax-dump", "", "write every session's parallax views (face crops as PGM, meshes as text) into this directory, named by kind, strength and session as in --dump")
 	record := fs.String("record", "", "also write every session's measurements to this file (gob), for --rescore")
 	rescore := fs.String("rescore", "", "re-run the fusion on the measurements of a --record file instead of playing sessions (no face models needed)")
 	markdown := fs.String("markdown", "", "rewrite the liveness section (<!-- liveness:begin/end -->) of this Markdown file")
 	shadingTh := fs.Float64("shading-threshold", liveness.DefaultThresholds().Shading, "with --rescore: the light_shading threshold to re-score with")
 	parallaxTh := fs.Float64("parallax-threshold", liveness.DefaultThresholds().Parallax, "with --rescore: grade the parallax from this threshold (0: reported only)")
+	parallaxT := fs.Float64("parallax-t", liveness.DefaultThresholds().ParallaxT, "with --rescore: the parallax t statistic the shading and parallax together need (0: not graded)")
 	shadingAlone := fs.Float64("shading-alone", liveness.DefaultThresholds().ShadingAlone, "with --rescore: the light_shading from which the parallax is not graded (0: always graded)")
 	parallaxAlone := fs.Float64("parallax-alone", liveness.DefaultThresholds().ParallaxAlone, "with --rescore: the parallax from which (with --parallax-alone-t) the shading is not graded (0: always graded)")
 	parallaxAloneT := fs.Float64("parallax-alone-t", liveness.DefaultThresholds().ParallaxAloneT, "with --rescore: the parallax t statistic the parallax alone needs too")
@@ -164,12 +166,12 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	th := liveness.DefaultThresholds()
 	th.Shading, th.Parallax, th.ShadingAlone = *shadingTh, *parallaxTh, *shadingAlone
-	th.ParallaxAlone, th.ParallaxAloneT = *parallaxAlone, *parallaxAloneT
+	th.ParallaxAlone, th.ParallaxAloneT, th.ParallaxT = *parallaxAlone, *parallaxAloneT, *parallaxT
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,
 		Workers: *workers, NearStart: *nearStart, Seed: *seed, NUAA: *nuaa, SilentFace: *silent, Video: *video, Dump: *dump, Budget: *budget,
-		Record: *record, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary", Glasses: gl, Thresholds: &th,
+		Record: *record, ParallaxDump: *parallaxDump, Rescore: *rescore, Markdown: *markdown, VaryScenes: *scenes == "vary", Glasses: gl, Thresholds: &th,
 	}, stdout, stderr)
 }
 

@@ -24,29 +24,32 @@ import (
 
 // LivenessOptions says what `livenessd eval liveness` plays and writes.
 type LivenessOptions struct {
-	LFW        string                    // LFW images directory (one image per person is used; empty: none)
-	Faces      []string                  // extra face images or directories of images
-	SamplesDir string                    // the model package's sample photos (empty: none)
-	MaxFaces   int                       // use at most this many faces
-	Split      string                    // which half of the faces: dev, test or all
-	Sessions   int                       // sessions per kind at the default strength
-	Sweep      int                       // sessions per kind at the other strengths and with AWB
-	Strengths  []float64                 // reflection strengths of the sweep
-	Strength   float64                   // default reflection strength
-	Kinds      []simulate.Attack         // kinds to play
-	Workers    int                       // parallel sessions
-	NearStart  float64                   // fraction of sessions starting close to the camera (asked to move back first)
-	Seed       uint64                    // seed of the simulated scenes, geometry, noise and challenges
-	NUAA       string                    // NUAA directory with labels.csv (empty: skip)
-	SilentFace string                    // Silent-Face-Anti-Spoofing sample frames (empty: skip)
-	Video      string                    // directory of real live clips, decoded by ffmpeg (empty: skip)
-	Dump       string                    // CSV of every session's source photo, verdict and signals
-	Budget     time.Duration             // stop starting sessions after this long (0: no limit)
-	Record     string                    // also write every session's measurements here (gob), for Rescore
-	Rescore    string                    // re-run the fusion on a Record file instead of playing sessions
-	Markdown   string                    // rewrite the liveness section of this Markdown file
-	VaryScenes bool                      // draw face shape, light, camera and timing per session (simulate.DrawScene)
-	Glasses    *simulate.GlassesOverride // replace the drawn glasses (nil: as drawn)
+	LFW        string            // LFW images directory (one image per person is used; empty: none)
+	Faces      []string          // extra face images or directories of images
+	SamplesDir string            // the model package's sample photos (empty: none)
+	MaxFaces   int               // use at most this many faces
+	Split      string            // which half of the faces: dev, test or all
+	Sessions   int               // sessions per kind at the default strength
+	Sweep      int               // sessions per kind at the other strengths and with AWB
+	Strengths  []float64         // reflection strengths of the sweep
+	Strength   float64           // default reflection strength
+	Kinds      []simulate.Attack // kinds to play
+	Workers    int               // parallel sessions
+	NearStart  float64           // fraction of sessions starting close to the camera (asked to move back first)
+	Seed       uint64            // seed of the simulated scenes, geometry, noise and challenges
+	NUAA       string            // NUAA directory with labels.csv (empty: skip)
+	SilentFace string            // Silent-Face-Anti-Spoofing sample frames (empty: skip)
+	Video      string            // directory of real live clips, decoded by ffmpeg (empty: skip)
+	Dump       string            // CSV of every session's source photo, verdict and signals
+	Budget     time.Duration     // stop starting sessions after this long (0: no limit)
+	Record     string            // also write every session's measurements here (gob), for Rescore
+	// ParallaxDump writes every session's parallax views into this
+	// directory (writeParallaxViews), for diagnosing the parallax fit.
+	ParallaxDump string
+	Rescore      string                    // re-run the fusion on a Record file instead of playing sessions
+	Markdown     string                    // rewrite the liveness section of this Markdown file
+	VaryScenes   bool                      // draw face shape, light, camera and timing per session (simulate.DrawScene)
+	Glasses      *simulate.GlassesOverride // replace the drawn glasses (nil: as drawn)
 	// Thresholds replace the defaults when re-scoring (nil: the defaults).
 	Thresholds *liveness.Thresholds
 }
@@ -160,7 +163,7 @@ func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdou
 	outs, err := simulate.Evaluate(ctx, simulate.EvalConfig{
 		Faces: chosen, Observer: p, Sessions: opt.Sessions, Kinds: opt.Kinds, Settings: settings,
 		Seed: opt.Seed, Workers: opt.Workers, Deadline: deadline, Snapshots: opt.Record != "", NearStart: opt.NearStart,
-		VaryScenes: opt.VaryScenes, Glasses: opt.Glasses,
+		VaryScenes: opt.VaryScenes, Glasses: opt.Glasses, ParallaxViews: opt.ParallaxDump != "",
 		Progress: func(done, total int) {
 			if time.Since(last) > 30*time.Second {
 				last = time.Now()
@@ -179,6 +182,11 @@ func Liveness(ctx context.Context, open OpenPipeline, opt LivenessOptions, stdou
 	}
 	if opt.Dump != "" {
 		if err := dumpOutcomes(opt.Dump, outs, chosenNames); err != nil {
+			return err
+		}
+	}
+	if opt.ParallaxDump != "" {
+		if err := writeParallaxViews(opt.ParallaxDump, outs); err != nil {
 			return err
 		}
 	}
@@ -452,6 +460,32 @@ func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error 
 	return errors.Join(w.Error(), f.Close())
 }
 
+// writeParallaxViews writes each session's parallax views into dir as
+// KIND-STRENGTH[-awb]-SESSION.{far,near}.{pgm,pts}: the --dump CSV's kind,
+// strength, awb and session columns name the same capture.
+func writeParallaxViews(dir string, outs []simulate.Outcome) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("eval liveness: parallax dump: %w", err)
+	}
+	for _, o := range outs {
+		if o.Parallax == nil {
+			continue
+		}
+		base := fmt.Sprintf("%s-%g", o.Kind, o.Setting.Strength)
+		if o.Setting.AWB {
+			base += "-awb"
+		}
+		base = filepath.Join(dir, fmt.Sprintf("%s-%04d", base, o.Session))
+		for ext, b := range map[string][]byte{".far.pgm": o.Parallax.FarPGM, ".far.pts": o.Parallax.FarPoints,
+			".near.pgm": o.Parallax.NearPGM, ".near.pts": o.Parallax.NearPoints} {
+			if err := os.WriteFile(base+ext, b, 0o644); err != nil {
+				return fmt.Errorf("eval liveness: parallax dump: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // refusals lists why live captures at the default strength were refused,
 // and splits them as ISO/IEC 30107-3 does: failures to acquire (bona fide
 // presentation non-response, BPNRR) apart from captures classified as
@@ -571,13 +605,17 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   the temples: the ends of the eye band, where a pair of glasses' outer rims, hinges and arms stand at the front's
   depth) are tracked into the near one by Lucas-Kanade on their own pixels (FaceMesh only starts the search: its learned shape
   prior damps parallax), and the displacements are fitted by an affine map + β (p - c) h(p) + the shift a face off
-  the camera's axis adds, h the face's convexity (1 at its front, 0 at its outline, the nose standing out), in two
-  passes that drop the worst-fitting 10%. Each track is first followed back into the far view, and one that does not
+  the camera's axis adds + κ (p - c) u(p), h the face's convexity (1 at its front, 0 at its outline, the nose
+  standing out), u the position across the face (-1 to 1): κ is a turn about the vertical axis during the approach
+  (symmetric faces keep it apart from β; the same term vertically would take the relief of the eye band and of
+  glasses, and is left out), in two passes that drop the worst-fitting 10%. Each track is first followed back into the far view, and one that does not
   come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
   one view, a moving highlight or hair. β is the front's magnification beyond the outline, 0 for a print
   (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone, or
   ` + "`parallax_beta`" + ` >= 0.015 with ` + "`parallax_t`" + ` >= 8 alone (the shading is then reported, not graded), or
-  ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005.
+  ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 6 (1 - K/0.30),
+  K = ` + "`shading3d_k`" + ` clamped to 0-0.30: the parallax must stand out of its own noise (a print's β reaches
+  0.005 by chance), and the more fall-off the shading itself fits, the less t it needs.
 - **passive texture**: median fr_liveness live score over the analysed frames (>= 0.5; its crop is 2.4 box widths,
   never shrunk at the frame's edge; NUAA, Silent-Face and the real clips below).
 - **quality**: median skin luminance 45-235 (else "Poor lighting conditions"), sharpness (mean |Laplacian| on a

@@ -140,3 +140,32 @@ func TestTextureMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// The parallax views are written under the names the --dump CSV's
+// columns give (kind, strength, AE/AWB, session); a capture without views
+// writes none.
+func TestWriteParallaxViews(t *testing.T) {
+	v := &liveness.ParallaxViews{FarPGM: []byte("far"), NearPGM: []byte("near"), FarPoints: []byte("1 2\n"), NearPoints: []byte("3 4\n")}
+	outs := []simulate.Outcome{
+		{Kind: simulate.AttackNone, Setting: simulate.Setting{Strength: 0.03}, Session: 7, Parallax: v},
+		{Kind: simulate.AttackPhoto, Setting: simulate.Setting{Strength: 0.05, AWB: true}, Session: 12, Parallax: v},
+		{Kind: simulate.AttackNone, Setting: simulate.Setting{Strength: 0.03}, Session: 8},
+	}
+	dir := filepath.Join(t.TempDir(), "views")
+	if err := writeParallaxViews(dir, outs); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"none-0.03-0007.far.pgm": "far", "none-0.03-0007.near.pts": "3 4\n",
+		"photo-0.05-awb-0012.near.pgm": "near", "photo-0.05-awb-0012.far.pts": "1 2\n",
+	}
+	for name, content := range want {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || string(b) != content {
+			t.Errorf("%s: %q, %v; want %q", name, b, err, content)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 8 {
+		t.Errorf("%d files, want 8 (two captures' four)", len(files))
+	}
+}

@@ -41,6 +41,11 @@ type Thresholds struct {
 	// Parallax is the face front's magnification beyond its outline over
 	// the approach (parallax.go), >=; 0 reports it without grading it.
 	Parallax float64
+	// ParallaxT is the t statistic of the parallax that the shading and
+	// the parallax together need when the shading's fitted fall-off
+	// (shading3d_k) is 0, >=; it falls in proportion to the fall-off, to
+	// 0 at ShadingAlone (0: not graded).
+	ParallaxT float64
 	// ShadingAlone is the fitted fall-off of the shading (shading3d_k,
 	// not light_shading's upper bound) from which the shading alone is
 	// evidence of a 3-D face and the parallax is not graded (0: the
@@ -79,8 +84,11 @@ func DefaultThresholds() Thresholds {
 		// every dev live capture; the shading a round value below the
 		// second-lowest dev live one; the shading alone above every dev
 		// print; the parallax alone above every dev print's parallax
-		// (0.0128) and t (5.1).
+		// (0.0128) and t (5.1). ParallaxT on three dev recordings (seeds
+		// 12, 16, 20; 294 live, 293 prints): 5.5-6 refused 8 live, let 2
+		// prints through (without it: 7 and 7).
 		Parallax:       0.005,
+		ParallaxT:      6,
 		ShadingAlone:   0.30,
 		ParallaxAlone:  0.015,
 		ParallaxAloneT: 8,

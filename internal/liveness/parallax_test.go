@@ -20,7 +20,9 @@ import (
 // far view's eyes, which no motion of the face maps onto each other. With
 // glasses, dark rims around the eyes, a bridge and the arms' front ends
 // stand at the depth of the face's front (h = glassesH) in both views.
-func syntheticViews(beta, s float64, blink, glasses bool) (far, near *faceCrop) {
+// With turn, the near view is also turned about the vertical axis: its
+// magnification grows by turn across the face's half-width.
+func syntheticViews(beta, s, turn float64, blink, glasses bool) (far, near *faceCrop) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	type wave struct{ fx, fy, ph, a float64 }
 	var waves []wave
@@ -85,7 +87,7 @@ func syntheticViews(beta, s float64, blink, glasses bool) (far, near *faceCrop) 
 		return math.Sqrt(math.Max(0, 1-u*u-w*w)) + 0.5*math.Exp(-d2)
 	}
 	fwd := func(p livenessd.Point) livenessd.Point {
-		g := 1 + beta*h(p)
+		g := (1 + beta*h(p)) * (1 + turn*(p.X-c)/a)
 		return pt(c+s*(p.X-c)*g+1.5, c+s*(p.Y-c)*g-0.8)
 	}
 	const glassesH = 1.1
@@ -103,7 +105,7 @@ func syntheticViews(beta, s float64, blink, glasses bool) (far, near *faceCrop) 
 		for x := range cropSide {
 			q := pt(float64(x), float64(y))
 			p := q
-			for range 6 {
+			for range 12 {
 				f := fwd(p)
 				p = pt(p.X+(q.X-f.X)/s, p.Y+(q.Y-f.Y)/s)
 			}
@@ -122,23 +124,28 @@ func syntheticViews(beta, s float64, blink, glasses bool) (far, near *faceCrop) 
 
 func TestFaceParallax_Synthetic(t *testing.T) {
 	for _, test := range []struct {
-		name    string
-		beta, s float64
-		blink   bool
-		glasses bool
+		name          string
+		beta, s, turn float64
+		blink         bool
+		glasses       bool
 	}{
-		{"Flat", 0, 1.02, false, false},
-		{"Face3pc", 0.03, 1.0, false, false},
-		{"Face6pc", 0.06, 0.98, false, false},
-		{"FlatBlink", 0, 1.02, true, false},
-		{"Face3pcBlink", 0.03, 1.0, true, false},
-		{"Face6pcBlink", 0.06, 0.98, true, false},
-		{"FlatGlasses", 0, 1.02, false, true},
-		{"Face3pcGlasses", 0.03, 1.0, false, true},
-		{"Face6pcGlasses", 0.06, 0.98, false, true},
+		{"Flat", 0, 1.02, 0, false, false},
+		{"Face3pc", 0.03, 1.0, 0, false, false},
+		{"Face6pc", 0.06, 0.98, 0, false, false},
+		{"FlatBlink", 0, 1.02, 0, true, false},
+		{"Face3pcBlink", 0.03, 1.0, 0, true, false},
+		{"Face6pcBlink", 0.06, 0.98, 0, true, false},
+		{"FlatGlasses", 0, 1.02, 0, false, true},
+		{"Face3pcGlasses", 0.03, 1.0, 0, false, true},
+		{"Face6pcGlasses", 0.06, 0.98, 0, false, true},
+		// A turn during the approach is fitted (κ), not read as relief
+		// nor left as noise in β's fit.
+		{"FlatTurned", 0, 1.02, 0.04, false, false},
+		{"Face2pcTurned", 0.02, 1.0, 0.04, false, false},
+		{"Face3pcTurnedBlink", 0.03, 1.0, -0.04, true, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			far, near := syntheticViews(test.beta, test.s, test.blink, test.glasses)
+			far, near := syntheticViews(test.beta, test.s, test.turn, test.blink, test.glasses)
 			// FaceMesh's points start the search but damp the parallax:
 			// the near mesh is the far one moved by the similarity only.
 			for i, p := range far.pts {
@@ -207,5 +214,31 @@ func TestFaceParallax_GlassesCapture(t *testing.T) {
 	res := faceParallax(far, near)
 	if !(res.beta >= 0.01 && res.t >= 3) {
 		t.Errorf("beta %.4f t %.1f (%d points), want beta >= 0.01 and t >= 3", res.beta, res.t, res.points)
+	}
+}
+
+// The views written for diagnosis read back as the crops they were (PGM
+// luma rounded to 8 bits, mesh to 0.001 px): the parallax refitted on them
+// is the capture's.
+func TestParallaxViews_RoundTrip(t *testing.T) {
+	far, near := syntheticViews(0.03, 1.0, 0.02, false, false)
+	r := &Run{parFar: far, parNear: near}
+	v, ok := r.ParallaxViews()
+	if !ok {
+		t.Fatal("no views")
+	}
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{"far.pgm": v.FarPGM, "far.pts": v.FarPoints, "near.pgm": v.NearPGM, "near.pts": v.NearPoints} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := faceParallax(far, near)
+	got := faceParallax(loadFaceCrop(t, filepath.Join(dir, "far")), loadFaceCrop(t, filepath.Join(dir, "near")))
+	if math.Abs(got.beta-want.beta) > 0.002 || math.Abs(got.t-want.t) > 0.1*math.Abs(want.t) {
+		t.Errorf("refitted beta %.4f t %.1f, want %.4f t %.1f", got.beta, got.t, want.beta, want.t)
+	}
+	if _, ok := (&Run{parFar: far}).ParallaxViews(); ok {
+		t.Error("views without a near one")
 	}
 }

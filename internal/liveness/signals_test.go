@@ -511,7 +511,8 @@ func TestChecks_ClippedFace(t *testing.T) {
 }
 
 // The shading alone passes a capture only when its fitted fall-off is
-// strong; a high upper bound from noisy data needs the parallax too.
+// strong; a high upper bound from noisy data needs the parallax too, with
+// both its magnitude and its t statistic.
 func TestChecks_ShadingAlone(t *testing.T) {
 	for _, test := range []struct {
 		name     string
@@ -523,7 +524,15 @@ func TestChecks_ShadingAlone(t *testing.T) {
 		{"StrongFallOffFlatParallax", 0.35, 0.45, 0, 0.5, true},
 		{"HighBoundOnlyFlatParallax", 0.15, 0.45, 0, 0.5, false},
 		{"HighBoundOnlyNoParallax", 0.15, 0.45, math.NaN(), math.NaN(), false},
-		{"HighBoundWithParallax", 0.15, 0.45, 0.01, 3, true},
+		{"HighBoundWithParallax", 0.15, 0.45, 0.01, 6, true},
+		// Together, the parallax must stand out of its noise and be a
+		// face's size; the more fall-off the shading fits, the less t the
+		// parallax needs (6 with none, 3 at half the alone route's).
+		{"HighBoundWithNoisyParallax", 0.15, 0.45, 0.01, 2.5, false},
+		{"HalfFallOffParallaxT3", 0.15, 0.45, 0.01, 3.1, true},
+		{"NoFallOffParallaxT5", -0.02, 0.12, 0.01, 5, false},
+		{"NoFallOffParallaxT6", -0.02, 0.12, 0.01, 6.1, true},
+		{"HighBoundWithTinyParallax", 0.15, 0.45, 0.003, 7, false},
 		{"WeakWithStrongParallax", 0.02, 0.05, 0.03, 12, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {

@@ -32,6 +32,9 @@ type EvalConfig struct {
 	// Snapshots keeps each session's measurements in its Outcome, for
 	// re-running the fusion without the face models (calibration).
 	Snapshots bool
+	// ParallaxViews keeps each session's parallax views in its Outcome,
+	// for diagnosing the parallax fit offline.
+	ParallaxViews bool
 	// NearStart is the fraction of sessions whose person starts close to
 	// the camera (StartNear: asked to move back first); drawn per session
 	// from the seed, the same for every kind and setting of a session.
@@ -79,6 +82,9 @@ type Outcome struct {
 	FaceWidth float64
 	// Snapshot is the session's measurements (EvalConfig.Snapshots).
 	Snapshot *liveness.Snapshot
+	// Parallax is the session's parallax views (EvalConfig.ParallaxViews;
+	// nil when the capture kept none).
+	Parallax *liveness.ParallaxViews
 }
 
 // Evaluate plays the sessions. Captures of one session index share the
@@ -231,6 +237,9 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 			if cfg.Snapshots && err == nil {
 				snap := run.Snapshot()
 				o.Snapshot = &snap
+			}
+			if v, ok := run.ParallaxViews(); cfg.ParallaxViews && ok {
+				o.Parallax = &v
 			}
 			out = append(out, o)
 			if err != nil && ctx.Err() != nil {
