@@ -84,8 +84,7 @@ type printShader struct {
 // distance where its face fills the same pixels: nearer for a small print.
 func (p *Player) newPrintShader(mid livenessd.Point, iod, w float64) printShader {
 	sc := p.scene
-	scale := 0.4 + 0.8*frac(sc.PrintExtent*7.31) // the printed face's size against a real one
-	dist := p.focal * iodCM * scale / math.Max(iod, 1)
+	dist := p.printDistance(iod)
 	pp := newPrintPlane(sc, p.camPoint(mid, dist))
 	W, H := p.opt.Width, p.opt.Height
 	ps := printShader{step: 8}
@@ -109,6 +108,48 @@ func (p *Player) newPrintShader(mid livenessd.Point, iod, w float64) printShader
 		}
 	}
 	return ps
+}
+
+// printDistance is the distance (cm) at which the print shows its
+// printed eyes iod output pixels apart. The print is smaller or larger
+// than a real face (scale), so it is nearer for a small print.
+func (p *Player) printDistance(iod float64) float64 {
+	scale := 0.4 + 0.8*frac(p.scene.PrintExtent*7.31) // the printed face's size against a real one
+	return p.focal * iodCM * scale / math.Max(iod, 1)
+}
+
+// printWarp is the perspective of a print tilted by the scene's yaw and
+// pitch: a held print is seen foreshortened, and as it approaches the
+// camera its near edge grows faster than its far one (a projective map of
+// the plane, not the uniform scaling of a print square to the camera).
+type printWarp struct {
+	focal, dist float64 // focal length (px), distance of the printed face's centre (cm)
+	n, e1, e2   vec3    // the print's normal and its in-plane axes
+}
+
+func newPrintWarp(s Scene, focal, dist float64) printWarp {
+	rot := func(v vec3) vec3 { return rotX(rotY(v, s.PrintYaw), s.PrintPitch) }
+	return printWarp{focal: focal, dist: dist, n: rot(vec3{0, 0, -1}), e1: rot(vec3{1, 0, 0}), e2: rot(vec3{0, 1, 0})}
+}
+
+// at maps an output pixel at (dx, dy) from the printed face's centre to
+// the print's point it shows, in the pixels of the same print held square
+// to the camera; ok is false when the ray misses the print's plane. The
+// face's centre is taken on the camera's axis (it is near the oval's).
+func (w printWarp) at(dx, dy float64) (x, y float64, ok bool) {
+	d := vec3{dx / w.focal, dy / w.focal, 1}
+	den := d.dot(w.n)
+	if math.Abs(den) < 1e-9 {
+		return 0, 0, false
+	}
+	t := w.dist * w.n.z / den
+	if t <= 0 {
+		return 0, 0, false
+	}
+	q := d.scale(t)
+	q.z -= w.dist
+	k := w.focal / w.dist
+	return q.dot(w.e1) * k, q.dot(w.e2) * k, true
 }
 
 func (ps printShader) at(x, y int) uint8 {

@@ -452,8 +452,11 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	cm := iodCM / iod
 	bg := uint8(math.Min(255, p.scene.Background*shadeUnit+0.5))
 	var pr printShader
+	var pw *printWarp
 	if p.opt.Attack == AttackPhoto {
 		pr = p.newPrintShader(mid, iod, w)
+		w := newPrintWarp(p.scene, p.focal, p.printDistance(iod))
+		pw = &w
 	}
 	sb := img.Bounds()
 	maxX, maxY := float64(sb.Max.X-1)-1e-6, float64(sb.Max.Y-1)-1e-6
@@ -498,7 +501,13 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 					}
 				}
 			}
-			sx, sy := fc.X+dx/f, fc.Y+dy/f
+			px, py := dx, dy
+			if pw != nil {
+				if wx, wy, ok := pw.at(dx, dy); ok {
+					px, py = wx, wy
+				}
+			}
+			sx, sy := fc.X+px/f, fc.Y+py/f
 			lash := false
 			if lid != nil {
 				sx, sy, lash = lid.at(sx, sy)
