@@ -637,7 +637,7 @@ fall-off), room light (even, directional from a random side, or mixed) and a bac
 to 0.15 of the face, the camera (field of view, 320x240 to 1280x720, 10-30 fps with jitter and dropped frames, JPEG
 60-95, tone curve gamma 0.8-1.2 with an S-curve, white balance error, auto exposure and white balance, noise, exposure
 time, 30-200 ms display-to-camera lag), and behaviour (approach speed, sway, blinks 4-24 a minute, each closing the
-eyes for 0.1-0.3 s; half the sessions start close to the camera and must move back first). Prints are flat, tilted up to 20° and extend 1-3 face widths. Skin tone is binned
+eyes for 0.1-0.3 s; half the sessions start close to the camera and must move back first). Prints are flat, tilted up to 20° (seen in perspective: approaching, the near side grows faster) and extend 1-3 face widths. Skin tone is binned
 by the photo's ITA°.
 
 **Calibration** (dev half of the faces, 100 sessions each of none, photo, replay and delayed, scenes varied, one
@@ -704,7 +704,11 @@ const livenessThreats = `
   scales a flat image as the face "approaches" shows none, as a print does. A replayed video of the victim
   approaching carries real parallax: the light challenge stands against it. A print bent around a face's shape has
   some parallax, which the simulator does not render (its prints are flat and tilted); a strong parallax passes
-  without the shading, so such a print must still pass the light challenge and the texture model. In the simulation nothing
+  without the shading, so such a print must still pass the light challenge and the texture model. A tilted flat
+  print changes by a projective map as it approaches: the fit takes the part across the face (a turn about the
+  vertical axis), not the part up and down (the eye band and glasses stand forward above the centre, and that term
+  took their relief too), so a print tilted forward or back shows some β (3 of 100 dev prints, tilted 10-20°, passed
+  that way: β about 0.02 at t 5-6). In the simulation nothing
   else stops a print: the prints are perfect copies of the photo, which the texture model cannot tell from a live
   frame. On real prints the texture model is a further defence (NUAA above: AUC 1.0, but 1 of 96 prints scores
   0.96). ` + "`--liveness-parallax-threshold 0`" + ` makes the parallax a reported signal; then set
