@@ -455,8 +455,8 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	var pw *printWarp
 	if p.opt.Attack == AttackPhoto {
 		pr = p.newPrintShader(mid, iod, w)
-		w := newPrintWarp(p.scene, p.focal, p.printDistance(iod))
-		pw = &w
+		warp := newPrintWarp(p.scene, p.focal, p.printDistance(iod))
+		pw = &warp
 	}
 	sb := img.Bounds()
 	maxX, maxY := float64(sb.Max.X-1)-1e-6, float64(sb.Max.Y-1)-1e-6
