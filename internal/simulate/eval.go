@@ -238,8 +238,10 @@ func evalSession(ctx context.Context, cfg EvalConfig, s int) ([]Outcome, error) 
 				snap := run.Snapshot()
 				o.Snapshot = &snap
 			}
-			if v, ok := run.ParallaxViews(); cfg.ParallaxViews && ok {
-				o.Parallax = &v
+			if cfg.ParallaxViews {
+				if v, ok := run.ParallaxViews(); ok {
+					o.Parallax = &v
+				}
 			}
 			out = append(out, o)
 			if err != nil && ctx.Err() != nil {
