@@ -184,16 +184,6 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 	return res, nil
 }
 
-// jointParallaxT is the parallax t statistic that shading and parallax
-// together need when the shading's fitted fall-off is k: ParallaxT with
-// no fall-off, falling in proportion to none at ShadingAlone.
-func jointParallaxT(th Thresholds, k float64) float64 {
-	if th.ShadingAlone <= 0 || math.IsNaN(k) {
-		return th.ParallaxT
-	}
-	return th.ParallaxT * (1 - math.Max(0, math.Min(k, th.ShadingAlone))/th.ShadingAlone)
-}
-
 // checkKind says what a failing check means for the integrator.
 func checkKind(c check) string {
 	switch {
@@ -282,10 +272,8 @@ func (r *Run) checks(s summary) []check {
 			if th.ParallaxT > 0 {
 				// The magnitude says the relief is a face's; the t statistic
 				// says it is not the fit's noise (a print's β reaches the
-				// floor by chance). The shading's own fitted fall-off is the
-				// other half of the evidence: the more of it, the less t the
-				// parallax needs (none at the shading-alone route).
-				pt := check{"parallax_t", par.t, jointParallaxT(th, s.light.mesh.k), 2, false, ReasonSpoof, ValidAntiSpoofing}
+				// floor by chance).
+				pt := check{"parallax_t", par.t, th.ParallaxT, 2, false, ReasonSpoof, ValidAntiSpoofing}
 				if r.cfg.SkipShading {
 					pt.threshold = math.Inf(-1)
 				}

@@ -12,27 +12,30 @@ import (
 // changes by a projective map of the plane; a face's
 // front, standing centimetres before its outline, grows more than its
 // outline as it comes closer. Both views are cropped to the face's width
-// (so the maps are near the identity), points of the far crop are tracked
-// into the near one by Lucas-Kanade on their own pixels (FaceMesh's
-// points only start the search: its learned shape prior damps the
-// parallax), and the displacements are fitted as
+// (so the maps are near the identity), points of the far crop (every
+// other FaceMesh point and a grid over the face) are tracked into the
+// near one by Lucas-Kanade on their own pixels (FaceMesh's points only
+// start the search: its learned shape prior damps the parallax), and the
+// displacements are fitted as
 //
-//	q = A·p + t + β·(p - c)·h(p) + γ·h(p) + κ·(p - c)·u(p)
+//	q = A·p + t + β·(p - c)·h(p) + γ·h(p) + κ·(p - c)·u(p) + λ·(p - c)·v(p)
 //
 // with h the face's convexity (1 at its front, 0 at its outline, an
 // ellipse over the mesh's extent with the nose standing out), A, t an
-// affine map, γ the shift a face off the camera's axis adds and u the
-// horizontal position across the face (-1 to 1). β is the front's
+// affine map, γ the shift a face off the camera's axis adds and u, v the
+// position across and down the face (in half-widths). β is the front's
 // magnification beyond the outline's: 0 for a print, a few percent for a
-// face coming from arm's length to the oval. κ is the projective part of
-// a turn about the vertical axis (the magnification grows towards the
-// side that comes nearer): people turn a little as they approach, and
-// without κ that turn is noise in β's fit (on dev captures, faces
-// without glasses: t p10 6.6 -> 9.5). A face is symmetric left to right,
-// so κ does not take β's share; it is not symmetric top to bottom (the
-// eye band, a pair of glasses, stand forward above the centre), so the
-// same term vertically would, and is left out (glasses wearers' t fell
-// below 2 for 8 of 47 dev captures with it).
+// face coming from arm's length to the oval. κ and λ are the projective
+// parts of a turn about the vertical and the horizontal axis (the
+// magnification grows towards the side that comes nearer): people turn a
+// little as they approach, and a print held tilted back or forward comes
+// nearer at one edge; without λ that tilt reads as relief (on dev
+// captures of tilted prints, t >= 4 for 13 of 99), without κ a turn is
+// noise in β's fit. λ needs the grid: FaceMesh has a few points above the
+// brows, so up and down were measured between the eye band (and a pair of
+// glasses' rims, standing forward) and the mouth and chin, and λ took the
+// band's relief from β (glasses wearers' t fell below 2 for 9 of 47 dev
+// captures); with the forehead tracked, none did.
 
 // cropSide is the side of the face crops in pixels; the face's width is
 // cropFace of it.
@@ -89,7 +92,14 @@ func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
 // cell is where x falls between the samples lo..hi (clamped): the lower
 // sample, the upper one and the fraction between them.
 func cell(x float64, lo, hi int) (i0, i1 int, f float64) {
-	x = math.Max(float64(lo), math.Min(float64(hi)-1e-9, x))
+	// Comparisons, not math.Max and math.Min: this runs five times per
+	// patch pixel and tracking step, and those calls were half the fit's
+	// time.
+	if l := float64(lo); x < l {
+		x = l
+	} else if h := float64(hi) - 1e-9; x > h {
+		x = h
+	}
 	i0 = int(x)
 	return i0, min(i0+1, hi), x - float64(i0)
 }
@@ -320,8 +330,7 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 	var tracks []tracked
 	var fbs []float64
 	onTemples := temples(far.pts)
-	for i := 0; i < len(far.pts); i += 2 {
-		p := far.pts[i]
+	for _, p := range trackStarts(far.pts, cx, cy, a, b) {
 		hv, r2 := h(p)
 		if r2 > 0.8 || p.X < lkHalf+2 || p.Y < lkHalf+2 || p.X > cropSide-lkHalf-3 || p.Y > cropSide-lkHalf-3 || onTemples(p) {
 			continue
@@ -351,10 +360,10 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 		}
 		p, q, hv := tr.p, tr.q, tr.hv
 		dx, dy := p.X-cx, p.Y-cy
-		u := dx / a // κ's column: a turn about the vertical axis
+		u, v := dx/a, dy/a // κ's and λ's columns: turns about the vertical and the horizontal axis
 		rows = append(rows,
-			[]float64{p.X, p.Y, 1, 0, 0, 0, dx * hv, hv, 0, dx * u},
-			[]float64{0, 0, 0, p.X, p.Y, 1, dy * hv, 0, hv, dy * u})
+			[]float64{p.X, p.Y, 1, 0, 0, 0, dx * hv, hv, 0, dx * u, dx * v},
+			[]float64{0, 0, 0, p.X, p.Y, 1, dy * hv, 0, hv, dy * u, dy * v})
 		ys = append(ys, q.X, q.Y)
 		res.points++
 	}
@@ -393,6 +402,29 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 		}
 	}
 	return res
+}
+
+// gridStep is the spacing (crop pixels) of the tracks laid over the face
+// besides FaceMesh's points.
+const gridStep = 6
+
+// trackStarts are the far view's points to track: every other FaceMesh
+// point, and a grid every gridStep crop pixels over the box of the face's
+// ellipse (centre cx, cy, half-axes a, b; the caller keeps those inside).
+// FaceMesh has few points above the brows, so without the grid the
+// forehead carried 2-5 of about 180 tracks and up-and-down was measured
+// between the eye band and the mouth and chin alone.
+func trackStarts(mesh []livenessd.Point, cx, cy, a, b float64) []livenessd.Point {
+	starts := make([]livenessd.Point, 0, len(mesh)/2+int((2*a/gridStep+1)*(2*b/gridStep+1)))
+	for i := 0; i < len(mesh); i += 2 {
+		starts = append(starts, mesh[i])
+	}
+	for y := cy - b; y <= cy+b; y += gridStep {
+		for x := cx - a; x <= cx+a; x += gridStep {
+			starts = append(starts, pt(x, y))
+		}
+	}
+	return starts
 }
 
 // similarity is x' = s·R·x + t.

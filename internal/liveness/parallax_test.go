@@ -21,8 +21,10 @@ import (
 // glasses, dark rims around the eyes, a bridge and the arms' front ends
 // stand at the depth of the face's front (h = glassesH) in both views.
 // With turn, the near view is also turned about the vertical axis: its
-// magnification grows by turn across the face's half-width.
-func syntheticViews(beta, s, turn float64, blink, glasses bool) (far, near *faceCrop) {
+// magnification grows by turn across the face's half-width; with tilt,
+// about the horizontal axis: it grows by tilt from the centre down over a
+// half-width (a print held tilted back, whose lower edge comes nearer).
+func syntheticViews(beta, s, turn, tilt float64, blink, glasses bool) (far, near *faceCrop) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	type wave struct{ fx, fy, ph, a float64 }
 	var waves []wave
@@ -87,7 +89,7 @@ func syntheticViews(beta, s, turn float64, blink, glasses bool) (far, near *face
 		return math.Sqrt(math.Max(0, 1-u*u-w*w)) + 0.5*math.Exp(-d2)
 	}
 	fwd := func(p livenessd.Point) livenessd.Point {
-		g := (1 + beta*h(p)) * (1 + turn*(p.X-c)/a)
+		g := (1 + beta*h(p)) * (1 + turn*(p.X-c)/a) * (1 + tilt*(p.Y-c)/a)
 		return pt(c+s*(p.X-c)*g+1.5, c+s*(p.Y-c)*g-0.8)
 	}
 	const glassesH = 1.1
@@ -124,28 +126,35 @@ func syntheticViews(beta, s, turn float64, blink, glasses bool) (far, near *face
 
 func TestFaceParallax_Synthetic(t *testing.T) {
 	for _, test := range []struct {
-		name          string
-		beta, s, turn float64
-		blink         bool
-		glasses       bool
+		name                string
+		beta, s, turn, tilt float64
+		blink               bool
+		glasses             bool
 	}{
-		{"Flat", 0, 1.02, 0, false, false},
-		{"Face3pc", 0.03, 1.0, 0, false, false},
-		{"Face6pc", 0.06, 0.98, 0, false, false},
-		{"FlatBlink", 0, 1.02, 0, true, false},
-		{"Face3pcBlink", 0.03, 1.0, 0, true, false},
-		{"Face6pcBlink", 0.06, 0.98, 0, true, false},
-		{"FlatGlasses", 0, 1.02, 0, false, true},
-		{"Face3pcGlasses", 0.03, 1.0, 0, false, true},
-		{"Face6pcGlasses", 0.06, 0.98, 0, false, true},
+		{"Flat", 0, 1.02, 0, 0, false, false},
+		{"Face3pc", 0.03, 1.0, 0, 0, false, false},
+		{"Face6pc", 0.06, 0.98, 0, 0, false, false},
+		{"FlatBlink", 0, 1.02, 0, 0, true, false},
+		{"Face3pcBlink", 0.03, 1.0, 0, 0, true, false},
+		{"Face6pcBlink", 0.06, 0.98, 0, 0, true, false},
+		{"FlatGlasses", 0, 1.02, 0, 0, false, true},
+		{"Face3pcGlasses", 0.03, 1.0, 0, 0, false, true},
+		{"Face6pcGlasses", 0.06, 0.98, 0, 0, false, true},
 		// A turn during the approach is fitted (κ), not read as relief
 		// nor left as noise in β's fit.
-		{"FlatTurned", 0, 1.02, 0.04, false, false},
-		{"Face2pcTurned", 0.02, 1.0, 0.04, false, false},
-		{"Face3pcTurnedBlink", 0.03, 1.0, -0.04, true, false},
+		{"FlatTurned", 0, 1.02, 0.04, 0, false, false},
+		{"Face2pcTurned", 0.02, 1.0, 0.04, 0, false, false},
+		{"Face3pcTurnedBlink", 0.03, 1.0, -0.04, 0, true, false},
+		// So is a tilt forward or back (λ): a print held tilted back
+		// approaches with its lower edge growing faster, which without λ
+		// reads as relief (β 0.0135 for the flat one here).
+		{"FlatTilted", 0, 1.02, 0, 0.03, false, false},
+		{"FlatTiltedForward", 0, 1.02, 0, -0.03, false, false},
+		{"Face2pcTilted", 0.02, 1.0, 0, 0.03, false, false},
+		{"Face3pcTiltedGlasses", 0.03, 1.0, 0.02, -0.03, false, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			far, near := syntheticViews(test.beta, test.s, test.turn, test.blink, test.glasses)
+			far, near := syntheticViews(test.beta, test.s, test.turn, test.tilt, test.blink, test.glasses)
 			// FaceMesh's points start the search but damp the parallax:
 			// the near mesh is the far one moved by the similarity only.
 			for i, p := range far.pts {
@@ -221,7 +230,7 @@ func TestFaceParallax_GlassesCapture(t *testing.T) {
 // luma rounded to 8 bits, mesh to 0.001 px): the parallax refitted on them
 // is the capture's.
 func TestParallaxViews_RoundTrip(t *testing.T) {
-	far, near := syntheticViews(0.03, 1.0, 0.02, false, false)
+	far, near := syntheticViews(0.03, 1.0, 0.02, 0, false, false)
 	r := &Run{parFar: far, parNear: near}
 	v, ok := r.ParallaxViews()
 	if !ok {
@@ -240,5 +249,18 @@ func TestParallaxViews_RoundTrip(t *testing.T) {
 	}
 	if _, ok := (&Run{parFar: far}).ParallaxViews(); ok {
 		t.Error("views without a near one")
+	}
+}
+
+// BenchmarkFaceParallax measures the parallax fit run once per capture
+// when it finishes: tracking the far view's points into the near one and
+// back, and the two least-squares passes.
+func BenchmarkFaceParallax(b *testing.B) {
+	far, near := syntheticViews(0.03, 1.0, 0.02, 0.01, false, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := faceParallax(far, near); res.points < 50 {
+			b.Fatalf("%d points", res.points)
+		}
 	}
 }

@@ -289,10 +289,10 @@ func TestParallaxCheck(t *testing.T) {
 		{"ReportedOnly", 0, 0.001, 5, false, false, 0, true},
 		{"Flat", 0.005, 0.001, 5, true, false, 0.005, true},
 		{"Face", 0.005, 0.03, 5, true, true, 0.005, true},
-		{"StrongFace", 0.005, 0.03, 12, true, true, 0.015, false},
-		{"StrongAtThresholds", 0.005, 0.015, 8, true, true, 0.015, false},
+		{"StrongFace", 0.005, 0.03, 12, true, true, 0.010, false},
+		{"StrongAtThresholds", 0.005, 0.010, 8, true, true, 0.010, false},
 		{"LargeButNoisy", 0.005, 0.03, 7.9, true, true, 0.005, true},
-		{"SignificantButSmall", 0.005, 0.0149, 40, true, true, 0.005, true},
+		{"SignificantButSmall", 0.005, 0.0099, 40, true, true, 0.005, true},
 		{"StrongWithParallaxReportedOnly", 0, 0.03, 12, false, false, 0, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {

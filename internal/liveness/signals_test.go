@@ -525,15 +525,20 @@ func TestChecks_ShadingAlone(t *testing.T) {
 		{"HighBoundOnlyFlatParallax", 0.15, 0.45, 0, 0.5, false},
 		{"HighBoundOnlyNoParallax", 0.15, 0.45, math.NaN(), math.NaN(), false},
 		{"HighBoundWithParallax", 0.15, 0.45, 0.01, 6, true},
-		// Together, the parallax must stand out of its noise and be a
-		// face's size; the more fall-off the shading fits, the less t the
-		// parallax needs (6 with none, 3 at half the alone route's).
+		// Together, the parallax must stand out of its noise (t 5) and be
+		// a face's size, whatever fall-off the shading fits below the
+		// alone route.
 		{"HighBoundWithNoisyParallax", 0.15, 0.45, 0.01, 2.5, false},
-		{"HalfFallOffParallaxT3", 0.15, 0.45, 0.01, 3.1, true},
-		{"NoFallOffParallaxT5", -0.02, 0.12, 0.01, 5, false},
-		{"NoFallOffParallaxT6", -0.02, 0.12, 0.01, 6.1, true},
+		{"HalfFallOffParallaxT4", 0.15, 0.45, 0.01, 4.9, false},
+		{"HalfFallOffParallaxT5", 0.15, 0.45, 0.01, 5, true},
+		{"NoFallOffParallaxT4", -0.02, 0.12, 0.01, 4.9, false},
+		{"NoFallOffParallaxT5", -0.02, 0.12, 0.01, 5.1, true},
 		{"HighBoundWithTinyParallax", 0.15, 0.45, 0.003, 7, false},
 		{"WeakWithStrongParallax", 0.02, 0.05, 0.03, 12, true},
+		// Alone, the parallax needs β 0.010 and t 8.
+		{"WeakWithParallaxAtAloneFloor", 0.02, 0.05, 0.0105, 8.5, true},
+		{"WeakWithSmallParallax", 0.02, 0.05, 0.0095, 20, false},
+		{"WeakWithNoisyParallax", 0.02, 0.05, 0.03, 7.5, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
