@@ -601,21 +601,22 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
 - **parallax of the approach** (` + "`parallax_beta`" + `, internal/liveness/parallax.go): between the farthest view of the
   face before the colours and the view at the flash, a print's image changes by a plane's perspective, while a
   face's front, standing centimetres before its outline, grows more than the outline. Both views are cropped to the
-  face's width (128 px); about 180 points of the far view (every other FaceMesh point inside the outline, except
-  the temples: the ends of the eye band, where a pair of glasses' outer rims, hinges and arms stand at the front's
-  depth) are tracked into the near one by Lucas-Kanade on their own pixels (FaceMesh only starts the search: its learned shape
+  face's width (128 px); about 180 points of the far view (every other FaceMesh point) and a grid every 6 px over
+  the face (about 150 more: FaceMesh has few points above the brows), inside the outline and except the temples
+  (the ends of the eye band, where a pair of glasses' outer rims, hinges and arms stand at the front's depth), are
+  tracked into the near one by Lucas-Kanade on their own pixels (FaceMesh only starts the search: its learned shape
   prior damps parallax), and the displacements are fitted by an affine map + β (p - c) h(p) + the shift a face off
-  the camera's axis adds + κ (p - c) u(p), h the face's convexity (1 at its front, 0 at its outline, the nose
-  standing out), u the position across the face (-1 to 1): κ is a turn about the vertical axis during the approach
-  (symmetric faces keep it apart from β; the same term vertically would take the relief of the eye band and of
-  glasses, and is left out), in two passes that drop the worst-fitting 10%. Each track is first followed back into the far view, and one that does not
+  the camera's axis adds + κ (p - c) u(p) + λ (p - c) v(p), h the face's convexity (1 at its front, 0 at its
+  outline, the nose standing out), u, v the position across and down the face (in half-widths): κ and λ are turns
+  about the vertical and the horizontal axis during the approach (a person turning a little; a print held tilted
+  back or forward, whose near edge grows faster), in two passes that drop the worst-fitting 10%. λ needs the grid:
+  with FaceMesh's points alone it took the relief of the eye band and of glasses from β. Each track is first followed back into the far view, and one that does not
   come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
   one view, a moving highlight or hair. β is the front's magnification beyond the outline, 0 for a print
   (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone, or
-  ` + "`parallax_beta`" + ` >= 0.015 with ` + "`parallax_t`" + ` >= 8 alone (the shading is then reported, not graded), or
-  ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 6 (1 - K/0.30),
-  K = ` + "`shading3d_k`" + ` clamped to 0-0.30: the parallax must stand out of its own noise (a print's β reaches
-  0.005 by chance), and the more fall-off the shading itself fits, the less t it needs.
+  ` + "`parallax_beta`" + ` >= 0.010 with ` + "`parallax_t`" + ` >= 8 alone (the shading is then reported, not graded), or
+  ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 5: the parallax must stand out of its
+  own noise (a print's β reaches 0.005 by chance).
 - **passive texture**: median fr_liveness live score over the analysed frames (>= 0.5; its crop is 2.4 box widths,
   never shrunk at the frame's edge; NUAA, Silent-Face and the real clips below).
 - **quality**: median skin luminance 45-235 (else "Poor lighting conditions"), sharpness (mean |Laplacian| on a
