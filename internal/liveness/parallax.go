@@ -31,7 +31,7 @@ import (
 // little as they approach, and a print held tilted back or forward comes
 // nearer at one edge; without λ that tilt reads as relief (on dev
 // captures of tilted prints, t >= 4 for 13 of 99), without κ a turn is
-// noise in β's fit. λ needs the grid: FaceMesh has a few points above the
+// noise in β's fit. λ needs the grid: FaceMesh has few points above the
 // brows, so up and down were measured between the eye band (and a pair of
 // glasses' rims, standing forward) and the mouth and chin, and λ took the
 // band's relief from β (glasses wearers' t fell below 2 for 9 of 47 dev
