@@ -296,6 +296,36 @@ section_documents() {
 	cat docs/bench/documents.md
 }
 
+# parallax: the liveness parallax fit that Run.Finish runs once per
+# capture (BenchmarkFaceParallax: two synthetic 128-px face views tracked
+# both ways, fitted twice), median of six runs.
+section_parallax() {
+	local tmp=$work/parallax q
+	mkdir -p "$tmp"
+	q=$(wait_quiet)
+	"$GO" test -run '^$' -bench '^BenchmarkFaceParallax$' -benchmem -count 6 ./internal/liveness | tee "$tmp/go.txt"
+	need_bench '^BenchmarkFaceParallax' "$tmp/go.txt"
+	{
+		echo "## Liveness parallax fit"
+		echo
+		echo "\`BenchmarkFaceParallax\` (internal/liveness/parallax_test.go): the fit \`Run.Finish\` runs once per capture on"
+		echo "two 128-px views of the face (every other FaceMesh point and a grid every 6 px tracked into the near view and"
+		echo "back by Lucas-Kanade, then two least-squares passes), on synthetic views. Median of six runs:"
+		echo
+		echo "| ms per fit | B/op | allocs/op |"
+		echo "|---:|---:|---:|"
+		# mawk has no sort: the median comes from sort -n.
+		awk '/^BenchmarkFaceParallax/ { print $3 / 1e6, $5, $7 }' "$tmp/go.txt" | sort -n |
+			awk '{ ms[NR] = $1; b = $2; a = $3 } END { printf "| %.1f | %s | %s |\n", (ms[int((NR + 1) / 2)] + ms[int(NR / 2) + 1]) / 2, b, a }'
+		echo
+		IFS=$'\t' read -r busy load quiet _ <<<"$q"
+		echo "Machine: $(machine_note); CPUs ${busy}% busy before the run (quiet: ${quiet}), load average ${load}."
+		echo "Reproduce: \`scripts/bench.sh parallax\`."
+	} >docs/bench/parallax.md
+	put_section parallax docs/bench/parallax.md
+	cat docs/bench/parallax.md
+}
+
 # load: sustained sessions/min of one livenessd (SQLite, --workers 2
 # --threads 1) driven by `livenessd loadtest` (simulated live captures over
 # the real WebSocket, in real time, replayed from frames rendered before
@@ -394,7 +424,7 @@ PY
 }
 
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu compare documents load)
+[[ ${#sections[@]} -gt 0 ]] || sections=(models runtime int8 cpu parallax compare documents load)
 for s in "${sections[@]}"; do
 	"section_$s"
 done

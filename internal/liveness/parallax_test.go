@@ -147,7 +147,8 @@ func TestFaceParallax_Synthetic(t *testing.T) {
 		{"Face3pcTurnedBlink", 0.03, 1.0, -0.04, 0, true, false},
 		// So is a tilt forward or back (λ): a print held tilted back
 		// approaches with its lower edge growing faster, which without λ
-		// reads as relief (β 0.0135 for the flat one here).
+		// reads as relief (β 0.0135 for the flat one here with neither λ
+		// nor the grid; with the grid alone the tilted faces fail).
 		{"FlatTilted", 0, 1.02, 0, 0.03, false, false},
 		{"FlatTiltedForward", 0, 1.02, 0, -0.03, false, false},
 		{"Face2pcTilted", 0.02, 1.0, 0, 0.03, false, false},
