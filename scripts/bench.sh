@@ -39,6 +39,15 @@ machine_note() {
 	echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(grep -o 'avx512_vnni\|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//')), $(date -u +%Y-%m-%d)"
 }
 
+# quiet_footer Q NAME: the generated section's last lines: the machine, how
+# busy it was before the block (Q, from wait_quiet) and how to reproduce it.
+quiet_footer() {
+	local busy load quiet
+	IFS=$'\t' read -r busy load quiet _ <<<"$1"
+	echo "Machine: $(machine_note); CPUs ${busy}% busy before the run (quiet: ${quiet}), load average ${load}."
+	echo "Reproduce: \`scripts/bench.sh $2\`."
+}
+
 # cpu_busy SECONDS: percent of all CPU time that was busy (not idle or
 # iowait) over the next SECONDS, from /proc/stat. Unlike the load average,
 # which trails by minutes (and counts this script's own last block), it says
@@ -288,9 +297,7 @@ section_documents() {
 		echo "|---|---:|---:|---:|"
 		awk '/^BenchmarkAlign\// { split($1, a, "/"); sub(/-[0-9]+$/, "", a[2]); sub(/^frames=/, "", a[2]); printf "| %s | %.0f | %s | %s |\n", a[2], $3 / 1e3, $5, $7 }' "$tmp/ctc.txt"
 		echo
-		IFS=$'\t' read -r busy load quiet _ <<<"$q"
-		echo "Machine: $(machine_note); CPUs ${busy}% busy before the run (quiet: ${quiet}), load average ${load}."
-		echo "Reproduce: \`scripts/bench.sh documents\`."
+		quiet_footer "$q" documents
 	} >docs/bench/documents.md
 	put_section documents docs/bench/documents.md
 	cat docs/bench/documents.md
@@ -318,9 +325,7 @@ section_parallax() {
 		awk '/^BenchmarkFaceParallax/ { print $3 / 1e6, $5, $7 }' "$tmp/go.txt" | sort -n |
 			awk '{ ms[NR] = $1; b = $2; a = $3 } END { printf "| %.1f | %s | %s |\n", (ms[int((NR + 1) / 2)] + ms[int(NR / 2) + 1]) / 2, b, a }'
 		echo
-		IFS=$'\t' read -r busy load quiet _ <<<"$q"
-		echo "Machine: $(machine_note); CPUs ${busy}% busy before the run (quiet: ${quiet}), load average ${load}."
-		echo "Reproduce: \`scripts/bench.sh parallax\`."
+		quiet_footer "$q" parallax
 	} >docs/bench/parallax.md
 	put_section parallax docs/bench/parallax.md
 	cat docs/bench/parallax.md
