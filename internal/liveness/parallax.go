@@ -53,12 +53,18 @@ type faceCrop struct {
 	pts   []livenessd.Point
 }
 
-// meshBounds is the extent of mesh m.
+// meshBounds is the extent of mesh m in the image.
 func meshBounds(m []livenessd.Point3) (minX, maxX, minY, maxY float64) {
+	return bounds(len(m), func(i int) (float64, float64) { return m[i].X, m[i].Y })
+}
+
+// bounds is the extent of n points, the i-th at xy(i).
+func bounds(n int, xy func(int) (float64, float64)) (minX, maxX, minY, maxY float64) {
 	minX, maxX, minY, maxY = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, p := range m {
-		minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
-		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
+	for i := range n {
+		x, y := xy(i)
+		minX, maxX = math.Min(minX, x), math.Max(maxX, x)
+		minY, maxY = math.Min(minY, y), math.Max(maxY, y)
 	}
 	return minX, maxX, minY, maxY
 }
@@ -293,11 +299,7 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 	}
 	res.growth = near.width / far.width
 	// The far mesh's extent and its nose tip give the convexity h.
-	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, p := range far.pts {
-		minX, maxX = math.Min(minX, p.X), math.Max(maxX, p.X)
-		minY, maxY = math.Min(minY, p.Y), math.Max(maxY, p.Y)
-	}
+	minX, maxX, minY, maxY := bounds(len(far.pts), func(i int) (float64, float64) { return far.pts[i].X, far.pts[i].Y })
 	cx, cy, a, b := (minX+maxX)/2, (minY+maxY)/2, (maxX-minX)/2, (maxY-minY)/2
 	nose := far.pts[4]
 	h := func(p livenessd.Point) (float64, float64) {
