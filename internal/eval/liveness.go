@@ -707,10 +707,11 @@ const livenessThreats = `
   approaching carries real parallax: the light challenge stands against it. A print bent around a face's shape has
   some parallax, which the simulator does not render (its prints are flat and tilted); a strong parallax passes
   without the shading, so such a print must still pass the light challenge and the texture model. A tilted flat
-  print changes by a projective map as it approaches: the fit takes the part across the face (a turn about the
-  vertical axis), not the part up and down (the eye band and glasses stand forward above the centre, and that term
-  took their relief too), so a print tilted forward or back shows some β (3 of 100 dev prints, tilted 10-20°, passed
-  that way: β about 0.02 at t 5-6). In the simulation nothing
+  print changes by a projective map as it approaches: the fit takes both turns (across the face and up and down),
+  yet a few flat prints, tilted or square, keep a β of 0.005-0.02 at t 5-9 (1-2% of held-out prints pass with
+  shading, rarely alone), not from the perspective's second order (an exact homography fitted them no better). One
+  capture's parallax rests on one far and one near frame: an imperceptible change of the input (the white balance
+  alone) moved a live capture's t between 2 and 8. In the simulation nothing
   else stops a print: the prints are perfect copies of the photo, which the texture model cannot tell from a live
   frame. On real prints the texture model is a further defence (NUAA above: AUC 1.0, but 1 of 96 prints scores
   0.96). ` + "`--liveness-parallax-threshold 0`" + ` makes the parallax a reported signal; then set
@@ -723,7 +724,10 @@ const livenessThreats = `
   deployment (camera integrity on the client, rate limits, one capture per session).
 - **Passive texture is not exercised by the simulation.** Frames rendered from good photos look live to fr_liveness
   whatever the attack, so the photo APCER above comes from the shading and the parallax alone; the real sets below are the evidence
-  for the texture model, on few kinds of print and few cameras.
+  for the texture model, on few kinds of print and few cameras. The other way round, a few upscaled LFW photos look
+  like recaptures to it in some scenes (about one live capture in 200 refused; per frame the score swings 0.01-0.99
+  with the crop's scale, 1.6-4.0 box widths, and no mean over scales lifted the three known cases above 0.5, while
+  the real clips and NUAA's live frames all score above 0.5 at every scale).
 - **Landmark perspective is weak.** The landmark models smooth the perspective change of an approaching face, and
   FaceMesh's depths are a learned prior that barely follows the real parallax; ` + "`perspective`" + ` and
   ` + "`perspective3d`" + ` check that the face did approach, not that it is 3-D. The parallax tracks the face's pixels
