@@ -300,9 +300,10 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 	res.growth = near.width / far.width
 	// The far mesh's extent gives the convexity h. It has no bump for the
 	// nose: one would fix the nose's depth against the face's, which
-	// varies between people, and on saved dev views the ellipsoid alone
-	// fitted every recording's live faces better (parallax t p10 up by
-	// 0.6-1.9 on each of four; docs/ACCURACY.md).
+	// varies between people. On saved views the ellipsoid alone raised
+	// live faces' parallax t p10 on four dev recordings of four (by
+	// 0.6-1.9) and three held-out ones of four; at the thresholds the two
+	// are about even (docs/ACCURACY.md).
 	minX, maxX, minY, maxY := bounds(len(far.pts), func(i int) (float64, float64) { return far.pts[i].X, far.pts[i].Y })
 	cx, cy, a, b := (minX+maxX)/2, (minY+maxY)/2, (maxX-minX)/2, (maxY-minY)/2
 	h := func(p livenessd.Point) (float64, float64) {

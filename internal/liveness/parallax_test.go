@@ -156,9 +156,9 @@ func TestFaceParallax_Synthetic(t *testing.T) {
 		{"FlatTiltedForward", 0, 1.02, 0, -0.03, 0, false, false},
 		{"Face2pcTilted", 0.02, 1.0, 0, 0.03, 0, false, false},
 		{"Face3pcTiltedGlasses", 0.03, 1.0, 0.02, -0.03, 0, false, true},
-		// A nose standing out (half the front's height again at its tip,
-		// as real noses do) is not in the fitted convexity: it may only
-		// add magnification.
+		// A nose standing out (half the front's height again at its
+		// tip) is not in the fitted convexity: it may only add
+		// magnification.
 		{"Face3pcNose", 0.03, 1.0, 0, 0, 0.5, false, false},
 		{"Face3pcNoseGlasses", 0.03, 1.0, 0.02, 0, 0.5, false, true},
 	} {
@@ -171,10 +171,10 @@ func TestFaceParallax_Synthetic(t *testing.T) {
 			}
 			res := faceParallax(far, near)
 			// A flat face reads within 0.005 of 0, a face's β within a
-			// scale of its own: the fit reads these fronts 8-21% deeper
-			// than the generator made them (with the nose bump the
-			// convexity had before, 4-11%), and the thresholds are set
-			// on the same fit's readings of dev captures.
+			// scale of its own: the fit reads these fronts up to 21%
+			// deeper than the generator made them (up to 11% with the
+			// nose bump the convexity had before), and the thresholds
+			// are set on the same fit's readings of dev captures.
 			lo, hi := -0.005, 0.005
 			if test.beta > 0 {
 				lo, hi = 0.8*test.beta, 1.25*test.beta
