@@ -607,8 +607,7 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   tracked into the near one by Lucas-Kanade on their own pixels (FaceMesh only starts the search: its learned shape
   prior damps parallax), and the displacements are fitted by an affine map + β (p - c) h(p) + the shift a face off
   the camera's axis adds + κ (p - c) u(p) + λ (p - c) v(p), h the face's convexity (1 at its front, 0 at its
-  outline: an ellipsoid's height over the mesh's extent, with no bump for the nose, whose depth against the face's
-  varies between people), u, v the position across and down the face (in half-widths): κ and λ are turns
+  outline, the nose standing out), u, v the position across and down the face (in half-widths): κ and λ are turns
   about the vertical and the horizontal axis during the approach (a person turning a little; a print held tilted
   back or forward, whose near edge grows faster), in two passes that drop the worst-fitting 10%. λ needs the grid:
   with FaceMesh's points alone it took the relief of the eye band and of glasses from β. Each track is first followed back into the far view, and one that does not

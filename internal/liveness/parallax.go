@@ -20,8 +20,8 @@ import (
 //
 //	q = A·p + t + β·(p - c)·h(p) + γ·h(p) + κ·(p - c)·u(p) + λ·(p - c)·v(p)
 //
-// with h the face's convexity (1 at its front, 0 at its outline: an
-// ellipsoid's height over the mesh's extent), A, t an
+// with h the face's convexity (1 at its front, 0 at its outline, an
+// ellipse over the mesh's extent with the nose standing out), A, t an
 // affine map, γ the shift a face off the camera's axis adds and u, v the
 // position across and down the face (in half-widths). β is the front's
 // magnification beyond the outline's: 0 for a print, a few percent for a
@@ -298,18 +298,15 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 		return res
 	}
 	res.growth = near.width / far.width
-	// The far mesh's extent gives the convexity h. It has no bump for the
-	// nose: one would fix the nose's depth against the face's, which
-	// varies between people. On saved views the ellipsoid alone raised
-	// live faces' parallax t p10 on four dev recordings of four (by
-	// 0.6-1.9) and three held-out ones of four; at the thresholds the two
-	// are about even (docs/ACCURACY.md).
+	// The far mesh's extent and its nose tip give the convexity h.
 	minX, maxX, minY, maxY := bounds(len(far.pts), func(i int) (float64, float64) { return far.pts[i].X, far.pts[i].Y })
 	cx, cy, a, b := (minX+maxX)/2, (minY+maxY)/2, (maxX-minX)/2, (maxY-minY)/2
+	nose := far.pts[4]
 	h := func(p livenessd.Point) (float64, float64) {
 		u, w := (p.X-cx)/a, (p.Y-cy)/b
 		r2 := u*u + w*w
-		return math.Sqrt(math.Max(0, 1-r2)), r2
+		d2 := ((p.X-nose.X)*(p.X-nose.X) + (p.Y-nose.Y)*(p.Y-nose.Y)) / (0.12 * 0.12 * 4 * a * a)
+		return math.Sqrt(math.Max(0, 1-r2)) + 0.5*math.Exp(-d2), r2
 	}
 	// The mesh's similarity from far to near starts each search.
 	sim, ok := similarityFit(far.pts, near.pts)
