@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -461,8 +462,11 @@ func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error 
 }
 
 // writeParallaxViews writes each session's parallax views into dir as
-// KIND-STRENGTH[-awb]-SESSION.{far,near}.{pgm,pts}: the --dump CSV's kind,
-// strength, awb and session columns name the same capture.
+// KIND-STRENGTH[-awb]-SESSION.{far,near}[N].{pgm,pts} (the farthest and
+// the flash's view without N, then far1, far2, near1, ...) and the faces'
+// widths in frame pixels as .widths, one "far|near N WIDTH" line per
+// view: the --dump CSV's kind, strength, awb and session columns name the
+// same capture.
 func writeParallaxViews(dir string, outs []simulate.Outcome) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("eval liveness: parallax dump: %w", err)
@@ -476,11 +480,26 @@ func writeParallaxViews(dir string, outs []simulate.Outcome) error {
 			base += "-awb"
 		}
 		base = filepath.Join(dir, fmt.Sprintf("%s-%04d", base, o.Session))
-		for ext, b := range map[string][]byte{".far.pgm": o.Parallax.FarPGM, ".far.pts": o.Parallax.FarPoints,
-			".near.pgm": o.Parallax.NearPGM, ".near.pts": o.Parallax.NearPoints} {
-			if err := os.WriteFile(base+ext, b, 0o644); err != nil {
-				return fmt.Errorf("eval liveness: parallax dump: %w", err)
+		var widths bytes.Buffer
+		for _, side := range []struct {
+			name  string
+			views []liveness.ParallaxView
+		}{{"far", o.Parallax.Far}, {"near", o.Parallax.Near}} {
+			for i, v := range side.views {
+				name := side.name
+				if i > 0 {
+					name += strconv.Itoa(i)
+				}
+				for ext, b := range map[string][]byte{".pgm": v.PGM, ".pts": v.Points} {
+					if err := os.WriteFile(base+"."+name+ext, b, 0o644); err != nil {
+						return fmt.Errorf("eval liveness: parallax dump: %w", err)
+					}
+				}
+				fmt.Fprintf(&widths, "%s %d %g\n", side.name, i, v.Width)
 			}
+		}
+		if err := os.WriteFile(base+".widths", widths.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("eval liveness: parallax dump: %w", err)
 		}
 	}
 	return nil
@@ -598,9 +617,11 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   ` + "`light_background_ratio`" + ` (the response beside the face over the skin's) is reported, not graded: it separates the
   simulated prints well, but the patches beside a real face at eye height often fall on hair, which answers like
   skin, and the simulator has no hair there.
-- **parallax of the approach** (` + "`parallax_beta`" + `, internal/liveness/parallax.go): between the farthest view of the
-  face before the colours and the view at the flash, a print's image changes by a plane's perspective, while a
-  face's front, standing centimetres before its outline, grows more than the outline. Both views are cropped to the
+- **parallax of the approach** (` + "`parallax_beta`" + `, internal/liveness/parallax.go): from each of the three farthest
+  views of the face before the colours to the view at the flash (the medians of the three fits are the capture's: one
+  pair of views is a fragile sample, whose t moved by up to 6 when only the camera's white balance changed), a
+  print's image changes by a plane's perspective, while a face's front, standing centimetres before its outline,
+  grows more than the outline. The views are cropped to the
   face's width (128 px); about 180 points of the far view (every other FaceMesh point) and a grid every 6 px over
   the face (about 150 more: FaceMesh has few points above the brows), inside the outline and except the temples
   (the ends of the eye band, where a pair of glasses' outer rims, hinges and arms stand at the front's depth), are

@@ -145,7 +145,10 @@ func TestTextureMarkdown(t *testing.T) {
 // columns give (kind, strength, AE/AWB, session); a capture without views
 // writes none.
 func TestWriteParallaxViews(t *testing.T) {
-	v := &liveness.ParallaxViews{FarPGM: []byte("far"), NearPGM: []byte("near"), FarPoints: []byte("1 2\n"), NearPoints: []byte("3 4\n")}
+	v := &liveness.ParallaxViews{
+		Far:  []liveness.ParallaxView{{PGM: []byte("far"), Points: []byte("1 2\n"), Width: 90}, {PGM: []byte("far1"), Points: []byte("5 6\n"), Width: 95.5}},
+		Near: []liveness.ParallaxView{{PGM: []byte("near"), Points: []byte("3 4\n"), Width: 200}},
+	}
 	outs := []simulate.Outcome{
 		{Kind: simulate.AttackNone, Setting: simulate.Setting{Strength: 0.03}, Session: 7, Parallax: v},
 		{Kind: simulate.AttackPhoto, Setting: simulate.Setting{Strength: 0.05, AWB: true}, Session: 12, Parallax: v},
@@ -156,8 +159,9 @@ func TestWriteParallaxViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"none-0.03-0007.far.pgm": "far", "none-0.03-0007.near.pts": "3 4\n",
-		"photo-0.05-awb-0012.near.pgm": "near", "photo-0.05-awb-0012.far.pts": "1 2\n",
+		"none-0.03-0007.far.pgm": "far", "none-0.03-0007.near.pts": "3 4\n", "none-0.03-0007.far1.pts": "5 6\n",
+		"photo-0.05-awb-0012.near.pgm": "near", "photo-0.05-awb-0012.far.pts": "1 2\n", "photo-0.05-awb-0012.far1.pgm": "far1",
+		"none-0.03-0007.widths": "far 0 90\nfar 1 95.5\nnear 0 200\n",
 	}
 	for name, content := range want {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -165,7 +169,7 @@ func TestWriteParallaxViews(t *testing.T) {
 			t.Errorf("%s: %q, %v; want %q", name, b, err, content)
 		}
 	}
-	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 8 {
-		t.Errorf("%d files, want 8 (two captures' four)", len(files))
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 14 {
+		t.Errorf("%d files, want 14 (two captures' three views and widths)", len(files))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,13 +246,16 @@ func TestFaceParallax_TiltedPrint(t *testing.T) {
 // is the capture's.
 func TestParallaxViews_RoundTrip(t *testing.T) {
 	far, near := syntheticViews(0.03, 1.0, 0.02, 0, false, false)
-	r := &Run{parFar: far, parNear: near}
+	r := &Run{parFar: []*faceCrop{far}, parNear: near}
 	v, ok := r.ParallaxViews()
-	if !ok {
-		t.Fatal("no views")
+	if !ok || len(v.Far) != 1 || len(v.Near) != 1 {
+		t.Fatalf("views %d far, %d near, ok %v; want 1, 1", len(v.Far), len(v.Near), ok)
+	}
+	if v.Far[0].Width != far.width || v.Near[0].Width != near.width {
+		t.Errorf("widths %g, %g; want %g, %g", v.Far[0].Width, v.Near[0].Width, far.width, near.width)
 	}
 	dir := t.TempDir()
-	for name, b := range map[string][]byte{"far.pgm": v.FarPGM, "far.pts": v.FarPoints, "near.pgm": v.NearPGM, "near.pts": v.NearPoints} {
+	for name, b := range map[string][]byte{"far.pgm": v.Far[0].PGM, "far.pts": v.Far[0].Points, "near.pgm": v.Near[0].PGM, "near.pts": v.Near[0].Points} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -261,8 +265,73 @@ func TestParallaxViews_RoundTrip(t *testing.T) {
 	if math.Abs(got.beta-want.beta) > 0.002 || math.Abs(got.t-want.t) > 0.1*math.Abs(want.t) {
 		t.Errorf("refitted beta %.4f t %.1f, want %.4f t %.1f", got.beta, got.t, want.beta, want.t)
 	}
-	if _, ok := (&Run{parFar: far}).ParallaxViews(); ok {
+	if _, ok := (&Run{parFar: []*faceCrop{far}}).ParallaxViews(); ok {
 		t.Error("views without a near one")
+	}
+}
+
+// The far views kept are the narrowest faces seen, the earliest of equal
+// widths first, at most n.
+func TestKeepFarthest(t *testing.T) {
+	crop := func(w float64) *faceCrop { return &faceCrop{width: w} }
+	tests := []struct {
+		widths []float64
+		n      int
+		want   []float64
+		first  int // index in widths of the view that must come first
+	}{
+		{[]float64{200, 180, 160, 150, 170}, 3, []float64{150, 160, 170}, 3},
+		{[]float64{100, 120, 100, 90}, 3, []float64{90, 100, 100}, 3},
+		{[]float64{100, 100, 100, 100}, 2, []float64{100, 100}, 0},
+		{[]float64{300}, 3, []float64{300}, 0},
+		{[]float64{100, 200, 300, 400}, 1, []float64{100}, 0},
+	}
+	for _, test := range tests {
+		var views, all []*faceCrop
+		for _, w := range test.widths {
+			c := crop(w)
+			all = append(all, c)
+			views = keepFarthest(views, c, test.n)
+		}
+		var got []float64
+		for _, v := range views {
+			got = append(got, v.width)
+		}
+		if !slices.Equal(got, test.want) || views[0] != all[test.first] {
+			t.Errorf("widths %v, n %d: kept %v (first is view %p); want %v, first view %d", test.widths, test.n, got, views[0], test.want, test.first)
+		}
+	}
+}
+
+// The capture's parallax is the median over the far views: one far view
+// that does not show the face (noise where its pixels should be) does not
+// move it, a view never pairs with itself, and a capture without a pair
+// has none.
+func TestMedianParallax(t *testing.T) {
+	far, near := syntheticViews(0.04, 1.0, 0.02, 0, false, false)
+	farTilted, nearTilted := syntheticViews(0.04, 1.0, -0.01, 0.01, false, false)
+	noise := &faceCrop{width: far.width, luma: make([]float32, len(far.luma)), pts: far.pts}
+	rng := rand.New(rand.NewPCG(3, 5))
+	for i := range noise.luma {
+		noise.luma[i] = float32(rng.IntN(256))
+	}
+	one := faceParallax(far, near)
+	got := medianParallax([]*faceCrop{far, noise, far}, near)
+	if math.Abs(got.beta-one.beta) > 0.002 || math.Abs(got.t-one.t) > 0.05*one.t {
+		t.Errorf("median beta %.4f t %.1f; the face's pairs' %.4f t %.1f", got.beta, got.t, one.beta, one.t)
+	}
+	if got.points < 20 || got.growth < 1 {
+		t.Errorf("median points %d growth %.2f", got.points, got.growth)
+	}
+	if two := medianParallax([]*faceCrop{far, farTilted}, nearTilted); math.Abs(two.beta-0.04) > 0.015 || two.t < 5 {
+		t.Errorf("two far views, a tilted near one: beta %.4f t %.1f, want about 0.04 and t >= 5", two.beta, two.t)
+	}
+	self := medianParallax([]*faceCrop{near}, near)
+	if !math.IsNaN(self.beta) || !math.IsNaN(self.t) {
+		t.Errorf("a view paired with itself: beta %.4f t %.1f, want NaN", self.beta, self.t)
+	}
+	if none := medianParallax(nil, near); !math.IsNaN(none.t) {
+		t.Errorf("no far view: t %.1f, want NaN", none.t)
 	}
 }
 
@@ -274,6 +343,24 @@ func BenchmarkFaceParallax(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if res := faceParallax(far, near); res.points < 50 {
+			b.Fatalf("%d points", res.points)
+		}
+	}
+}
+
+// BenchmarkCaptureParallax measures the whole parallax of a capture: the
+// fit from each of parFarViews far views to the near one, and the medians.
+func BenchmarkCaptureParallax(b *testing.B) {
+	var fars []*faceCrop
+	var near *faceCrop
+	for i := range parFarViews {
+		var far *faceCrop
+		far, near = syntheticViews(0.03, 1.0, 0.02, 0.01*float64(i), false, false)
+		fars = append(fars, far)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := medianParallax(fars, near); res.points < 50 {
 			b.Fatalf("%d points", res.points)
 		}
 	}

@@ -6,25 +6,35 @@ import (
 	"math"
 )
 
-// ParallaxViews are the two views a capture's parallax was measured on,
-// for diagnosis (`livenessd eval liveness --parallax-dump`): each an 8-bit
-// PGM of the face crop's luma and its mesh in crop pixels, one "x y" line
-// per point.
+// ParallaxView is one view a capture's parallax was measured on, for
+// diagnosis (`livenessd eval liveness --parallax-dump`): an 8-bit PGM of
+// the face crop's luma, its mesh in crop pixels (one "x y" line per
+// point) and the face's width in frame pixels.
+type ParallaxView struct {
+	PGM, Points []byte
+	Width       float64
+}
+
+// ParallaxViews are a capture's far views (farthest first) and near
+// views (the flash's).
 type ParallaxViews struct {
-	FarPGM, NearPGM       []byte
-	FarPoints, NearPoints []byte
+	Far, Near []ParallaxView
 }
 
 // ParallaxViews returns the capture's parallax views; false when it kept
 // no pair (no lone face before the colours, or no flash).
 func (r *Run) ParallaxViews() (ParallaxViews, bool) {
-	if r.parFar == nil || r.parNear == nil {
+	if len(r.parFar) == 0 || r.parNear == nil {
 		return ParallaxViews{}, false
 	}
-	return ParallaxViews{
-		FarPGM: r.parFar.pgm(), NearPGM: r.parNear.pgm(),
-		FarPoints: r.parFar.pointsText(), NearPoints: r.parNear.pointsText(),
-	}, true
+	views := func(cs []*faceCrop) []ParallaxView {
+		vs := make([]ParallaxView, len(cs))
+		for i, c := range cs {
+			vs[i] = ParallaxView{PGM: c.pgm(), Points: c.pointsText(), Width: c.width}
+		}
+		return vs
+	}
+	return ParallaxViews{Far: views(r.parFar), Near: views([]*faceCrop{r.parNear})}, true
 }
 
 // pgm is the crop's luma as an 8-bit binary PGM.

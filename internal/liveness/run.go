@@ -71,10 +71,11 @@ type Run struct {
 
 	mesh   meshSet // the mesh probes, chosen on the first face with a mesh
 	meshOK bool
-	// The farthest view of the face before the colours and the view at
-	// the flash (parallax.go).
-	parFar, parNear *faceCrop
-	par             *parallaxResult // once measured (or restored)
+	// The parFarViews farthest views of the face before the colours
+	// (farthest first) and the view at the flash (parallax.go).
+	parFar  []*faceCrop
+	parNear *faceCrop
+	par     *parallaxResult // once measured (or restored)
 
 	best     candidate
 	audit    []livenessd.AuditImage
@@ -178,12 +179,13 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 	rec.observed = true
 	rec.faces = countFaces(faces)
 	px := newPixels(f.Image)
+	var view *faceCrop // this frame's parallax view, if kept
 	if len(faces) > 0 {
 		rec.face = largest(faces)
 		rec.lay = faceLayout(rec.face)
 		rec.hasLay = true
 		r.observeMesh(rec)
-		r.observeViews(px, rec)
+		view = r.observeViews(px, rec)
 		rec.s = measure(px, rec.lay)
 		rec.sharp = sharpness(px, rec.face.Box)
 	}
@@ -201,9 +203,8 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 	}
 	if !r.flashed && r.holdCount >= r.cfg.HoldObservations {
 		r.flashed, r.flashRec, flash = true, idx, true
-		if rec.faces == 1 {
-			r.parNear, _ = newFaceCrop(px, rec.face.Mesh)
-			r.par = nil // measured again from the new view
+		if view != nil {
+			r.parNear, r.par = view, nil // measured again from the new view
 		}
 	}
 	if rec.faces == 1 {
@@ -286,17 +287,37 @@ func (r *Run) observeMesh(rec *record) {
 	rec.norms = r.mesh.normals(m)
 }
 
-// observeViews keeps the farthest view of a lone face before the colours.
-func (r *Run) observeViews(px pixels, rec *record) {
+// observeViews makes the view of a lone face before the colours, keeps
+// it if it is among the farthest, and returns it (nil when there is none:
+// the flash takes it as the near view).
+func (r *Run) observeViews(px pixels, rec *record) *faceCrop {
 	m := rec.face.Mesh
 	if r.flashed || rec.faces != 1 || len(m) != meshPoints {
-		return
+		return nil
 	}
-	if lo, hi, _, _ := meshBounds(m); r.parFar == nil || hi-lo < r.parFar.width {
-		if c, ok := newFaceCrop(px, m); ok {
-			r.parFar, r.par = c, nil
-		}
+	c, ok := newFaceCrop(px, m)
+	if !ok {
+		return nil
 	}
+	r.parFar, r.par = keepFarthest(r.parFar, c, parFarViews), nil
+	return c
+}
+
+// keepFarthest inserts c into views (narrowest face first; of equal
+// widths the earlier view first) and keeps the n narrowest.
+func keepFarthest(views []*faceCrop, c *faceCrop, n int) []*faceCrop {
+	i := len(views)
+	for i > 0 && c.width < views[i-1].width {
+		i--
+	}
+	if i >= n {
+		return views
+	}
+	views = slices.Insert(views, i, c)
+	if len(views) > n {
+		views = views[:n]
+	}
+	return views
 }
 
 // identityMinWidth is the smallest face box, in frame pixels, whose
