@@ -463,7 +463,7 @@ func dumpOutcomes(path string, outs []simulate.Outcome, sources []string) error 
 
 // writeParallaxViews writes each session's parallax views into dir as
 // KIND-STRENGTH[-awb]-SESSION.{far,near}[N].{pgm,pts} (the farthest and
-// the flash's view without N, then far1, far2, near1, ...) and the faces'
+// the flash's view without N, then far1, far2) and the faces'
 // widths in frame pixels as .widths, one "far|near N WIDTH" line per
 // view: the --dump CSV's kind, strength, awb and session columns name the
 // same capture.

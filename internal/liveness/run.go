@@ -179,7 +179,7 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 	rec.observed = true
 	rec.faces = countFaces(faces)
 	px := newPixels(f.Image)
-	var view *faceCrop // this frame's parallax view, if kept
+	var view *faceCrop // this frame's parallax view, if kept among the farthest
 	if len(faces) > 0 {
 		rec.face = largest(faces)
 		rec.lay = faceLayout(rec.face)
@@ -203,7 +203,10 @@ func (r *Run) AddFrame(ctx context.Context, f Frame) (g Guidance, inOval, flash 
 	}
 	if !r.flashed && r.holdCount >= r.cfg.HoldObservations {
 		r.flashed, r.flashRec, flash = true, idx, true
-		if view != nil {
+		if rec.faces == 1 {
+			if view == nil { // not among the farthest: cropped now
+				view, _ = newFaceCrop(px, rec.face.Mesh)
+			}
 			r.parNear, r.par = view, nil // measured again from the new view
 		}
 	}
@@ -287,12 +290,16 @@ func (r *Run) observeMesh(rec *record) {
 	rec.norms = r.mesh.normals(m)
 }
 
-// observeViews makes the view of a lone face before the colours, keeps
-// it if it is among the farthest, and returns it (nil when there is none:
-// the flash takes it as the near view).
+// observeViews keeps the view of a lone face before the colours if it is
+// among the parFarViews farthest, and returns it (nil when it keeps none;
+// the flash takes the view it kept rather than a copy, so that a view is
+// never fitted against itself).
 func (r *Run) observeViews(px pixels, rec *record) *faceCrop {
 	m := rec.face.Mesh
 	if r.flashed || rec.faces != 1 || len(m) != meshPoints {
+		return nil
+	}
+	if lo, hi, _, _ := meshBounds(m); len(r.parFar) == parFarViews && hi-lo >= r.parFar[parFarViews-1].width {
 		return nil
 	}
 	c, ok := newFaceCrop(px, m)
