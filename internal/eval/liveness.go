@@ -484,7 +484,7 @@ func writeParallaxViews(dir string, outs []simulate.Outcome) error {
 		for _, side := range []struct {
 			name  string
 			views []liveness.ParallaxView
-		}{{"far", o.Parallax.Far}, {"near", o.Parallax.Near}} {
+		}{{"far", o.Parallax.Far}, {"near", []liveness.ParallaxView{o.Parallax.Near}}} {
 			for i, v := range side.views {
 				name := side.name
 				if i > 0 {

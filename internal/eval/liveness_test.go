@@ -147,7 +147,7 @@ func TestTextureMarkdown(t *testing.T) {
 func TestWriteParallaxViews(t *testing.T) {
 	v := &liveness.ParallaxViews{
 		Far:  []liveness.ParallaxView{{PGM: []byte("far"), Points: []byte("1 2\n"), Width: 90}, {PGM: []byte("far1"), Points: []byte("5 6\n"), Width: 95.5}},
-		Near: []liveness.ParallaxView{{PGM: []byte("near"), Points: []byte("3 4\n"), Width: 200}},
+		Near: liveness.ParallaxView{PGM: []byte("near"), Points: []byte("3 4\n"), Width: 200},
 	}
 	outs := []simulate.Outcome{
 		{Kind: simulate.AttackNone, Setting: simulate.Setting{Strength: 0.03}, Session: 7, Parallax: v},

@@ -248,14 +248,14 @@ func TestParallaxViews_RoundTrip(t *testing.T) {
 	far, near := syntheticViews(0.03, 1.0, 0.02, 0, false, false)
 	r := &Run{parFar: []*faceCrop{far}, parNear: near}
 	v, ok := r.ParallaxViews()
-	if !ok || len(v.Far) != 1 || len(v.Near) != 1 {
-		t.Fatalf("views %d far, %d near, ok %v; want 1, 1", len(v.Far), len(v.Near), ok)
+	if !ok || len(v.Far) != 1 {
+		t.Fatalf("views %d far, ok %v; want 1", len(v.Far), ok)
 	}
-	if v.Far[0].Width != far.width || v.Near[0].Width != near.width {
-		t.Errorf("widths %g, %g; want %g, %g", v.Far[0].Width, v.Near[0].Width, far.width, near.width)
+	if v.Far[0].Width != far.width || v.Near.Width != near.width {
+		t.Errorf("widths %g, %g; want %g, %g", v.Far[0].Width, v.Near.Width, far.width, near.width)
 	}
 	dir := t.TempDir()
-	for name, b := range map[string][]byte{"far.pgm": v.Far[0].PGM, "far.pts": v.Far[0].Points, "near.pgm": v.Near[0].PGM, "near.pts": v.Near[0].Points} {
+	for name, b := range map[string][]byte{"far.pgm": v.Far[0].PGM, "far.pts": v.Far[0].Points, "near.pgm": v.Near.PGM, "near.pts": v.Near.Points} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -15,10 +15,11 @@ type ParallaxView struct {
 	Width       float64
 }
 
-// ParallaxViews are a capture's far views (farthest first) and near
-// views (the flash's).
+// ParallaxViews are a capture's far views (farthest first) and its near
+// view (the flash's).
 type ParallaxViews struct {
-	Far, Near []ParallaxView
+	Far  []ParallaxView
+	Near ParallaxView
 }
 
 // ParallaxViews returns the capture's parallax views; false when it kept
@@ -27,14 +28,16 @@ func (r *Run) ParallaxViews() (ParallaxViews, bool) {
 	if len(r.parFar) == 0 || r.parNear == nil {
 		return ParallaxViews{}, false
 	}
-	views := func(cs []*faceCrop) []ParallaxView {
-		vs := make([]ParallaxView, len(cs))
-		for i, c := range cs {
-			vs[i] = ParallaxView{PGM: c.pgm(), Points: c.pointsText(), Width: c.width}
-		}
-		return vs
+	far := make([]ParallaxView, len(r.parFar))
+	for i, c := range r.parFar {
+		far[i] = c.view()
 	}
-	return ParallaxViews{Far: views(r.parFar), Near: views([]*faceCrop{r.parNear})}, true
+	return ParallaxViews{Far: far, Near: r.parNear.view()}, true
+}
+
+// view is the crop as a ParallaxView.
+func (c *faceCrop) view() ParallaxView {
+	return ParallaxView{PGM: c.pgm(), Points: c.pointsText(), Width: c.width}
 }
 
 // pgm is the crop's luma as an 8-bit binary PGM.

@@ -299,7 +299,9 @@ func (r *Run) observeViews(px pixels, rec *record) *faceCrop {
 	if r.flashed || rec.faces != 1 || len(m) != meshPoints {
 		return nil
 	}
-	if lo, hi, _, _ := meshBounds(m); len(r.parFar) == parFarViews && hi-lo >= r.parFar[parFarViews-1].width {
+	// Whether the view is kept depends only on its width: the crop (64 KB)
+	// is made only for a view that is.
+	if lo, hi, _, _ := meshBounds(m); farSlot(r.parFar, hi-lo, parFarViews) >= parFarViews {
 		return nil
 	}
 	c, ok := newFaceCrop(px, m)
@@ -310,13 +312,24 @@ func (r *Run) observeViews(px pixels, rec *record) *faceCrop {
 	return c
 }
 
-// keepFarthest inserts c into views (narrowest face first; of equal
-// widths the earlier view first) and keeps the n narrowest.
-func keepFarthest(views []*faceCrop, c *faceCrop, n int) []*faceCrop {
+// farSlot is where a view of a face width wide goes among views (narrowest
+// face first; of equal widths the earlier view first); n or more when it
+// is not among the n narrowest.
+func farSlot(views []*faceCrop, width float64, n int) int {
 	i := len(views)
-	for i > 0 && c.width < views[i-1].width {
+	for i > 0 && width < views[i-1].width {
 		i--
 	}
+	if i >= n {
+		return n
+	}
+	return i
+}
+
+// keepFarthest inserts c into views at its farSlot and keeps the n
+// narrowest.
+func keepFarthest(views []*faceCrop, c *faceCrop, n int) []*faceCrop {
+	i := farSlot(views, c.width, n)
 	if i >= n {
 		return views
 	}
