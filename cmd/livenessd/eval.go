@@ -118,6 +118,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	parallaxTh := fs.Float64("parallax-threshold", liveness.DefaultThresholds().Parallax, "with --rescore: grade the parallax from this threshold (0: reported only)")
 	parallaxT := fs.Float64("parallax-t", liveness.DefaultThresholds().ParallaxT, "with --rescore: the parallax t statistic the shading and parallax together need (0: not graded)")
 	shadingAlone := fs.Float64("shading-alone", liveness.DefaultThresholds().ShadingAlone, "with --rescore: the light_shading from which the parallax is not graded (0: always graded)")
+	shadingAloneParT := fs.Float64("shading-alone-parallax-t", liveness.DefaultThresholds().ShadingAloneParallaxT, "with --rescore: the parallax t statistic below which a measured parallax contradicts the shading alone (0: never)")
 	parallaxAlone := fs.Float64("parallax-alone", liveness.DefaultThresholds().ParallaxAlone, "with --rescore: the parallax from which (with --parallax-alone-t) the shading is not graded (0: always graded)")
 	parallaxAloneT := fs.Float64("parallax-alone-t", liveness.DefaultThresholds().ParallaxAloneT, "with --rescore: the parallax t statistic the parallax alone needs too")
 	glasses := fs.Float64("glasses", -1, "share of sessions wearing glasses, drawn per session from the seed (< 0: as the scenes draw them, 30%)")
@@ -167,6 +168,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	th := liveness.DefaultThresholds()
 	th.Shading, th.Parallax, th.ShadingAlone = *shadingTh, *parallaxTh, *shadingAlone
 	th.ParallaxAlone, th.ParallaxAloneT, th.ParallaxT = *parallaxAlone, *parallaxAloneT, *parallaxT
+	th.ShadingAloneParallaxT = *shadingAloneParT
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,

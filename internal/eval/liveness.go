@@ -634,7 +634,7 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   with FaceMesh's points alone it took the relief of the eye band and of glasses from β. Each track is first followed back into the far view, and one that does not
   come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
   one view, a moving highlight or hair. β is the front's magnification beyond the outline, 0 for a print
-  (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone, or
+  (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone (unless the parallax is as flat as a print's, ` + "`parallax_t`" + ` < 3), or
   ` + "`parallax_beta`" + ` >= 0.010 with ` + "`parallax_t`" + ` >= 8 alone (the shading is then reported, not graded), or
   ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 5: the parallax must stand out of its
   own noise (a print's β reaches 0.005 by chance).

@@ -250,8 +250,12 @@ func (r *Run) checks(s summary) []check {
 		// flatness; on its own, the shading must show depth, so the
 		// alone route reads the fitted fall-off itself: a noisy print's
 		// bound is high, its fall-off is not.
-		strongShading := th.ShadingAlone > 0 && lok && s.light.mesh.k >= th.ShadingAlone
 		par := r.parallax()
+		// A parallax measured as flat (t below ShadingAloneParallaxT)
+		// contradicts the shading: then both must show depth. NaN (no
+		// parallax measured) compares false and does not contradict.
+		flatParallax := th.ShadingAloneParallaxT > 0 && par.t < th.ShadingAloneParallaxT
+		strongShading := th.ShadingAlone > 0 && lok && s.light.mesh.k >= th.ShadingAlone && !flatParallax
 		strongParallax := !strongShading && th.Parallax > 0 && th.ParallaxAlone > 0 && par.beta >= th.ParallaxAlone && par.t >= th.ParallaxAloneT
 		shading := check{"light_shading", or(lok, s.light.mesh.upper), th.Shading, 0.15, false, ReasonSpoof, ValidAntiSpoofing}
 		if r.cfg.SkipShading || strongParallax {

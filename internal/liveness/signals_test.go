@@ -521,7 +521,13 @@ func TestChecks_ShadingAlone(t *testing.T) {
 		live     bool
 	}{
 		{"StrongFallOff", 0.35, 0.45, math.NaN(), math.NaN(), true},
-		{"StrongFallOffFlatParallax", 0.35, 0.45, 0, 0.5, true},
+		// A parallax measured as flat as a print's (t < 3) contradicts
+		// the shading alone; one not measured does not; one at t 3 does
+		// not.
+		{"StrongFallOffFlatParallax", 0.35, 0.45, 0, 0.5, false},
+		{"StrongFallOffParallaxT2.9", 0.35, 0.45, 0.004, 2.9, false},
+		{"StrongFallOffParallaxT3", 0.35, 0.45, 0.004, 3, true},
+		{"StrongFallOffNegativeParallax", 0.55, 0.65, -0.01, -4.8, false},
 		{"HighBoundOnlyFlatParallax", 0.15, 0.45, 0, 0.5, false},
 		{"HighBoundOnlyNoParallax", 0.15, 0.45, math.NaN(), math.NaN(), false},
 		{"HighBoundWithParallax", 0.15, 0.45, 0.01, 6, true},
