@@ -243,9 +243,10 @@ func (r *Run) checks(s summary) []check {
 		// black) cannot show its shading: a lighting problem the user can
 		// fix, not evidence of an attack.
 		cs = append(cs, check{"light_exposed", or(lok, s.light.exposed), th.Exposed, 0.1, false, ReasonLighting, ValidQuality})
-		// The 3-D evidence: strong shading alone, strong parallax alone,
-		// or shading and parallax together (Thresholds.Parallax,
-		// ShadingAlone, ParallaxAlone). light_shading is the fall-off's
+		// The 3-D evidence: strong shading alone (unless the parallax
+		// measured a flat surface), strong parallax alone, or shading and
+		// parallax together (Thresholds.Parallax, ShadingAlone,
+		// ShadingAloneParallaxT, ParallaxAlone). light_shading is the fall-off's
 		// upper bound, which refuses only captures whose data show
 		// flatness; on its own, the shading must show depth, so the
 		// alone route reads the fitted fall-off itself: a noisy print's

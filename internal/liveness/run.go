@@ -301,7 +301,7 @@ func (r *Run) observeViews(px pixels, rec *record) *faceCrop {
 	}
 	// Whether the view is kept depends only on its width: the crop (64 KB)
 	// is made only for a view that is.
-	if lo, hi, _, _ := meshBounds(m); farSlot(r.parFar, hi-lo, parFarViews) >= parFarViews {
+	if lo, hi, _, _ := meshBounds(m); farSlot(r.parFar, hi-lo) >= parFarViews {
 		return nil
 	}
 	c, ok := newFaceCrop(px, m)
@@ -315,13 +315,10 @@ func (r *Run) observeViews(px pixels, rec *record) *faceCrop {
 // farSlot is where a view of a face width wide goes among views (narrowest
 // face first; of equal widths the earlier view first); n or more when it
 // is not among the n narrowest.
-func farSlot(views []*faceCrop, width float64, n int) int {
+func farSlot(views []*faceCrop, width float64) int {
 	i := len(views)
 	for i > 0 && width < views[i-1].width {
 		i--
-	}
-	if i >= n {
-		return n
 	}
 	return i
 }
@@ -329,7 +326,7 @@ func farSlot(views []*faceCrop, width float64, n int) int {
 // keepFarthest inserts c into views at its farSlot and keeps the n
 // narrowest.
 func keepFarthest(views []*faceCrop, c *faceCrop, n int) []*faceCrop {
-	i := farSlot(views, c.width, n)
+	i := farSlot(views, c.width)
 	if i >= n {
 		return views
 	}
