@@ -93,16 +93,21 @@ frame_ancestors="http://127.0.0.1:*"
 port="$(free_port)"
 short_port="$(free_port)"
 while [ "$short_port" = "$port" ]; do short_port="$(free_port)"; done
+busy_port="$(free_port)"
+while [ "$busy_port" = "$port" ] || [ "$busy_port" = "$short_port" ]; do busy_port="$(free_port)"; done
 # The main server, with the demo on; a second one whose sessions expire in
-# two seconds, for the expiry test.
+# two seconds, for the expiry test; a third that takes one capture at a
+# time, for the refused-upgrade test.
 start main "$port" --demo=true
 start short "$short_port" --demo=false --session-ttl 2s
+start busy "$busy_port" --demo=false --max-captures 1
 
 rm -rf "$artifacts"
 mkdir -p "$artifacts" "$tmp/work"
 
 export LIVENESS_URL="http://127.0.0.1:$port"
 export LIVENESS_SHORT_URL="http://127.0.0.1:$short_port"
+export LIVENESS_BUSY_URL="http://127.0.0.1:$busy_port"
 export LIVENESS_API_KEY="$api_key"
 export LIVENESS_ARTIFACTS="$artifacts"
 export LIVENESS_SAMPLES="${LIVENESS_MODELS_DIR:-$root/var/models}/samples"

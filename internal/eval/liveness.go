@@ -639,7 +639,8 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 5: the parallax must stand out of its
   own noise (a print's β reaches 0.005 by chance).
 - **passive texture**: median fr_liveness live score over the analysed frames (>= 0.5; its crop is 2.4 box widths,
-  never shrunk at the frame's edge; NUAA, Silent-Face and the real clips below).
+  never shrunk at the frame's edge, its colour smoothed over 0.8 input pixels, its luma not; NUAA, Silent-Face and
+  the real clips below).
 - **quality**: median skin luminance 45-235 (else "Poor lighting conditions"), sharpness (mean |Laplacian| on a
   96-px grid of the face, >= 1.5), median |yaw|, |pitch| <= 45° during the colours, and ` + "`light_exposed`" + `: at least
   30% of the mesh probes inside the camera's range (no channel clipped or black) in every light frame, else the

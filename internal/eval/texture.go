@@ -139,8 +139,9 @@ func (s textureSet) auc() float64 {
 
 func (r *textureResult) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nPassive texture (fr_liveness through the face pipeline, crop %gx the box width) alone on real frames, one score per frame, threshold %.2f:\n\n",
-		face.DefaultConfig().Liveness.CropScale, r.threshold)
+	lc := face.DefaultConfig().Liveness
+	fmt.Fprintf(&b, "\nPassive texture (fr_liveness through the face pipeline, crop %gx the box width, colour smoothed over %g input pixels) alone on real frames, one score per frame, threshold %.2f:\n\n",
+		lc.CropScale, lc.ChromaSigma, r.threshold)
 	b.WriteString("| frames | live | attacks | live refused | attacks accepted | lowest live | highest attack | AUC | no face |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.sets {
 		bp, ap := 0, 0

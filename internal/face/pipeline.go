@@ -379,6 +379,7 @@ func (p *Pipeline) liveScore(ctx context.Context, pyr *pyramid, box livenessd.Re
 	}
 	m := affine{A: r.W / float64(in.Width), C: r.X, E: r.H / float64(in.Height), F: r.Y}
 	data := sample(pyr, m, in, in.Width, in.Height, borderReplicate, nil)
+	smoothChroma(data, in, in.Width, in.Height, cfg.ChromaSigma)
 	out, err := p.m.Liveness.Run(ctx, inputTensor(in, in.Width, in.Height, data))
 	if err != nil {
 		return 0, fmt.Errorf("face: liveness: %w", err)

@@ -246,8 +246,16 @@ func weightedLeastSquares(x [][]float64, y, w []float64) (beta, se []float64, ok
 	for i := range p {
 		beta[i] = m[i][2*p]
 	}
+	// Rows of weight zero carry no information: they do not count as
+	// degrees of freedom.
+	used := 0
+	for _, wr := range w {
+		if wr > 0 {
+			used++
+		}
+	}
 	se = make([]float64, p)
-	if n <= p {
+	if used <= p {
 		for i := range se {
 			se[i] = math.NaN()
 		}
@@ -261,7 +269,7 @@ func weightedLeastSquares(x [][]float64, y, w []float64) (beta, se []float64, ok
 		}
 		rss += w[r] * (f - y[r]) * (f - y[r])
 	}
-	s2 := rss / float64(n-p)
+	s2 := rss / float64(used-p)
 	for i := range p {
 		se[i] = math.Sqrt(math.Max(0, s2*m[i][p+i]))
 	}

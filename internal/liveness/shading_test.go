@@ -18,6 +18,19 @@ func TestWeightedLeastSquares(t *testing.T) {
 	if _, _, ok := weightedLeastSquares([][]float64{{1, 1}, {2, 2}, {3, 3}}, []float64{1, 2, 3}, []float64{1, 1, 1}); ok {
 		t.Error("singular design solved")
 	}
+	// Rows weighted out are not degrees of freedom: with noise, the
+	// standard errors are those of the fit without them.
+	x = [][]float64{{1, 0}, {1, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}, {1, 6}}
+	y = []float64{2.1, 4.8, 8.3, 10.9, 14.2, 0, 0}
+	_, want, _ := weightedLeastSquares(x[:5], y[:5], []float64{1, 1, 1, 1, 1})
+	_, got, _ := weightedLeastSquares(x, y, []float64{1, 1, 1, 1, 1, 0, 0})
+	if math.Abs(got[1]-want[1]) > 1e-12 || !(want[1] > 0) {
+		t.Errorf("se with two rows weighted out %v, want %v", got, want)
+	}
+	// As many used rows as unknowns: no residual degrees of freedom.
+	if _, se, ok := weightedLeastSquares(x[:4], y[:4], []float64{1, 1, 0, 0}); !ok || !math.IsNaN(se[1]) {
+		t.Errorf("se %v ok %v with two used rows for two unknowns, want NaN", se, ok)
+	}
 }
 
 func TestSmallestEigenvector(t *testing.T) {

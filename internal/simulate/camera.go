@@ -199,10 +199,16 @@ func (p *Player) render(t time.Duration, light [3]float64, lit bool) *image.NRGB
 	// standard (sRGB) camera: the light itself grows by about 2.2 times as
 	// much, which the camera's tone curve compresses.
 	linStrength := math.Pow(1+p.opt.Strength, 2.2) - 1
+	// Relative to the room's light in each channel, scaled so that the
+	// luminance a white screen adds stays Strength whatever the room's colour.
+	room := roomLight(sc.RoomWarmth)
+	norm := 1 / (0.2126/room[0] + 0.7152/room[1] + 0.0722/room[2])
+	var rel [3]float64
 	for i := range 3 {
+		rel[i] = light[i] / room[i] * norm
 		gain[i] = float32(drift * p.gain[i] * sc.WB[i])
 		if lit {
-			add[i] = float32(linStrength * light[i] / shadeUnit)
+			add[i] = float32(linStrength * rel[i] / shadeUnit)
 		}
 	}
 	// Glasses' lenses mirror the screen: light added whatever the skin
@@ -210,7 +216,7 @@ func (p *Player) render(t time.Duration, light [3]float64, lit bool) *image.NRGB
 	var spec [3]float32
 	if lit && b.lens != nil {
 		for i := range 3 {
-			spec[i] = float32(sc.LensReflect * light[i] * drift * p.gain[i] * sc.WB[i])
+			spec[i] = float32(sc.LensReflect * rel[i] * drift * p.gain[i] * sc.WB[i])
 		}
 	}
 	var sum [3]float64

@@ -64,6 +64,13 @@ type Scene struct {
 	// RoomAzimuth and RoomElevation give that direction, degrees from the
 	// camera axis (azimuth > 0 towards the image right, elevation > 0 up).
 	RoomAzimuth, RoomElevation float64
+	// RoomWarmth is the colour of the room's light: 0 daylight (about
+	// 6500 K), 1 a warm lamp (about 2700 K, red 1.6 and blue 0.45 times
+	// green), below 0 cooler than daylight. The camera's white balance
+	// takes the room's colour out of the picture, but not out of the
+	// screen's light added to it: each channel rises by the screen's light
+	// over the room's in that channel (roomLight).
+	RoomWarmth float64
 	// Background is how much the scene behind the person answers the
 	// screen, relative to the face front (a wall close behind: up to 0.15).
 	Background float64
@@ -185,7 +192,14 @@ func DrawScene(rng *rand.Rand) Scene {
 	// for the same seed.
 	s.LensReflect = u(0.005, 0.05)
 	s.BlinksPerMin = u(4, 24)
+	s.RoomWarmth = u(-0.3, 1)
 	return s
+}
+
+// roomLight is the room's light per channel relative to green (1, 1, 1 in
+// daylight), for warmth w (Scene.RoomWarmth).
+func roomLight(w float64) [3]float64 {
+	return [3]float64{1 + 0.6*w, 1, 1 - 0.55*w}
 }
 
 // Validate reports a scene the renderer cannot use.
@@ -195,6 +209,8 @@ func (s Scene) Validate() error {
 		return fmt.Errorf("simulate: scene: face shape must be positive")
 	case s.Width < 64 || s.Height < 64 || s.FPS <= 0 || s.HFOV <= 0 || s.HFOV >= 170:
 		return fmt.Errorf("simulate: scene: bad camera %dx%d at %g fps, %g° field of view", s.Width, s.Height, s.FPS, s.HFOV)
+	case s.RoomWarmth < -1 || s.RoomWarmth > 1.5:
+		return fmt.Errorf("simulate: scene: room warmth %g outside -1..1.5", s.RoomWarmth)
 	case s.LensReflect < 0 || s.LensReflect > 1:
 		return fmt.Errorf("simulate: scene: lens reflection %g outside 0..1", s.LensReflect)
 	case s.BlinksPerMin < 0 || s.BlinksPerMin > 60:
@@ -257,6 +273,7 @@ var Factors = []Factor{
 	factor("blinks", func(s Scene) float64 { return s.BlinksPerMin }, []float64{0.5, 10.67, 17.33}, "none", "4-11 a minute", "11-17 a minute", "17-24 a minute"),
 	{Name: "screen", Labels: []string{"laptop", "phone"}, Bin: func(s Scene) string { return s.Screen }},
 	factor("room light", func(s Scene) float64 { return s.RoomDirectional }, []float64{0.2, 0.4}, "even", "mixed", "directional"),
+	factor("room light colour", func(s Scene) float64 { return s.RoomWarmth }, []float64{0.1, 0.55}, "daylight or cooler", "neutral white", "warm lamp"),
 	factor("background", func(s Scene) float64 { return s.Background }, []float64{0.02}, "far", "near wall"),
 	{Name: "resolution", Labels: resolutionLabels(), Bin: func(s Scene) string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }},
 	factor("frame rate", func(s Scene) float64 { return s.FPS }, []float64{14, 21}, "10-12 fps", "15-20 fps", "24-30 fps"),

@@ -40,6 +40,12 @@ func whiteChallenge() livenessd.Challenge {
 // between a frame with the screen white and one without light.
 func lit(t *testing.T, opt simulate.Options, x, y int) float64 {
 	t.Helper()
+	return litRGB(t, opt, x, y)[1]
+}
+
+// litRGB is lit for each channel.
+func litRGB(t *testing.T, opt simulate.Options, x, y int) [3]float64 {
+	t.Helper()
 	src := testSource()
 	opt.NoiseSigma = 1e-6
 	opt.Width, opt.Height = 320, 240 // fast under -race
@@ -60,7 +66,44 @@ func lit(t *testing.T, opt simulate.Options, x, y int) float64 {
 		}
 		a, b = on.Render(at), off.Render(at)
 	}
-	return float64(a.NRGBAAt(x, y).G)/float64(b.NRGBAAt(x, y).G) - 1
+	ca, cb := a.NRGBAAt(x, y), b.NRGBAAt(x, y)
+	return [3]float64{float64(ca.R)/float64(cb.R) - 1, float64(ca.G)/float64(cb.G) - 1, float64(ca.B)/float64(cb.B) - 1}
+}
+
+// The room's colour: the camera balances it out of the picture but not out
+// of the screen's light, which raises each channel by the screen's light
+// over the room's in it. A white screen in a warm room raises blue more
+// than red, in daylight alike, in a cool room red more; the luminance it
+// adds stays about the same.
+func TestPlayer_RoomColour(t *testing.T) {
+	ch := whiteChallenge()
+	cx, cy := int(ch.Oval.CenterX*320), int(ch.Oval.CenterY*240)
+	var daylight float64
+	for _, test := range []struct {
+		name           string
+		warmth         float64
+		blueOverRedMin float64
+		blueOverRedMax float64
+	}{
+		{"daylight", 0, 0.95, 1.05},
+		{"warm lamp", 1, 2.2, 5},
+		{"cool", -0.3, 0.5, 0.9},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			sc := simulate.DefaultScene()
+			sc.DriftAmp, sc.RoomWarmth = 0, test.warmth
+			c := litRGB(t, simulate.Options{Strength: 0.1, Scene: &sc}, cx, cy)
+			if r := c[2] / c[0]; r < test.blueOverRedMin || r > test.blueOverRedMax {
+				t.Errorf("blue rose %.3f, red %.3f: ratio %.2f, want %.2f-%.2f", c[2], c[0], r, test.blueOverRedMin, test.blueOverRedMax)
+			}
+			y := 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2]
+			if test.warmth == 0 {
+				daylight = y
+			} else if daylight > 0 && math.Abs(y/daylight-1) > 0.25 {
+				t.Errorf("luminance rose %.3f, in daylight %.3f", y, daylight)
+			}
+		})
+	}
 }
 
 // The screen's light: a live face answers most at its front, less towards

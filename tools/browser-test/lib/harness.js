@@ -25,6 +25,8 @@ export const env = {
   chromium: process.env.CHROMIUM || '/usr/bin/chromium',
   // A second server whose sessions expire after a few seconds (expiry test).
   shortUrl: process.env.LIVENESS_SHORT_URL || '',
+  // A third that takes one capture at a time (refused-upgrade test).
+  busyUrl: process.env.LIVENESS_BUSY_URL || '',
 };
 
 export const CHROMIUM_FLAGS = [

@@ -22,6 +22,11 @@ const DEFAULT_FPS = 15;
 // bytes are still waiting in the socket.
 const MAX_BUFFERED_BYTES = 512 * 1024;
 const CHALLENGE_TIMEOUT_MS = 15000;
+// A socket closed before it opened is tried again: the server refuses the
+// upgrade with 503 while its analysis is behind (Retry-After 2 s, which a
+// browser cannot read; the session stays usable), or the network dropped it.
+const CONNECT_ATTEMPTS = 3;
+const CONNECT_RETRY_MS = 2000;
 const RESULT_TIMEOUT_MS = 30000;
 // The face must fill the oval early enough for the colours and the upload
 // to end within the server's limits.maxDurationMs; the countdown shows in
@@ -618,7 +623,26 @@ class Capture {
 
   // ---- socket -------------------------------------------------------------
 
-  connect() {
+  // connect opens the socket and resolves with the challenge, trying again
+  // after CONNECT_RETRY_MS, then twice that, when the socket closes before it
+  // opened; all attempts share CHALLENGE_TIMEOUT_MS.
+  async connect() {
+    const started = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.connectOnce(CHALLENGE_TIMEOUT_MS - (performance.now() - started));
+      } catch (err) {
+        const wait = CONNECT_RETRY_MS * attempt;
+        if (!err.beforeOpen || attempt >= CONNECT_ATTEMPTS || this.finished ||
+          performance.now() - started + wait >= CHALLENGE_TIMEOUT_MS) throw err;
+        this.root.dataset.connectRetries = String(attempt);
+        await new Promise((r) => setTimeout(r, wait));
+        if (this.finished) throw err;
+      }
+    }
+  }
+
+  connectOnce(timeoutMs) {
     const t = this.t;
     return new Promise((resolve, reject) => {
       let ws;
@@ -630,8 +654,9 @@ class Capture {
       }
       ws.binaryType = 'arraybuffer';
       this.ws = ws;
-      const timer = setTimeout(() => fail(new LivenessError('TIMEOUT', t.errors.TIMEOUT)), CHALLENGE_TIMEOUT_MS);
+      const timer = setTimeout(() => fail(new LivenessError('TIMEOUT', t.errors.TIMEOUT)), timeoutMs);
       let settled = false;
+      let opened = false;
       const fail = (err) => {
         if (settled) return;
         settled = true;
@@ -639,6 +664,7 @@ class Capture {
         reject(err);
       };
       ws.addEventListener('open', () => {
+        opened = true;
         this.send({ type: 'hello', width: this.frameSize().width, height: this.frameSize().height, userAgent: String(navigator.userAgent).slice(0, 256), sdk: `livenessd-js/${VERSION}` });
       });
       ws.addEventListener('message', (ev) => {
@@ -663,7 +689,9 @@ class Capture {
       });
       ws.addEventListener('close', (ev) => {
         if (!settled) {
-          fail(this.closeError(ev.code));
+          const err = this.closeError(ev.code);
+          err.beforeOpen = !opened;
+          fail(err);
           return;
         }
         this.onClose(ev);
