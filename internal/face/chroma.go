@@ -21,28 +21,54 @@ func smoothChroma(data []float32, in infer.ImageInput, w, h int, sigma float64) 
 		return
 	}
 	n := w * h
-	scratch := make([]float32, 3*n)
-	luma, diff, tmp := scratch[:n], scratch[n:2*n], scratch[2*n:3*n]
-	// at(c, i) is the index of channel c (model order) of pixel i.
-	at := func(c, i int) int { return c*n + i }
+	// Planar views of the three channels: the data itself when planar,
+	// else a copy written back at the end.
+	var planes [3][]float32
+	var scratch []float32
 	if in.Layout == infer.NHWC {
-		at = func(c, i int) int { return 3*i + c }
+		scratch = make([]float32, 5*n)
+		for c := range 3 {
+			planes[c] = scratch[c*n : (c+1)*n]
+			for i := range n {
+				planes[c][i] = data[3*i+c]
+			}
+		}
+	} else {
+		scratch = make([]float32, 2*n)
+		for c := range 3 {
+			planes[c] = data[c*n : (c+1)*n]
+		}
 	}
+	luma, tmp := scratch[len(scratch)-2*n:len(scratch)-n], scratch[len(scratch)-n:]
 	wt := [3]float32{0.299, 0.587, 0.114} // R, G, B
 	if in.Order == infer.BGR {
 		wt = [3]float32{0.114, 0.587, 0.299}
 	}
 	for i := range n {
-		luma[i] = wt[0]*data[at(0, i)] + wt[1]*data[at(1, i)] + wt[2]*data[at(2, i)]
+		luma[i] = wt[0]*planes[0][i] + wt[1]*planes[1][i] + wt[2]*planes[2][i]
 	}
+	// Smooth the differences of the two outer channels (red and blue in
+	// either order); green follows from the luma, which keeps it exactly.
 	k := gaussianKernel(sigma)
-	for c := range 3 {
+	for _, c := range [2]int{0, 2} {
+		p := planes[c]
 		for i := range n {
-			diff[i] = data[at(c, i)] - luma[i]
+			p[i] -= luma[i]
 		}
-		convolveSeparable(diff, tmp, w, h, k)
+		convolveSeparable(p, tmp, w, h, k)
 		for i := range n {
-			data[at(c, i)] = luma[i] + diff[i]
+			p[i] += luma[i]
+		}
+	}
+	g := planes[1]
+	for i := range n {
+		g[i] = (luma[i] - wt[0]*planes[0][i] - wt[2]*planes[2][i]) / wt[1]
+	}
+	if in.Layout == infer.NHWC {
+		for c := range 3 {
+			for i := range n {
+				data[3*i+c] = planes[c][i]
+			}
 		}
 	}
 }
@@ -69,22 +95,32 @@ func gaussianKernel(sigma float64) []float32 {
 func convolveSeparable(p, tmp []float32, w, h int, k []float32) {
 	r := len(k) / 2
 	for y := range h {
-		row := p[y*w : (y+1)*w]
+		src, dst := p[y*w:(y+1)*w], tmp[y*w:(y+1)*w]
 		for x := range w {
 			var s float32
-			for j, kv := range k {
-				s += kv * row[min(max(x+j-r, 0), w-1)]
+			if x >= r && x+r < w {
+				for j, kv := range k {
+					s += kv * src[x+j-r]
+				}
+			} else {
+				for j, kv := range k {
+					s += kv * src[min(max(x+j-r, 0), w-1)]
+				}
 			}
-			tmp[y*w+x] = s
+			dst[x] = s
 		}
 	}
+	// Columns a row at a time: each output row is a weighted sum of whole
+	// rows, read in order.
 	for y := range h {
-		for x := range w {
-			var s float32
-			for j, kv := range k {
-				s += kv * tmp[min(max(y+j-r, 0), h-1)*w+x]
+		dst := p[y*w : (y+1)*w]
+		clear(dst)
+		for j, kv := range k {
+			yy := min(max(y+j-r, 0), h-1)
+			src := tmp[yy*w : (yy+1)*w]
+			for x, v := range src {
+				dst[x] += kv * v
 			}
-			p[y*w+x] = s
 		}
 	}
 }

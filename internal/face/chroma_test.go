@@ -82,3 +82,17 @@ func TestSmoothChroma(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSmoothChroma is the smoothing of one fr_liveness input (128x128
+// BGR planar), per frame on the texture model's path.
+func BenchmarkSmoothChroma(b *testing.B) {
+	in := infer.ImageInput{Layout: infer.NCHW, Order: infer.BGR}
+	data := make([]float32, 3*128*128)
+	for i := range data {
+		data[i] = float32(i % 251)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		smoothChroma(data, in, 128, 128, 0.8)
+	}
+}
