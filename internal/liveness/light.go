@@ -30,7 +30,8 @@ type lightResult struct {
 }
 
 // lightSeries is the measured side of the correlation: detrended log RGB of
-// the skin (mean of skin patches) and of each patch, per frame.
+// the skin (mean of the mesh probes or of the skin patches, skinProbes) and
+// of each patch, per frame.
 type lightSeries struct {
 	t     []time.Duration
 	skin  [3][]float64
@@ -160,6 +161,7 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 	for i := range ser.pok {
 		ser.pok[i] = true
 	}
+	probes := r.skinProbes(from, to)
 	for _, rec := range r.recs {
 		if !rec.hasLay || rec.at < from || rec.at > to {
 			continue
@@ -167,6 +169,12 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 		sk, ok := rec.s.skin()
 		if !ok {
 			continue
+		}
+		if probes != nil {
+			if len(rec.s.mesh) != len(probes) {
+				continue // the mesh was lost on this frame
+			}
+			sk = probeMean(rec.s.mesh, probes)
 		}
 		ser.t = append(ser.t, rec.at)
 		f := features(sk)
@@ -195,6 +203,80 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 	}
 	ser.finishMesh(ts)
 	return ser
+}
+
+// minSkinProbes is the least number of mesh probes the skin colour is
+// averaged over; with fewer the five skin patches are read instead.
+const minSkinProbes = 8
+
+// skinProbes chooses where the skin colour of the frames in [from, to] is
+// read: the mesh probes measured on every one of those frames that has a
+// mesh (a mask over the capture's probe set), or nil for the five skin
+// patches. The probes cover the face's skin with about six times the
+// patches' pixels, so JPEG blocks, chroma subsampling and sensor noise
+// weigh less in each frame's colour: with a face 130 pixels wide (a
+// 320x240 camera) a patch is 11 pixels across. A fixed set keeps a probe
+// leaving the image from showing up as a step in the colour. The patches
+// are the fallback when the mesh was missing on more than meshMinFrames of
+// the frames or too few probes stayed in view.
+func (r *Run) skinProbes(from, to time.Duration) []bool {
+	var all []bool
+	frames, meshFrames := 0, 0
+	for _, rec := range r.recs {
+		if !rec.hasLay || rec.at < from || rec.at > to {
+			continue
+		}
+		if _, ok := rec.s.skin(); !ok {
+			continue
+		}
+		frames++
+		n := len(rec.s.mesh)
+		if n == 0 || (all != nil && n != len(all)) {
+			continue
+		}
+		if all == nil {
+			all = make([]bool, n)
+			for i := range all {
+				all[i] = true
+			}
+		}
+		meshFrames++
+		for i, ok := range rec.s.mok {
+			all[i] = all[i] && ok
+		}
+	}
+	if meshFrames == 0 || float64(meshFrames) < meshMinFrames*float64(frames) {
+		return nil
+	}
+	n := 0
+	for _, ok := range all {
+		if ok {
+			n++
+		}
+	}
+	if n < minSkinProbes {
+		return nil
+	}
+	return all
+}
+
+// probeMean is the mean colour of the probes use selects.
+func probeMean(mesh [][3]float32, use []bool) [3]float64 {
+	var m [3]float64
+	n := 0
+	for i, c := range mesh {
+		if !use[i] {
+			continue
+		}
+		for k := range 3 {
+			m[k] += float64(c[k])
+		}
+		n++
+	}
+	for k := range m {
+		m[k] /= float64(n)
+	}
+	return m
 }
 
 // expecter builds the expected colour signal of a sequence at each lag.
