@@ -166,15 +166,17 @@ func (r *Run) lightSeries(from, to time.Duration) lightSeries {
 		if !rec.hasLay || rec.at < from || rec.at > to {
 			continue
 		}
-		sk, ok := rec.s.skin()
-		if !ok {
-			continue
-		}
+		var sk [3]float64
 		if probes != nil {
 			if len(rec.s.mesh) != len(probes) {
 				continue // the mesh was lost on this frame
 			}
 			sk = probeMean(rec.s.mesh, probes)
+		} else {
+			var ok bool
+			if sk, ok = rec.s.skin(); !ok {
+				continue
+			}
 		}
 		ser.t = append(ser.t, rec.at)
 		f := features(sk)
@@ -216,17 +218,16 @@ const minSkinProbes = 8
 // patches' pixels, so JPEG blocks, chroma subsampling and sensor noise
 // weigh less in each frame's colour: with a face 130 pixels wide (a
 // 320x240 camera) a patch is 11 pixels across. A fixed set keeps a probe
-// leaving the image from showing up as a step in the colour. The patches
-// are the fallback when the mesh was missing on more than meshMinFrames of
-// the frames or too few probes stayed in view.
+// leaving the image from showing up as a step in the colour, and a face
+// partly out of the frame (its chin below the image's edge as it comes
+// close) keeps its frames: the five patches need all five in view. The
+// patches are the fallback when the mesh was missing on more than
+// meshMinFrames of the frames or too few probes stayed in view.
 func (r *Run) skinProbes(from, to time.Duration) []bool {
 	var all []bool
 	frames, meshFrames := 0, 0
 	for _, rec := range r.recs {
 		if !rec.hasLay || rec.at < from || rec.at > to {
-			continue
-		}
-		if _, ok := rec.s.skin(); !ok {
 			continue
 		}
 		frames++

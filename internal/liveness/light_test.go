@@ -29,6 +29,10 @@ func TestSkinProbes(t *testing.T) {
 		}
 		return r
 	}
+	chinOut := func(r record, out bool) record {
+		r.s.ok[patchChin] = !out
+		return r
+	}
 	all := func(except ...int) []bool {
 		m := make([]bool, probes)
 		for i := range m {
@@ -52,6 +56,11 @@ func TestSkinProbes(t *testing.T) {
 		{"MeshLostOnTwoFrames", func(j int) record { return rec(j, j == 4 || j == 9) }, all(), frames - 2},
 		{"MeshMostlyLost", func(j int) record { return rec(j, j%2 == 0) }, nil, frames},
 		{"TooFewProbes", func(j int) record { return rec(j, false, 0, 1, 2) }, nil, frames},
+		// The chin's patch below the image's edge on the last frames:
+		// the probes still read the skin there.
+		{"ChinOutOfView", func(j int) record { return chinOut(rec(j, false), j >= 8) }, all(), frames},
+		// Without probes those frames have no skin colour.
+		{"ChinOutOfViewNoProbes", func(j int) record { return chinOut(rec(j, false, 0, 1, 2), j >= 8) }, nil, 8},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			r := &Run{}
