@@ -85,8 +85,11 @@ func (r *Run) analyseLight() lightResult {
 	// The correlation uses frames from MaxLag after the first colour, so
 	// every lag tried maps them into the colours; the per-interval match
 	// uses every frame from the first colour on.
-	ser := r.lightSeries(on[0]+r.cfg.MaxLag, end)
-	all := r.lightSeries(on[0], end)
+	// One choice of probes for both series, so the correlation and the
+	// per-interval match read the same skin.
+	probes := r.skinProbes(on[0], end)
+	ser := r.lightSeries(on[0]+r.cfg.MaxLag, end, probes)
+	all := r.lightSeries(on[0], end, probes)
 	res.frames = len(all.t)
 	res.exposed = ser.exposedShare()
 	if len(ser.t) < 8 {
@@ -155,13 +158,13 @@ func (r *Run) analyseLight() lightResult {
 	return res
 }
 
-// lightSeries collects the detrended features of the frames in [from, to].
-func (r *Run) lightSeries(from, to time.Duration) lightSeries {
+// lightSeries collects the detrended features of the frames in [from, to],
+// the skin read over probes (skinProbes; nil: the five skin patches).
+func (r *Run) lightSeries(from, to time.Duration, probes []bool) lightSeries {
 	var ser lightSeries
 	for i := range ser.pok {
 		ser.pok[i] = true
 	}
-	probes := r.skinProbes(from, to)
 	for _, rec := range r.recs {
 		if !rec.hasLay || rec.at < from || rec.at > to {
 			continue
@@ -224,33 +227,31 @@ const minSkinProbes = 8
 // patches are the fallback when the mesh was missing on more than
 // meshMinFrames of the frames or too few probes stayed in view.
 func (r *Run) skinProbes(from, to time.Duration) []bool {
-	var all []bool
+	// A frame's probes are the capture's probe set, or none where the
+	// mesh was lost.
+	use := make([]bool, len(r.mesh.idx))
+	for i := range use {
+		use[i] = true
+	}
 	frames, meshFrames := 0, 0
 	for _, rec := range r.recs {
 		if !rec.hasLay || rec.at < from || rec.at > to {
 			continue
 		}
 		frames++
-		n := len(rec.s.mesh)
-		if n == 0 || (all != nil && n != len(all)) {
+		if len(rec.s.mesh) != len(use) || len(use) == 0 {
 			continue
-		}
-		if all == nil {
-			all = make([]bool, n)
-			for i := range all {
-				all[i] = true
-			}
 		}
 		meshFrames++
 		for i, ok := range rec.s.mok {
-			all[i] = all[i] && ok
+			use[i] = use[i] && ok
 		}
 	}
 	if meshFrames == 0 || float64(meshFrames) < meshMinFrames*float64(frames) {
 		return nil
 	}
 	n := 0
-	for _, ok := range all {
+	for _, ok := range use {
 		if ok {
 			n++
 		}
@@ -258,7 +259,7 @@ func (r *Run) skinProbes(from, to time.Duration) []bool {
 	if n < minSkinProbes {
 		return nil
 	}
-	return all
+	return use
 }
 
 // probeMean is the mean colour of the probes use selects.

@@ -63,7 +63,7 @@ func TestSkinProbes(t *testing.T) {
 		{"ChinOutOfViewNoProbes", func(j int) record { return chinOut(rec(j, false, 0, 1, 2), j >= 8) }, nil, 8},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			r := &Run{}
+			r := &Run{mesh: meshSet{idx: make([]int, probes)}}
 			for j := range frames {
 				r.recs = append(r.recs, test.recs(j))
 			}
@@ -76,7 +76,7 @@ func TestSkinProbes(t *testing.T) {
 			if !slices.Equal(got, test.want) {
 				t.Fatalf("skinProbes = %v, want %v", got, test.want)
 			}
-			ser := r.lightSeries(0, to)
+			ser := r.lightSeries(0, to, got)
 			if len(ser.t) != test.frames {
 				t.Fatalf("series of %d frames, want %d", len(ser.t), test.frames)
 			}
