@@ -121,6 +121,8 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	shadingAloneParT := fs.Float64("shading-alone-parallax-t", liveness.DefaultThresholds().ShadingAloneParallaxT, "with --rescore: the parallax t statistic below which a measured parallax contradicts the shading alone (0: never)")
 	parallaxAlone := fs.Float64("parallax-alone", liveness.DefaultThresholds().ParallaxAlone, "with --rescore: the parallax from which (with --parallax-alone-t) the shading is not graded (0: always graded)")
 	parallaxAloneT := fs.Float64("parallax-alone-t", liveness.DefaultThresholds().ParallaxAloneT, "with --rescore: the parallax t statistic the parallax alone needs too")
+	preciseAlone := fs.Float64("precise-parallax-alone", liveness.DefaultThresholds().PreciseParallaxAlone, "with --rescore: the smaller parallax the parallax alone may show when its t statistic reaches --precise-parallax-alone-t (0: no such route)")
+	preciseAloneT := fs.Float64("precise-parallax-alone-t", liveness.DefaultThresholds().PreciseParallaxAloneT, "with --rescore: the t statistic that route needs")
 	glasses := fs.Float64("glasses", -1, "share of sessions wearing glasses, drawn per session from the seed (< 0: as the scenes draw them, 30%)")
 	lensReflect := fs.Float64("lens-reflect", -1, "with --glasses: the share of the screen's light the lenses mirror (< 0: as drawn, 0.5-5%)")
 	scenes := fs.String("scenes", "vary", "vary: draw face shape, light, camera and timing per session; default: one typical laptop scene")
@@ -168,6 +170,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	th := liveness.DefaultThresholds()
 	th.Shading, th.Parallax, th.ShadingAlone = *shadingTh, *parallaxTh, *shadingAlone
 	th.ParallaxAlone, th.ParallaxAloneT, th.ParallaxT = *parallaxAlone, *parallaxAloneT, *parallaxT
+	th.PreciseParallaxAlone, th.PreciseParallaxAloneT = *preciseAlone, *preciseAloneT
 	th.ShadingAloneParallaxT = *shadingAloneParT
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,

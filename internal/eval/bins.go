@@ -40,25 +40,47 @@ type binFactor struct {
 
 func binFactors() []binFactor {
 	widths := []string{"narrow (< 2.15 eye distances)", "medium (2.15-2.35)", "broad (>= 2.35)", "unknown"}
+	// The approach as measured, not drawn: how much the face grew from
+	// where it began to the oval. The parallax's relief grows with it, and
+	// people who stop as soon as the oval accepts them give the least.
+	growths := []string{"< 1.6", "1.6-2.0", ">= 2.0", "not measured"}
 	out := []binFactor{
 		{"start", []string{string(simulate.StartFar), string(simulate.StartNear)}, func(o simulate.Outcome) string { return string(o.Start) }},
 		{"skin (ITA° of the photo)", simulate.SkinBins, func(o simulate.Outcome) string { return simulate.SkinBin(o.Skin) }},
 		{"face width (outline of the photo)", widths, func(o simulate.Outcome) string {
-			switch w := o.FaceWidth; {
-			case math.IsNaN(w) || w <= 0:
-				return widths[3]
-			case w < 2.15:
-				return widths[0]
-			case w < 2.35:
-				return widths[1]
+			w := o.FaceWidth
+			if w <= 0 {
+				w = math.NaN()
 			}
-			return widths[2]
+			return binOf(w, []float64{2.15, 2.35}, widths)
 		}},
 	}
 	for _, f := range simulate.Factors {
 		out = append(out, binFactor{f.Name, f.Labels, func(o simulate.Outcome) string { return f.Bin(o.Scene) }})
 	}
+	out = append(out, binFactor{"approach growth (measured)", growths, func(o simulate.Outcome) string {
+		g, ok := o.Result.Signals["growth"]
+		if !ok {
+			g = math.NaN()
+		}
+		return binOf(g, []float64{1.6, 2.0}, growths)
+	}})
 	return out
+}
+
+// binOf is v's label among bins split at the ascending edges: labels[i]
+// below edges[i], labels[len(edges)] at or above the last, and the last
+// label (one more) for a value not measured (NaN).
+func binOf(v float64, edges []float64, labels []string) string {
+	if math.IsNaN(v) {
+		return labels[len(edges)+1]
+	}
+	for i, e := range edges {
+		if v < e {
+			return labels[i]
+		}
+	}
+	return labels[len(edges)]
 }
 
 // binTable reports BPCER and APCER per bin of every varied factor at the

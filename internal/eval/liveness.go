@@ -536,7 +536,7 @@ func refusals(outs []simulate.Outcome, def float64) string {
 		refused += why[k]
 	}
 	return fmt.Sprintf("\nLive captures refused at %g%%, by reason: %s. "+
-		"Split as ISO/IEC 30107-3 does: failures to acquire (no face, several faces, lighting, blur, pose) %s; "+
+		"Split as ISO/IEC 30107-3 does: failures to acquire (no face, several faces, lighting, blur, pose, frames missing during the colours) %s; "+
 		"BPCER over the captures that were classified %s.\n",
 		def*100, strings.Join(parts, ", "), rate(acq, total), rate(refused-acq, total-acq))
 }
@@ -635,7 +635,7 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
   one view, a moving highlight or hair. β is the front's magnification beyond the outline, 0 for a print
   (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone (unless the parallax is as flat as a print's, ` + "`parallax_t`" + ` < 3), or
-  ` + "`parallax_beta`" + ` >= 0.010 with ` + "`parallax_t`" + ` >= 8 alone (the shading is then reported, not graded), or
+  ` + "`parallax_beta`" + ` >= 0.010 with ` + "`parallax_t`" + ` >= 8, or >= 0.008 with ` + "`parallax_t`" + ` >= 10, alone (the shading is then reported, not graded), or
   ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 5: the parallax must stand out of its
   own noise (a print's β reaches 0.005 by chance).
 - **passive texture**: median fr_liveness live score over the analysed frames (>= 0.5; its crop is 2.4 box widths,
@@ -644,7 +644,9 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
 - **quality**: median skin luminance 45-235 (else "Poor lighting conditions"), sharpness (mean |Laplacian| on a
   96-px grid of the face, >= 1.5), median |yaw|, |pitch| <= 45° during the colours, and ` + "`light_exposed`" + `: at least
   30% of the mesh probes inside the camera's range (no channel clipped or black) in every light frame, else the
-  shading cannot be measured and the capture fails as "Poor lighting conditions", not as an attack.
+  shading cannot be measured and the capture fails as "Poor lighting conditions", not as an attack; ` + "`light_gaps`" + `:
+  at most one colour of the sequence without a frame of the face, else the answer cannot be judged and the capture
+  fails as "Too few frames during the screen colours" (a stalled stream, a face out of view), not as a wrong answer.
 
 Fusion: each signal maps to a score through a logistic that is exactly 0.9 at its threshold and about 0.99 one
 "scale" past it; confidence = 100 x the lowest score, so at the default ` + "`isLive`" + ` threshold of 90
@@ -659,7 +661,8 @@ nose's bridge, so that on a live face they magnify by their own depth as it come
 fall-off), room light (even, directional from a random side, or mixed) and a background that answers the screen up
 to 0.15 of the face, the camera (field of view, 320x240 to 1280x720, 10-30 fps with jitter and dropped frames, JPEG
 60-95, tone curve gamma 0.8-1.2 with an S-curve, white balance error, auto exposure and white balance, noise, exposure
-time, 30-200 ms display-to-camera lag), and behaviour (approach speed, sway, blinks 4-24 a minute, each closing the
+time, 30-200 ms display-to-camera lag), and behaviour (approach speed, where the approach ends: 72-100% of the oval, so some people stop as soon as it
+accepts them; sway, blinks 4-24 a minute, each closing the
 eyes for 0.1-0.3 s; half the sessions start close to the camera and must move back first). Prints are flat, tilted up to 20° (seen in perspective: approaching, the near side grows faster) and extend 1-3 face widths. Skin tone is binned
 by the photo's ITA°.
 

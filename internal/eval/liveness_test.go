@@ -66,7 +66,7 @@ func TestRefusals(t *testing.T) {
 	got := refusals(outs, 0.03)
 	for _, want := range []string{
 		liveness.ReasonPose + " 2", liveness.ReasonMovement + " 1",
-		"failures to acquire (no face, several faces, lighting, blur, pose) 50.0% (2/4)",
+		"failures to acquire (no face, several faces, lighting, blur, pose, frames missing during the colours) 50.0% (2/4)",
 		"BPCER over the captures that were classified 50.0% (1/2)",
 	} {
 		if !strings.Contains(got, want) {

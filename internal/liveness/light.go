@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/livenessd/livenessd"
@@ -11,8 +12,12 @@ import (
 
 // lightResult is the light-response analysis of one capture.
 type lightResult struct {
-	timingOK  bool
-	frames    int
+	timingOK bool
+	frames   int
+	// gaps is how many colour intervals had no frame with the face's skin
+	// measured (at the fitted lag; 0 before it is fitted): a stream that
+	// stalled, or a face that left the view, not a wrong answer.
+	gaps      int
 	corr      float64 // correlation of skin colour with the true sequence at the best lag
 	lag       time.Duration
 	z         float64 // (corr - mean of alternatives) / their spread
@@ -92,6 +97,7 @@ func (r *Run) analyseLight() lightResult {
 	all := r.lightSeries(on[0], end, probes)
 	res.frames = len(all.t)
 	res.exposed = ser.exposedShare()
+	res.gaps = colourGaps(all.t, on, 0)
 	if len(ser.t) < 8 {
 		return res
 	}
@@ -139,6 +145,7 @@ func (r *Run) analyseLight() lightResult {
 
 	exAll := newExpecter(all.t, nil, on, lags)
 	res.matched, res.matched2 = exAll.matched(seq, best, &all.raw, on)
+	res.gaps = colourGaps(all.t, on, res.lag)
 
 	// Response amplitudes at the fitted lag, per patch.
 	e := ex.expected(seq, best)
@@ -156,6 +163,36 @@ func (r *Run) analyseLight() lightResult {
 		res.bgRatio = bg / res.amplitude
 	}
 	return res
+}
+
+// intervalGuard keeps the frames at a colour's edges out of its interval:
+// the camera may have caught the change mid-exposure.
+const intervalGuard = 40 * time.Millisecond
+
+// colourInterval is the k-th colour's interval in camera time at lag:
+// from its onset plus the guard to the next onset less half the guard
+// (the last colour's runs on).
+func colourInterval(on []time.Duration, k int, lag time.Duration) (lo, hi time.Duration) {
+	lo = on[k] + lag + intervalGuard
+	hi = time.Duration(math.MaxInt64)
+	if k+1 < len(on) {
+		hi = on[k+1] + lag - intervalGuard/2
+	}
+	return lo, hi
+}
+
+// colourGaps counts the colour intervals at lag in which no frame of ts
+// (sorted) falls.
+func colourGaps(ts []time.Duration, on []time.Duration, lag time.Duration) int {
+	gaps := 0
+	for k := range on {
+		lo, hi := colourInterval(on, k, lag)
+		i, _ := slices.BinarySearch(ts, lo)
+		if i == len(ts) || ts[i] >= hi {
+			gaps++
+		}
+	}
+	return gaps
 }
 
 // lightSeries collects the detrended features of the frames in [from, to],
@@ -417,16 +454,11 @@ func (ex *expecter) bestCorr(seq []livenessd.RGB) (float64, int) {
 // correlation over 8-10 steps.
 func (ex *expecter) matched(seq []livenessd.RGB, l int, x *[3][]float64, on []time.Duration) (top1, top2 float64) {
 	lag := ex.lags[l]
-	guard := 40 * time.Millisecond
 	var m [][3]float64
 	var tm []float64
 	var cols []livenessd.RGB
 	for k := range seq {
-		lo := on[k] + lag + guard
-		hi := time.Duration(math.MaxInt64)
-		if k+1 < len(on) {
-			hi = on[k+1] + lag - guard/2
-		}
+		lo, hi := colourInterval(on, k, lag)
 		var sum [3]float64
 		var st float64
 		n := 0

@@ -95,3 +95,44 @@ func TestSkinProbes(t *testing.T) {
 		})
 	}
 }
+
+func TestColourGaps(t *testing.T) {
+	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+	on := []time.Duration{ms(1000), ms(1400), ms(1800), ms(2200)}
+	// every returns frames every 66 ms from..to, leaving out [skipFrom, skipTo).
+	every := func(from, to, skipFrom, skipTo int) []time.Duration {
+		var ts []time.Duration
+		for v := from; v <= to; v += 66 {
+			if v < skipFrom || v >= skipTo {
+				ts = append(ts, ms(v))
+			}
+		}
+		return ts
+	}
+	for _, test := range []struct {
+		name string
+		ts   []time.Duration
+		lag  time.Duration
+		want int
+	}{
+		{"AllFrames", every(1000, 2600, 0, 0), 0, 0},
+		{"AllFramesAtLag", every(1000, 2700, 0, 0), ms(100), 0},
+		{"NoFrames", nil, 0, 4},
+		{"OneColourLost", every(1000, 2600, 1400, 1800), 0, 1},
+		{"TwoColoursLost", every(1000, 2600, 1400, 2200), 0, 2},
+		// The lag moves the intervals: frames lost while the second
+		// colour was on the screen leave its interval in camera time
+		// (1540-1880 ms at 100 ms) partly covered.
+		{"LostBeforeTheLag", every(1000, 2700, 1400, 1800), ms(100), 0},
+		{"LostAtTheLag", every(1000, 2700, 1500, 1900), ms(100), 1},
+		// Frames only at a colour's edges (inside the guard) count as none.
+		{"OnlyAtEdges", []time.Duration{ms(1010), ms(1390), ms(1810), ms(2210)}, 0, 4},
+		{"StreamStopped", every(1000, 1700, 0, 0), 0, 2},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			if got := colourGaps(test.ts, on, test.lag); got != test.want {
+				t.Errorf("colourGaps = %d, want %d", got, test.want)
+			}
+		})
+	}
+}

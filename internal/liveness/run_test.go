@@ -84,6 +84,9 @@ type simCase struct {
 	bright   float64
 	seed     uint64
 	noColors bool
+	// stall drops the frames from the first colour of [stall[0], stall[1])
+	// (0-based) being shown to the last one's end: a stream that stalls.
+	stall [2]int
 }
 
 func playOracle(t testing.TB, c simCase, limit int) (livenessd.Result, []liveness.Guidance) {
@@ -116,6 +119,9 @@ func playOracleRun(t testing.TB, c simCase, limit int) (livenessd.Result, []live
 	var target simulate.Target = tgt
 	if c.noColors {
 		target = noColorTarget{tgt}
+	}
+	if c.stall[1] > c.stall[0] {
+		target = &stallTarget{oracleTarget: tgt, from: c.stall[0], to: c.stall[1]}
 	}
 	if err := simulate.Play(t.Context(), p, target, simulate.PlayOptions{MaxDuration: 3 * time.Second}); err != nil && !errors.Is(err, simulate.ErrNeverFlashed) {
 		t.Fatalf("play: %v", err)
@@ -157,6 +163,34 @@ func (i identityObserver) ObserveFrame(ctx context.Context, img image.Image) ([]
 
 type noColorTarget struct{ *oracleTarget }
 
+// stallTarget loses the frames from the onset of colour from to 250 ms
+// after the onset of colour to: colours from..to-1 reach the camera (after
+// its lag) in no frame.
+type stallTarget struct {
+	*oracleTarget
+	from, to      int
+	stalled       bool
+	resumeAt      time.Duration
+	resumeIsKnown bool
+}
+
+func (s *stallTarget) Color(ctx context.Context, c liveness.ColorShown) error {
+	switch c.Index {
+	case s.from:
+		s.stalled = true
+	case s.to:
+		s.resumeAt, s.resumeIsKnown = c.At+250*time.Millisecond, true
+	}
+	return s.oracleTarget.Color(ctx, c)
+}
+
+func (s *stallTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
+	if s.stalled && (!s.resumeIsKnown || at < s.resumeAt) {
+		return nil
+	}
+	return s.oracleTarget.Frame(ctx, at, jpg)
+}
+
 func (noColorTarget) Color(context.Context, liveness.ColorShown) error { return nil }
 
 // oracleConfig is the analysis for the oracle observer, which knows the
@@ -178,6 +212,11 @@ func TestRun_Simulated(t *testing.T) {
 		{"Swap", simCase{attack: simulate.AttackSwap, seed: 6}, false, liveness.ReasonFaceChanged},
 		{"Dark", simCase{attack: simulate.AttackNone, seed: 8, bright: 0.15}, false, liveness.ReasonLighting},
 		{"NoColourEvents", simCase{attack: simulate.AttackNone, seed: 9, noColors: true}, false, liveness.ReasonLight},
+		// A stream that stalls for one colour still answers the rest;
+		// for two, the answer cannot be judged: incomplete (retry), an
+		// acquisition failure, not a wrong answer.
+		{"StalledOneColour", simCase{attack: simulate.AttackNone, seed: 1, stall: [2]int{3, 4}}, true, ""},
+		{"StalledTwoColours", simCase{attack: simulate.AttackNone, seed: 1, stall: [2]int{3, 5}}, false, liveness.ReasonIncomplete},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			res, _ := playOracle(t, test.c, 2)
@@ -194,6 +233,9 @@ func TestRun_Simulated(t *testing.T) {
 			}
 			if test.reason != "" && res.Reason != test.reason {
 				t.Errorf("reason = %q, want %q", res.Reason, test.reason)
+			}
+			if gaps := res.Signals["light_gaps"]; test.c.stall[1] > test.c.stall[0] && gaps != float64(test.c.stall[1]-test.c.stall[0]) {
+				t.Errorf("light_gaps = %v, want %d", gaps, test.c.stall[1]-test.c.stall[0])
 			}
 			if len(res.ReferenceImage) == 0 {
 				t.Error("no reference image")
@@ -261,7 +303,7 @@ func TestRestoreRun(t *testing.T) {
 func TestIsAcquisitionFailure(t *testing.T) {
 	for reason, want := range map[string]bool{
 		liveness.ReasonNoFace: true, liveness.ReasonMultipleFaces: true, liveness.ReasonLighting: true,
-		liveness.ReasonBlurry: true, liveness.ReasonPose: true,
+		liveness.ReasonBlurry: true, liveness.ReasonPose: true, liveness.ReasonIncomplete: true,
 		liveness.ReasonFaceChanged: false, liveness.ReasonMovement: false, liveness.ReasonLight: false,
 		liveness.ReasonSpoof: false, "": false,
 	} {
@@ -273,31 +315,43 @@ func TestIsAcquisitionFailure(t *testing.T) {
 
 // The parallax is reported always and graded only from a threshold: a
 // flat capture (no magnification of the front) fails the check, a face
-// passes it. A strong parallax (Thresholds.ParallaxAlone and its t) is 3-D
-// evidence alone: the shading is then reported without being graded; short
-// of it in either measure, the shading is graded as before.
+// passes it. A strong parallax (Thresholds.ParallaxAlone and its t, or the
+// smaller PreciseParallaxAlone at its higher t) is 3-D evidence alone: the
+// shading is then reported without being graded; short of both routes, the
+// shading is graded as before.
 func TestParallaxCheck(t *testing.T) {
 	for _, test := range []struct {
 		name          string
 		threshold     float64
+		noPrecise     bool // Thresholds.PreciseParallaxAlone 0
 		beta, tstat   float64
 		graded        bool
 		passed        bool
 		wantThreshold float64 // the graded parallax's threshold
 		shadingGraded bool
 	}{
-		{"ReportedOnly", 0, 0.001, 5, false, false, 0, true},
-		{"Flat", 0.005, 0.001, 5, true, false, 0.005, true},
-		{"Face", 0.005, 0.03, 5, true, true, 0.005, true},
-		{"StrongFace", 0.005, 0.03, 12, true, true, 0.010, false},
-		{"StrongAtThresholds", 0.005, 0.010, 8, true, true, 0.010, false},
-		{"LargeButNoisy", 0.005, 0.03, 7.9, true, true, 0.005, true},
-		{"SignificantButSmall", 0.005, 0.0099, 40, true, true, 0.005, true},
-		{"StrongWithParallaxReportedOnly", 0, 0.03, 12, false, false, 0, true},
+		{"ReportedOnly", 0, false, 0.001, 5, false, false, 0, true},
+		{"Flat", 0.005, false, 0.001, 5, true, false, 0.005, true},
+		{"Face", 0.005, false, 0.03, 5, true, true, 0.005, true},
+		{"StrongFace", 0.005, false, 0.03, 12, true, true, 0.010, false},
+		{"StrongAtThresholds", 0.005, false, 0.010, 8, true, true, 0.010, false},
+		{"LargeButNoisy", 0.005, false, 0.03, 7.9, true, true, 0.005, true},
+		// A broad, shallow face: its front stands little forward, the
+		// fit is sure of it (an independent renderer's live capture).
+		{"PreciseFace", 0.005, false, 0.0086, 11.8, true, true, 0.008, false},
+		{"PreciseAtThresholds", 0.005, false, 0.008, 10, true, true, 0.008, false},
+		// The most significant print seen: neither route.
+		{"PrintLike", 0.005, false, 0.0095, 9.1, true, true, 0.005, true},
+		{"SignificantButSmall", 0.005, false, 0.0079, 40, true, true, 0.005, true},
+		{"PreciseRouteOff", 0.005, true, 0.0086, 11.8, true, true, 0.005, true},
+		{"StrongWithParallaxReportedOnly", 0, false, 0.03, 12, false, false, 0, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			th := liveness.DefaultThresholds()
 			th.Parallax = test.threshold
+			if test.noPrecise {
+				th.PreciseParallaxAlone = 0
+			}
 			snap := liveness.Snapshot{Challenge: fixedChallenge(),
 				Parallax: liveness.ParallaxFit{Beta: test.beta, T: test.tstat, Points: 150, Growth: 2}}
 			res, err := liveness.RestoreRun(snap, liveness.Config{Thresholds: &th}).Finish(t.Context())

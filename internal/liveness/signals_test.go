@@ -557,9 +557,11 @@ func TestChecks_ShadingAlone(t *testing.T) {
 		{"NoFallOffParallaxT5", -0.02, 0.12, 0.01, 5.1, true},
 		{"HighBoundWithTinyParallax", 0.15, 0.45, 0.003, 7, false},
 		{"WeakWithStrongParallax", 0.02, 0.05, 0.03, 12, true},
-		// Alone, the parallax needs β 0.010 and t 8.
+		// Alone, the parallax needs β 0.010 and t 8, or β 0.008 and t 10.
 		{"WeakWithParallaxAtAloneFloor", 0.02, 0.05, 0.0105, 8.5, true},
-		{"WeakWithSmallParallax", 0.02, 0.05, 0.0095, 20, false},
+		{"WeakWithPreciseSmallParallax", 0.02, 0.05, 0.0085, 10.5, true},
+		{"WeakWithPrintLikeParallax", 0.02, 0.05, 0.0095, 9.1, false},
+		{"WeakWithSmallParallax", 0.02, 0.05, 0.0075, 20, false},
 		{"WeakWithNoisyParallax", 0.02, 0.05, 0.03, 7.5, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {

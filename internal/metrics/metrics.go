@@ -210,6 +210,7 @@ var signals = map[string]string{
 	liveness.ReasonLighting:      "lighting",
 	liveness.ReasonBlurry:        "blur",
 	liveness.ReasonPose:          "pose",
+	liveness.ReasonIncomplete:    "incomplete",
 	liveness.ReasonFaceChanged:   "face_changed",
 	liveness.ReasonMovement:      "movement",
 	liveness.ReasonLight:         "light_challenge",
