@@ -84,8 +84,8 @@ type simCase struct {
 	bright   float64
 	seed     uint64
 	noColors bool
-	// stall drops the frames from the first colour of [stall[0], stall[1])
-	// (0-based) being shown to the last one's end: a stream that stalls.
+	// stall loses the frames of colours stall[0]..stall[1]-1 (0-based;
+	// stallTarget): a stream that stalls.
 	stall [2]int
 }
 
@@ -163,6 +163,8 @@ func (i identityObserver) ObserveFrame(ctx context.Context, img image.Image) ([]
 
 type noColorTarget struct{ *oracleTarget }
 
+func (noColorTarget) Color(context.Context, liveness.ColorShown) error { return nil }
+
 // stallTarget loses the frames from the onset of colour from to 250 ms
 // after the onset of colour to: colours from..to-1 reach the camera (after
 // its lag) in no frame.
@@ -190,8 +192,6 @@ func (s *stallTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) e
 	}
 	return s.oracleTarget.Frame(ctx, at, jpg)
 }
-
-func (noColorTarget) Color(context.Context, liveness.ColorShown) error { return nil }
 
 // oracleConfig is the analysis for the oracle observer, which knows the
 // face's box and keypoints but has no face mesh: the shading check needs
