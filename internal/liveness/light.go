@@ -15,8 +15,8 @@ type lightResult struct {
 	timingOK bool
 	frames   int
 	// gaps is how many colour intervals had no frame with the face's skin
-	// measured (at the fitted lag; 0 before it is fitted): a stream that
-	// stalled, or a face that left the view, not a wrong answer.
+	// measured (at the fitted lag, or 0 when none was fitted): a stream
+	// that stalled, or a face that left the view, not a wrong answer.
 	gaps      int
 	corr      float64 // correlation of skin colour with the true sequence at the best lag
 	lag       time.Duration
@@ -80,8 +80,7 @@ func (r *Run) colourOnsets() ([]time.Duration, time.Duration, bool) {
 	return on, on[n-1] + r.ch.Colors[n-1].Duration, true
 }
 
-func (r *Run) analyseLight() lightResult {
-	var res lightResult
+func (r *Run) analyseLight() (res lightResult) {
 	on, end, ok := r.colourOnsets()
 	if !ok {
 		return res
@@ -97,7 +96,9 @@ func (r *Run) analyseLight() lightResult {
 	all := r.lightSeries(on[0], end, probes)
 	res.frames = len(all.t)
 	res.exposed = ser.exposedShare()
-	res.gaps = colourGaps(all.t, on, 0)
+	// Once, on every return: at the lag fitted below, or at 0 when too few
+	// frames left none to fit.
+	defer func() { res.gaps = colourGaps(all.t, on, res.lag) }()
 	if len(ser.t) < 8 {
 		return res
 	}
@@ -145,7 +146,6 @@ func (r *Run) analyseLight() lightResult {
 
 	exAll := newExpecter(all.t, nil, on, lags)
 	res.matched, res.matched2 = exAll.matched(seq, best, &all.raw, on)
-	res.gaps = colourGaps(all.t, on, res.lag)
 
 	// Response amplitudes at the fitted lag, per patch.
 	e := ex.expected(seq, best)
