@@ -170,10 +170,9 @@ func (noColorTarget) Color(context.Context, liveness.ColorShown) error { return 
 // its lag) in no frame.
 type stallTarget struct {
 	*oracleTarget
-	from, to      int
-	stalled       bool
-	resumeAt      time.Duration
-	resumeIsKnown bool
+	from, to int
+	stalled  bool
+	resumeAt time.Duration // 0 until colour to is shown
 }
 
 func (s *stallTarget) Color(ctx context.Context, c liveness.ColorShown) error {
@@ -181,13 +180,13 @@ func (s *stallTarget) Color(ctx context.Context, c liveness.ColorShown) error {
 	case s.from:
 		s.stalled = true
 	case s.to:
-		s.resumeAt, s.resumeIsKnown = c.At+250*time.Millisecond, true
+		s.resumeAt = c.At + 250*time.Millisecond
 	}
 	return s.oracleTarget.Color(ctx, c)
 }
 
 func (s *stallTarget) Frame(ctx context.Context, at time.Duration, jpg []byte) error {
-	if s.stalled && (!s.resumeIsKnown || at < s.resumeAt) {
+	if s.stalled && (s.resumeAt == 0 || at < s.resumeAt) {
 		return nil
 	}
 	return s.oracleTarget.Frame(ctx, at, jpg)
