@@ -27,8 +27,10 @@ const (
 
 // Oval is an ellipse on the camera frame: the centre in ratios of the
 // frame's width and height, the size (width, height) in ratios of the
-// largest 4:3 landscape region of the frame (the frame itself at 640x480),
-// so that the ellipse keeps its shape on any camera (Pixels).
+// frame's largest 4:3 region turned to the frame's orientation (the frame
+// itself at 640x480 and at 480x640), so that the ellipse keeps its shape
+// on any camera and asks for the same distance from it whichever way the
+// camera is held (Pixels).
 type Oval struct {
 	CenterX float64 `json:"centerX"`
 	CenterY float64 `json:"centerY"`
@@ -36,11 +38,19 @@ type Oval struct {
 	Height  float64 `json:"height"`
 }
 
-// Pixels places the oval on a w x h frame: centre and size in pixels.
+// Pixels places the oval on a w x h frame: centre and size in pixels. The
+// size is in ratios of the long side of the frame's largest 4:3 (or 3:4)
+// region: 640 in 640x480 and in 480x640, 480 in 640x360 and in 360x640. A
+// phone held upright sends its sensor's frame turned: the field of view
+// along its long side is the one the landscape frame has across, so a face
+// at a given distance has the same size in pixels either way, and so does
+// the oval. Sized on the short side (before 2026-12-07), an upright
+// phone's start oval asked for 49-74 cm, often further than an arm
+// reaches; now 37-55 cm (docs/PROTOCOL.md "How far that is").
 func (o Oval) Pixels(w, h int) (cx, cy, width, height float64) {
 	W, H := float64(w), float64(h)
-	bw := min(W, H*4/3) // the largest 4:3 region: 640x480 in 640x480, 480x360 in 480x640 and in 640x360
-	return o.CenterX * W, o.CenterY * H, o.Width * bw, o.Height * bw * 3 / 4
+	base := min(max(W, H), min(W, H)*4/3)
+	return o.CenterX * W, o.CenterY * H, o.Width * base, o.Height * base * 3 / 4
 }
 
 // Scale returns the oval with the same centre and its size times s.

@@ -53,7 +53,7 @@ func TestOvalPixels(t *testing.T) {
 	}{
 		{640, 480, ovalJSON{Width: 288, Height: 374.4, CenterX: 320, CenterY: 240}},
 		{1280, 720, ovalJSON{Width: 432, Height: 561.6, CenterX: 640, CenterY: 360}},
-		{480, 640, ovalJSON{Width: 216, Height: 280.8, CenterX: 240, CenterY: 320}},
+		{480, 640, ovalJSON{Width: 288, Height: 374.4, CenterX: 240, CenterY: 320}}, // upright: the landscape frame's oval
 	} {
 		got := ovalPixels(o, test.w, test.h)
 		if got != test.want {

@@ -50,8 +50,8 @@ func (p *Player) setupCamera() {
 // view) and computes its response to the screen.
 func (p *Player) setupLight() {
 	sc := p.scene
-	W := float64(p.opt.Width)
-	p.focal = W / 2 / math.Tan(sc.HFOV/2*math.Pi/180)
+	long := float64(max(p.opt.Width, p.opt.Height))
+	p.focal = long / 2 / math.Tan(sc.HFOV/2*math.Pi/180)
 	el, er := p.src.eyes()
 	p.iodPx0 = math.Hypot(er.X-el.X, er.Y-el.Y)
 	iodAt := p.iodPx0 * p.mo.goal / p.src.Face.W

@@ -101,7 +101,9 @@ func TestParseStart(t *testing.T) {
 
 // TestPlayer_NearStartRealPipeline plays a near start in process through
 // the real face pipeline (the path of livenessd eval liveness): move_back,
-// then move_closer, then the colours, and the capture is live.
+// then move_closer, then the colours, and the capture is live; on a
+// landscape frame and on an upright phone's (the ovals sized on the long
+// side, so the approach is the same).
 func TestPlayer_NearStartRealPipeline(t *testing.T) {
 	p := facetest.Pipeline(t)
 	img := testutil.DecodeSample(t, 1)
@@ -114,26 +116,37 @@ func TestPlayer_NearStartRealPipeline(t *testing.T) {
 	for _, k := range []int{0, 6, 2, 1, 7, 5, 3, 4} {
 		ch.Colors = append(ch.Colors, livenessd.ColorStep{Color: liveness.Palette[k], Duration: 400 * time.Millisecond})
 	}
-	pl, err := simulate.NewPlayer(src, ch, simulate.Options{Start: simulate.StartNear, Strength: 0.05, Seed: 3, Width: 480, Height: 360})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := liveness.NewRun(p, ch, livenessd.Settings{}, liveness.Config{})
-	tgt := &simulate.RunTarget{Run: run}
-	if err := simulate.Play(t.Context(), pl, tgt, simulate.PlayOptions{MaxDuration: 20 * time.Second}); err != nil {
-		t.Fatalf("play: %v (guidance %v)", err, steps(tgt.Guidance))
-	}
-	res, err := run.Finish(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := steps(tgt.Guidance)
-	t.Logf("guidance %v; %s conf=%.2f reason=%q signals=%v", g, res.Status, res.Confidence, res.Reason, res.Signals)
-	back, closer := slices.Index(g, liveness.GuideMoveBack), slices.Index(g, liveness.GuideMoveCloser)
-	if back < 0 || closer < back || !run.Flashed() {
-		t.Errorf("guidance %v (flashed %v): want move_back, then move_closer, then the colours", g, run.Flashed())
-	}
-	if res.Status != livenessd.StatusSucceeded {
-		t.Errorf("status %s (%s), want SUCCEEDED", res.Status, res.Reason)
+	for _, test := range []struct {
+		name string
+		w, h int
+	}{{"Landscape", 480, 360}, {"Upright", 360, 480}} {
+		t.Run(test.name, func(t *testing.T) {
+			sc := simulate.DefaultScene()
+			if test.h > test.w {
+				sc.Screen = "phone"
+			}
+			pl, err := simulate.NewPlayer(src, ch, simulate.Options{Start: simulate.StartNear, Strength: 0.05, Seed: 3, Width: test.w, Height: test.h, Scene: &sc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := liveness.NewRun(p, ch, livenessd.Settings{}, liveness.Config{})
+			tgt := &simulate.RunTarget{Run: run}
+			if err := simulate.Play(t.Context(), pl, tgt, simulate.PlayOptions{MaxDuration: 20 * time.Second}); err != nil {
+				t.Fatalf("play: %v (guidance %v)", err, steps(tgt.Guidance))
+			}
+			res, err := run.Finish(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := steps(tgt.Guidance)
+			t.Logf("guidance %v; %s conf=%.2f reason=%q signals=%v", g, res.Status, res.Confidence, res.Reason, res.Signals)
+			back, closer := slices.Index(g, liveness.GuideMoveBack), slices.Index(g, liveness.GuideMoveCloser)
+			if back < 0 || closer < back || !run.Flashed() {
+				t.Errorf("guidance %v (flashed %v): want move_back, then move_closer, then the colours", g, run.Flashed())
+			}
+			if res.Status != livenessd.StatusSucceeded {
+				t.Errorf("status %s (%s), want SUCCEEDED", res.Status, res.Reason)
+			}
+		})
 	}
 }

@@ -75,7 +75,8 @@ type Scene struct {
 	// screen, relative to the face front (a wall close behind: up to 0.15).
 	Background float64
 
-	// HFOV is the camera's horizontal field of view in degrees.
+	// HFOV is the camera's field of view in degrees along the frame's long
+	// side (across a landscape frame; down an upright phone's).
 	HFOV float64
 	// Width and Height of the frames, FPS their rate, JitterMS the spread
 	// of their timestamps, DropRate the share of frames the camera drops.
@@ -193,8 +194,17 @@ func DrawScene(rng *rand.Rand) Scene {
 	s.LensReflect = u(0.005, 0.05)
 	s.BlinksPerMin = u(4, 24)
 	s.RoomWarmth = u(-0.3, 1)
+	// Half the phones are held upright: the frame is the sensor's, turned
+	// (480x640, with the field of view HFOV down its long side).
+	if s.Screen == "phone" && rng.IntN(2) == 0 {
+		s.Width, s.Height = s.Height, s.Width
+	}
 	return s
 }
+
+// Upright reports whether the frame is taller than wide (a phone held
+// upright).
+func (s Scene) Upright() bool { return s.Height > s.Width }
 
 // roomLight is the room's light per channel relative to green (1, 1, 1 in
 // daylight), for warmth w (Scene.RoomWarmth).
@@ -276,6 +286,12 @@ var Factors = []Factor{
 	factor("room light colour", func(s Scene) float64 { return s.RoomWarmth }, []float64{0.1, 0.55}, "daylight or cooler", "neutral white", "warm lamp"),
 	factor("background", func(s Scene) float64 { return s.Background }, []float64{0.02}, "far", "near wall"),
 	{Name: "resolution", Labels: resolutionLabels(), Bin: func(s Scene) string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }},
+	{Name: "orientation", Labels: []string{"landscape", "upright"}, Bin: func(s Scene) string {
+		if s.Upright() {
+			return "upright"
+		}
+		return "landscape"
+	}},
 	factor("frame rate", func(s Scene) float64 { return s.FPS }, []float64{14, 21}, "10-12 fps", "15-20 fps", "24-30 fps"),
 	factor("dropped frames", func(s Scene) float64 { return s.DropRate }, []float64{0.02}, "< 2%", "2-10%"),
 	factor("JPEG quality", func(s Scene) float64 { return float64(s.JPEGQuality) }, []float64{72, 84}, "60-71", "72-83", "84-95"),
@@ -303,6 +319,9 @@ func resolutionLabels() []string {
 	var l []string
 	for _, r := range Resolutions {
 		l = append(l, fmt.Sprintf("%dx%d", r[0], r[1]))
+	}
+	for _, r := range Resolutions {
+		l = append(l, fmt.Sprintf("%dx%d", r[1], r[0])) // upright
 	}
 	return l
 }

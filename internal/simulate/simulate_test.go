@@ -173,6 +173,7 @@ func TestPlayer_AWBCompensates(t *testing.T) {
 
 // DrawScene stays within the documented ranges and is reproducible.
 func TestDrawScene(t *testing.T) {
+	upright := 0
 	for seed := range uint64(200) {
 		a := simulate.DrawScene(rand.New(rand.NewPCG(seed, 1)))
 		b := simulate.DrawScene(rand.New(rand.NewPCG(seed, 1)))
@@ -183,14 +184,25 @@ func TestDrawScene(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		if a.DepthCM < 2 || a.DepthCM > 6 || a.Gamma < 0.8 || a.Gamma > 1.2 || a.FPS < 10 || a.FPS > 30 ||
-			a.JPEGQuality < 60 || a.JPEGQuality > 95 || a.Width < 320 || a.Width > 1280 || a.BlinksPerMin < 4 || a.BlinksPerMin > 24 {
+			a.JPEGQuality < 60 || a.JPEGQuality > 95 || max(a.Width, a.Height) < 320 || max(a.Width, a.Height) > 1280 ||
+			a.BlinksPerMin < 4 || a.BlinksPerMin > 24 {
 			t.Fatalf("seed %d: scene out of range: %+v", seed, a)
 		}
-		for _, f := range simulate.Factors {
-			if f.Bin(a) == "" {
-				t.Fatalf("factor %s: empty bin", f.Name)
+		if a.Upright() {
+			upright++
+			if a.Screen != "phone" {
+				t.Fatalf("seed %d: a %s camera held upright (%dx%d)", seed, a.Screen, a.Width, a.Height)
 			}
 		}
+		for _, f := range simulate.Factors {
+			if b := f.Bin(a); b == "" || !slices.Contains(f.Labels, b) {
+				t.Fatalf("factor %s: bin %q not among its labels %q", f.Name, b, f.Labels)
+			}
+		}
+	}
+	// Half the phones (half the scenes) are upright: 50 of 200 expected.
+	if upright < 30 || upright > 70 {
+		t.Errorf("%d of 200 scenes upright, want about 50", upright)
 	}
 	if err := (simulate.Scene{}).Validate(); err == nil {
 		t.Error("the zero scene validates")

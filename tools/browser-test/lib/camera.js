@@ -19,7 +19,9 @@
 // It knows the oval and the guidance only from the messages the server sends
 // to the page (it listens on the page's WebSocket), like a person who looks
 // at the screen. Config: window.__lvCamera = { photo, face, background,
-// reflect, fps, start, stay, cameras } set by a preceding init script;
+// reflect, fps, start, stay, cameras, width, height } set by a preceding
+// init script (width x height: 640x480, or 480x640 for a phone held
+// upright, the same 60° field of view along the long side);
 // cameras > 1 lists that many cameras (the SDK's picker), all filmed by the
 // same test camera, and window.__lvCameraRequests records every
 // getUserMedia call.
@@ -27,9 +29,12 @@
   const cfg = window.__lvCamera;
   if (!cfg) return;
 
-  const W = 640;
-  const H = 480;
-  const FOCAL = 554; // px, a 60° horizontal field of view at 640 px
+  const W = cfg.width || 640;
+  const H = cfg.height || 480;
+  const FOCAL = (554 / 640) * Math.max(W, H); // px, a 60° field of view along the long side
+  // The ovals' size unit (docs/PROTOCOL.md): the long side of the frame's
+  // largest 4:3 region in its own orientation.
+  const OVAL_BASE = Math.min(Math.max(W, H), (Math.min(W, H) * 4) / 3);
   const FACE = cfg.face || { cx: 0, cy: 0, halfWidth: 120, halfHeight: 150 };
   const PX_PER_CM = FACE.halfWidth / 7.5; // photo pixels per cm of face (half width 7.5 cm)
   const A = 7.5; // cm, half width of the face ellipsoid
@@ -245,7 +250,7 @@
     function target() {
       const o = seen.oval || { centerX: 0.5, centerY: 0.45, width: 0.4, height: 0.6 };
       // Fill the oval: face height (forehead to chin) about 80% of its height.
-      const faceH = 0.8 * o.height * H;
+      const faceH = 0.8 * o.height * OVAL_BASE * 0.75;
       return { D: (FOCAL * 2 * B) / faceH, x: o.centerX * W, y: o.centerY * H };
     }
 

@@ -14,8 +14,8 @@ const shadow = (page, fn, arg) => page.evaluate(([f, a]) => {
 
 // positioning opens the capture page of a new session with the test
 // camera configured by extra, starts the check and waits for the oval.
-async function positioning(extra) {
-  const b = await launch({ camera: { ...assets().camera(), ...extra }, permissions: ['camera'] });
+async function positioning(extra, opts = {}) {
+  const b = await launch({ ...opts, camera: { ...assets().camera(), ...extra }, permissions: ['camera'] });
   try {
     const s = await createSession();
     await b.page.goto(captureURL(s, env.url, '&locale=en'));
@@ -68,6 +68,61 @@ test('a person sitting close: move back, then closer, then the colours, SUCCEEDE
     const closerAt = log.indexOf('move_closer');
     assert.ok(backAt === 0 && closerAt > backAt, `guidance ${log.join(', ')}: move_back, then move_closer`);
     assert.equal(seen.flash, true);
+    assert.equal(seen.result, 'SUCCEEDED', `verdict ${seen.result}: ${JSON.stringify(r.details)}`);
+    assert.equal(r.status, 'SUCCEEDED');
+  } finally {
+    await b.close();
+  }
+});
+
+// drawnOval measures the oval the SDK draws: the clear run of its overlay
+// along the row through the oval's centre, in camera pixels (the overlay
+// shows the mirrored camera picture with object-fit: cover).
+const drawnOval = (page) => shadow(page, (root) => {
+  const c = root.querySelector('.lv-overlay');
+  const v = root.querySelector('.lv-video');
+  const ch = window.__lvCameraSeen.challenge;
+  const vw = v.videoWidth;
+  const vh = v.videoHeight;
+  const s = Math.max(c.width / vw, c.height / vh);
+  const x0 = (c.width - vw * s) / 2 + (1 - ch.oval.centerX) * vw * s;
+  const y = Math.round((c.height - vh * s) / 2 + ch.oval.centerY * vh * s);
+  const row = c.getContext('2d').getImageData(0, y, c.width, 1).data;
+  const clear = (x) => row[4 * x + 3] === 0;
+  let l = Math.round(x0);
+  let r = l;
+  while (l > 0 && clear(l - 1)) l--;
+  while (r < c.width - 1 && clear(r + 1)) r++;
+  // The outline's stroke (lineWidth, centred on the ellipse) and a pixel of
+  // antialiasing on each side cover the run's ends.
+  const line = Math.max(3, 4 * (window.devicePixelRatio || 1));
+  return { vw, vh, width: (r - l + 1 + line + 2) / s, ovalWidth: ch.oval.width, centre: clear(Math.round(x0)) };
+});
+
+test('a phone held upright (480x640): move back, then closer, SUCCEEDED; the oval drawn is the one the server checks', async () => {
+  const { b, s, page } = await positioning({ start: 'near', width: 480, height: 640 }, { viewport: { width: 390, height: 780 }, isMobile: true });
+  try {
+    await page.waitForFunction(() => window.__lvCameraSeen.guidanceLog.includes('move_closer'), null, { timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector('[data-livenessd]').shadowRoot.querySelector('.lv-root').dataset.approach === 'target', null, { timeout: 5000 });
+    await shot(page, 'b8-upright-move-closer');
+    // The target oval is sized on the frame's long side (docs/PROTOCOL.md):
+    // width x 640 camera pixels, not width x 480.
+    const o = await drawnOval(page);
+    console.log(`upright: drawn oval ${JSON.stringify(o)}`);
+    assert.deepEqual([o.vw, o.vh], [480, 640], 'the SDK gets the upright frame');
+    assert.ok(o.centre, 'the oval centre is clear');
+    const want = o.ovalWidth * 640;
+    assert.ok(Math.abs(o.width - want) < 0.02 * want, `drawn oval ${o.width.toFixed(1)} camera px wide, want ${want.toFixed(1)}`);
+
+    await waitStage(page, 'flashing', 45000);
+    const stage = await waitStage(page, ['done', 'error'], 60000);
+    const seen = await page.evaluate(() => window.__lvCameraSeen);
+    const r = await api('GET', `/v1/liveness/session/${s.sessionId}/results`);
+    const log = seen.guidanceLog.filter((g, i, all) => i === 0 || all[i - 1] !== g);
+    console.log(`upright near start: guidance ${log.join(' > ')}; ${r.status} ${r.confidence} ${JSON.stringify(r.details && r.details.signals)}`);
+    await shot(page, 'b9-upright-result');
+    assert.equal(stage, 'done');
+    assert.ok(log.indexOf('move_back') === 0 && log.indexOf('move_closer') > 0, `guidance ${log.join(', ')}: move_back, then move_closer`);
     assert.equal(seen.result, 'SUCCEEDED', `verdict ${seen.result}: ${JSON.stringify(r.details)}`);
     assert.equal(r.status, 'SUCCEEDED');
   } finally {

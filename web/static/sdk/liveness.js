@@ -581,13 +581,14 @@ class Capture {
     const oval = start ? this.startOval() : target;
     // The video is shown mirrored with object-fit: cover; map the oval
     // (centre in ratios of the unmirrored camera frame, size in ratios of
-    // its largest 4:3 region) into the displayed picture.
+    // the long side of its largest 4:3 region in the frame's orientation:
+    // 640 at 640x480 and at 480x640) into the displayed picture.
     const s = Math.max(w / vw, hgt / vh);
     const dw = vw * s;
     const dh = vh * s;
     const ox = (w - dw) / 2;
     const oy = (hgt - dh) / 2;
-    const bw = Math.min(vw, (vh * 4) / 3) * s;
+    const bw = Math.min(Math.max(vw, vh), (Math.min(vw, vh) * 4) / 3) * s;
     const cx = ox + (1 - oval.centerX) * dw;
     const cy = oy + oval.centerY * dh;
     const rx = (oval.width * bw) / 2;
