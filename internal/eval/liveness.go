@@ -659,7 +659,7 @@ outline, front profile from elliptic to flat, nose, glasses in 30% of sessions: 
 nose's bridge, so that on a live face they magnify by their own depth as it comes closer, and lenses that mirror
 0.5-5% of the screen's light, from anti-reflective coated to uncoated), the screen (laptop 30x19 cm or phone 7x14 cm below the camera, an area light with inverse-square
 fall-off), room light (even, directional from a random side, or mixed) and a background that answers the screen up
-to 0.15 of the face, the camera (field of view, 320x240 to 1280x720, 10-30 fps with jitter and dropped frames, JPEG
+to 0.15 of the face, the camera (field of view along the long side, 320x240 to 1280x720, half the phones held upright: 240x320 to 720x1280, 10-30 fps with jitter and dropped frames, JPEG
 60-95, tone curve gamma 0.8-1.2 with an S-curve, white balance error, auto exposure and white balance, noise, exposure
 time, 30-200 ms display-to-camera lag), and behaviour (approach speed, where the approach ends: 72-100% of the oval, so some people stop as soon as it
 accepts them; sway, blinks 4-24 a minute, each closing the
