@@ -48,11 +48,10 @@ func binFactors() []binFactor {
 		{"start", []string{string(simulate.StartFar), string(simulate.StartNear)}, func(o simulate.Outcome) string { return string(o.Start) }},
 		{"skin (ITA° of the photo)", simulate.SkinBins, func(o simulate.Outcome) string { return simulate.SkinBin(o.Skin) }},
 		{"face width (outline of the photo)", widths, func(o simulate.Outcome) string {
-			w := o.FaceWidth
-			if w <= 0 {
-				w = math.NaN()
+			if !(o.FaceWidth > 0) { // not measured (NaN or 0)
+				return widths[3]
 			}
-			return binOf(w, []float64{2.15, 2.35}, widths)
+			return simulate.BinOf(o.FaceWidth, []float64{2.15, 2.35}, widths[:3]...)
 		}},
 	}
 	for _, f := range simulate.Factors {
@@ -60,27 +59,12 @@ func binFactors() []binFactor {
 	}
 	out = append(out, binFactor{"approach growth (measured)", growths, func(o simulate.Outcome) string {
 		g, ok := o.Result.Signals["growth"]
-		if !ok {
-			g = math.NaN()
+		if !ok || math.IsNaN(g) {
+			return growths[3]
 		}
-		return binOf(g, []float64{1.6, 2.0}, growths)
+		return simulate.BinOf(g, []float64{1.6, 2.0}, growths[:3]...)
 	}})
 	return out
-}
-
-// binOf is v's label among bins split at the ascending edges: labels[i]
-// below edges[i], labels[len(edges)] at or above the last, and the last
-// label (one more) for a value not measured (NaN).
-func binOf(v float64, edges []float64, labels []string) string {
-	if math.IsNaN(v) {
-		return labels[len(edges)+1]
-	}
-	for i, e := range edges {
-		if v < e {
-			return labels[i]
-		}
-	}
-	return labels[len(edges)]
 }
 
 // binTable reports BPCER and APCER per bin of every varied factor at the

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,33 @@ func TestWriteParallaxViews(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 14 {
 		t.Errorf("%d files, want 14 (two captures' three views and widths)", len(files))
+	}
+}
+
+// The measured factors' bins, with a bin for a value not measured.
+func TestBinFactors_Measured(t *testing.T) {
+	bin := map[string]func(simulate.Outcome) string{}
+	for _, f := range binFactors() {
+		bin[f.name] = f.bin
+	}
+	for _, test := range []struct {
+		factor string
+		o      simulate.Outcome
+		want   string
+	}{
+		{"face width (outline of the photo)", simulate.Outcome{FaceWidth: 2.0}, "narrow (< 2.15 eye distances)"},
+		{"face width (outline of the photo)", simulate.Outcome{FaceWidth: 2.15}, "medium (2.15-2.35)"},
+		{"face width (outline of the photo)", simulate.Outcome{FaceWidth: 2.5}, "broad (>= 2.35)"},
+		{"face width (outline of the photo)", simulate.Outcome{}, "unknown"},
+		{"face width (outline of the photo)", simulate.Outcome{FaceWidth: math.NaN()}, "unknown"},
+		{"approach growth (measured)", simulate.Outcome{Result: livenessd.Result{Signals: map[string]float64{"growth": 1.5}}}, "< 1.6"},
+		{"approach growth (measured)", simulate.Outcome{Result: livenessd.Result{Signals: map[string]float64{"growth": 1.6}}}, "1.6-2.0"},
+		{"approach growth (measured)", simulate.Outcome{Result: livenessd.Result{Signals: map[string]float64{"growth": 2.4}}}, ">= 2.0"},
+		{"approach growth (measured)", simulate.Outcome{Result: livenessd.Result{Signals: map[string]float64{"growth": math.NaN()}}}, "not measured"},
+		{"approach growth (measured)", simulate.Outcome{}, "not measured"},
+	} {
+		if got := bin[test.factor](test.o); got != test.want {
+			t.Errorf("%s: %q, want %q (face width %v, signals %v)", test.factor, got, test.want, test.o.FaceWidth, test.o.Result.Signals)
+		}
 	}
 }

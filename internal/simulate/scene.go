@@ -256,7 +256,7 @@ type Factor struct {
 
 // factor builds a Factor binned by edges of a scene value.
 func factor(name string, v func(Scene) float64, edges []float64, labels ...string) Factor {
-	return Factor{Name: name, Labels: labels, Bin: func(s Scene) string { return binOf(v(s), edges, labels...) }}
+	return Factor{Name: name, Labels: labels, Bin: func(s Scene) string { return BinOf(v(s), edges, labels...) }}
 }
 
 // Factors are the scene factors an evaluation reports per bin.
@@ -326,8 +326,9 @@ func resolutionLabels() []string {
 	return l
 }
 
-// binOf labels v by the first edge it is below.
-func binOf(v float64, edges []float64, labels ...string) string {
+// BinOf labels v by the first of the ascending edges it is below:
+// labels[i] below edges[i], labels[len(edges)] at or above the last.
+func BinOf(v float64, edges []float64, labels ...string) string {
 	for i, e := range edges {
 		if v < e {
 			return labels[i]
