@@ -662,7 +662,10 @@ fall-off), room light (even, directional from a random side, or mixed) and a bac
 to 0.15 of the face, the camera (field of view along the long side, 320x240 to 1280x720, half the phones held upright: 240x320 to 720x1280, 10-30 fps with jitter and dropped frames, JPEG
 60-95, tone curve gamma 0.8-1.2 with an S-curve, white balance error, auto exposure and white balance, noise, exposure
 time, 30-200 ms display-to-camera lag), and behaviour (approach speed, where the approach ends: 72-100% of the oval, so some people stop as soon as it
-accepts them; sway, blinks 4-24 a minute, each closing the
+accepts them; the head turned up to 10° sideways and 5° up to 12° down while the colours play (looking at the screen
+below the camera), turning by up to 5° in each during the approach and swaying by 0.2-1.2°; once the colours are seen (a reaction
+time on), holding as still as they can: leaning back by up to 4% of the face's size a second or creeping closer by up
+to 5%, the screen's light on the face following the square of the distance; sway, blinks 4-24 a minute, each closing the
 eyes for 0.1-0.3 s; half the sessions start close to the camera and must move back first). Prints are flat, tilted up to 20° (seen in perspective: approaching, the near side grows faster) and extend 1-3 face widths. Skin tone is binned
 by the photo's ITA°.
 

@@ -51,6 +51,9 @@ type faceCrop struct {
 	width float64 // the mesh's width in frame pixels
 	luma  []float32
 	pts   []livenessd.Point
+	// depth is the mesh's own depth per point in crop pixels (FaceMesh's
+	// z: smaller is nearer), kept for diagnosis (ParallaxView).
+	depth []float64
 }
 
 // meshBounds is the extent of mesh m in the image.
@@ -81,7 +84,7 @@ func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
 	}
 	cx, cy := (minX+maxX)/2, (minY+maxY)/2
 	s := w / (cropFace * cropSide) // frame pixels per crop pixel
-	c := &faceCrop{width: w, luma: make([]float32, cropSide*cropSide), pts: make([]livenessd.Point, len(m))}
+	c := &faceCrop{width: w, luma: make([]float32, cropSide*cropSide), pts: make([]livenessd.Point, len(m)), depth: make([]float64, len(m))}
 	for y := range cropSide {
 		for x := range cropSide {
 			fx := cx + (float64(x)-cropSide/2)*s
@@ -91,6 +94,7 @@ func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
 	}
 	for i, p := range m {
 		c.pts[i] = pt((p.X-cx)/s+cropSide/2, (p.Y-cy)/s+cropSide/2)
+		c.depth[i] = p.Z / s
 	}
 	return c, true
 }

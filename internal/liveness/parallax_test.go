@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,7 +182,8 @@ func TestFaceParallax_Synthetic(t *testing.T) {
 }
 
 // loadFaceCrop reads a face crop written as an 8-bit PGM (cropSide
-// square) and its mesh, one "x y" line per point (crop pixels).
+// square) and its mesh, one "x y" or "x y z" line per point (crop
+// pixels).
 func loadFaceCrop(t *testing.T, base string) *faceCrop {
 	t.Helper()
 	b, err := os.ReadFile(base + ".pgm")
@@ -201,11 +203,21 @@ func loadFaceCrop(t *testing.T, base string) *faceCrop {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(pts)), "\n") {
-		var x, y float64
-		if _, err := fmt.Sscanf(line, "%g %g", &x, &y); err != nil {
-			t.Fatalf("%s.pts: %v", base, err)
+		f := strings.Fields(line)
+		if len(f) < 2 || len(f) > 3 {
+			t.Fatalf("%s.pts: line %q: want x y [z]", base, line)
 		}
-		c.pts = append(c.pts, pt(x, y))
+		v := make([]float64, len(f))
+		for i := range f {
+			var err error
+			if v[i], err = strconv.ParseFloat(f[i], 64); err != nil {
+				t.Fatalf("%s.pts: %v", base, err)
+			}
+		}
+		c.pts = append(c.pts, pt(v[0], v[1]))
+		if len(v) == 3 {
+			c.depth = append(c.depth, v[2])
+		}
 	}
 	if len(c.pts) != meshPoints {
 		t.Fatalf("%s.pts: %d points, want %d", base, len(c.pts), meshPoints)
@@ -362,6 +374,33 @@ func BenchmarkCaptureParallax(b *testing.B) {
 	for b.Loop() {
 		if res := medianParallax(fars, near); res.points < 50 {
 			b.Fatalf("%d points", res.points)
+		}
+	}
+}
+
+// A dumped view (ParallaxView) reads back as the crop it came from: the
+// mesh's points and their depths.
+func TestParallaxView_RoundTrip(t *testing.T) {
+	c := &faceCrop{width: 100, luma: make([]float32, cropSide*cropSide)}
+	for i := range meshPoints {
+		c.pts = append(c.pts, pt(float64(i%128)+0.25, float64(i/128)+0.5))
+		c.depth = append(c.depth, -float64(i)/10)
+	}
+	v := c.view()
+	base := filepath.Join(t.TempDir(), "v")
+	if err := os.WriteFile(base+".pgm", v.PGM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".pts", v.Points, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := loadFaceCrop(t, base)
+	if len(got.depth) != meshPoints {
+		t.Fatalf("%d depths read back, want %d", len(got.depth), meshPoints)
+	}
+	for i := range meshPoints {
+		if math.Abs(got.pts[i].X-c.pts[i].X) > 1e-3 || math.Abs(got.pts[i].Y-c.pts[i].Y) > 1e-3 || math.Abs(got.depth[i]-c.depth[i]) > 1e-3 {
+			t.Fatalf("point %d: read %v z %g, wrote %v z %g", i, got.pts[i], got.depth[i], c.pts[i], c.depth[i])
 		}
 	}
 }

@@ -8,8 +8,9 @@ import (
 
 // ParallaxView is one view a capture's parallax was measured on, for
 // diagnosis (`livenessd eval liveness --parallax-dump`): an 8-bit PGM of
-// the face crop's luma, its mesh in crop pixels (one "x y" line per
-// point) and the face's width in frame pixels.
+// the face crop's luma, its mesh in crop pixels (one "x y z" line per
+// point, z FaceMesh's depth: smaller is nearer) and the face's width in
+// frame pixels.
 type ParallaxView struct {
 	PGM, Points []byte
 	Width       float64
@@ -50,11 +51,15 @@ func (c *faceCrop) pgm() []byte {
 	return b.Bytes()
 }
 
-// pointsText is the crop's mesh, one "x y" line per point.
+// pointsText is the crop's mesh, one "x y z" line per point.
 func (c *faceCrop) pointsText() []byte {
 	var b bytes.Buffer
-	for _, p := range c.pts {
-		fmt.Fprintf(&b, "%.3f %.3f\n", p.X, p.Y)
+	for i, p := range c.pts {
+		var z float64
+		if i < len(c.depth) {
+			z = c.depth[i]
+		}
+		fmt.Fprintf(&b, "%.3f %.3f %.3f\n", p.X, p.Y, z)
 	}
 	return b.Bytes()
 }

@@ -61,7 +61,9 @@ func (p *Player) setupLight() {
 	}
 	// The photo's face outline in centimetres (its eyes 6.3 cm apart).
 	outlineHalf := p.src.contour() / 2 * iodCM / math.Max(p.iodPx0, 1)
-	p.shade = faceShade(sc, p.camPoint(p.mo.target, p.distCM), outlineHalf)
+	// The light is computed for the head's turn as the colours play (the
+	// person holds still then).
+	p.shade = faceShade(sc, p.camPoint(p.mo.target, p.distCM), outlineHalf, headTurn{sc.HeadYaw, sc.HeadPitch})
 }
 
 // camPoint is the camera position (cm) of the point at output pixel q
@@ -199,6 +201,15 @@ func (p *Player) render(t time.Duration, light [3]float64, lit bool) *image.NRGB
 	// standard (sRGB) camera: the light itself grows by about 2.2 times as
 	// much, which the camera's tone curve compresses.
 	linStrength := math.Pow(1+p.opt.Strength, 2.2) - 1
+	// Strength is the screen's light at the face's goal in the oval; it
+	// falls with the square of the distance, which the face's size goes
+	// against (a face that drifts 10% closer gets 21% more).
+	near := 1.0
+	p.mo.advance(t) // the base frame may come from the cache
+	if p.mo.goal > 0 {
+		near = p.mo.w / p.mo.goal
+		near *= near
+	}
 	// Relative to the room's light in each channel, scaled so that the
 	// luminance a white screen adds stays Strength whatever the room's colour.
 	room := roomLight(sc.RoomWarmth)
@@ -208,7 +219,7 @@ func (p *Player) render(t time.Duration, light [3]float64, lit bool) *image.NRGB
 		rel[i] = light[i] / room[i] * norm
 		gain[i] = float32(drift * p.gain[i] * sc.WB[i])
 		if lit {
-			add[i] = float32(linStrength * rel[i] / shadeUnit)
+			add[i] = float32(linStrength * near * rel[i] / shadeUnit)
 		}
 	}
 	// Glasses' lenses mirror the screen: light added whatever the skin
@@ -216,7 +227,7 @@ func (p *Player) render(t time.Duration, light [3]float64, lit bool) *image.NRGB
 	var spec [3]float32
 	if lit && b.lens != nil {
 		for i := range 3 {
-			spec[i] = float32(sc.LensReflect * rel[i] * drift * p.gain[i] * sc.WB[i])
+			spec[i] = float32(sc.LensReflect * near * rel[i] * drift * p.gain[i] * sc.WB[i])
 		}
 	}
 	var sum [3]float64

@@ -33,6 +33,43 @@ func rotY(a vec3, deg float64) vec3 { // yaw
 	return vec3{c*a.x + s*a.z, a.y, -s*a.x + c*a.z}
 }
 
+// headTurn turns a face about its origin (the eyes' midpoint in the plane
+// of its outline) by a yaw, then a pitch (degrees, as rotY and rotX).
+// Turning about the neck instead moves the whole face too, which the
+// person's own movement into the oval takes back.
+type headTurn struct{ yaw, pitch float64 }
+
+// zero reports whether the turn leaves the face as it is.
+func (h headTurn) zero() bool { return h.yaw == 0 && h.pitch == 0 }
+
+// vec turns a vector in camera orientation.
+func (h headTurn) vec(v vec3) vec3 { return rotX(rotY(v, h.yaw), h.pitch) }
+
+// apply is where the face point (x, y) standing z before the outline (cm,
+// face coordinates) is after the turn: across, down and how far before
+// the outline's plane.
+func (h headTurn) apply(x, y, z float64) (tx, ty, tz float64) {
+	v := h.vec(vec3{x, y, -z})
+	return v.x, v.y, -v.z
+}
+
+// source is the face point the camera sees at (x, y) after the turn, on
+// the face of grid g (outside it, the plane of the outline): its place
+// before the turn, its height there and after the turn. Where the turn
+// folds the face's steep side over itself, it is one of the points
+// there.
+func (h headTurn) source(g shadeGrid, x, y float64) (sx, sy, z, tz float64) {
+	sx, sy = x, y
+	for range 4 {
+		_, z, _ = g.at(sx, sy)
+		tx, ty, _ := h.apply(sx, sy, z)
+		sx, sy = sx+x-tx, sy+y-ty
+	}
+	_, z, _ = g.at(sx, sy)
+	_, _, tz = h.apply(sx, sy, z)
+	return sx, sy, z, tz
+}
+
 // illuminator sums the screen's light at a point of a surface.
 type illuminator struct {
 	pts  []vec3 // screen sample points
@@ -147,8 +184,9 @@ type shadeGrid struct {
 
 // faceShade computes the face's relative response to the screen with the
 // eyes' midpoint at camera position at (cm), for scene s and a face whose
-// outline is outlineHalfCM wide on each side.
-func faceShade(s Scene, at vec3, outlineHalfCM float64) shadeGrid {
+// outline is outlineHalfCM wide on each side, turned by turn (the grid
+// stays in the face's own coordinates: a point's light moves with it).
+func faceShade(s Scene, at vec3, outlineHalfCM float64, turn headTurn) shadeGrid {
 	f := newFaceShape(s, outlineHalfCM)
 	il := newIlluminator(s)
 	g := shadeGrid{x0: -12, y0: -10, step: 0.125}
@@ -164,7 +202,9 @@ func faceShade(s Scene, at vec3, outlineHalfCM float64) shadeGrid {
 		if !ok {
 			return 0, false
 		}
-		p := vec3{at.x + x, at.y + y, at.z - z}
+		o := turn.vec(vec3{x, y, -z})
+		n = turn.vec(n)
+		p := vec3{at.x + o.x, at.y + o.y, at.z + o.z}
 		return il.screen(p, n) / il.roomLight(n), true
 	}
 	r1, _ := ratio(-2, 2)

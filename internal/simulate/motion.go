@@ -65,7 +65,11 @@ type motion struct {
 	fromW  float64
 	fromC  livenessd.Point
 	guides []guideAt
-	holdAt time.Duration // from the colours on, the person holds still (-1: not yet)
+	holdAt time.Duration // the colours came on (-1: not yet); the person holds still a reaction time later
+	drift  float64       // relative change of the face's size per second while holding
+	// progress is how much of the approach is done (0 before it, 1 from
+	// the goal on): the head's turn follows it.
+	progress float64
 }
 
 type phase int
@@ -173,14 +177,27 @@ func (p *Player) Guide(t time.Duration, g liveness.Guidance) {
 	p.mo.advance(t)
 }
 
-// hold stops the movement from time at (the colours are on).
-func (m *motion) hold(at time.Duration) { m.holdAt = at }
+// hold tells the person at time at that the colours are on: after their
+// reaction time they stop approaching and hold as still as they can,
+// drifting by drift (the face's size, relative, per second: < 0 leaning
+// back from the flashing screen, > 0 still creeping closer).
+func (m *motion) hold(at time.Duration, drift float64) { m.holdAt, m.drift = at, drift }
 
 // advance moves the person to time t (t never decreases).
 func (m *motion) advance(t time.Duration) {
-	if m.holdAt >= 0 && t > m.holdAt {
-		t = m.holdAt
+	if m.holdAt < 0 || t <= m.holdAt+m.reaction {
+		m.move(t)
+		return
 	}
+	m.move(m.holdAt + m.reaction)
+	if t > m.t {
+		m.w *= math.Exp(m.drift * (t - m.t).Seconds())
+		m.t = t
+	}
+}
+
+// move moves the person to time t as the approach and the guidance say.
+func (m *motion) move(t time.Duration) {
 	if t <= m.t {
 		return
 	}
@@ -206,6 +223,7 @@ func (m *motion) advance(t time.Duration) {
 		e := u * u * (3 - 2*u) // smoothstep
 		m.w = m.fromW + (m.goal-m.fromW)*e
 		m.c = livenessd.Point{X: m.fromC.X + (m.target.X-m.fromC.X)*e, Y: m.fromC.Y + (m.target.Y-m.fromC.Y)*e}
+		m.progress = math.Max(m.progress, e)
 		if u >= 1 {
 			m.phase = phaseSettle
 		}

@@ -269,7 +269,7 @@ func sameColors(a, b []livenessd.ColorStep) bool {
 // screen) and returns the onsets the client reports.
 func (p *Player) Flash(at time.Duration) []liveness.ColorShown {
 	p.flashed, p.flashAt = true, at
-	p.mo.hold(at)
+	p.mo.hold(at, p.scene.ColourDrift)
 	p.onsets = p.onsets[:0]
 	out := make([]liveness.ColorShown, len(p.ch.Colors))
 	t := at
@@ -352,6 +352,22 @@ func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width, warp 
 	return centre, width, warp
 }
 
+// turn is how the head is turned at time t: the scene's turn as the
+// colours play, reached over the approach, and a slow sway about it. A
+// print or an empty scene does not turn.
+func (p *Player) turn(t time.Duration) headTurn {
+	if p.opt.Attack == AttackPhoto || p.opt.Attack == AttackNoFace {
+		return headTurn{}
+	}
+	sc := p.scene
+	rest := 1 - p.mo.progress
+	s := t.Seconds()
+	return headTurn{
+		yaw:   sc.HeadYaw - rest*sc.TurnYaw + sc.HeadSway*math.Sin(2*math.Pi*0.21*s+1.7*p.swayPhase+0.5),
+		pitch: sc.HeadPitch - rest*sc.TurnPitch + 0.7*sc.HeadSway*math.Sin(2*math.Pi*0.17*s+2.3*p.swayPhase+1.1),
+	}
+}
+
 // Truth is where the face is at time t: its box and 5 keypoints, placed
 // from the source face box by fixed proportions (an oracle for tests
 // without a face model). Nil for AttackNoFace.
@@ -361,6 +377,7 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 	}
 	src := p.currentSource(t)
 	c, w, k := p.geometry(t)
+	turn := p.turn(t)
 	z := p.zoom(src, w)
 	fc := src.Face.Center()
 	el, er := src.eyes()
@@ -373,9 +390,14 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 		f := 1.0
 		if k > 0 && p.shade.v != nil {
 			rx, ry := sp.X-mid.X, sp.Y-mid.Y
-			if _, zf, ok := p.shade.at((rx*ux+ry*uy)*iodCM/iod, (-rx*uy+ry*ux)*iodCM/iod); ok {
-				f = (distCM / (distCM - zf)) / (100 / (100 - zf))
-			}
+			x, y := (rx*ux+ry*uy)*iodCM/iod, (-rx*uy+ry*ux)*iodCM/iod
+			_, zf, _ := p.shade.at(x, y)
+			tx, ty, tz := turn.apply(x, y, zf)
+			// The turn's move, from face centimetres to output pixels.
+			mx, my := (tx-x)*iod/iodCM*z, (ty-y)*iod/iodCM*z
+			d.X += mx*ux - my*uy
+			d.Y += mx*uy + my*ux
+			f = (distCM / (distCM - tz)) / (100 / (100 - zf))
 		}
 		return livenessd.Point{X: c.X + d.X*f, Y: c.Y + d.Y*f}
 	}
@@ -437,6 +459,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 		img = p.blurred
 	}
 	c, w, k := p.geometry(t)
+	turn := p.turn(t)
 	z := p.zoom(src, w)
 	fc := src.Face.Center()
 	// Face coordinates of an output pixel (cm from the eye midpoint,
@@ -472,13 +495,18 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	// does; a print's are flat.
 	gv := glassesView{c: c, mid: mid, ux: ux, uy: uy, cm: cm, distCM: distCM, mag: 1}
 	lid := newLids(src, p.closure(t))
+	// gdx, gdy: the glasses move with the turned head (output pixels).
+	var gdx, gdy float64
 	if glasses && live {
 		b.lens = make([]bool, W*H)
 		if _, zb, ok := p.shade.at(0, 0); ok {
 			gv.front = zb + glassesBeforeBridgeCM
 			gv.mag = distCM / (distCM - gv.front)
+			tx, ty, _ := turn.apply(0, 0, gv.front)
+			gdx, gdy = (tx*ux-ty*uy)/cm, (tx*uy+ty*ux)/cm
 		}
 	}
+	turned := live && !turn.zero()
 	for y := range H {
 		dy := float64(y) - c.Y
 		for x := range W {
@@ -487,27 +515,40 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 			var shade float64
 			inFace := false
 			var gl glassesPart
+			px, py := dx, dy
+			var tdx, tdy float64
 			if live || glasses {
 				rx, ry := float64(x)-mid.X, float64(y)-mid.Y
 				fx := (rx*ux + ry*uy) * cm
 				fy := (-rx*uy + ry*ux) * cm
 				if glasses {
-					gl = gv.part(dx, dy, live)
+					gl = gv.part(dx-gdx, dy-gdy, live)
 				}
-				if live {
+				if turned {
+					// The face point seen here, before the turn, and
+					// its move in source pixels (the turn's move is
+					// magnified by the perspective as the point is).
+					sfx, sfy, zs, tz := turn.source(p.shade, fx, fy)
+					mx, my := sfx-fx, sfy-fy
+					tdx = (mx*ux - my*uy) / cm / z
+					tdy = (mx*uy + my*ux) / cm / z
+					shade, _, inFace = p.shade.at(sfx, sfy)
+					// Outside the face too: the plane of its outline
+					// turns, one side nearer (no seam at the outline).
+					f = z * (distCM / (distCM - tz)) / (photoCM / (photoCM - zs))
+				} else if live {
 					var zf float64
 					if shade, zf, inFace = p.shade.at(fx, fy); inFace {
 						f = z * (distCM / (distCM - zf)) / (photoCM / (photoCM - zf))
 					}
 				}
 			}
-			px, py := dx, dy
 			if pw != nil {
 				if wx, wy, ok := pw.at(dx, dy); ok {
 					px, py = wx, wy
 				}
 			}
-			sx, sy := fc.X+px/f, fc.Y+py/f
+			sx, sy := fc.X+px/f+tdx, fc.Y+py/f+tdy
 			lash := false
 			if lid != nil {
 				sx, sy, lash = lid.at(sx, sy)

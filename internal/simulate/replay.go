@@ -111,7 +111,7 @@ func NewReplay(src Source, opt Options, holdFrames int) (*Replay, error) {
 		r.approach = append(r.approach, f)
 	}
 	// The held face: the person holds still while the colours play.
-	p.mo.hold(t)
+	p.mo.hold(t, p.scene.ColourDrift)
 	for range holdFrames {
 		variants := make([][]byte, 1+len(liveness.Palette))
 		var err error

@@ -110,6 +110,21 @@ type Scene struct {
 	ApproachS float64
 	Sway      float64
 
+	// HeadYaw and HeadPitch are how the head is turned while the colours
+	// play (degrees; yaw > 0 turns the face towards the image left, pitch
+	// > 0 down: people look at the screen below the camera, not into it).
+	// The head makes TurnYaw and TurnPitch of that turn during the
+	// approach (it starts at HeadYaw - TurnYaw), and sways about it by up
+	// to HeadSway. A print is tilted by PrintYaw and PrintPitch instead.
+	HeadYaw, HeadPitch float64
+	TurnYaw, TurnPitch float64
+	HeadSway           float64
+	// ColourDrift is how the face's size changes per second while the
+	// colours play, once the person has seen them (relative: -0.04 leans
+	// back from the flashing screen by about 1.2 cm a second at 30 cm,
+	// 0.05 keeps creeping closer); before that the approach runs on.
+	ColourDrift float64
+
 	// PrintYaw and PrintPitch tilt the attacker's print (degrees);
 	// PrintExtent is the print's width in face widths: beyond it the
 	// frame shows the real room.
@@ -199,6 +214,15 @@ func DrawScene(rng *rand.Rand) Scene {
 	if s.Screen == "phone" && rng.IntN(2) == 0 {
 		s.Width, s.Height = s.Height, s.Width
 	}
+	// People do not hold their heads square to the camera: turned a few
+	// degrees, looking down at the screen, turning a little as they come
+	// closer.
+	s.HeadYaw = u(-10, 10)
+	s.HeadPitch = u(-5, 12)
+	s.TurnYaw = u(-5, 5)
+	s.TurnPitch = u(-5, 5)
+	s.HeadSway = u(0.2, 1.2)
+	s.ColourDrift = u(-0.04, 0.05)
 	return s
 }
 
@@ -229,6 +253,9 @@ func (s Scene) Validate() error {
 		return fmt.Errorf("simulate: scene: bad tone curve or white balance")
 	case s.Screen != "laptop" && s.Screen != "phone":
 		return fmt.Errorf("simulate: scene: screen %q (want laptop or phone)", s.Screen)
+	case math.Abs(s.HeadYaw)+math.Abs(s.TurnYaw)+s.HeadSway > 30 || math.Abs(s.HeadPitch)+math.Abs(s.TurnPitch)+s.HeadSway > 30 || s.HeadSway < 0:
+		// Beyond that the renderer's turn of a photo folds the face.
+		return fmt.Errorf("simulate: scene: head turned more than 30°")
 	}
 	return nil
 }
@@ -312,6 +339,12 @@ var Factors = []Factor{
 	factor("noise", func(s Scene) float64 { return s.NoiseSigma }, []float64{2, 3}, "σ 1-2", "σ 2-3", "σ 3-4"),
 	factor("display lag", func(s Scene) float64 { return s.LagMS }, []float64{87, 143}, "30-86 ms", "87-142 ms", "143-200 ms"),
 	factor("approach", func(s Scene) float64 { return s.ApproachS }, []float64{1.2, 1.7}, "fast", "medium", "slow"),
+	factor("head turn (at the colours)", func(s Scene) float64 { return math.Max(math.Abs(s.HeadYaw), math.Abs(s.HeadPitch)) },
+		[]float64{0.5, 5, 8}, "none", "< 5°", "5-8°", "8-12°"),
+	factor("head turning (during the approach)", func(s Scene) float64 { return math.Max(math.Abs(s.TurnYaw), math.Abs(s.TurnPitch)) },
+		[]float64{0.25, 3}, "none", "< 3°", "3-5°"),
+	factor("movement during the colours", func(s Scene) float64 { return s.ColourDrift }, []float64{-0.015, 0.015, 0.0325},
+		"leaning back (1.5-4%/s)", "still (< 1.5%/s)", "creeping closer (1.5-3%/s)", "closer (3-5%/s)"),
 	factor("print tilt", func(s Scene) float64 { return math.Max(math.Abs(s.PrintYaw), math.Abs(s.PrintPitch)) }, []float64{10}, "< 10°", "10-20°"),
 }
 

@@ -185,7 +185,9 @@ func TestDrawScene(t *testing.T) {
 		}
 		if a.DepthCM < 2 || a.DepthCM > 6 || a.Gamma < 0.8 || a.Gamma > 1.2 || a.FPS < 10 || a.FPS > 30 ||
 			a.JPEGQuality < 60 || a.JPEGQuality > 95 || max(a.Width, a.Height) < 320 || max(a.Width, a.Height) > 1280 ||
-			a.BlinksPerMin < 4 || a.BlinksPerMin > 24 {
+			a.BlinksPerMin < 4 || a.BlinksPerMin > 24 || math.Abs(a.HeadYaw) > 10 || a.HeadPitch < -5 || a.HeadPitch > 12 ||
+			math.Abs(a.TurnYaw) > 5 || math.Abs(a.TurnPitch) > 5 || a.HeadSway < 0.2 || a.HeadSway > 1.2 ||
+			a.ColourDrift < -0.04 || a.ColourDrift > 0.05 {
 			t.Fatalf("seed %d: scene out of range: %+v", seed, a)
 		}
 		if a.Upright() {
@@ -521,5 +523,126 @@ func TestPlayer_Blinks(t *testing.T) {
 				t.Errorf("eyes shut in %d of %d frames; want shut in some: %v", closed, frames, test.wantClosed)
 			}
 		})
+	}
+}
+
+// A turned head: the face's front moves over its outline towards the side
+// the face turns to (yaw > 0: the image left; pitch > 0: down), by about
+// its height before the outline times the sine of the turn, and the
+// rendered frame shows what Truth says. A print does not turn.
+func TestPlayer_HeadTurn(t *testing.T) {
+	src := testSource()
+	// A dark mark where Truth puts the nose.
+	b := src.Face
+	nx, ny := int(b.X+0.5*b.W), int(b.Y+0.6*b.H)
+	for y := ny - 5; y < ny+5; y++ {
+		for x := nx - 5; x < nx+5; x++ {
+			o := src.Img.PixOffset(x, y)
+			src.Img.Pix[o], src.Img.Pix[o+1], src.Img.Pix[o+2] = 20, 20, 20
+		}
+	}
+	// nose returns the mark's centroid in the frame at 4 s (the approach
+	// over), Truth's nose and its box's centre.
+	nose := func(attack simulate.Attack, yaw, pitch float64) (mark, truth, box [2]float64) {
+		sc := simulate.DefaultScene()
+		sc.DriftAmp, sc.Sway, sc.HeadYaw, sc.HeadPitch = 0, 0, yaw, pitch
+		p, err := simulate.NewPlayer(src, whiteChallenge(), simulate.Options{Attack: attack, Seed: 5, NoiseSigma: 1e-6, Width: 640, Height: 480, Scene: &sc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var img *image.NRGBA
+		const at = 4 * time.Second
+		for ti := time.Duration(0); ti <= at; ti += 200 * time.Millisecond {
+			img = p.Render(ti)
+		}
+		var sx, sy, n float64
+		for y := range img.Bounds().Dy() {
+			for x := range img.Bounds().Dx() {
+				if img.NRGBAAt(x, y).G < 60 {
+					sx, sy, n = sx+float64(x), sy+float64(y), n+1
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatalf("yaw %g, pitch %g: the mark is not in the frame", yaw, pitch)
+		}
+		f := p.Truth(at)[0]
+		c := f.Box.Center()
+		return [2]float64{sx / n, sy / n}, [2]float64{f.Keypoints[2].X, f.Keypoints[2].Y}, [2]float64{c.X, c.Y}
+	}
+	m0, tr0, box0 := nose(simulate.AttackNone, 0, 0)
+	width := func() float64 {
+		sc := simulate.DefaultScene()
+		sc.DriftAmp, sc.Sway = 0, 0
+		p, _ := simulate.NewPlayer(src, whiteChallenge(), simulate.Options{Seed: 5, NoiseSigma: 1e-6, Width: 640, Height: 480, Scene: &sc})
+		for ti := time.Duration(0); ti <= 4*time.Second; ti += 200 * time.Millisecond {
+			p.Render(ti)
+		}
+		return p.Truth(4 * time.Second)[0].Box.W
+	}()
+	// The mark stands about 4-6 cm before the outline (the default face
+	// is 4 cm deep, its nose 2 cm); the box is about 14 cm wide.
+	perCM := width / 14
+	for _, test := range []struct {
+		name       string
+		attack     simulate.Attack
+		yaw, pitch float64
+		axis       int     // 0: across, 1: down
+		lo, hi     float64 // the mark's move against the box's centre, cm
+	}{
+		{"yaw towards the image left", simulate.AttackNone, 10, 0, 0, -1.3, -0.4},
+		{"yaw towards the image right", simulate.AttackNone, -10, 0, 0, 0.4, 1.3},
+		{"pitch down", simulate.AttackNone, 0, 10, 1, 0.4, 1.3},
+		{"a print does not turn", simulate.AttackPhoto, 10, 10, 0, -0.1, 0.1},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			m, tr, box := nose(test.attack, test.yaw, test.pitch)
+			ref, refTruth, refBox := m0, tr0, box0
+			if test.attack == simulate.AttackPhoto {
+				ref, refTruth, refBox = nose(simulate.AttackPhoto, 0, 0)
+			}
+			a := test.axis
+			move := ((m[a] - box[a]) - (ref[a] - refBox[a])) / perCM
+			if move < test.lo || move > test.hi {
+				t.Errorf("the front moved %.2f cm over the box's centre, want %.1f..%.1f", move, test.lo, test.hi)
+			}
+			// The mark's centroid is not quite its centre's image (its
+			// sides turn unevenly): within a quarter and a pixel.
+			rendered, truth := m[a]-ref[a], tr[a]-refTruth[a]
+			if math.Abs(rendered-truth) > 0.25*math.Abs(truth)+1 {
+				t.Errorf("the rendered mark moved %.1f px, Truth's nose %.1f px", rendered, truth)
+			}
+		})
+	}
+}
+
+// While the colours play the person holds as still as they can: once they
+// have seen the colours, the face's size drifts by the scene's
+// ColourDrift per second (leaning back, or creeping closer).
+func TestPlayer_ColourDrift(t *testing.T) {
+	for _, drift := range []float64{-0.04, 0, 0.05} {
+		sc := simulate.DefaultScene()
+		sc.DriftAmp, sc.Sway, sc.ColourDrift = 0, 0, drift
+		p, err := simulate.NewPlayer(testSource(), whiteChallenge(), simulate.Options{Seed: 9, NoiseSigma: 1e-6, Width: 320, Height: 240, Scene: &sc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const flash = 4 * time.Second
+		var w1 float64
+		for at := time.Duration(0); at <= flash+2700*time.Millisecond; at += 100 * time.Millisecond {
+			if at == flash {
+				p.Flash(at)
+			}
+			p.Render(at)
+			if at == flash+700*time.Millisecond { // after any reaction time (250-600 ms)
+				w1 = p.Truth(at)[0].Box.W
+			}
+		}
+		w2 := p.Truth(flash + 2700*time.Millisecond)[0].Box.W
+		want := math.Exp(2 * drift)
+		// The breathing scale (0.6%) rides on it.
+		if got := w2 / w1; math.Abs(got-want) > 0.015 {
+			t.Errorf("drift %g/s: the face's size changed %.3f times over 2 s of colours, want %.3f", drift, got, want)
+		}
 	}
 }
