@@ -63,7 +63,7 @@ func (p *Player) setupLight() {
 	outlineHalf := p.src.contour() / 2 * iodCM / math.Max(p.iodPx0, 1)
 	// The light is computed for the head's turn as the colours play (the
 	// person holds still then).
-	p.shade = faceShade(sc, p.camPoint(p.mo.target, p.distCM), outlineHalf, headTurn{sc.HeadYaw, sc.HeadPitch})
+	p.shade = faceShade(sc, p.camPoint(p.mo.target, p.distCM), outlineHalf, newHeadTurn(sc.HeadYaw, sc.HeadPitch))
 }
 
 // camPoint is the camera position (cm) of the point at output pixel q

@@ -36,14 +36,25 @@ func rotY(a vec3, deg float64) vec3 { // yaw
 // headTurn turns a face about its origin (the eyes' midpoint in the plane
 // of its outline) by a yaw, then a pitch (degrees, as rotY and rotX).
 // Turning about the neck instead moves the whole face too, which the
-// person's own movement into the oval takes back.
-type headTurn struct{ yaw, pitch float64 }
+// person's own movement into the oval takes back. The sines and cosines
+// are taken once: the renderer turns every pixel's point several times.
+type headTurn struct {
+	zero           bool // the turn leaves the face as it is
+	sy, cy, sp, cp float64
+}
 
-// zero reports whether the turn leaves the face as it is.
-func (h headTurn) zero() bool { return h.yaw == 0 && h.pitch == 0 }
+func newHeadTurn(yaw, pitch float64) headTurn {
+	sy, cy := math.Sincos(yaw * math.Pi / 180)
+	sp, cp := math.Sincos(pitch * math.Pi / 180)
+	return headTurn{zero: yaw == 0 && pitch == 0, sy: sy, cy: cy, sp: sp, cp: cp}
+}
 
-// vec turns a vector in camera orientation.
-func (h headTurn) vec(v vec3) vec3 { return rotX(rotY(v, h.yaw), h.pitch) }
+// vec turns a vector in camera orientation (rotY by the yaw, then rotX
+// by the pitch).
+func (h headTurn) vec(a vec3) vec3 {
+	a = vec3{h.cy*a.x + h.sy*a.z, a.y, -h.sy*a.x + h.cy*a.z}
+	return vec3{a.x, h.cp*a.y - h.sp*a.z, h.sp*a.y + h.cp*a.z}
+}
 
 // apply is where the face point (x, y) standing z before the outline (cm,
 // face coordinates) is after the turn: across, down and how far before

@@ -357,15 +357,21 @@ func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width, warp 
 // print or an empty scene does not turn.
 func (p *Player) turn(t time.Duration) headTurn {
 	if p.opt.Attack == AttackPhoto || p.opt.Attack == AttackNoFace {
-		return headTurn{}
+		return newHeadTurn(0, 0)
 	}
 	sc := p.scene
 	rest := 1 - p.mo.progress
 	s := t.Seconds()
-	return headTurn{
-		yaw:   sc.HeadYaw - rest*sc.TurnYaw + sc.HeadSway*math.Sin(2*math.Pi*0.21*s+1.7*p.swayPhase+0.5),
-		pitch: sc.HeadPitch - rest*sc.TurnPitch + 0.7*sc.HeadSway*math.Sin(2*math.Pi*0.17*s+2.3*p.swayPhase+1.1),
-	}
+	return newHeadTurn(
+		sc.HeadYaw-rest*sc.TurnYaw+sc.HeadSway*math.Sin(2*math.Pi*0.21*s+1.7*p.swayPhase+0.5),
+		sc.HeadPitch-rest*sc.TurnPitch+0.7*sc.HeadSway*math.Sin(2*math.Pi*0.17*s+2.3*p.swayPhase+1.1),
+	)
+}
+
+// faceToImage turns a move (x across the face, y down it) into the
+// image's axes, the face's across axis being (ux, uy).
+func faceToImage(x, y, ux, uy float64) (float64, float64) {
+	return x*ux - y*uy, x*uy + y*ux
 }
 
 // Truth is where the face is at time t: its box and 5 keypoints, placed
@@ -394,9 +400,9 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 			_, zf, _ := p.shade.at(x, y)
 			tx, ty, tz := turn.apply(x, y, zf)
 			// The turn's move, from face centimetres to output pixels.
-			mx, my := (tx-x)*iod/iodCM*z, (ty-y)*iod/iodCM*z
-			d.X += mx*ux - my*uy
-			d.Y += mx*uy + my*ux
+			mx, my := faceToImage((tx-x)*iod/iodCM*z, (ty-y)*iod/iodCM*z, ux, uy)
+			d.X += mx
+			d.Y += my
 			f = (distCM / (distCM - tz)) / (100 / (100 - zf))
 		}
 		return livenessd.Point{X: c.X + d.X*f, Y: c.Y + d.Y*f}
@@ -503,10 +509,10 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 			gv.front = zb + glassesBeforeBridgeCM
 			gv.mag = distCM / (distCM - gv.front)
 			tx, ty, _ := turn.apply(0, 0, gv.front)
-			gdx, gdy = (tx*ux-ty*uy)/cm, (tx*uy+ty*ux)/cm
+			gdx, gdy = faceToImage(tx/cm, ty/cm, ux, uy)
 		}
 	}
-	turned := live && !turn.zero()
+	turned := live && !turn.zero
 	for y := range H {
 		dy := float64(y) - c.Y
 		for x := range W {
@@ -529,9 +535,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 					// its move in source pixels (the turn's move is
 					// magnified by the perspective as the point is).
 					sfx, sfy, zs, tz := turn.source(p.shade, fx, fy)
-					mx, my := sfx-fx, sfy-fy
-					tdx = (mx*ux - my*uy) / cm / z
-					tdy = (mx*uy + my*ux) / cm / z
+					tdx, tdy = faceToImage((sfx-fx)/cm/z, (sfy-fy)/cm/z, ux, uy)
 					shade, _, inFace = p.shade.at(sfx, sfy)
 					// Outside the face too: the plane of its outline
 					// turns, one side nearer (no seam at the outline).
