@@ -54,8 +54,9 @@ type motion struct {
 	goal     float64
 	target   livenessd.Point // face centre at the goal
 	duration time.Duration   // of the approach
-	warpMax  float64
-	warpRef  float64 // width where the perspective warp is 0
+	// solid: the face is a live one, rendered with its relief's
+	// perspective and its turn at every distance.
+	solid bool
 
 	t      time.Duration
 	w      float64
@@ -107,13 +108,14 @@ func newMotion(rng *rand.Rand, src Source, ch livenessd.Challenge, w, h int, sta
 	m.target = livenessd.Point{X: cx, Y: cy + 0.05*oh}
 	m.duration = time.Duration((1.0 + 0.6*rng.Float64()) * float64(time.Second))
 	m.reaction = time.Duration(250+rng.IntN(350)) * time.Millisecond
-	// A 3-D face coming from ~55 to ~30 cm: central features (eyes, nose)
-	// grow 5-8% more than the contour; the warp is 0 at half the goal's
-	// size and grows linearly with the face's size.
+	// A live face is solid at every distance. (Its relief's perspective
+	// once started only at half the goal's size, so the farthest views
+	// were flat and unturned; the draw that sized that warp is kept, so
+	// every later draw of a seed stays as it was.)
 	if attack != AttackPhoto && attack != AttackNoFace {
-		m.warpMax = 0.05 + 0.03*rng.Float64()
+		m.solid = true
+		_ = rng.Float64()
 	}
-	m.warpRef = 0.5 * m.goal
 	off := livenessd.Point{X: (rng.Float64() - 0.5) * 0.2 * float64(w), Y: (rng.Float64() - 0.5) * 0.15 * float64(h)}
 	m.c = livenessd.Point{X: m.target.X + off.X, Y: m.target.Y + off.Y}
 	switch start {
@@ -241,11 +243,7 @@ func (m *motion) move(t time.Duration) {
 	}
 }
 
-// state is the face's centre, box width and perspective warp now.
-func (m *motion) state() (livenessd.Point, float64, float64) {
-	warp := 0.0
-	if m.warpMax > 0 && m.goal > m.warpRef {
-		warp = m.warpMax * math.Max(0, math.Min(1.5, (m.w-m.warpRef)/(m.goal-m.warpRef)))
-	}
-	return m.c, m.w, warp
+// state is the face's centre and box width now.
+func (m *motion) state() (livenessd.Point, float64) {
+	return m.c, m.w
 }

@@ -336,10 +336,10 @@ func (p *Player) lightAt(t time.Duration) (c [3]float64, ok bool) {
 	return c, true
 }
 
-// geometry is the face's centre, width and perspective warp at time t.
-func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width, warp float64) {
+// geometry is the face's centre and width at time t.
+func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width float64) {
 	p.mo.advance(t)
-	centre, width, warp = p.mo.state()
+	centre, width = p.mo.state()
 	// Small head motion: a slow sway of a few pixels and breathing scale.
 	s := t.Seconds()
 	amp := 0.012 * width * p.scene.Sway
@@ -349,7 +349,7 @@ func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width, warp 
 	centre.X += amp * math.Sin(2*math.Pi*0.45*s+p.swayPhase)
 	centre.Y += 0.6 * amp * math.Sin(2*math.Pi*0.31*s+1.3*p.swayPhase)
 	width *= 1 + 0.006*math.Sin(2*math.Pi*0.27*s+p.swayPhase)
-	return centre, width, warp
+	return centre, width
 }
 
 // turn is how the head is turned at time t: the scene's turn as the
@@ -382,7 +382,7 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 		return nil
 	}
 	src := p.currentSource(t)
-	c, w, k := p.geometry(t)
+	c, w := p.geometry(t)
 	turn := p.turn(t)
 	z := p.zoom(src, w)
 	fc := src.Face.Center()
@@ -394,7 +394,7 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 	fwd := func(sp livenessd.Point) livenessd.Point {
 		d := livenessd.Point{X: (sp.X - fc.X) * z, Y: (sp.Y - fc.Y) * z}
 		f := 1.0
-		if k > 0 && p.shade.v != nil {
+		if p.mo.solid && p.shade.v != nil {
 			rx, ry := sp.X-mid.X, sp.Y-mid.Y
 			x, y := (rx*ux+ry*uy)*iodCM/iod, (-rx*uy+ry*ux)*iodCM/iod
 			_, zf, _ := p.shade.at(x, y)
@@ -464,7 +464,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	if p.opt.Attack == AttackNoFace {
 		img = p.blurred
 	}
-	c, w, k := p.geometry(t)
+	c, w := p.geometry(t)
 	turn := p.turn(t)
 	z := p.zoom(src, w)
 	fc := src.Face.Center()
@@ -492,7 +492,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	// Perspective of a 3-D face: a point standing zf cm before the face's
 	// outline is magnified by D/(D-zf) at distance D, against the photo's
 	// own (taken from about a metre).
-	live := k > 0 && p.shade.v != nil
+	live := p.mo.solid && p.shade.v != nil
 	distCM := p.focal * iodCM / math.Max(iod, 1)
 	const photoCM = 100.0
 	glasses := p.scene.Glasses && p.opt.Attack != AttackNoFace

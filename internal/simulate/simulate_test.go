@@ -541,9 +541,9 @@ func TestPlayer_HeadTurn(t *testing.T) {
 			src.Img.Pix[o], src.Img.Pix[o+1], src.Img.Pix[o+2] = 20, 20, 20
 		}
 	}
-	// nose returns the mark's centroid in the frame at 4 s (the approach
-	// over), Truth's nose and its box's centre.
-	nose := func(attack simulate.Attack, yaw, pitch float64) (mark, truth, box [2]float64) {
+	// nose returns the mark's centroid in the frame at time at, Truth's
+	// nose, its box's centre and the box's width.
+	nose := func(attack simulate.Attack, yaw, pitch float64, at time.Duration) (mark, truth, box [2]float64, width float64) {
 		sc := simulate.DefaultScene()
 		sc.DriftAmp, sc.Sway, sc.HeadYaw, sc.HeadPitch = 0, 0, yaw, pitch
 		p, err := simulate.NewPlayer(src, whiteChallenge(), simulate.Options{Attack: attack, Seed: 5, NoiseSigma: 1e-6, Width: 640, Height: 480, Scene: &sc})
@@ -551,7 +551,6 @@ func TestPlayer_HeadTurn(t *testing.T) {
 			t.Fatal(err)
 		}
 		var img *image.NRGBA
-		const at = 4 * time.Second
 		for ti := time.Duration(0); ti <= at; ti += 200 * time.Millisecond {
 			img = p.Render(ti)
 		}
@@ -568,41 +567,34 @@ func TestPlayer_HeadTurn(t *testing.T) {
 		}
 		f := p.Truth(at)[0]
 		c := f.Box.Center()
-		return [2]float64{sx / n, sy / n}, [2]float64{f.Keypoints[2].X, f.Keypoints[2].Y}, [2]float64{c.X, c.Y}
+		return [2]float64{sx / n, sy / n}, [2]float64{f.Keypoints[2].X, f.Keypoints[2].Y}, [2]float64{c.X, c.Y}, f.Box.W
 	}
-	m0, tr0, box0 := nose(simulate.AttackNone, 0, 0)
-	width := func() float64 {
-		sc := simulate.DefaultScene()
-		sc.DriftAmp, sc.Sway = 0, 0
-		p, _ := simulate.NewPlayer(src, whiteChallenge(), simulate.Options{Seed: 5, NoiseSigma: 1e-6, Width: 640, Height: 480, Scene: &sc})
-		for ti := time.Duration(0); ti <= 4*time.Second; ti += 200 * time.Millisecond {
-			p.Render(ti)
-		}
-		return p.Truth(4 * time.Second)[0].Box.W
-	}()
 	// The mark stands about 4-6 cm before the outline (the default face
-	// is 4 cm deep, its nose 2 cm); the box is about 14 cm wide.
-	perCM := width / 14
+	// is 4 cm deep, its nose 2 cm); the box is about 14 cm wide. The
+	// head is as solid at the start of the approach, far from the
+	// camera, as at its end (it once turned only from half the goal's
+	// size, so the farthest views were flat and square).
+	const end = 4 * time.Second
 	for _, test := range []struct {
 		name       string
 		attack     simulate.Attack
 		yaw, pitch float64
+		at         time.Duration
 		axis       int     // 0: across, 1: down
 		lo, hi     float64 // the mark's move against the box's centre, cm
 	}{
-		{"yaw towards the image left", simulate.AttackNone, 10, 0, 0, -1.3, -0.4},
-		{"yaw towards the image right", simulate.AttackNone, -10, 0, 0, 0.4, 1.3},
-		{"pitch down", simulate.AttackNone, 0, 10, 1, 0.4, 1.3},
-		{"a print does not turn", simulate.AttackPhoto, 10, 10, 0, -0.1, 0.1},
+		{"yaw towards the image left", simulate.AttackNone, 10, 0, end, 0, -1.3, -0.4},
+		{"yaw towards the image right", simulate.AttackNone, -10, 0, end, 0, 0.4, 1.3},
+		{"pitch down", simulate.AttackNone, 0, 10, end, 1, 0.4, 1.3},
+		{"yaw at the start, far", simulate.AttackNone, 10, 0, 0, 0, -1.3, -0.4},
+		{"pitch at the start, far", simulate.AttackNone, 0, 10, 0, 1, 0.4, 1.3},
+		{"a print does not turn", simulate.AttackPhoto, 10, 10, end, 0, -0.1, 0.1},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			m, tr, box := nose(test.attack, test.yaw, test.pitch)
-			ref, refTruth, refBox := m0, tr0, box0
-			if test.attack == simulate.AttackPhoto {
-				ref, refTruth, refBox = nose(simulate.AttackPhoto, 0, 0)
-			}
+			m, tr, box, width := nose(test.attack, test.yaw, test.pitch, test.at)
+			ref, refTruth, refBox, _ := nose(test.attack, 0, 0, test.at)
 			a := test.axis
-			move := ((m[a] - box[a]) - (ref[a] - refBox[a])) / perCM
+			move := ((m[a] - box[a]) - (ref[a] - refBox[a])) / (width / 14)
 			if move < test.lo || move > test.hi {
 				t.Errorf("the front moved %.2f cm over the box's centre, want %.1f..%.1f", move, test.lo, test.hi)
 			}
