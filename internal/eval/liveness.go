@@ -654,7 +654,8 @@ Fusion: each signal maps to a score through a logistic that is exactly 0.9 at it
 not.
 
 **The simulated world varies per session** (` + "`--scenes vary`" + `, internal/simulate/scene.go; the tables below are binned
-by every factor): the 3-D shape behind the photo (face depth 2-6 cm, its width 0.9-1.5 times the photo's own
+by every factor): the 3-D shape behind the photo, in the perspective of its distance from the first frame to the last
+(face depth 2-6 cm, its width 0.9-1.5 times the photo's own
 outline, front profile from elliptic to flat, nose, glasses in 30% of sessions: dark rims standing just before the
 nose's bridge, so that on a live face they magnify by their own depth as it comes closer, and lenses that mirror
 0.5-5% of the screen's light, from anti-reflective coated to uncoated), the screen (laptop 30x19 cm or phone 7x14 cm below the camera, an area light with inverse-square
