@@ -56,7 +56,7 @@ func (p *Player) setupLight() {
 	p.iodPx0 = math.Hypot(er.X-el.X, er.Y-el.Y)
 	iodAt := p.iodPx0 * p.mo.goal / p.src.Face.W
 	p.distCM = p.focal * iodCM / math.Max(iodAt, 1)
-	if p.opt.Attack == AttackPhoto || p.opt.Attack == AttackNoFace {
+	if !p.opt.Attack.liveHead() {
 		return
 	}
 	// The photo's face outline in centimetres (its eyes 6.3 cm apart).

@@ -54,9 +54,6 @@ type motion struct {
 	goal     float64
 	target   livenessd.Point // face centre at the goal
 	duration time.Duration   // of the approach
-	// solid: the face is a live one, rendered with its relief's
-	// perspective and its turn at every distance.
-	solid bool
 
 	t      time.Duration
 	w      float64
@@ -108,12 +105,9 @@ func newMotion(rng *rand.Rand, src Source, ch livenessd.Challenge, w, h int, sta
 	m.target = livenessd.Point{X: cx, Y: cy + 0.05*oh}
 	m.duration = time.Duration((1.0 + 0.6*rng.Float64()) * float64(time.Second))
 	m.reaction = time.Duration(250+rng.IntN(350)) * time.Millisecond
-	// A live face is solid at every distance. (Its relief's perspective
-	// once started only at half the goal's size, so the farthest views
-	// were flat and unturned; the draw that sized that warp is kept, so
-	// every later draw of a seed stays as it was.)
-	if attack != AttackPhoto && attack != AttackNoFace {
-		m.solid = true
+	// A live head once drew the size of a linear perspective warp here;
+	// the draw is kept so that every later draw of a seed stays as it was.
+	if attack.liveHead() {
 		_ = rng.Float64()
 	}
 	off := livenessd.Point{X: (rng.Float64() - 0.5) * 0.2 * float64(w), Y: (rng.Float64() - 0.5) * 0.15 * float64(h)}

@@ -35,6 +35,10 @@ const (
 // Attacks lists every kind, live first.
 var Attacks = []Attack{AttackNone, AttackPhoto, AttackReplay, AttackDelayed, AttackSwap, AttackNoFace}
 
+// liveHead reports whether the capture shows a live head (every kind but
+// a print and an empty scene): it is solid, turns and blinks.
+func (a Attack) liveHead() bool { return a != AttackPhoto && a != AttackNoFace }
+
 // ParseAttack validates an attack name.
 func ParseAttack(s string) (Attack, error) {
 	for _, a := range Attacks {
@@ -237,7 +241,7 @@ func NewPlayer(src Source, ch livenessd.Challenge, opt Options) (*Player, error)
 			}
 		}
 	}
-	if opt.Attack != AttackPhoto && opt.Attack != AttackNoFace {
+	if opt.Attack.liveHead() {
 		p.blinks = drawBlinks(rand.New(seededSource(opt.Seed, "blinks")), sc.BlinksPerMin)
 	}
 	p.gain = [3]float64{1, 1, 1}
@@ -356,7 +360,7 @@ func (p *Player) geometry(t time.Duration) (centre livenessd.Point, width float6
 // colours play, reached over the approach, and a slow sway about it. A
 // print or an empty scene does not turn.
 func (p *Player) turn(t time.Duration) headTurn {
-	if p.opt.Attack == AttackPhoto || p.opt.Attack == AttackNoFace {
+	if !p.opt.Attack.liveHead() {
 		return newHeadTurn(0, 0)
 	}
 	sc := p.scene
@@ -369,10 +373,20 @@ func (p *Player) turn(t time.Duration) headTurn {
 }
 
 // faceToImage turns a move (x across the face, y down it) into the
-// image's axes, the face's across axis being (ux, uy).
+// image's axes, the face's across axis being (ux, uy); imageToFace undoes
+// it.
 func faceToImage(x, y, ux, uy float64) (float64, float64) {
 	return x*ux - y*uy, x*uy + y*ux
 }
+
+func imageToFace(x, y, ux, uy float64) (float64, float64) {
+	return x*ux + y*uy, -x*uy + y*ux
+}
+
+// solid reports whether the face is rendered as a 3-D head, in the
+// perspective of its relief and turned, at every distance: the shape
+// setupLight made for a live head.
+func (p *Player) solid() bool { return p.shade.v != nil }
 
 // Truth is where the face is at time t: its box and 5 keypoints, placed
 // from the source face box by fixed proportions (an oracle for tests
@@ -394,9 +408,9 @@ func (p *Player) Truth(t time.Duration) []livenessd.FaceObservation {
 	fwd := func(sp livenessd.Point) livenessd.Point {
 		d := livenessd.Point{X: (sp.X - fc.X) * z, Y: (sp.Y - fc.Y) * z}
 		f := 1.0
-		if p.mo.solid && p.shade.v != nil {
-			rx, ry := sp.X-mid.X, sp.Y-mid.Y
-			x, y := (rx*ux+ry*uy)*iodCM/iod, (-rx*uy+ry*ux)*iodCM/iod
+		if p.solid() {
+			x, y := imageToFace(sp.X-mid.X, sp.Y-mid.Y, ux, uy)
+			x, y = x*iodCM/iod, y*iodCM/iod
 			_, zf, _ := p.shade.at(x, y)
 			tx, ty, tz := turn.apply(x, y, zf)
 			// The turn's move, from face centimetres to output pixels.
@@ -492,7 +506,7 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 	// Perspective of a 3-D face: a point standing zf cm before the face's
 	// outline is magnified by D/(D-zf) at distance D, against the photo's
 	// own (taken from about a metre).
-	live := p.mo.solid && p.shade.v != nil
+	live := p.solid()
 	distCM := p.focal * iodCM / math.Max(iod, 1)
 	const photoCM = 100.0
 	glasses := p.scene.Glasses && p.opt.Attack != AttackNoFace
@@ -525,8 +539,8 @@ func (p *Player) baseFrame(t time.Duration) *baseFrame {
 			var tdx, tdy float64
 			if live || glasses {
 				rx, ry := float64(x)-mid.X, float64(y)-mid.Y
-				fx := (rx*ux + ry*uy) * cm
-				fy := (-rx*uy + ry*ux) * cm
+				fx, fy := imageToFace(rx, ry, ux, uy)
+				fx, fy = fx*cm, fy*cm
 				if glasses {
 					gl = gv.part(dx-gdx, dy-gdy, live)
 				}

@@ -575,6 +575,13 @@ func TestPlayer_HeadTurn(t *testing.T) {
 	// camera, as at its end (it once turned only from half the goal's
 	// size, so the farthest views were flat and square).
 	const end = 4 * time.Second
+	// The unturned face each case is measured against, rendered once per
+	// kind and time.
+	type refKey struct {
+		attack simulate.Attack
+		at     time.Duration
+	}
+	refs := map[refKey]struct{ mark, truth, box [2]float64 }{}
 	for _, test := range []struct {
 		name       string
 		attack     simulate.Attack
@@ -592,7 +599,13 @@ func TestPlayer_HeadTurn(t *testing.T) {
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			m, tr, box, width := nose(test.attack, test.yaw, test.pitch, test.at)
-			ref, refTruth, refBox, _ := nose(test.attack, 0, 0, test.at)
+			key := refKey{test.attack, test.at}
+			r, ok := refs[key]
+			if !ok {
+				r.mark, r.truth, r.box, _ = nose(test.attack, 0, 0, test.at)
+				refs[key] = r
+			}
+			ref, refTruth, refBox := r.mark, r.truth, r.box
 			a := test.axis
 			move := ((m[a] - box[a]) - (ref[a] - refBox[a])) / (width / 14)
 			if move < test.lo || move > test.hi {
