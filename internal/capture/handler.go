@@ -460,7 +460,8 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 				return
 			}
 			pos := run.Position()
-			m := GuidanceMsg{Type: "guidance", Code: string(g), InOval: inOval, Stage: string(pos.Stage), Fill: math.Round(pos.Fill*100) / 100}
+			m := GuidanceMsg{Type: "guidance", Code: string(g), InOval: inOval, Stage: string(pos.Stage),
+				Fill: math.Round(pos.Fill*100) / 100, Need: math.Round(pos.Need*100) / 100}
 			if changed(last, m) && (time.Since(lastSent) >= 200*time.Millisecond || flash) {
 				c.send(m)
 				last, lastSent = m, time.Now()
@@ -502,7 +503,8 @@ func (c *captureConn) serve(ctx, base context.Context, authorize func(*livenessd
 // instruction, stage or oval state, or a fill that moved by 0.03 or more
 // (the client's progress display).
 func changed(prev, m GuidanceMsg) bool {
-	return m.Code != prev.Code || m.InOval != prev.InOval || m.Stage != prev.Stage || math.Abs(m.Fill-prev.Fill) >= 0.03
+	return m.Code != prev.Code || m.InOval != prev.InOval || m.Stage != prev.Stage ||
+		math.Abs(m.Fill-prev.Fill) >= 0.03 || math.Abs(m.Need-prev.Need) >= 0.03
 }
 
 // finish runs the fusion, stores the verdict and tells the client the

@@ -153,14 +153,17 @@ type LimitsMsg struct {
 
 // GuidanceMsg carries guidance computed from the frames: the instruction,
 // whether the face is in the target oval, the stage of the approach
-// ("start" until the face has fitted the start oval, then "target") and
-// the face's fill of the target oval (0 without a face).
+// ("start" until the face has fitted the start oval, then "target"), the
+// face's fill of the target oval (0 without a face) and, in the target
+// stage, the fill it must reach (fit.min, or more while the approach is
+// too short for the 3-D check: docs/PROTOCOL.md "In the oval").
 type GuidanceMsg struct {
 	Type   string  `json:"type"`
 	Code   string  `json:"code"`
 	InOval bool    `json:"inOval"`
 	Stage  string  `json:"stage"`
 	Fill   float64 `json:"fill"`
+	Need   float64 `json:"need,omitempty"`
 }
 
 // StatusMsg is the final result (status only) or a bare flash.

@@ -730,7 +730,8 @@ const livenessThreats = `
   3% reflection a face's fall-off is measured with a large error, and a face that is broad and flat across its front
   answers almost evenly except on its nose, above its brows and along its jaw: keeping 98% of live captures, about
   one simulated print in three passes the shading alone. The parallax is the second, independent evidence; it needs
-  the person to come closer (the two-stage start guarantees 1.41 times growth), and a renderer or camera path that
+  the person to come closer (the two-stage start guarantees 1.41 times growth, and livenessd's own guidance asks
+  for 2 times or a face filling the oval, for up to 4 s), and a renderer or camera path that
   scales a flat image as the face "approaches" shows none, as a print does. A replayed video of the victim
   approaching carries real parallax: the light challenge stands against it. A print bent around a face's shape has
   some parallax, which the simulator does not render (its prints are flat and tilted); a strong parallax passes
@@ -762,5 +763,7 @@ const livenessThreats = `
   instead, which is why it is graded and they are not.
 - **The numbers are simulated.** Faces come from LFW and the model samples (250x250 LFW crops upscaled into the
   frames, so sharper real webcams help); noise is Gaussian; the screen, the room and the camera are models with
-  ranges taken from typical hardware, not measured webcams.
+  ranges taken from typical hardware, not measured webcams. The cameras are pinholes: a real wide-angle lens
+  (barrel distortion) shrinks a face more towards the frame's edges, so a flat print that comes nearer and spreads
+  outwards gains a little apparent relief, as a face does; the nearer approach now asked for adds to it. Unmeasured.
 `

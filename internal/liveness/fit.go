@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"math"
+	"time"
 
 	"github.com/livenessd/livenessd"
 )
@@ -34,21 +35,43 @@ const (
 	// holdMaxMove is the movement between two observations, in face
 	// widths, above which the face is asked to hold still.
 	holdMaxMove = 0.08
+	// ApproachGrowth and ApproachFill: a face in the target oval that has
+	// grown less than ApproachGrowth times since the capture's far views
+	// (the growth the parallax measures) is asked to come closer until it
+	// has, or until it fills ApproachFill of the oval (its outline as wide
+	// as the oval, where it still visibly fits: docs/ACCURACY.md "Oval
+	// fit"). The parallax of a face's relief grows with the approach,
+	// about (depth/near distance)(1 - 1/growth): live captures that grew
+	// less than 1.7 times were refused by the 3-D rule nine times as often
+	// as those that grew 2.4 times or more (docs/ACCURACY.md "Enough
+	// approach").
+	ApproachGrowth = 2.0
+	ApproachFill   = 1.0
+	// ApproachWait bounds how long more approach is asked for after the
+	// face first was in the oval: a simulated person told to come closer
+	// from the smallest fill to 1.0 takes about 2 s (a quarter of the
+	// face's size per second after a reaction time).
+	ApproachWait = 4 * time.Second
 )
 
 // Fit is the oval-fit rule: the face fits the start oval up to Start (its
 // fill of the start oval), is in the target from Min to Max with its
-// centre at most MaxOffset from the oval's. A client with its own rule
-// (Amplify's component) gets a Fit that accepts whatever that rule
-// accepts, so no capture the client flashed is refused for not reaching
-// the oval.
+// centre at most MaxOffset from the oval's, and, when Growth > 0, has
+// grown Growth times since the far views or fills GrowthFill of the oval
+// (asked for during GrowthWait from its first time in the oval). A client
+// with its own rule (Amplify's component) gets a Fit that accepts
+// whatever that rule accepts, so no capture the client flashed is refused
+// for not reaching the oval.
 type Fit struct {
 	Start, Min, Max, MaxOffset float64
+	Growth, GrowthFill         float64
+	GrowthWait                 time.Duration
 }
 
 // DefaultFit is the rule livenessd's own SDK guides by.
 func DefaultFit() Fit {
-	return Fit{Start: FitStart, Min: FitMin, Max: FitMax, MaxOffset: FitMaxOffset}
+	return Fit{Start: FitStart, Min: FitMin, Max: FitMax, MaxOffset: FitMaxOffset,
+		Growth: ApproachGrowth, GrowthFill: ApproachFill, GrowthWait: ApproachWait}
 }
 
 // contourPerBox is the contour width per detector box width, for faces
@@ -73,6 +96,10 @@ type Position struct {
 	// Fill is the face's contour width over the target oval's width
 	// (0 without a face).
 	Fill float64
+	// Need is the fill the face must reach in the target stage: Fit.Min,
+	// or more while the approach is shorter than Fit.Growth (0 in the
+	// start stage and without a face).
+	Need float64
 }
 
 // faceFit returns the face's contour width and the centre of the face
@@ -131,6 +158,16 @@ func place(o livenessd.FaceObservation, ch livenessd.Challenge, w, h int) placem
 
 // fitsStart reports whether the face fits inside the start oval.
 func (p placement) fitsStart(f Fit) bool { return p.startFill <= f.Start }
+
+// need is the fill a face that has grown grown times since the far views
+// must reach: Min, or what makes the growth Growth, at most GrowthFill.
+func (p placement) need(f Fit, grown float64) float64 {
+	n := f.Min
+	if f.Growth > 0 && grown > 0 {
+		n = math.Max(n, math.Min(f.GrowthFill, p.fill*f.Growth/grown))
+	}
+	return n
+}
 
 // target is the guidance towards the target oval and whether the face is
 // in it: filling it (Min-Max) with its centre within MaxOffset.

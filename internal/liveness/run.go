@@ -62,6 +62,10 @@ type Run struct {
 	flashed   bool
 	flashRec  int
 	prevBox   *livenessd.Rect
+	// inSince is the time of the first observation in the target oval
+	// (-1 before): more approach is asked for from then on for at most
+	// Fit.GrowthWait.
+	inSince time.Duration
 
 	// embs are the embeddings of the frames that take part in the
 	// identity check; cosines are theirs to the medoid, computed once at
@@ -106,7 +110,7 @@ func NewRun(obs Observer, ch livenessd.Challenge, settings livenessd.Settings, c
 	cfg = cfg.withDefaults()
 	return &Run{
 		obs: obs, ch: ch, settings: settings, cfg: cfg, th: *cfg.Thresholds,
-		lastObs: -1, flashRec: -1, guide: GuideNoFace, pos: Position{Stage: StageStart},
+		lastObs: -1, flashRec: -1, inSince: -1, guide: GuideNoFace, pos: Position{Stage: StageStart},
 		colors: map[int]time.Duration{}, auditAt: map[string]bool{},
 	}
 }
@@ -438,7 +442,11 @@ func cosine(a, b []float32) float64 {
 // face is in the target oval. Until the face has fitted inside the start
 // oval once, a larger face is asked to move back (a face that already
 // fills the target has not shown an approach); from then on it is guided
-// into the target.
+// into the target, and closer within it while it has grown less than
+// Fit.Growth times since the far views (placement.need), for at most
+// Fit.GrowthWait from its first observation in the oval: a person who
+// cannot come closer (or whose growth the mesh measures short) then gets
+// the colours rather than a timeout.
 func (r *Run) guidance(rec *record) (Guidance, bool) {
 	defer func() {
 		if rec.faces == 1 {
@@ -448,7 +456,7 @@ func (r *Run) guidance(rec *record) (Guidance, bool) {
 			r.prevBox = nil
 		}
 	}()
-	r.pos.Fill = 0
+	r.pos.Fill, r.pos.Need = 0, 0
 	switch {
 	case rec.faces == 0:
 		return GuideNoFace, false
@@ -472,8 +480,19 @@ func (r *Run) guidance(rec *record) (Guidance, bool) {
 		r.pos.Stage = StageTarget
 	}
 	g, in := p.target(*r.cfg.Fit)
+	if in && r.inSince < 0 {
+		r.inSince = rec.at
+	}
+	r.pos.Need = r.cfg.Fit.Min
+	if r.inSince < 0 || rec.at-r.inSince < r.cfg.Fit.GrowthWait {
+		r.pos.Need = p.need(*r.cfg.Fit, r.grown(rec))
+	}
 	if !in {
 		return g, false
+	}
+	// In the oval, but too little approach for the parallax: closer.
+	if p.fill < r.pos.Need {
+		return GuideMoveCloser, false
 	}
 	// The colours wait for a head that faces the screen: a capture taken
 	// with it turned past the pose gate would be refused after them.
@@ -484,6 +503,22 @@ func (r *Run) guidance(rec *record) (Guidance, bool) {
 		return GuideHoldStill, true
 	}
 	return GuideOK, true
+}
+
+// grown is how many times the face's mesh is wider than in the capture's
+// middle far view: the growth the parallax will measure if this view is
+// the near one (0 when unknown: no far view or no mesh).
+func (r *Run) grown(rec *record) float64 {
+	m := rec.face.Mesh
+	if len(r.parFar) == 0 || len(m) != meshPoints {
+		return 0
+	}
+	far := r.parFar[len(r.parFar)/2].width
+	lo, hi, _, _ := meshBounds(m)
+	if far <= 0 {
+		return 0
+	}
+	return (hi - lo) / far
 }
 
 // Frame score for the reference image: sharp, frontal, in the oval.

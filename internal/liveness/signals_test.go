@@ -583,3 +583,82 @@ func TestChecks_ShadingAlone(t *testing.T) {
 		})
 	}
 }
+
+// meshFaceAt is faceAt with a FaceMesh-sized mesh spanning the box's
+// width, so that the parallax keeps far views and measures growth.
+func meshFaceAt(cx, cy, w float64) livenessd.FaceObservation {
+	f := faceAt(cx, cy, w, 1, 0)
+	f.Mesh = make([]livenessd.Point3, meshPoints)
+	for i := range f.Mesh {
+		r := math.Sqrt(float64(i) / (meshPoints - 1))
+		a := float64(i) * 2.39996
+		f.Mesh[i] = livenessd.Point3{X: cx + w/2*r*math.Cos(a), Y: cy + 0.6*w*r*math.Sin(a)}
+	}
+	// The spiral's widest points, so that the mesh is exactly w wide.
+	f.Mesh[0], f.Mesh[1] = livenessd.Point3{X: cx - w/2, Y: cy}, livenessd.Point3{X: cx + w/2, Y: cy}
+	return f
+}
+
+// TestRun_EnoughApproach checks that a face in the target oval is asked to
+// come closer while it has grown less than ApproachGrowth times since its
+// far views, unless it already fills ApproachFill of the oval, and that a
+// face without a mesh (no parallax to measure) is not.
+func TestRun_EnoughApproach(t *testing.T) {
+	ow := 0.45 * 640
+	box := func(fill float64) float64 { return fill * ow / contourPerBox }
+	wide := testOval
+	wide.Start = wide.Oval.Scale(0.7) // the start oval's bound at a fill of 0.63
+	for _, test := range []struct {
+		name   string
+		ch     livenessd.Challenge
+		far    float64 // fill of the three first (far) faces
+		near   float64 // fill of the last face
+		mesh   bool
+		late   bool // the near face is seen again ApproachWait after it was first in the oval
+		want   Guidance
+		inOval bool
+		need   float64
+	}{
+		{"ShortApproach", testOval, 0.45, 0.80, true, false, GuideMoveCloser, false, 0.90},
+		{"EnoughApproach", testOval, 0.45, 0.92, true, false, GuideOK, true, 0.90},
+		{"LongApproachAtEdge", testOval, 0.30, 0.72, true, false, GuideOK, true, FitMin},
+		{"ShortFromStartBound", testOval, 0.49, 0.96, true, false, GuideMoveCloser, false, 0.98},
+		{"FillsOvalAtCap", wide, 0.60, 1.02, true, false, GuideOK, true, ApproachFill},
+		{"NotAtCapYet", wide, 0.60, 0.95, true, false, GuideMoveCloser, false, ApproachFill},
+		{"NoMesh", testOval, 0.45, 0.80, false, false, GuideOK, true, FitMin},
+		// Someone who cannot come closer gets the colours after the wait.
+		{"ShortAfterWait", testOval, 0.45, 0.80, true, true, GuideOK, true, FitMin},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			face := faceAt
+			if test.mesh {
+				face = func(cx, cy, w float64, _ ...float32) livenessd.FaceObservation { return meshFaceAt(cx, cy, w) }
+			}
+			var obs [][]livenessd.FaceObservation
+			for range 3 {
+				obs = append(obs, []livenessd.FaceObservation{face(320, 240, box(test.far), 1, 0)})
+			}
+			obs = append(obs, []livenessd.FaceObservation{face(320, 240, box(test.near), 1, 0)})
+			at := []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}
+			if test.late {
+				obs = append(obs, obs[3])
+				at = append(at, at[3]+ApproachWait)
+			}
+			r := NewRun(&script{obs: obs}, test.ch, livenessd.Settings{}, Config{ObserveEvery: 1, HoldObservations: 5})
+			var g Guidance
+			var inOval bool
+			for i := range obs {
+				var err error
+				if g, inOval, _, err = r.AddFrame(t.Context(), Frame{Index: i, At: at[i], Image: grey(128)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if g != test.want || inOval != test.inOval {
+				t.Errorf("guidance = %s, inOval %v; want %s, %v", g, inOval, test.want, test.inOval)
+			}
+			if pos := r.Position(); pos.Stage != StageTarget || math.Abs(pos.Need-test.need) > 0.005 {
+				t.Errorf("position = %+v, want the target stage and need %.3f", pos, test.need)
+			}
+		})
+	}
+}

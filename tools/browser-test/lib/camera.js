@@ -45,7 +45,7 @@
   // reset by each new capture connection (the demo page runs several).
   const seen = {};
   const resetSeen = () => Object.assign(seen, {
-    oval: null, challenge: null, colors: 0, guidance: '', guidanceLog: [], inOval: false, flash: false, result: null, error: null,
+    oval: null, challenge: null, colors: 0, guidance: '', guidanceLog: [], needMax: 0, inOval: false, flash: false, result: null, error: null,
     sent: { frames: 0, badFrames: 0, maxBytes: 0, firstAt: null, lastAt: null, texts: [] },
   });
   resetSeen();
@@ -77,7 +77,10 @@
         try {
           const m = JSON.parse(ev.data);
           if (m.type === 'challenge') { seen.oval = m.oval; seen.colors = (m.colors || []).length; seen.challenge = m; }
-          if (m.type === 'guidance') { seen.guidance = m.code; seen.inOval = !!m.inOval; seen.guidanceLog.push(m.code); }
+          if (m.type === 'guidance') {
+            seen.guidance = m.code; seen.inOval = !!m.inOval; seen.guidanceLog.push(m.code);
+            seen.needMax = Math.max(seen.needMax, Number(m.need) || 0);
+          }
           if (m.type === 'flash') seen.flash = true;
           if (m.type === 'result') seen.result = m.status;
           if (m.type === 'error') seen.error = m;

@@ -293,6 +293,7 @@ class Capture {
     this.inOval = false;
     this.approach = 'start';
     this.fill = 0;
+    this.need = 0;
     this.cameras = [];
     this.stage = 'idle';
     this.finished = false;
@@ -534,7 +535,9 @@ class Capture {
 
   // meterValue is how well the face fits the current stage's oval, 0..1:
   // in the start stage how close it is to fitting inside the small oval,
-  // then how full the target oval is (1 from the fill that counts as in).
+  // then how full the target oval is (1 from the fill that counts as in:
+  // the server's `need`, which is more than fit.min while the approach has
+  // been too short for the 3-D check).
   meterValue() {
     const fit = this.fitRule();
     if (!(this.fill > 0)) return 0;
@@ -543,7 +546,7 @@ class Capture {
       const startFill = this.fill * (oval.width / this.startOval().width);
       return Math.min(1, fit.start / startFill);
     }
-    return Math.min(1, this.fill / fit.min);
+    return Math.min(1, this.fill / (this.need > 0 ? this.need : fit.min));
   }
 
   updateMeter() {
@@ -818,6 +821,7 @@ class Capture {
         // A server without the two stages sends no stage: the target only.
         this.approach = msg.stage === 'start' ? 'start' : 'target';
         this.fill = Math.max(0, Number(msg.fill) || 0);
+        this.need = Math.max(0, Number(msg.need) || 0);
         if (this.stage === 'positioning') {
           const text = this.t.guidance[this.guidance] || this.t.startPositioning;
           this.announce(text);
@@ -825,7 +829,7 @@ class Capture {
           // Overall progress: 0.15-0.4 while positioning, by the meter.
           const progress = 0.15 + (this.approach === 'start' ? 0.05 : 0.1 + 0.15 * meter);
           this.setProgress(progress);
-          this.emit('positioning', { guidance: this.guidance, inOval: this.inOval, approach: this.approach, fill: this.fill, progress });
+          this.emit('positioning', { guidance: this.guidance, inOval: this.inOval, approach: this.approach, fill: this.fill, need: this.need, progress });
         }
         this.drawOval();
         break;
