@@ -169,7 +169,13 @@ func JudgeOvalFit(ctx context.Context, obs liveness.Observer, f OvalFace, oval l
 		start.Box = livenessd.Rect{X: c.X - b.W/10, Y: c.Y - b.H/10, W: b.W / 5, H: b.H / 5}
 	}
 	ch := livenessd.Challenge{ID: "ovalfit", Type: livenessd.ChallengeMovement, Oval: oval}
-	run := liveness.NewRun(&sequence{{start}, faces}, ch, livenessd.Settings{}, liveness.Config{ObserveEvery: 1})
+	// The oval's rule alone: the far view here is the rendered frame
+	// itself, so the approach rule (enough growth since the far views,
+	// docs/PROTOCOL.md "Enough approach") would ask every face to fill
+	// the oval whole.
+	fit := liveness.DefaultFit()
+	fit.Growth = 0
+	run := liveness.NewRun(&sequence{{start}, faces}, ch, livenessd.Settings{}, liveness.Config{ObserveEvery: 1, Fit: &fit})
 	if _, _, _, err := run.AddFrame(ctx, liveness.Frame{Index: 0, Image: grey(w, h)}); err != nil {
 		return v, frame, err
 	}

@@ -143,25 +143,40 @@ func TestOvalFit_RealFrames(t *testing.T) {
 	}
 
 	// A person who starts with their face already filling the oval: move
-	// back, then (small) closer, then in, and the colours.
-	f := faces[0]
-	frames := []struct {
+	// back, then (small, three frames: the parallax's far views) closer,
+	// then in, and the colours. One who moves back only to the start
+	// oval's bound and stops at 0.75 has grown 1.7 times: closer, until
+	// 0.98 (2.2 times), then the colours.
+	type step struct {
 		fill float64
 		want liveness.Guidance
-	}{{1.0, liveness.GuideMoveBack}, {1.0, liveness.GuideMoveBack}, {0.35, liveness.GuideMoveCloser}, {0.6, liveness.GuideMoveCloser}, {0.9, ""}, {0.9, ""}}
-	ch := livenessd.Challenge{ID: "near", Type: livenessd.ChallengeMovement, Oval: oval}
-	run := liveness.NewRun(p, ch, livenessd.Settings{}, liveness.Config{ObserveEvery: 1})
-	for i, fr := range frames {
-		frame := simulate.FitFrame(f.Img, f.Outline, oval, fr.fill, 0, 0, W, H)
-		g, _, flash, err := run.AddFrame(t.Context(), liveness.Frame{Index: i, At: time.Duration(i) * 200 * time.Millisecond, Image: frame})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fr.want != "" && g != fr.want {
-			t.Errorf("near start, frame %d (fill %.2f): %s, want %s", i, fr.fill, g, fr.want)
-		}
-		if flash != (i == len(frames)-1) {
-			t.Errorf("near start, frame %d: flash = %v", i, flash)
+	}
+	back := []step{{1.0, liveness.GuideMoveBack}, {1.0, liveness.GuideMoveBack}}
+	f := faces[0]
+	for _, seq := range []struct {
+		name   string
+		frames []step
+	}{
+		{"near start", append(back, step{0.35, liveness.GuideMoveCloser}, step{0.35, liveness.GuideMoveCloser},
+			step{0.35, liveness.GuideMoveCloser}, step{0.6, liveness.GuideMoveCloser}, step{0.9, ""}, step{0.9, ""})},
+		{"short approach", append(back, step{0.45, liveness.GuideMoveCloser}, step{0.45, liveness.GuideMoveCloser},
+			step{0.45, liveness.GuideMoveCloser}, step{0.75, liveness.GuideMoveCloser}, step{0.75, liveness.GuideMoveCloser},
+			step{0.98, ""}, step{0.98, ""})},
+	} {
+		ch := livenessd.Challenge{ID: "near", Type: livenessd.ChallengeMovement, Oval: oval}
+		run := liveness.NewRun(p, ch, livenessd.Settings{}, liveness.Config{ObserveEvery: 1})
+		for i, fr := range seq.frames {
+			frame := simulate.FitFrame(f.Img, f.Outline, oval, fr.fill, 0, 0, W, H)
+			g, _, flash, err := run.AddFrame(t.Context(), liveness.Frame{Index: i, At: time.Duration(i) * 200 * time.Millisecond, Image: frame})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fr.want != "" && g != fr.want {
+				t.Errorf("%s, frame %d (fill %.2f): %s, want %s", seq.name, i, fr.fill, g, fr.want)
+			}
+			if flash != (i == len(seq.frames)-1) {
+				t.Errorf("%s, frame %d: flash = %v", seq.name, i, flash)
+			}
 		}
 	}
 }
