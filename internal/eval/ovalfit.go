@@ -500,7 +500,7 @@ func ovalMarkdown(tally map[string]map[float64]*ovalTally, fills []float64, rati
 	}
 	fmt.Fprintf(&b, "Produced by `livenessd eval oval --data ../shared/data --markdown docs/ACCURACY.md` (%d real faces; %d images left out: no face, another face beside it, turned more than %d or tilted more than %d degrees; %v).\n\n",
 		nFaces, skipped, maxOvalPose, maxOvalRoll, elapsed.Round(time.Second))
-	b.WriteString("Each face is rendered on a 640x480 frame with its outline (FaceMesh silhouette) `fill` times as wide as the oval (0.40, 0.45 or 0.50 of the frame width, in turn), centred in it, and analysed by the real face pipeline; **now** is the guidance of a `liveness.Run` whose face already fitted the start oval, **before** the previous rule (detector box 70-115% of the oval width). Frames answered too_dark or too_bright (which comes before the fit) are left out of both. " +
+	b.WriteString("Each face is rendered on a 640x480 frame with its outline (FaceMesh silhouette) `fill` times as wide as the oval (0.40, 0.45 or 0.50 of the frame width, in turn), centred in it, and analysed by the real face pipeline; **now** is the guidance of a `liveness.Run` whose face already fitted the start oval (the oval's rule alone: docs/PROTOCOL.md \"Enough approach\" can then ask a face that came only a short way for more), **before** the previous rule (detector box 70-115% of the oval width). Frames answered too_dark or too_bright (which comes before the fit) are left out of both. " +
 		fmt.Sprintf("The face visibly fills the drawn oval at fills %.2f-%.2f; below %.2f it is plainly too small, above %.2f plainly too large.\n\n", visibleMin, visibleMax, clearSmall, clearLarge))
 	for _, split := range []string{"dev", "test", "all"} {
 		t := tally[split]
