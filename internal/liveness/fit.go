@@ -160,7 +160,8 @@ func place(o livenessd.FaceObservation, ch livenessd.Challenge, w, h int) placem
 func (p placement) fitsStart(f Fit) bool { return p.startFill <= f.Start }
 
 // need is the fill a face that has grown grown times since the far views
-// must reach: Min, or what makes the growth Growth, at most GrowthFill.
+// must reach: Min, or what makes the growth Growth, at most GrowthFill
+// (Min when grown is unknown, 0).
 func (p placement) need(f Fit, grown float64) float64 {
 	n := f.Min
 	if f.Growth > 0 && grown > 0 {

@@ -483,10 +483,11 @@ func (r *Run) guidance(rec *record) (Guidance, bool) {
 	if in && r.inSince < 0 {
 		r.inSince = rec.at
 	}
-	r.pos.Need = r.cfg.Fit.Min
+	grown := 0.0 // unknown, as after the wait: need is then Fit.Min
 	if r.inSince < 0 || rec.at-r.inSince < r.cfg.Fit.GrowthWait {
-		r.pos.Need = p.need(*r.cfg.Fit, r.grown(rec))
+		grown = r.grown(rec)
 	}
+	r.pos.Need = p.need(*r.cfg.Fit, grown)
 	if !in {
 		return g, false
 	}
