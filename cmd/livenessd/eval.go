@@ -122,6 +122,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	parallaxAlone := fs.Float64("parallax-alone", liveness.DefaultThresholds().ParallaxAlone, "with --rescore: the parallax from which (with --parallax-alone-t) the shading is not graded (0: always graded)")
 	parallaxAloneT := fs.Float64("parallax-alone-t", liveness.DefaultThresholds().ParallaxAloneT, "with --rescore: the parallax t statistic the parallax alone needs too")
 	preciseAlone := fs.Float64("precise-parallax-alone", liveness.DefaultThresholds().PreciseParallaxAlone, "with --rescore: the smaller parallax the parallax alone may show when its t statistic reaches --precise-parallax-alone-t (0: no such route)")
+	parallaxKept := fs.Float64("parallax-kept", liveness.DefaultThresholds().ParallaxKept, "with --rescore: the share of its tracks a parallax fit must keep to count (0: every fit counts)")
 	preciseAloneT := fs.Float64("precise-parallax-alone-t", liveness.DefaultThresholds().PreciseParallaxAloneT, "with --rescore: the t statistic that route needs")
 	glasses := fs.Float64("glasses", -1, "share of sessions wearing glasses, drawn per session from the seed (< 0: as the scenes draw them, 30%)")
 	lensReflect := fs.Float64("lens-reflect", -1, "with --glasses: the share of the screen's light the lenses mirror (< 0: as drawn, 0.5-5%)")
@@ -171,7 +172,7 @@ func runEvalLiveness(ctx context.Context, args []string, stdout, stderr io.Write
 	th.Shading, th.Parallax, th.ShadingAlone = *shadingTh, *parallaxTh, *shadingAlone
 	th.ParallaxAlone, th.ParallaxAloneT, th.ParallaxT = *parallaxAlone, *parallaxAloneT, *parallaxT
 	th.PreciseParallaxAlone, th.PreciseParallaxAloneT = *preciseAlone, *preciseAloneT
-	th.ShadingAloneParallaxT = *shadingAloneParT
+	th.ShadingAloneParallaxT, th.ParallaxKept = *shadingAloneParT, *parallaxKept
 	return eval.Liveness(ctx, ff.open, eval.LivenessOptions{
 		LFW: *lfw, Faces: extra, SamplesDir: samplesDir, MaxFaces: *maxFaces, Split: *split,
 		Sessions: *sessions, Sweep: *sweep, Strengths: sweepS, Strength: *def, Kinds: ks,

@@ -576,10 +576,10 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   through the face pipeline; the frames in between are measured with interpolated landmarks); identity = the
   second-lowest embedding cosine of an analysed frame to the capture's medoid embedding (the one with the highest
   median cosine to the others; not the first frame, which is the worst when a user starts close), over the frames
-  whose face is at least 60 px wide (a smaller face's embedding drifts), leaving out the frames before the start oval
-  was fitted whose face is wider than 3/4 of the frame's height (some 20 cm from the camera: on the dev recording of
-  seed 12, 6 of 239 such frames were far from their capture's medoid against 4 of 15,467 others; they carry no
-  evidence, which all comes after the start oval) (>= 0.425, the cosine where compare-faces
+  whose face is at least 60 px wide (a smaller face's embedding drifts), leaving out the frames before the face first
+  fitted the start oval (a near start: perspective distorts the face and the frame may cut it; on dev seed 56 a near
+  start at 0.71-0.73 of the frame's height had first frames at cosines 0.07-0.09 to its capture's medoid; they carry
+  no evidence, which all comes after the start oval) (>= 0.425, the cosine where compare-faces
   has a false match rate of 1e-4 in the face calibration above: one odd frame is forgiven, two of another person are
   not).
 - **movement**: growth of the face (jaw-line width) from where it was smallest before the oval to the oval (>= 1.2;
@@ -633,7 +633,9 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   back or forward, whose near edge grows faster), in two passes that drop the worst-fitting 10%. λ needs the grid:
   with FaceMesh's points alone it took the relief of the eye band and of glasses from β. Each track is first followed back into the far view, and one that does not
   come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
-  one view, a moving highlight or hair. β is the front's magnification beyond the outline, 0 for a print
+  one view, a moving highlight or hair. A fit that keeps less than two thirds of its tracks (` + "`parallax_kept`" + `) is
+  no evidence either way (its β and t count as not measured): a near view that broke the tracking leaves a minority of
+  tracks and their chance relief. β is the front's magnification beyond the outline, 0 for a print
   (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone (unless the parallax is as flat as a print's, ` + "`parallax_t`" + ` < 3), or
   ` + "`parallax_beta`" + ` >= 0.010 with ` + "`parallax_t`" + ` >= 8, or >= 0.008 with ` + "`parallax_t`" + ` >= 10, alone (the shading is then reported, not graded), or
   ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 5: the parallax must stand out of its

@@ -71,6 +71,12 @@ type Thresholds struct {
 	// shows a small β, but the fit of its many tracks is sure of it (0:
 	// no second route).
 	PreciseParallaxAlone, PreciseParallaxAloneT float64
+	// ParallaxKept is the share of its tracks a parallax fit must keep
+	// (those whose round trip came back, parallax_kept) to be evidence
+	// either way, >=; below it the fit is treated as not measured (0: every
+	// fit counts). A view so near or so changed that the tracking broke
+	// leaves the fit a minority of tracks and their chance relief.
+	ParallaxKept float64
 }
 
 // DefaultThresholds returns the calibrated defaults.
@@ -121,6 +127,7 @@ func DefaultThresholds() Thresholds {
 		// at t 10.6-13.4, their shading not answering (docs/ACCURACY.md).
 		PreciseParallaxAlone:  0.008,
 		PreciseParallaxAloneT: 10,
+		ParallaxKept:          2.0 / 3,
 	}
 }
 

@@ -140,6 +140,7 @@ func (r *Run) Finish(ctx context.Context) (livenessd.Result, error) {
 	extra["parallax_beta"], extra["parallax_t"] = par.beta, par.t
 	extra["parallax_points"], extra["parallax_growth"] = float64(par.points), par.growth
 	extra["parallax_dropped"] = float64(par.dropped)
+	extra["parallax_kept"] = par.kept()
 	if s.hasLight {
 		extra["light_correlation"] = s.light.corr
 		extra["light_lag_ms"] = float64(s.light.lag.Milliseconds())
@@ -225,8 +226,11 @@ func (r *Run) checks(s summary) []check {
 		{"brightness_margin", or(hasFace, lightDist), 0, 15, false, ReasonLighting, ValidQuality},
 		{"sharpness", or(hasFace, s.sharp), th.Sharpness, 1, false, ReasonBlurry, ValidQuality},
 		{"pose", or(hasFace, s.pose), th.MaxPose, 8, true, ReasonPose, ValidQuality},
-		{"identity", s.identity, th.Identity, 0.15, false, ReasonFaceChanged, ValidAntiSpoofing},
+		// A capture that never reached the oval is refused for that first:
+		// its faces may all precede the start oval's fit, when none votes
+		// on who it is (Run.tooClose), and "face changed" would mislead.
 		{"reached_oval", reached, 0.5, 0.1, false, ReasonMovement, ValidChallengeResponse},
+		{"identity", s.identity, th.Identity, 0.15, false, ReasonFaceChanged, ValidAntiSpoofing},
 		{"growth", s.growth, th.Growth, 0.1, false, ReasonMovement, ValidChallengeResponse},
 		{"perspective", s.perspective, th.Perspective, 0.02, false, ReasonMovement, ValidChallengeResponse},
 	}
@@ -265,6 +269,9 @@ func (r *Run) checks(s summary) []check {
 		// alone route reads the fitted fall-off itself: a noisy print's
 		// bound is high, its fall-off is not.
 		par := r.parallax()
+		if !par.trusted(th) {
+			par.beta, par.t = nan, nan
+		}
 		// A parallax measured as flat (t below ShadingAloneParallaxT)
 		// contradicts the shading: then both must show depth. NaN (no
 		// parallax measured) compares false and does not contradict.

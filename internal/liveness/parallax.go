@@ -276,6 +276,22 @@ type parallaxResult struct {
 	growth  float64 // near width / far width
 }
 
+// kept is the share of the fit's tracks that came back from their round
+// trip (NaN without tracks).
+func (p parallaxResult) kept() float64 {
+	if p.points+p.dropped == 0 {
+		return math.NaN()
+	}
+	return float64(p.points) / float64(p.points+p.dropped)
+}
+
+// trusted reports whether the fit kept enough of its tracks
+// (Thresholds.ParallaxKept) to be evidence of the face's relief or of its
+// flatness.
+func (p parallaxResult) trusted(th Thresholds) bool {
+	return th.ParallaxKept <= 0 || p.kept() >= th.ParallaxKept
+}
+
 // A track is kept when its round trip (far to near and back) ends within
 // fbSpread times the capture's median round trip, or within fbFloor crop
 // pixels (a capture so clean that its median is a few hundredths of a

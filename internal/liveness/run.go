@@ -346,20 +346,19 @@ func keepFarthest(views []*faceCrop, c *faceCrop, n int) []*faceCrop {
 // 112 px; a face much smaller is no evidence of who it is).
 const identityMinWidth = 60
 
-// closeStartWidth is the share of the frame's height beyond which a face
-// seen before it fitted the start oval is too close to be evidence of
-// who it is: a face some 20 cm from the camera is distorted by
-// perspective and cut by the frame's edges. On the dev recording (seed
-// 12, 15,706 identity frames) 6 of the 239 frames at least this wide had
-// a cosine below the identity threshold to their capture's medoid, and 4
-// of the 15,467 others; all six were the first frames of near starts.
-// Such a frame is not needed: the approach and the colours come after
-// the start oval was fitted.
-const closeStartWidth = 0.75
-
-// tooClose reports whether rec's face is such a too-close start frame.
+// tooClose reports whether rec's face was seen before the face first
+// fitted the start oval: a face too close to be evidence of who it is.
+// Some 20 cm from the camera a face is distorted by perspective and cut by
+// the frame's edges, and such frames are not needed: the approach and the
+// colours come after the start oval was fitted. Until 2026-12-07 only
+// faces at least 0.75 of the frame's height wide were left out (on the dev
+// recording of seed 12, 6 of the 239 identity frames that wide had a
+// cosine below the identity threshold to their capture's medoid, and 4 of
+// the 15,467 others); near starts at 0.71-0.73 of the frame's height then
+// still failed the identity check with two first frames at cosines 0.07
+// and 0.09 (dev seed 56), as did one at 0.68 (docs/ACCURACY.md).
 func (r *Run) tooClose(rec *record) bool {
-	return r.pos.Stage == StageStart && rec.face.Box.W >= closeStartWidth*float64(r.height)
+	return r.pos.Stage == StageStart && !place(rec.face, r.ch, r.width, r.height).fitsStart(*r.cfg.Fit)
 }
 
 func (r *Run) observeIdentity(rec *record) {

@@ -227,13 +227,27 @@ func TestRun_SyntheticSignals(t *testing.T) {
 		// A low-resolution camera: moved back, the face is 46-58 px wide
 		// and its embedding is no evidence of who it is.
 		{"NearStartSmallFaces", drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85), true, "", "", ""},
-		// The same sizes with another person's face once it is large.
-		{"NearStartSmallFacesSwap", swapFrom(8, drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
+		// Similar sizes with another person's face once it is large: the
+		// first person was seen in the start oval twice, at a size that
+		// is evidence of who it is.
+		{"NearStartSmallFacesSwap", swapFrom(8, drifting(0.85, 0.85, 0.4, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
+		// The first person seen only before the face fitted the start
+		// oval and then too small to tell: nothing the capture measures
+		// as evidence is theirs (the approach and the oval are the
+		// second person's), so the capture is the second person's. Until
+		// 2026-12-07 the frames before the start oval's fit voted unless
+		// wider than 3/4 of the frame's height, and this was refused.
+		{"NearStartSmallFacesSwapBeforeStartOval", swapFrom(8, drifting(0.85, 0.85, 0.6, 0.4, 0.2, 0.16, 0.16, 0.18, 0.3, 0.45, 0.6, 0.75, 0.85, 0.85, 0.85, 0.85)), true, "", "", ""},
 		// Sitting so close that the face is wider than 3/4 of the frame's
 		// height: those first frames do not vote on who it is.
 		{"CloseStart", closeFirst(3, widths(1.35, 1.3, 1.26, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85)), true, "", "", ""},
-		// Frames just under that width still vote.
-		{"NearStartOdd", closeFirst(3, widths(1.2, 1.2, 1.2, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
+		// Nor do narrower ones before the face fitted the start oval (a
+		// near start at 0.71-0.73 of the frame's height had first frames
+		// at cosines 0.07-0.09 to the rest of its capture on dev seed 56);
+		// until 2026-12-07 these voted and the capture was refused.
+		{"NearStartOddBeforeStartOval", closeFirst(3, widths(1.2, 1.2, 1.2, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85)), true, "", "", ""},
+		// Odd frames once the face fits the start oval still vote.
+		{"OddInStartOval", closeFirst(3, widths(0.45, 0.45, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
 		// Another person after the start: the frames between are theirs.
 		{"CloseStartSwap", swapFrom(8, widths(1.35, 1.3, 1.26, 0.7, 0.6, 0.5, 0.42, 0.4, 0.45, 0.55, 0.65, 0.75, 0.85, 0.85, 0.85, 0.85)), false, ReasonFaceChanged, "identity", "attack"},
 		// A first frame unlike all the others (the face leaving the frame
@@ -579,6 +593,51 @@ func TestChecks_ShadingAlone(t *testing.T) {
 			}
 			if live := len(failed) == 0; live != test.live {
 				t.Errorf("live = %v (failed %v), want %v", live, failed, test.live)
+			}
+		})
+	}
+}
+
+// A parallax fit that lost most of its tracks (their round trip did not
+// come back) is no evidence either way: its relief does not pass a capture
+// on its own, and its flatness does not contradict the shading.
+func TestChecks_ParallaxKept(t *testing.T) {
+	kept := DefaultThresholds().ParallaxKept
+	if kept <= 0 {
+		t.Fatal("no ParallaxKept by default")
+	}
+	for _, test := range []struct {
+		name            string
+		k, upper        float64
+		beta, t         float64
+		points, dropped int
+		live            bool
+	}{
+		// A print whose near view broke the tracking: the rest read a
+		// relief (β 0.21, t 8; 124 of 299 tracks lost).
+		{"WeakBrokenFitRelief", 0.02, 0.05, 0.21, 8, 175, 124, false},
+		{"WeakWholeFitRelief", 0.02, 0.05, 0.21, 8, 299, 0, true},
+		{"WeakFitAtKept", 0.02, 0.05, 0.03, 12, 200, int(math.Floor(200 * (1 - kept) / kept)), true},
+		{"WeakFitBelowKept", 0.02, 0.05, 0.03, 12, 200, int(math.Ceil(200*(1-kept)/kept)) + 1, false},
+		{"StrongShadingBrokenFlatFit", 0.35, 0.45, 0, 0.5, 100, 200, true},
+		{"StrongShadingWholeFlatFit", 0.35, 0.45, 0, 0.5, 290, 10, false},
+		{"JointBrokenFit", 0.15, 0.45, 0.02, 9, 100, 200, false},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
+			r.par = &parallaxResult{beta: test.beta, t: test.t, points: test.points, dropped: test.dropped, growth: 2}
+			s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
+				growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
+			s.light = lightResult{timingOK: true, frames: 40, z: 5, matched: 1, matched2: 1, margin: 0.5, exposed: 0.9}
+			s.light.mesh.k, s.light.mesh.upper = test.k, test.upper
+			var failed []string
+			for _, c := range r.checks(s) {
+				if c.score() < 0.9 {
+					failed = append(failed, c.name)
+				}
+			}
+			if live := len(failed) == 0; live != test.live {
+				t.Errorf("live = %v (failed %v, kept %.3f), want %v", live, failed, r.par.kept(), test.live)
 			}
 		})
 	}
