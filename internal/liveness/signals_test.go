@@ -579,18 +579,7 @@ func TestChecks_ShadingAlone(t *testing.T) {
 		{"WeakWithNoisyParallax", 0.02, 0.05, 0.03, 7.5, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
-			r.par = &parallaxResult{beta: test.beta, t: test.t, points: 150, growth: 2}
-			s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
-				growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
-			s.light = lightResult{timingOK: true, frames: 40, z: 5, matched: 1, matched2: 1, margin: 0.5, exposed: 0.9}
-			s.light.mesh.k, s.light.mesh.upper = test.k, test.upper
-			var failed []string
-			for _, c := range r.checks(s) {
-				if c.score() < 0.9 {
-					failed = append(failed, c.name)
-				}
-			}
+			failed := failedChecks(parallaxResult{beta: test.beta, t: test.t, points: 150, growth: 2}, test.k, test.upper)
 			if live := len(failed) == 0; live != test.live {
 				t.Errorf("live = %v (failed %v), want %v", live, failed, test.live)
 			}
@@ -624,23 +613,32 @@ func TestChecks_ParallaxKept(t *testing.T) {
 		{"JointBrokenFit", 0.15, 0.45, 0.02, 9, 100, 200, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
-			r.par = &parallaxResult{beta: test.beta, t: test.t, points: test.points, dropped: test.dropped, growth: 2}
-			s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
-				growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
-			s.light = lightResult{timingOK: true, frames: 40, z: 5, matched: 1, matched2: 1, margin: 0.5, exposed: 0.9}
-			s.light.mesh.k, s.light.mesh.upper = test.k, test.upper
-			var failed []string
-			for _, c := range r.checks(s) {
-				if c.score() < 0.9 {
-					failed = append(failed, c.name)
-				}
-			}
+			par := parallaxResult{beta: test.beta, t: test.t, points: test.points, dropped: test.dropped, growth: 2}
+			failed := failedChecks(par, test.k, test.upper)
 			if live := len(failed) == 0; live != test.live {
-				t.Errorf("live = %v (failed %v, kept %.3f), want %v", live, failed, r.par.kept(), test.live)
+				t.Errorf("live = %v (failed %v, kept %.3f), want %v", live, failed, par.kept(), test.live)
 			}
 		})
 	}
+}
+
+// failedChecks are the checks that fail for a capture that passes every
+// other one, with the parallax fit par and the shading's fitted fall-off k
+// and its bound upper.
+func failedChecks(par parallaxResult, k, upper float64) []string {
+	r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
+	r.par = &par
+	s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
+		growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
+	s.light = lightResult{timingOK: true, frames: 40, z: 5, matched: 1, matched2: 1, margin: 0.5, exposed: 0.9}
+	s.light.mesh.k, s.light.mesh.upper = k, upper
+	var failed []string
+	for _, c := range r.checks(s) {
+		if c.score() < 0.9 {
+			failed = append(failed, c.name)
+		}
+	}
+	return failed
 }
 
 // meshFaceAt is faceAt with a FaceMesh-sized mesh spanning the box's
