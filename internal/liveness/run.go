@@ -514,10 +514,10 @@ func (r *Run) grown(rec *record) float64 {
 		return 0
 	}
 	far := r.parFar[len(r.parFar)/2].width
-	lo, hi, _, _ := meshBounds(m)
 	if far <= 0 {
 		return 0
 	}
+	lo, hi, _, _ := meshBounds(m)
 	return (hi - lo) / far
 }
 
