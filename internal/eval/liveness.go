@@ -633,9 +633,9 @@ Signals, each reported under ` + "`details.signals`" + ` with its threshold and 
   back or forward, whose near edge grows faster), in two passes that drop the worst-fitting 10%. λ needs the grid:
   with FaceMesh's points alone it took the relief of the eye band and of glasses from β. Each track is first followed back into the far view, and one that does not
   come back to within 3 times the capture's median round trip (at least 0.25 px) is left out: an eye that blinks in
-  one view, a moving highlight or hair. A fit that keeps less than two thirds of its tracks (` + "`parallax_kept`" + `) is
-  no evidence either way (its β and t count as not measured): a near view that broke the tracking leaves a minority of
-  tracks and their chance relief. β is the front's magnification beyond the outline, 0 for a print
+  one view, a moving highlight or hair. The share of tracks kept is reported (` + "`parallax_kept`" + `); a guard that
+  treats a fit keeping less than two thirds as not measured exists (` + "`Thresholds.ParallaxKept`" + `) but is off: it refused a live
+  capture of the browser test camera. β is the front's magnification beyond the outline, 0 for a print
   (>= 0.005; ` + "`parallax_t`" + ` is its t statistic). **3-D rule**: ` + "`shading3d_k`" + ` >= 0.30 alone (unless the parallax is as flat as a print's, ` + "`parallax_t`" + ` < 3), or
   ` + "`parallax_beta`" + ` >= 0.010 with ` + "`parallax_t`" + ` >= 8, or >= 0.008 with ` + "`parallax_t`" + ` >= 10, alone (the shading is then reported, not graded), or
   ` + "`light_shading`" + ` >= 0.10 and ` + "`parallax_beta`" + ` >= 0.005 with ` + "`parallax_t`" + ` >= 5: the parallax must stand out of its

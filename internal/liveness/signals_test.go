@@ -579,7 +579,7 @@ func TestChecks_ShadingAlone(t *testing.T) {
 		{"WeakWithNoisyParallax", 0.02, 0.05, 0.03, 7.5, false},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			failed := failedChecks(parallaxResult{beta: test.beta, t: test.t, points: 150, growth: 2}, test.k, test.upper)
+			failed := failedChecks(parallaxResult{beta: test.beta, t: test.t, points: 150, growth: 2}, test.k, test.upper, DefaultThresholds())
 			if live := len(failed) == 0; live != test.live {
 				t.Errorf("live = %v (failed %v), want %v", live, failed, test.live)
 			}
@@ -591,10 +591,7 @@ func TestChecks_ShadingAlone(t *testing.T) {
 // come back) is no evidence either way: its relief does not pass a capture
 // on its own, and its flatness does not contradict the shading.
 func TestChecks_ParallaxKept(t *testing.T) {
-	kept := DefaultThresholds().ParallaxKept
-	if kept <= 0 {
-		t.Fatal("no ParallaxKept by default")
-	}
+	const kept = 2.0 / 3 // the share tried (off by default: docs/ACCURACY.md)
 	for _, test := range []struct {
 		name            string
 		k, upper        float64
@@ -614,7 +611,9 @@ func TestChecks_ParallaxKept(t *testing.T) {
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			par := parallaxResult{beta: test.beta, t: test.t, points: test.points, dropped: test.dropped, growth: 2}
-			failed := failedChecks(par, test.k, test.upper)
+			th := DefaultThresholds()
+			th.ParallaxKept = kept
+			failed := failedChecks(par, test.k, test.upper, th)
 			if live := len(failed) == 0; live != test.live {
 				t.Errorf("live = %v (failed %v, kept %.3f), want %v", live, failed, par.kept(), test.live)
 			}
@@ -624,9 +623,9 @@ func TestChecks_ParallaxKept(t *testing.T) {
 
 // failedChecks are the checks that fail for a capture that passes every
 // other one, with the parallax fit par and the shading's fitted fall-off k
-// and its bound upper.
-func failedChecks(par parallaxResult, k, upper float64) []string {
-	r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{})
+// and its bound upper, under the thresholds th.
+func failedChecks(par parallaxResult, k, upper float64, th Thresholds) []string {
+	r := NewRun(nil, livenessd.Challenge{Colors: []livenessd.ColorStep{{Color: livenessd.RGB{255, 0, 0}}}}, livenessd.Settings{}, Config{Thresholds: &th})
 	r.par = &par
 	s := summary{observed: 30, faceFrames: 30, brightness: 120, sharp: 5, pose: 5, identity: 0.9, reached: true,
 		growth: 1.5, perspective: 0.02, texture: 0.99, hasLight: true}
