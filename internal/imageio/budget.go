@@ -59,6 +59,14 @@ func (b *Budget) reserve(cost int64, w, h int) (release func(), err error) {
 	if err := b.sem.Acquire(ctx, cost); err != nil {
 		return nil, fmt.Errorf("imageio: no decode memory free within %v: %w", b.wait, livenessd.ErrOverloaded)
 	}
+	if cost >= collectAbove {
+		// The decode that gave this share back collected before its
+		// caller had the image, so that image may be garbage only now.
+		// Collect again before allocating: else one finished result the
+		// caller has already dropped stays in the heap beside this decode
+		// (a 36-megapixel image is 137 MiB over the budget).
+		debug.FreeOSMemory()
+	}
 	return func() {
 		if cost >= collectAbove {
 			// The decoder's buffers are garbage now. Collect and hand the
