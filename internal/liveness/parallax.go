@@ -18,11 +18,18 @@ import (
 // start the search: its learned shape prior damps the parallax), and the
 // displacements are fitted as
 //
-//	q = A·p + t + β·(p - c)·h(p) + γ·h(p) + κ·(p - c)·u(p) + λ·(p - c)·v(p)
+//	q = A·p + t + β·(p - c)·h(p) + γ·h(p) + ν·n(p) + κ·(p - c)·u(p) + λ·(p - c)·v(p)
 //
 // with h the face's convexity (1 at its front, 0 at its outline, an
 // ellipse over the mesh's extent with the nose standing out), A, t an
-// affine map, γ the shift a face off the camera's axis adds and u, v the
+// affine map, γ the shift a face off the camera's axis or turning adds
+// (its front moves sideways over its outline), ν the nose's own share of
+// that shift (n is the nose's bump: how far a nose stands before the
+// cheeks varies apart from the face's depth, so a head turning during the
+// approach moves it by its own amount; fitted with γ alone, the rest
+// leaked into β: on a dev capture of a shallow face turning 4-5° in yaw
+// and pitch, β 0.0014, t 0.7, and 0.0112, t 12 with the turn taken out of
+// the scene) and u, v the
 // position across and down the face (in half-widths). β is the front's
 // magnification beyond the outline's: 0 for a print, a few percent for a
 // face coming from arm's length to the oval. κ and λ are the projective
@@ -365,11 +372,14 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 	minX, maxX, minY, maxY := bounds(len(far.pts), func(i int) (float64, float64) { return far.pts[i].X, far.pts[i].Y })
 	cx, cy, a, b := (minX+maxX)/2, (minY+maxY)/2, (maxX-minX)/2, (maxY-minY)/2
 	nose := far.pts[4]
-	h := func(p livenessd.Point) (float64, float64) {
+	// h is the convexity at p, n the nose's bump, r2 the squared radius
+	// over the ellipse.
+	h := func(p livenessd.Point) (hv, n, r2 float64) {
 		u, w := (p.X-cx)/a, (p.Y-cy)/b
-		r2 := u*u + w*w
+		r2 = u*u + w*w
 		d2 := ((p.X-nose.X)*(p.X-nose.X) + (p.Y-nose.Y)*(p.Y-nose.Y)) / (0.12 * 0.12 * 4 * a * a)
-		return math.Sqrt(math.Max(0, 1-r2)) + 0.5*math.Exp(-d2), r2
+		n = math.Exp(-d2)
+		return math.Sqrt(math.Max(0, 1-r2)) + 0.5*n, n, r2
 	}
 	// The mesh's similarity from far to near starts each search.
 	sim, ok := similarityFit(far.pts, near.pts)
@@ -388,15 +398,15 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 	// crop pixels), so the limit follows the capture's own noise (its
 	// resolution, JPEG, sharpness) rather than one camera's.
 	type tracked struct {
-		p, q livenessd.Point
-		hv   float64
-		fb   float64
+		p, q  livenessd.Point
+		hv, n float64
+		fb    float64
 	}
 	var tracks []tracked
 	var fbs []float64
 	onTemples := temples(far.pts)
 	for _, p := range trackStarts(far.pts, cx, cy, a, b) {
-		hv, r2 := h(p)
+		hv, n, r2 := h(p)
 		if r2 > 0.8 || p.X < lkHalf+2 || p.Y < lkHalf+2 || p.X > cropSide-lkHalf-3 || p.Y > cropSide-lkHalf-3 || onTemples(p) {
 			continue
 		}
@@ -409,7 +419,7 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 			continue
 		}
 		fb := math.Hypot(pb.X-p.X, pb.Y-p.Y)
-		tracks = append(tracks, tracked{p, q, hv, fb})
+		tracks = append(tracks, tracked{p, q, hv, n, fb})
 		fbs = append(fbs, fb)
 	}
 	if len(tracks) == 0 {
@@ -423,12 +433,12 @@ func faceParallax(far, near *faceCrop) parallaxResult {
 			res.dropped++
 			continue
 		}
-		p, q, hv := tr.p, tr.q, tr.hv
+		p, q, hv, n := tr.p, tr.q, tr.hv, tr.n
 		dx, dy := p.X-cx, p.Y-cy
 		u, v := dx/a, dy/a // κ's and λ's columns: turns about the vertical and the horizontal axis
 		rows = append(rows,
-			[]float64{p.X, p.Y, 1, 0, 0, 0, dx * hv, hv, 0, dx * u, dx * v},
-			[]float64{0, 0, 0, p.X, p.Y, 1, dy * hv, 0, hv, dy * u, dy * v})
+			[]float64{p.X, p.Y, 1, 0, 0, 0, dx * hv, hv, 0, dx * u, dx * v, n, 0},
+			[]float64{0, 0, 0, p.X, p.Y, 1, dy * hv, 0, hv, dy * u, dy * v, 0, n})
 		ys = append(ys, q.X, q.Y)
 		res.points++
 	}
