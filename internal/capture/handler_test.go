@@ -76,9 +76,21 @@ func MustOpenEnvWith(tb testing.TB, cfg capture.Config, challenges session.Chall
 	if cfg.Observer == nil {
 		cfg.Observer = noFaces{}
 	}
-	apiSrv.Handle("GET /v1/liveness/session/{id}/stream", capture.NewHandler(cfg))
+	h := capture.NewHandler(cfg)
+	apiSrv.Handle("GET /v1/liveness/session/{id}/stream", h)
 	srv := httptest.NewServer(apiSrv)
 	tb.Cleanup(srv.Close)
+	// Streams run on hijacked connections, which srv.Close does not wait
+	// for: a stream still ending could write to the store while its
+	// directory is removed. Cleanups run last-in first-out, so this waits
+	// for them before the server, the store and the directory go.
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			tb.Errorf("capture handler shutdown: %v", err)
+		}
+	})
 	return &env{svc: svc, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
 }
 
