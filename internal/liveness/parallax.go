@@ -26,10 +26,11 @@ import (
 // (its front moves sideways over its outline), ν the nose's own share of
 // that shift (n is the nose's bump: how far a nose stands before the
 // cheeks varies apart from the face's depth, so a head turning during the
-// approach moves it by its own amount; fitted with γ alone, the rest
-// leaked into β: on a dev capture of a shallow face turning 4-5° in yaw
-// and pitch, β 0.0014, t 0.7, and 0.0112, t 12 with the turn taken out of
-// the scene) and u, v the
+// approach moves it by its own amount, which fitted with γ alone leaked
+// into β: a dev capture (seed 56, session 63) of a broad, shallow face
+// turning 4-5° in yaw and pitch read β 0.0014, t 0.7 (0.0081, t 2.0 with
+// ν; 0.0112, t 12 replayed without the turn), and replayed with a 6 cm
+// deep face 0.0028, t 0.9 (0.040, t 14 with ν)) and u, v the
 // position across and down the face (in half-widths). β is the front's
 // magnification beyond the outline's: 0 for a print, a few percent for a
 // face coming from arm's length to the oval. κ and λ are the projective
