@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,6 +115,7 @@ func mountAmplify(env *mountEnv) error {
 		return err
 	}
 	env.Server.Handle("GET "+amplify.Path, refuseWhileDraining(env.Server, h))
+	env.OnShutdown(func(ctx context.Context) error { return h.Shutdown(ctx) })
 	env.Server.Handle(amplify.AssetsPrefix, assets)
 	env.Server.Handle("GET /v1/liveness/session/{sessionId}/aws-results", env.Server.RequireAPIKey(awsResultsHandler(env)))
 	mode := "clientToken"

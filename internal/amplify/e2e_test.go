@@ -8,6 +8,7 @@ import (
 	"image/draw"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -55,6 +56,7 @@ func observer(tb testing.TB) *face.Pipeline { return facetest.Pipeline(tb) }
 type fixture struct {
 	svc *session.Service
 	srv *httptest.Server
+	h   *amplify.Handler
 }
 
 func newFixture(t *testing.T, mod func(*amplify.Config)) *fixture {
@@ -125,7 +127,17 @@ func newFixtureWith(t *testing.T, challenges session.ChallengeFunc, mod func(*am
 	// Stream goroutines can outlive the test (hijacked connections are not
 	// waited for): stop logging to t before it completes.
 	t.Cleanup(logs.stop)
-	return &fixture{svc: svc, srv: srv}
+	// Streams run on hijacked connections, which srv.Close does not wait
+	// for: wait for them (cleanups run last-in first-out) before the
+	// server, the store and its directory go.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("amplify handler shutdown: %v", err)
+		}
+	})
+	return &fixture{svc: svc, srv: srv, h: h}
 }
 
 // nopObserver stands in where a test never reaches the analysis.
@@ -377,6 +389,38 @@ func TestRefusals(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+// TestShutdown: a stream running when the server shuts down ends, once
+// the shutdown's grace period is over, with ServiceUnavailableException
+// (the component offers to try again) and its session aborted; Shutdown
+// returns once it closed, and a stream opened afterwards is refused 503.
+func TestShutdown(t *testing.T) {
+	f := newFixture(t, nil)
+	sess, token := f.create(t, "tenant-a")
+	c := dial(t, f.srv, dialOptions{sessionID: sess.ID, token: token})
+	c.sessionInfo()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- f.h.Shutdown(ctx) }()
+	c.expectException("ServiceUnavailableException")
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after its stream closed")
+	}
+	if got := f.status(t, "tenant-a", sess.ID); got.Status != livenessd.StatusFailed {
+		t.Errorf("session %s after shutdown, want FAILED", got.Status)
+	}
+	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + amplify.Path + "?session-id=" + sess.ID
+	_, resp, err := websocket.Dial(t.Context(), u, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a stream opened after shutdown: %v, response %v; want 503", err, resp)
+	}
 }
 
 // TestSessionInformation checks the challenge as the component reads it:

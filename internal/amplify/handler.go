@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -28,7 +30,18 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	slots    chan struct{}
 	streams  *guard.ConnLimit
+
+	quitOnce sync.Once
+	quit     chan struct{} // closed by Shutdown: new streams are refused
+	// aborting is cancelled when Shutdown's context ends: the streams
+	// still running end with ServiceUnavailableException.
+	aborting context.Context
+	abort    context.CancelFunc
+	active   sync.WaitGroup
 }
+
+// errShuttingDown is why a stream ends at shutdown, or is refused after it.
+var errShuttingDown = errors.New("amplify: server shutting down")
 
 // New validates cfg and returns the endpoint's handler.
 func New(cfg Config) (*Handler, error) {
@@ -36,7 +49,9 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), streams: guard.NewConnLimit(cfg.StreamsPerAddress)}
+	h := &Handler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), streams: guard.NewConnLimit(cfg.StreamsPerAddress),
+		quit: make(chan struct{})}
+	h.aborting, h.abort = context.WithCancel(context.Background())
 	if cfg.Keys != nil {
 		h.verifier = &sigv4.Verifier{Keys: cfg.Keys, Skew: cfg.Skew, Now: cfg.Now}
 	}
@@ -159,6 +174,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cfg.WriteError(w, r, fmt.Errorf("amplify: WebSocket upgrade required: %w", livenessd.ErrInvalidRequest))
 		return
 	}
+	select {
+	case <-h.quit:
+		h.cfg.WriteError(w, r, fmt.Errorf("%w: %w", errShuttingDown, livenessd.ErrOverloaded))
+		return
+	default:
+	}
+	h.active.Add(1)
+	defer h.active.Done()
 	addr := h.cfg.Addresses.Of(r)
 	release, ok := h.streams.Acquire(addr)
 	if !ok {
@@ -183,15 +206,41 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(int64(h.cfg.MaxFrameBytes))
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.MaxStreamDuration)
 	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 
 	c := &stream{h: h, conn: conn.Conn, log: h.cfg.Logger}
+	// At shutdown's deadline the client is told and the socket closed
+	// from here: cancelling a read closes the socket at once, with no
+	// room left to tell the client why.
+	var shutting atomic.Bool
+	told := make(chan struct{})
+	stopTelling := context.AfterFunc(h.aborting, func() {
+		defer close(told)
+		shutting.Store(true)
+		body, _ := json.Marshal(map[string]string{"Message": "Service is shutting down, try again", "Code": excServiceUnavailable})
+		if msg, err := eventstream.Encode(eventstream.Exception(excServiceUnavailable, body)); err == nil {
+			c.write(context.Background(), msg)
+		}
+		conn.CloseWithin(h.cfg.CloseTimeout, websocket.StatusGoingAway, "server shutting down")
+		stop(errShuttingDown)
+	})
+	defer func() {
+		if !stopTelling() {
+			<-told
+		}
+	}()
+
 	err = c.run(ctx, r)
 	if err == nil {
 		conn.CloseWithin(h.cfg.CloseTimeout, websocket.StatusNormalClosure, "")
 		return
 	}
 	var se *streamError
-	if !errors.As(err, &se) {
+	switch {
+	case shutting.Load():
+		se = &streamError{reason: "server shutting down", err: err} // told already
+	case !errors.As(err, &se):
 		se = sessionError(err)
 	}
 	if se.authFailure {
@@ -225,6 +274,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.write(context.WithoutCancel(ctx), msg)
 	}
 	conn.CloseWithin(h.cfg.CloseTimeout, se.close, truncate(se.exception, 100))
+}
+
+// Shutdown refuses new streams (503) and lets the running ones finish
+// until ctx ends; those still running then end with
+// ServiceUnavailableException and close 1001 (their sessions aborted), and
+// Shutdown waits for them to close, at most the close timeout more.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.quitOnce.Do(func() { close(h.quit) })
+	done := make(chan struct{})
+	go func() { h.active.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	h.abort()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(2 * h.cfg.CloseTimeout):
+		return fmt.Errorf("amplify: shutdown: streams still running: %w", ctx.Err())
+	}
 }
 
 // authorize returns the check BeginCapture runs on the stored session,
