@@ -282,20 +282,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Shutdown waits for them to close, at most the close timeout more.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.quitOnce.Do(func() { close(h.quit) })
-	done := make(chan struct{})
-	go func() { h.active.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
+	if err := wsutil.Drain(ctx, &h.active, h.abort, 2*h.cfg.CloseTimeout); err != nil {
+		return fmt.Errorf("amplify: shutdown: %w", err)
 	}
-	h.abort()
-	select {
-	case <-done:
-		return nil
-	case <-time.After(2 * h.cfg.CloseTimeout):
-		return fmt.Errorf("amplify: shutdown: streams still running: %w", ctx.Err())
-	}
+	return nil
 }
 
 // authorize returns the check BeginCapture runs on the stored session,

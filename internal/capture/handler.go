@@ -199,20 +199,10 @@ func NewHandler(cfg Config) *Handler {
 // sessions aborted) and Shutdown waits for them to close.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.quitOnce.Do(func() { close(h.quit) })
-	done := make(chan struct{})
-	go func() { h.active.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
+	if err := wsutil.Drain(ctx, &h.active, func() { h.abortOnce.Do(func() { close(h.abort) }) }, h.cfg.WriteTimeout); err != nil {
+		return fmt.Errorf("capture: shutdown: %w", err)
 	}
-	h.abortOnce.Do(func() { close(h.abort) })
-	select {
-	case <-done:
-		return nil
-	case <-time.After(h.cfg.WriteTimeout):
-		return fmt.Errorf("capture: shutdown: captures still running: %w", ctx.Err())
-	}
+	return nil
 }
 
 func sessionID(r *http.Request) string {

@@ -1,7 +1,8 @@
 // Package wsutil holds what the two WebSocket transports (the SDK capture
 // stream and the Amplify endpoint) need around github.com/coder/websocket:
 // an upgrade that keeps the hijacked connection and holds back the
-// library's plain-text refusals, and a close whose handshake is bounded.
+// library's plain-text refusals, a close whose handshake is bounded, and
+// the graceful shutdown of a handler's streams.
 package wsutil
 
 import (
