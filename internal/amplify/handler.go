@@ -40,9 +40,6 @@ type Handler struct {
 	active   sync.WaitGroup
 }
 
-// errShuttingDown is why a stream ends at shutdown, or is refused after it.
-var errShuttingDown = errors.New("amplify: server shutting down")
-
 // New validates cfg and returns the endpoint's handler.
 func New(cfg Config) (*Handler, error) {
 	cfg, err := cfg.withDefaults()
@@ -176,7 +173,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	select {
 	case <-h.quit:
-		h.cfg.WriteError(w, r, fmt.Errorf("%w: %w", errShuttingDown, livenessd.ErrOverloaded))
+		h.cfg.WriteError(w, r, fmt.Errorf("amplify: server shutting down: %w", livenessd.ErrOverloaded))
 		return
 	default:
 	}
@@ -206,8 +203,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(int64(h.cfg.MaxFrameBytes))
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.MaxStreamDuration)
 	defer cancel()
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 
 	c := &stream{h: h, conn: conn.Conn, log: h.cfg.Logger}
 	// At shutdown's deadline the client is told and the socket closed
@@ -218,12 +215,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stopTelling := context.AfterFunc(h.aborting, func() {
 		defer close(told)
 		shutting.Store(true)
-		body, _ := json.Marshal(map[string]string{"Message": "Service is shutting down, try again", "Code": excServiceUnavailable})
-		if msg, err := eventstream.Encode(eventstream.Exception(excServiceUnavailable, body)); err == nil {
-			c.write(context.Background(), msg)
-		}
+		c.tell(context.Background(), excServiceUnavailable, "Service is shutting down, try again")
 		conn.CloseWithin(h.cfg.CloseTimeout, websocket.StatusGoingAway, "server shutting down")
-		stop(errShuttingDown)
+		stop()
 	})
 	defer func() {
 		if !stopTelling() {
@@ -265,14 +259,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		level = slog.LevelError
 	}
 	c.log.Log(ctx, level, "amplify: stream failed", "session", c.sessionID(), "exception", se.exception, "err", se)
-	body, _ := json.Marshal(map[string]string{"Message": se.message, "Code": se.exception})
 	if c.sess == nil {
 		// Refused before a capture began: tell and hang up at once.
 		conn.SetDeadline(time.Now().Add(h.cfg.CloseTimeout))
 	}
-	if msg, err := eventstream.Encode(eventstream.Exception(se.exception, body)); err == nil {
-		c.write(context.WithoutCancel(ctx), msg)
-	}
+	c.tell(context.WithoutCancel(ctx), se.exception, se.message)
 	conn.CloseWithin(h.cfg.CloseTimeout, se.close, truncate(se.exception, 100))
 }
 
@@ -338,6 +329,14 @@ func clientCloseReason(code websocket.StatusCode) string {
 		return fmt.Sprintf("client error (close code %d)", int(code))
 	}
 	return "connection closed before the end of the video"
+}
+
+// tell sends the client an exception event of type exception.
+func (c *stream) tell(ctx context.Context, exception, message string) {
+	body, _ := json.Marshal(map[string]string{"Message": message, "Code": exception})
+	if msg, err := eventstream.Encode(eventstream.Exception(exception, body)); err == nil {
+		c.write(ctx, msg)
+	}
 }
 
 func (c *stream) write(ctx context.Context, msg []byte) error {
