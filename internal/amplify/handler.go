@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,13 +30,12 @@ type Handler struct {
 	slots    chan struct{}
 	streams  *guard.ConnLimit
 
-	quitOnce sync.Once
-	quit     chan struct{} // closed by Shutdown: new streams are refused
+	// running counts the streams; Shutdown refuses new ones.
+	running wsutil.Streams
 	// aborting is cancelled when Shutdown's context ends: the streams
 	// still running end with ServiceUnavailableException.
 	aborting context.Context
 	abort    context.CancelFunc
-	active   sync.WaitGroup
 }
 
 // New validates cfg and returns the endpoint's handler.
@@ -46,8 +44,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), streams: guard.NewConnLimit(cfg.StreamsPerAddress),
-		quit: make(chan struct{})}
+	h := &Handler{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), streams: guard.NewConnLimit(cfg.StreamsPerAddress)}
 	h.aborting, h.abort = context.WithCancel(context.Background())
 	if cfg.Keys != nil {
 		h.verifier = &sigv4.Verifier{Keys: cfg.Keys, Skew: cfg.Skew, Now: cfg.Now}
@@ -171,14 +168,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cfg.WriteError(w, r, fmt.Errorf("amplify: WebSocket upgrade required: %w", livenessd.ErrInvalidRequest))
 		return
 	}
-	select {
-	case <-h.quit:
+	if !h.running.Enter() {
 		h.cfg.WriteError(w, r, fmt.Errorf("amplify: server shutting down: %w", livenessd.ErrOverloaded))
 		return
-	default:
 	}
-	h.active.Add(1)
-	defer h.active.Done()
+	defer h.running.Leave()
 	addr := h.cfg.Addresses.Of(r)
 	release, ok := h.streams.Acquire(addr)
 	if !ok {
@@ -272,8 +266,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ServiceUnavailableException and close 1001 (their sessions aborted), and
 // Shutdown waits for them to close, at most the close timeout more.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	h.quitOnce.Do(func() { close(h.quit) })
-	if err := wsutil.Drain(ctx, &h.active, h.abort, 2*h.cfg.CloseTimeout); err != nil {
+	if err := h.running.Drain(ctx, h.abort, 2*h.cfg.CloseTimeout); err != nil {
 		return fmt.Errorf("amplify: shutdown: %w", err)
 	}
 	return nil

@@ -179,11 +179,9 @@ func (c Config) withDefaults() Config {
 type Handler struct {
 	cfg       Config
 	streams   *guard.ConnLimit
-	quit      chan struct{} // closed: new captures are refused
-	quitOnce  sync.Once
-	abort     chan struct{} // closed: captures still running end with 1001
+	running   wsutil.Streams // Shutdown refuses new captures
+	abort     chan struct{}  // closed: captures still running end with 1001
 	abortOnce sync.Once
-	active    sync.WaitGroup
 }
 
 // NewHandler returns the capture WebSocket handler. Mount it on
@@ -191,15 +189,14 @@ type Handler struct {
 // pattern the id is the path element before "/stream".
 func NewHandler(cfg Config) *Handler {
 	cfg = cfg.withDefaults()
-	return &Handler{cfg: cfg, streams: guard.NewConnLimit(cfg.StreamsPerAddress), quit: make(chan struct{}), abort: make(chan struct{})}
+	return &Handler{cfg: cfg, streams: guard.NewConnLimit(cfg.StreamsPerAddress), abort: make(chan struct{})}
 }
 
 // Shutdown refuses new captures (503, 5001) and lets the running ones
 // finish until ctx ends; those still running then end with 1001 (their
 // sessions aborted) and Shutdown waits for them to close.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	h.quitOnce.Do(func() { close(h.quit) })
-	if err := wsutil.Drain(ctx, &h.active, func() { h.abortOnce.Do(func() { close(h.abort) }) }, h.cfg.WriteTimeout); err != nil {
+	if err := h.running.Drain(ctx, func() { h.abortOnce.Do(func() { close(h.abort) }) }, h.cfg.WriteTimeout); err != nil {
 		return fmt.Errorf("capture: shutdown: %w", err)
 	}
 	return nil
@@ -223,14 +220,11 @@ func sessionID(r *http.Request) string {
 // CloseTimeout. Only then is a capture slot taken.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cfg := h.cfg
-	select {
-	case <-h.quit:
+	if !h.running.Enter() {
 		cfg.WriteError(w, r, fmt.Errorf("capture: server shutting down: %w", livenessd.ErrOverloaded))
 		return
-	default:
 	}
-	h.active.Add(1)
-	defer h.active.Done()
+	defer h.running.Leave()
 
 	addr := cfg.Addresses.Of(r)
 	release, ok := h.streams.Acquire(addr)

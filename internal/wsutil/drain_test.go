@@ -3,6 +3,7 @@ package wsutil_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,8 +12,9 @@ import (
 
 // Drain returns once the streams end: by themselves before the deadline
 // (not aborted), or once aborted; a stream that ignores the abort makes
-// it fail after the grace period.
-func TestDrain(t *testing.T) {
+// it fail after the grace period. Streams entering after it began are
+// refused.
+func TestStreams_Drain(t *testing.T) {
 	for _, test := range []struct {
 		name        string
 		stream      func(abort, end <-chan struct{}) // nil: no stream; end closes when the test ends
@@ -25,21 +27,24 @@ func TestDrain(t *testing.T) {
 		{"IgnoresAbort", func(_, end <-chan struct{}) { <-end }, true, true},
 	} {
 		t.Run(test.name, func(t *testing.T) {
-			var running sync.WaitGroup
+			var streams wsutil.Streams
 			abort := make(chan struct{})
-			started, end := make(chan struct{}), make(chan struct{})
+			started, ended, end := make(chan struct{}), make(chan struct{}), make(chan struct{})
 			defer close(end)
 			if test.stream != nil {
-				running.Add(1)
+				if !streams.Enter() {
+					t.Fatal("a stream was refused before the drain")
+				}
 				go func() {
-					defer running.Done()
+					defer close(ended)
+					defer streams.Leave()
 					close(started)
 					test.stream(abort, end)
 				}()
 				<-started
 			}
 			if !test.wantAborted && test.stream != nil {
-				running.Wait() // ends in time: before the deadline
+				<-ended // ends in time: before the deadline
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			if test.wantAborted {
@@ -47,10 +52,47 @@ func TestDrain(t *testing.T) {
 			}
 			defer cancel()
 			aborted := false
-			err := wsutil.Drain(ctx, &running, func() { aborted = true; close(abort) }, 50*time.Millisecond)
+			err := streams.Drain(ctx, func() { aborted = true; close(abort) }, 50*time.Millisecond)
 			if aborted != test.wantAborted || (err != nil) != test.wantErr {
 				t.Errorf("aborted %v, err %v; want aborted %v, error %v", aborted, err, test.wantAborted, test.wantErr)
 			}
+			if streams.Enter() {
+				t.Error("a stream entered after the drain")
+			}
 		})
+	}
+}
+
+// A stream is either refused or waited for, however its Enter and the
+// drain interleave: streams entering while Drain begins have all left
+// when it returns.
+func TestStreams_EnterDuringDrain(t *testing.T) {
+	for range 200 {
+		var streams wsutil.Streams
+		var inside atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if !streams.Enter() {
+					return
+				}
+				inside.Add(1)
+				time.Sleep(time.Millisecond) // a short stream
+				inside.Add(-1)
+				streams.Leave()
+			}()
+		}
+		close(start)
+		if err := streams.Drain(context.Background(), func() {}, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if n := inside.Load(); n != 0 {
+			t.Fatalf("Drain returned with %d streams running", n)
+		}
+		wg.Wait()
 	}
 }
