@@ -306,27 +306,31 @@ section_documents() {
 # parallax: the liveness parallax that Run.Finish measures once per
 # capture (BenchmarkFaceParallax: one fit between two synthetic 128-px
 # face views tracked both ways, fitted twice; BenchmarkCaptureParallax:
-# the capture's three fits and their medians), median of six runs.
+# the capture's three fits and their medians; BenchmarkNewFaceCrop: one
+# view's crop from a 1280x720 frame, far and near), median of six runs.
 section_parallax() {
 	local tmp=$work/parallax q
 	mkdir -p "$tmp"
 	q=$(wait_quiet)
-	"$GO" test -run '^$' -bench '^Benchmark(Face|Capture)Parallax$' -benchmem -count 6 ./internal/liveness | tee "$tmp/go.txt"
+	"$GO" test -run '^$' -bench '^Benchmark((Face|Capture)Parallax|NewFaceCrop)$' -benchmem -count 6 ./internal/liveness | tee "$tmp/go.txt"
 	need_bench '^BenchmarkFaceParallax' "$tmp/go.txt"
 	need_bench '^BenchmarkCaptureParallax' "$tmp/go.txt"
+	need_bench '^BenchmarkNewFaceCrop' "$tmp/go.txt"
 	{
 		echo "## Liveness parallax fit"
 		echo
 		echo "\`BenchmarkFaceParallax\` (internal/liveness/parallax_test.go): one fit between two 128-px views of the face"
 		echo "(every other FaceMesh point and a grid every 6 px tracked into the near view and back by Lucas-Kanade, then two"
 		echo "least-squares passes), on synthetic views. \`BenchmarkCaptureParallax\`: what \`Run.Finish\` runs once per capture,"
-		echo "a fit from each of the three farthest views to the flash's and the medians. Median of six runs:"
+		echo "a fit from each of the three farthest views to the flash's and the medians. \`BenchmarkNewFaceCrop\`: one view's"
+		echo "128-px crop from a 1280x720 frame (each crop pixel the mean of its footprint), a far face (1.5 frame pixels per"
+		echo "crop pixel) and a near one (4.5). Median of six runs:"
 		echo
 		echo "| benchmark | ms per op | B/op | allocs/op |"
 		echo "|---|---:|---:|---:|"
 		# mawk has no sort: the median comes from sort -n.
-		for b in FaceParallax CaptureParallax; do
-			awk -v b="^Benchmark$b" '$0 ~ b { print $3 / 1e6, $5, $7 }' "$tmp/go.txt" | sort -n |
+		for b in FaceParallax CaptureParallax NewFaceCrop/1.5 NewFaceCrop/4.5; do
+			awk -v b="^Benchmark$b-" '$0 ~ b { print $3 / 1e6, $5, $7 }' "$tmp/go.txt" | sort -n |
 				awk -v b="$b" '{ ms[NR] = $1; by = $2; a = $3 } END { printf "| %s | %.1f | %s | %s |\n", b, (ms[int((NR + 1) / 2)] + ms[int(NR / 2) + 1]) / 2, by, a }'
 		done
 		echo

@@ -12,7 +12,8 @@ import (
 // projective map of the plane; a face's
 // front, standing centimetres before its outline, grows more than its
 // outline as it comes closer. Both views are cropped to the face's width
-// (so the maps are near the identity), points of the far crop (every
+// (so the maps are near the identity; each crop pixel the frame's mean
+// under it), points of the far crop (every
 // other FaceMesh point and a grid over the face) are tracked into the
 // near one by Lucas-Kanade on their own pixels (FaceMesh's points only
 // start the search: its learned shape prior damps the parallax), and the
@@ -92,19 +93,80 @@ func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
 	}
 	cx, cy := (minX+maxX)/2, (minY+maxY)/2
 	s := w / (cropFace * cropSide) // frame pixels per crop pixel
-	c := &faceCrop{width: w, luma: make([]float32, cropSide*cropSide), pts: make([]livenessd.Point, len(m)), depth: make([]float64, len(m))}
-	for y := range cropSide {
-		for x := range cropSide {
-			fx := cx + (float64(x)-cropSide/2)*s
-			fy := cy + (float64(y)-cropSide/2)*s
-			c.luma[y*cropSide+x] = float32(px.lumaBilinear(fx, fy))
-		}
-	}
+	c := &faceCrop{width: w, pts: make([]livenessd.Point, len(m)), depth: make([]float64, len(m))}
+	c.luma = cropLuma(px, cx, cy, s)
 	for i, p := range m {
 		c.pts[i] = pt((p.X-cx)/s+cropSide/2, (p.Y-cy)/s+cropSide/2)
 		c.depth[i] = p.Z / s
 	}
 	return c, true
+}
+
+// cropLuma is the crop's luma around frame point (cx, cy), s frame pixels
+// per crop pixel: each crop pixel is the frame's mean over its footprint,
+// a square of side s (at least one pixel, where the mean is bilinear
+// interpolation). A near face spans several frame pixels per crop pixel;
+// one sample each aliased its texture and kept each pixel's own noise
+// (sensor, JPEG), which the tracks then followed as if it were the face.
+// The mean is taken across, then down, from running sums.
+func cropLuma(px pixels, cx, cy, s float64) []float32 {
+	side := math.Max(s, 1)
+	at := func(i int) float64 { return (float64(i) - cropSide/2) * s } // crop pixel i's centre from (cx, cy)
+	// The frame pixels under the footprints (pixel k covers k-0.5..k+0.5).
+	span := func(c float64, lo, hi int) (k0, n int) {
+		k0 = min(max(int(math.Floor(c+at(0)-side/2+0.5)), lo), hi)
+		k1 := min(max(int(math.Floor(c+at(cropSide-1)+side/2+0.5)), lo), hi)
+		return k0, k1 - k0 + 1
+	}
+	kx, nx := span(cx, px.r.Min.X, px.r.Max.X-1)
+	ky, ny := span(cy, px.r.Min.Y, px.r.Max.Y-1)
+	// Footprint edges in the running sums' coordinates (cell k from k to k+1).
+	ox, oy := cx-side/2-(float64(kx)-0.5), cy-side/2-(float64(ky)-0.5)
+	across := make([]float32, ny*cropSide) // frame row r's mean over crop column x's footprint
+	sums := make([]float64, max(nx, ny)+1)
+	for r := range ny {
+		row := sums[:nx+1]
+		for k := range nx {
+			red, green, blue := px.at(kx+k, ky+r)
+			row[k+1] = row[k] + 0.299*red + 0.587*green + 0.114*blue
+		}
+		for x := range cropSide {
+			across[r*cropSide+x] = float32(boxMean(row, ox+at(x), ox+at(x)+side))
+		}
+	}
+	luma := make([]float32, cropSide*cropSide)
+	col := sums[:ny+1]
+	for x := range cropSide {
+		for r := range ny {
+			col[r+1] = col[r] + float64(across[r*cropSide+x])
+		}
+		for y := range cropSide {
+			luma[y*cropSide+x] = float32(boxMean(col, oy+at(y), oy+at(y)+side))
+		}
+	}
+	return luma
+}
+
+// boxMean is the mean over a..b of the cells whose running sums are sums
+// (cell k spans k..k+1, sums[k] the total before it), the interval
+// clamped to the cells (the nearest cell when it lies outside them).
+func boxMean(sums []float64, a, b float64) float64 {
+	n := float64(len(sums) - 1)
+	a, b = math.Min(math.Max(a, 0), n), math.Min(math.Max(b, 0), n)
+	if b-a < 1e-9 {
+		k := min(int(a), len(sums)-2)
+		return sums[k+1] - sums[k]
+	}
+	return (runningSum(sums, b) - runningSum(sums, a)) / (b - a)
+}
+
+// runningSum is the total of the cells up to x (0 <= x <= len(sums)-1).
+func runningSum(sums []float64, x float64) float64 {
+	k := int(x)
+	if k >= len(sums)-1 {
+		return sums[len(sums)-1]
+	}
+	return sums[k] + (x-float64(k))*(sums[k+1]-sums[k])
 }
 
 // cell is where x falls between the samples lo..hi (clamped): the lower
@@ -125,17 +187,6 @@ func cell(x float64, lo, hi int) (i0, i1 int, f float64) {
 // bilerp interpolates the four samples around a point at fractions fx, fy.
 func bilerp(v00, v10, v01, v11, fx, fy float64) float64 {
 	return (v00*(1-fx)+v10*fx)*(1-fy) + (v01*(1-fx)+v11*fx)*fy
-}
-
-// lumaBilinear is the luma at (x, y), bilinear, clamped to the image.
-func (p pixels) lumaBilinear(x, y float64) float64 {
-	x0, x1, fx := cell(x, p.r.Min.X, p.r.Max.X-1)
-	y0, y1, fy := cell(y, p.r.Min.Y, p.r.Max.Y-1)
-	l := func(x, y int) float64 {
-		r, g, b := p.at(x, y)
-		return 0.299*r + 0.587*g + 0.114*b
-	}
-	return bilerp(l(x0, y0), l(x1, y0), l(x0, y1), l(x1, y1), fx, fy)
 }
 
 // at is the crop's luma at (x, y), bilinear, clamped to the crop.

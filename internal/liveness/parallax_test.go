@@ -2,6 +2,8 @@ package liveness
 
 import (
 	"fmt"
+	"image"
+	"image/color"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -239,7 +241,7 @@ func TestFaceParallax_TurningNose(t *testing.T) {
 	}
 }
 
-// loadFaceCrop reads a face crop written as an 8-bit PGM (cropSide
+// loadFaceCrop reads a face crop written as an 8- or 16-bit PGM (cropSide
 // square) and its mesh, one "x y" or "x y z" line per point (crop
 // pixels).
 func loadFaceCrop(t *testing.T, base string) *faceCrop {
@@ -249,12 +251,18 @@ func loadFaceCrop(t *testing.T, base string) *faceCrop {
 		t.Fatal(err)
 	}
 	header, px, _ := strings.Cut(string(b), "\n")
-	if header != fmt.Sprintf("P5 %d %d 255", cropSide, cropSide) || len(px) != cropSide*cropSide {
-		t.Fatalf("%s.pgm: not a %dx%d 8-bit PGM", base, cropSide, cropSide)
-	}
-	c := &faceCrop{width: 100, luma: make([]float32, len(px))}
-	for i, v := range []byte(px) {
-		c.luma[i] = float32(v)
+	c := &faceCrop{width: 100, luma: make([]float32, cropSide*cropSide)}
+	switch {
+	case header == fmt.Sprintf("P5 %d %d 255", cropSide, cropSide) && len(px) == cropSide*cropSide:
+		for i, v := range []byte(px) {
+			c.luma[i] = float32(v)
+		}
+	case header == fmt.Sprintf("P5 %d %d %d", cropSide, cropSide, pgmMax) && len(px) == 2*cropSide*cropSide:
+		for i := range c.luma {
+			c.luma[i] = float32(int(px[2*i])<<8|int(px[2*i+1])) / pgmScale
+		}
+	default:
+		t.Fatalf("%s.pgm: not a %dx%d 8- or 16-bit PGM", base, cropSide, cropSide)
 	}
 	pts, err := os.ReadFile(base + ".pts")
 	if err != nil {
@@ -322,10 +330,16 @@ func TestFaceParallax_Captures(t *testing.T) {
 }
 
 // The views written for diagnosis read back as the crops they were (PGM
-// luma rounded to 8 bits, mesh to 0.001 px): the parallax refitted on them
-// is the capture's.
+// luma to 1/256 of a step, mesh to 0.001 px): the parallax refitted on
+// them is the capture's (rounded to 8 bits, a dev run's t moved by 0.2 in
+// the median and up to 2).
 func TestParallaxViews_RoundTrip(t *testing.T) {
 	far, near := syntheticViews(0.03, 1.0, 0.02, 0, false, false)
+	for _, c := range []*faceCrop{far, near} { // a frame's luma range (the synthetic texture exceeds it)
+		for i, v := range c.luma {
+			c.luma[i] = 0.4*v + 77
+		}
+	}
 	r := &Run{parFar: []*faceCrop{far}, parNear: near}
 	v, ok := r.ParallaxViews()
 	if !ok || len(v.Far) != 1 {
@@ -342,7 +356,7 @@ func TestParallaxViews_RoundTrip(t *testing.T) {
 	}
 	want := faceParallax(far, near)
 	got := faceParallax(loadFaceCrop(t, filepath.Join(dir, "far")), loadFaceCrop(t, filepath.Join(dir, "near")))
-	if math.Abs(got.beta-want.beta) > 0.002 || math.Abs(got.t-want.t) > 0.1*math.Abs(want.t) {
+	if math.Abs(got.beta-want.beta) > 1e-4 || math.Abs(got.t-want.t) > 0.01*math.Abs(want.t) {
 		t.Errorf("refitted beta %.4f t %.1f, want %.4f t %.1f", got.beta, got.t, want.beta, want.t)
 	}
 	if _, ok := (&Run{parFar: []*faceCrop{far}}).ParallaxViews(); ok {
@@ -446,10 +460,13 @@ func BenchmarkCaptureParallax(b *testing.B) {
 	}
 }
 
-// A dumped view (ParallaxView) reads back as the crop it came from: the
-// mesh's points and their depths.
+// A dumped view (ParallaxView) reads back as the crop it came from: its
+// luma to half of 1/256 of a step, the mesh's points and their depths.
 func TestParallaxView_RoundTrip(t *testing.T) {
 	c := &faceCrop{width: 100, luma: make([]float32, cropSide*cropSide)}
+	for i := range c.luma {
+		c.luma[i] = float32(i%256) + float32(i%7)/7 // fractions of a luma step
+	}
 	for i := range meshPoints {
 		c.pts = append(c.pts, pt(float64(i%128)+0.25, float64(i/128)+0.5))
 		c.depth = append(c.depth, -float64(i)/10)
@@ -466,9 +483,176 @@ func TestParallaxView_RoundTrip(t *testing.T) {
 	if len(got.depth) != meshPoints {
 		t.Fatalf("%d depths read back, want %d", len(got.depth), meshPoints)
 	}
+	for i, v := range got.luma {
+		if math.Abs(float64(v-c.luma[i])) > 0.5/pgmScale {
+			t.Fatalf("luma %d: read %g, wrote %g", i, v, c.luma[i])
+		}
+	}
 	for i := range meshPoints {
 		if math.Abs(got.pts[i].X-c.pts[i].X) > 1e-3 || math.Abs(got.pts[i].Y-c.pts[i].Y) > 1e-3 || math.Abs(got.depth[i]-c.depth[i]) > 1e-3 {
 			t.Fatalf("point %d: read %v z %g, wrote %v z %g", i, got.pts[i], got.depth[i], c.pts[i], c.depth[i])
 		}
+	}
+}
+
+// A face crop averages the frame over each crop pixel's footprint: a face
+// several frame pixels per crop pixel wide keeps neither the frame's
+// per-pixel noise nor texture finer than the crop's pixels (aliased into
+// patterns that move differently from view to view).
+func TestNewFaceCrop_AveragesFootprint(t *testing.T) {
+	const sigma, grating = 20.0, 30.0 // per-pixel noise; a 2-pixel stripe pattern's amplitude
+	for _, s := range []float64{1, 2, 3.5, 6} {
+		t.Run(fmt.Sprint(s), func(t *testing.T) {
+			side := int(s*cropSide) + 8
+			img := image.NewRGBA(image.Rect(0, 0, side, side))
+			rng := rand.New(rand.NewPCG(3, uint64(s*10)))
+			for y := range side {
+				for x := range side {
+					v := 128 + sigma*rng.NormFloat64() + grating*float64(1-2*(x%2))
+					g := uint8(math.Max(0, math.Min(255, math.Round(v))))
+					img.SetRGBA(x, y, color.RGBA{g, g, g, 255})
+				}
+			}
+			// A mesh whose width makes the crop s frame pixels per crop pixel.
+			w, c := s*cropFace*cropSide, float64(side)/2
+			mesh := make([]livenessd.Point3, meshPoints)
+			for i := range mesh {
+				a := float64(i) * 2.39996
+				r := math.Sqrt(float64(i) / meshPoints)
+				mesh[i] = livenessd.Point3{X: c + w/2*r*math.Cos(a), Y: c + w/2*r*math.Sin(a)}
+			}
+			mesh[0].X, mesh[1].X = c-w/2, c+w/2
+			crop, ok := newFaceCrop(newPixels(img), mesh)
+			if !ok {
+				t.Fatal("no crop")
+			}
+			spread := func(v []float32) float64 {
+				var m, q float64
+				for _, x := range v {
+					m += float64(x)
+				}
+				m /= float64(len(v))
+				for _, x := range v {
+					q += (float64(x) - m) * (float64(x) - m)
+				}
+				return math.Sqrt(q / float64(len(v)))
+			}
+			got := spread(crop.luma)
+			one := spread(pointSampled(newPixels(img), c, c, s))
+			// n x n independent pixels average the noise down by n; the
+			// stripes cancel over an even footprint and mostly over an odd one.
+			n := math.Ceil(s)
+			want := 1.3*sigma/n + grating/(n*n)
+			if s == 1 {
+				want = 1.05 * math.Hypot(sigma, grating)
+			}
+			t.Logf("s %.1f: spread %.1f (one sample each: %.1f)", s, got, one)
+			if got > want {
+				t.Errorf("s %.1f: the crop's spread is %.1f, want <= %.1f (one sample per crop pixel: %.1f)", s, got, want, one)
+			}
+		})
+	}
+}
+
+// pointSampled is the crop as it was made before the footprint mean: one
+// bilinear sample per crop pixel.
+func pointSampled(px pixels, cx, cy, s float64) []float32 {
+	luma := make([]float32, cropSide*cropSide)
+	for y := range cropSide {
+		for x := range cropSide {
+			luma[y*cropSide+x] = float32(px.lumaBilinear(cx+(float64(x)-cropSide/2)*s, cy+(float64(y)-cropSide/2)*s))
+		}
+	}
+	return luma
+}
+
+// lumaBilinear is the luma at (x, y), bilinear, clamped to the image.
+func (p pixels) lumaBilinear(x, y float64) float64 {
+	x0, x1, fx := cell(x, p.r.Min.X, p.r.Max.X-1)
+	y0, y1, fy := cell(y, p.r.Min.Y, p.r.Max.Y-1)
+	l := func(x, y int) float64 {
+		r, g, b := p.at(x, y)
+		return 0.299*r + 0.587*g + 0.114*b
+	}
+	return bilerp(l(x0, y0), l(x1, y0), l(x0, y1), l(x1, y1), fx, fy)
+}
+
+// BenchmarkNewFaceCrop measures one face crop from a 1280x720 frame: a far
+// face (1.5 frame pixels per crop pixel) and a near one (4.5).
+func BenchmarkNewFaceCrop(b *testing.B) {
+	img := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Y {
+		img.Y[i] = uint8(rng.IntN(256))
+	}
+	for _, s := range []float64{1.5, 4.5} {
+		b.Run(fmt.Sprint(s), func(b *testing.B) {
+			w := s * cropFace * cropSide
+			mesh := make([]livenessd.Point3, meshPoints)
+			for i := range mesh {
+				a := float64(i) * 2.39996
+				r := math.Sqrt(float64(i) / meshPoints)
+				mesh[i] = livenessd.Point3{X: 640 + w/2*r*math.Cos(a), Y: 360 + w/2*r*math.Sin(a)}
+			}
+			px := newPixels(img)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := newFaceCrop(px, mesh); !ok {
+					b.Fatal("no crop")
+				}
+			}
+		})
+	}
+}
+
+// Where a crop pixel's footprint is one frame pixel or less, its mean is
+// bilinear interpolation; a crop reaching past the frame's edge takes the
+// nearest pixels. On a ramp (luma = x) the crop is the ramp, clamped
+// (a wider footprint averages the pixels as steps: within 1/8 of a pixel
+// step over the footprint's side).
+func TestCropLuma_Ramp(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 256, 200))
+	for y := range 200 {
+		for x := range 256 {
+			img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(x), uint8(x), 255})
+		}
+	}
+	px := newPixels(img)
+	for _, test := range []struct {
+		name       string
+		cx, cy, s  float64
+		checkPoint bool // compare with one bilinear sample per crop pixel
+	}{
+		{"upsampled", 128.3, 100.6, 0.7, true},
+		{"one pixel", 127.5, 99.2, 1, true},
+		{"averaged", 128, 100, 1.8, false},
+		{"past the edges", 10, 190, 3, false},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			got := cropLuma(px, test.cx, test.cy, test.s)
+			point := pointSampled(px, test.cx, test.cy, test.s)
+			tol := 1e-3
+			if test.s > 1 {
+				tol = 0.125 / test.s
+			}
+			for y := range cropSide {
+				for x := range cropSide {
+					v := float64(got[y*cropSide+x])
+					want := math.Min(math.Max(test.cx+(float64(x)-cropSide/2)*test.s, 0), 255) // the ramp, clamped
+					if math.IsNaN(v) || v < -1e-3 || v > 255+1e-3 {
+						t.Fatalf("(%d, %d): %v outside the frame's range", x, y, v)
+					}
+					if inside := want-test.s/2 > 0 && want+test.s/2 < 255; inside && math.Abs(v-want) > tol {
+						t.Fatalf("(%d, %d): %.4f, want the ramp's %.4f", x, y, v, want)
+					}
+					if p := float64(point[y*cropSide+x]); test.checkPoint && math.Abs(v-p) > 1e-3 {
+						t.Fatalf("(%d, %d): %.4f, one bilinear sample %.4f", x, y, v, p)
+					}
+					if x > 0 && v < float64(got[y*cropSide+x-1])-1e-3 {
+						t.Fatalf("(%d, %d): %.4f after %.4f: not the ramp", x, y, v, got[y*cropSide+x-1])
+					}
+				}
+			}
+		})
 	}
 }

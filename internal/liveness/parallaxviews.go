@@ -7,8 +7,10 @@ import (
 )
 
 // ParallaxView is one view a capture's parallax was measured on, for
-// diagnosis (`livenessd eval liveness --parallax-dump`): an 8-bit PGM of
-// the face crop's luma, its mesh in crop pixels (one "x y z" line per
+// diagnosis (`livenessd eval liveness --parallax-dump`): a 16-bit PGM of
+// the face crop's luma (256 per luma step, so a fit re-run on the dumped
+// views reads what the capture's own fit read: rounded to 8 bits, a fit's
+// t moved by 0.2 in the median and up to 2), its mesh in crop pixels (one "x y z" line per
 // point, z FaceMesh's depth: smaller is nearer) and the face's width in
 // frame pixels.
 type ParallaxView struct {
@@ -41,15 +43,23 @@ func (c *faceCrop) view() ParallaxView {
 	return ParallaxView{PGM: c.pgm(), Points: c.pointsText(), Width: c.width}
 }
 
-// pgm is the crop's luma as an 8-bit binary PGM.
+// pgm is the crop's luma as a 16-bit binary PGM (big-endian, luma x 256).
 func (c *faceCrop) pgm() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "P5 %d %d 255\n", cropSide, cropSide)
+	fmt.Fprintf(&b, "P5 %d %d %d\n", cropSide, cropSide, pgmMax)
 	for _, v := range c.luma {
-		b.WriteByte(byte(math.Max(0, math.Min(255, math.Round(float64(v))))))
+		q := uint16(math.Max(0, math.Min(pgmMax, math.Round(float64(v)*pgmScale))))
+		b.WriteByte(byte(q >> 8))
+		b.WriteByte(byte(q))
 	}
 	return b.Bytes()
 }
+
+// A dumped view's luma is stored as luma x pgmScale in 16 bits.
+const (
+	pgmScale = 256
+	pgmMax   = 65535
+)
 
 // pointsText is the crop's mesh, one "x y z" line per point.
 func (c *faceCrop) pointsText() []byte {
