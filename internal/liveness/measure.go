@@ -235,6 +235,12 @@ func (s sample) skin() ([3]float64, bool) {
 
 func luma(c [3]float64) float64 { return 0.299*c[0] + 0.587*c[1] + 0.114*c[2] }
 
+// lumaAt is the luma of the pixel at (x, y).
+func (p pixels) lumaAt(x, y int) float64 {
+	r, g, b := p.at(x, y)
+	return luma([3]float64{r, g, b})
+}
+
 // sharpness is the mean absolute Laplacian of the face box's luma sampled on
 // a 96x96 grid, so it does not depend on the face's size in pixels.
 func sharpness(px pixels, box livenessd.Rect) float64 {
@@ -246,8 +252,7 @@ func sharpness(px pixels, box livenessd.Rect) float64 {
 	lum := func(x, y float64) float64 {
 		xi := min(max(int(x), px.r.Min.X), px.r.Max.X-1)
 		yi := min(max(int(y), px.r.Min.Y), px.r.Max.Y-1)
-		r, g, b := px.at(xi, yi)
-		return 0.299*r + 0.587*g + 0.114*b
+		return px.lumaAt(xi, yi)
 	}
 	var sum float64
 	cnt := 0

@@ -93,8 +93,7 @@ func newFaceCrop(px pixels, m []livenessd.Point3) (*faceCrop, bool) {
 	}
 	cx, cy := (minX+maxX)/2, (minY+maxY)/2
 	s := w / (cropFace * cropSide) // frame pixels per crop pixel
-	c := &faceCrop{width: w, pts: make([]livenessd.Point, len(m)), depth: make([]float64, len(m))}
-	c.luma = cropLuma(px, cx, cy, s)
+	c := &faceCrop{width: w, luma: cropLuma(px, cx, cy, s), pts: make([]livenessd.Point, len(m)), depth: make([]float64, len(m))}
 	for i, p := range m {
 		c.pts[i] = pt((p.X-cx)/s+cropSide/2, (p.Y-cy)/s+cropSide/2)
 		c.depth[i] = p.Z / s
@@ -127,8 +126,7 @@ func cropLuma(px pixels, cx, cy, s float64) []float32 {
 	for r := range ny {
 		row := sums[:nx+1]
 		for k := range nx {
-			red, green, blue := px.at(kx+k, ky+r)
-			row[k+1] = row[k] + 0.299*red + 0.587*green + 0.114*blue
+			row[k+1] = row[k] + px.lumaAt(kx+k, ky+r)
 		}
 		for x := range cropSide {
 			across[r*cropSide+x] = float32(boxMean(row, ox+at(x), ox+at(x)+side))

@@ -570,11 +570,7 @@ func pointSampled(px pixels, cx, cy, s float64) []float32 {
 func (p pixels) lumaBilinear(x, y float64) float64 {
 	x0, x1, fx := cell(x, p.r.Min.X, p.r.Max.X-1)
 	y0, y1, fy := cell(y, p.r.Min.Y, p.r.Max.Y-1)
-	l := func(x, y int) float64 {
-		r, g, b := p.at(x, y)
-		return 0.299*r + 0.587*g + 0.114*b
-	}
-	return bilerp(l(x0, y0), l(x1, y0), l(x0, y1), l(x1, y1), fx, fy)
+	return bilerp(p.lumaAt(x0, y0), p.lumaAt(x1, y0), p.lumaAt(x0, y1), p.lumaAt(x1, y1), fx, fy)
 }
 
 // BenchmarkNewFaceCrop measures one face crop from a 1280x720 frame: a far
